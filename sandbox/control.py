@@ -1,0 +1,153 @@
+"""The control API every emulator carries under ``/__sandbox__/``.
+
+- ``GET  /__sandbox__/stats``  -> ``{"total": N, "by_endpoint": {"GET /path/{id}": n, ...}}``
+- ``POST /__sandbox__/reset``  -> clears the stats and the faults (the data stays)
+- ``GET  /__sandbox__/faults`` -> the active faults
+- ``POST /__sandbox__/faults`` -> adds a fault ``{"pattern", "latency_ms", "error_rate",
+  "error_status", "outage", "garbage"}``, or removes them all with ``{"clear": true}``
+
+Faults and stats live in an ASGI middleware in front of the emulator, so an injected failure
+looks to a client exactly like one from the vendor: the request is counted, delayed, and
+answered with the vendor's error body. Requests to the control API itself are never counted
+or faulted.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import fnmatch
+import json
+import random
+from collections import Counter
+from collections.abc import Callable
+from dataclasses import asdict, dataclass
+from typing import Any
+
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+from starlette.types import ASGIApp, Receive, Scope, Send
+
+CONTROL_PREFIX = "/__sandbox__/"
+
+PathNormalizer = Callable[[str], str]
+"""Turns a request path into its stats key path, record ids replaced by ``{id}``."""
+
+ErrorBody = Callable[[int, str], Response]
+"""Builds the vendor-shaped error response for an injected failure: (status, message)."""
+
+
+@dataclass(frozen=True)
+class Fault:
+    """One injected fault; ``pattern`` is a glob matched against the request path."""
+
+    pattern: str = "*"
+    latency_ms: float = 0.0
+    error_rate: float = 0.0
+    error_status: int = 503
+    outage: bool = False
+    garbage: bool = False
+
+    @classmethod
+    def from_json(cls, body: Any) -> Fault:
+        if not isinstance(body, dict):
+            raise ValueError("a fault is a JSON object")
+        known = set(cls.__dataclass_fields__)
+        unknown = set(body) - known
+        if unknown:
+            raise ValueError(f"unknown fault keys: {sorted(unknown)}")
+        fault = cls(**body)
+        if not isinstance(fault.pattern, str) or not fault.pattern:
+            raise ValueError("pattern must be a non-empty glob")
+        if not 0.0 <= float(fault.error_rate) <= 1.0:
+            raise ValueError("error_rate must be between 0 and 1")
+        if float(fault.latency_ms) < 0:
+            raise ValueError("latency_ms must not be negative")
+        if not 400 <= int(fault.error_status) <= 599:
+            raise ValueError("error_status must be an HTTP error status")
+        return fault
+
+    def matches(self, path: str) -> bool:
+        return fnmatch.fnmatchcase(path, self.pattern)
+
+
+class ControlState:
+    """Stats and faults of one emulator."""
+
+    def __init__(self, normalize: PathNormalizer, *, rng: random.Random | None = None) -> None:
+        self.normalize = normalize
+        self.counts: Counter[str] = Counter()
+        self.faults: list[Fault] = []
+        self.rng = rng or random.Random(0)
+
+    def record(self, method: str, path: str) -> None:
+        self.counts[f"{method} {self.normalize(path)}"] += 1
+
+    def stats(self) -> dict[str, Any]:
+        return {"total": sum(self.counts.values()), "by_endpoint": dict(self.counts)}
+
+    def reset(self) -> None:
+        self.counts.clear()
+        self.faults.clear()
+
+    def active(self, path: str) -> list[Fault]:
+        return [fault for fault in self.faults if fault.matches(path)]
+
+
+class ControlMiddleware:
+    """Counts, delays and fails requests as the active faults say; serves the control API."""
+
+    def __init__(self, app: ASGIApp, state: ControlState, error_body: ErrorBody) -> None:
+        self.app = app
+        self.state = state
+        self.error_body = error_body
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        path: str = scope["path"]
+        if path.startswith(CONTROL_PREFIX):
+            response = await self._control(Request(scope, receive))
+            await response(scope, receive, send)
+            return
+        self.state.record(scope["method"], path)
+        faults = self.state.active(path)
+        latency = sum(fault.latency_ms for fault in faults)
+        if latency:
+            await asyncio.sleep(latency / 1000.0)
+        for fault in faults:
+            if fault.outage:
+                await self.error_body(503, "Service unavailable (sandbox outage)")(
+                    scope, receive, send
+                )
+                return
+            if fault.error_rate and self.state.rng.random() < fault.error_rate:
+                message = f"Injected failure (sandbox fault {fault.pattern})"
+                await self.error_body(fault.error_status, message)(scope, receive, send)
+                return
+            if fault.garbage:
+                garbage = Response(b"<html>\x00not what you asked for", 200, media_type="text/html")
+                await garbage(scope, receive, send)
+                return
+        await self.app(scope, receive, send)
+
+    async def _control(self, request: Request) -> Response:
+        action = request.url.path[len(CONTROL_PREFIX) :].strip("/")
+        if action == "stats" and request.method == "GET":
+            return JSONResponse(self.state.stats())
+        if action == "reset" and request.method == "POST":
+            self.state.reset()
+            return JSONResponse({"reset": True})
+        if action == "faults" and request.method == "GET":
+            return JSONResponse({"faults": [asdict(fault) for fault in self.state.faults]})
+        if action == "faults" and request.method == "POST":
+            try:
+                body = json.loads(await request.body() or b"null")
+                if isinstance(body, dict) and body.get("clear") is True and len(body) == 1:
+                    self.state.faults.clear()
+                else:
+                    self.state.faults.append(Fault.from_json(body))
+            except (ValueError, TypeError) as exc:
+                return JSONResponse({"error": str(exc)}, status_code=400)
+            return JSONResponse({"faults": [asdict(fault) for fault in self.state.faults]})
+        return JSONResponse({"error": f"no control action {request.method} {action}"}, 404)

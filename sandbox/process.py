@@ -1,0 +1,103 @@
+"""Run the sandbox as a child process and wait until it is ready.
+
+``python server.py`` uses this for its embedded default; tests and benchmarks use it for the
+emulators they speak to. The child writes its endpoints file once both emulators listen.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+from types import TracebackType
+
+from sandbox.endpoints import Endpoints
+
+_ROOT = Path(__file__).resolve().parent.parent
+
+
+class SandboxStartError(RuntimeError):
+    pass
+
+
+class SandboxProcess:
+    def __init__(
+        self,
+        *,
+        seed: int = 42,
+        customers: int = 300,
+        host: str = "127.0.0.1",
+        extra_args: tuple[str, ...] = (),
+        endpoints_file: Path | None = None,
+    ) -> None:
+        self._dir = Path(tempfile.mkdtemp(prefix="accord-sandbox-"))
+        self.endpoints_file = endpoints_file or self._dir / "endpoints.json"
+        self.log_file = self._dir / "sandbox.log"
+        self.args = [
+            sys.executable,
+            "-m",
+            "sandbox",
+            "--host",
+            host,
+            "--seed",
+            str(seed),
+            "--customers",
+            str(customers),
+            "--endpoints-file",
+            str(self.endpoints_file),
+            "--state-dir",
+            str(self._dir),
+            *extra_args,
+        ]
+        self.process: subprocess.Popen[bytes] | None = None
+        self.endpoints: Endpoints | None = None
+
+    def start(self, timeout: float = 120.0) -> Endpoints:
+        with contextlib.suppress(FileNotFoundError):
+            self.endpoints_file.unlink()
+        with self.log_file.open("wb") as log:
+            self.process = subprocess.Popen(
+                self.args,
+                cwd=_ROOT,
+                stdout=subprocess.DEVNULL,
+                stderr=log,
+                env={**os.environ, "PYTHONUNBUFFERED": "1"},
+            )
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self.process.poll() is not None:
+                raise SandboxStartError(
+                    f"sandbox exited with {self.process.returncode}:\n{self.log_file.read_text()}"
+                )
+            if self.endpoints_file.exists():
+                self.endpoints = Endpoints.read(self.endpoints_file)
+                return self.endpoints
+            time.sleep(0.05)
+        self.stop()
+        raise SandboxStartError(f"sandbox not ready after {timeout}s:\n{self.log_file.read_text()}")
+
+    def stop(self, timeout: float = 10.0) -> None:
+        if self.process is None or self.process.poll() is not None:
+            return
+        self.process.send_signal(signal.SIGTERM)
+        try:
+            self.process.wait(timeout)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+            self.process.wait(timeout)
+
+    def __enter__(self) -> Endpoints:
+        return self.start()
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.stop()

@@ -1,0 +1,86 @@
+"""Shared fixtures: one sandbox process for the whole run, and its control API.
+
+The sandbox runs as a child process (as it does under ``python server.py``), so every test
+speaks real HTTP(S) to the emulators. Tests that count requests or inject faults reset the
+emulators' control state before and after themselves through `SandboxControl`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+import httpx
+import pytest
+
+from sandbox.endpoints import Endpoints
+from sandbox.process import SandboxProcess
+
+SEED = 42
+CUSTOMERS = 300
+
+
+class SandboxControl:
+    """The ``/__sandbox__/`` API of one emulator."""
+
+    def __init__(self, base_url: str, ca_file: str | None) -> None:
+        self.base_url = base_url
+        self._client = httpx.Client(base_url=base_url, verify=ca_file or True, timeout=10.0)
+
+    def stats(self) -> dict[str, Any]:
+        response = self._client.get("/__sandbox__/stats")
+        response.raise_for_status()
+        data: dict[str, Any] = response.json()
+        return data
+
+    def count(self, endpoint: str) -> int:
+        """Requests seen for one endpoint key, e.g. ``"GET /services/data/v59.0/query"``."""
+        return int(self.stats()["by_endpoint"].get(endpoint, 0))
+
+    def reset(self) -> None:
+        self._client.post("/__sandbox__/reset").raise_for_status()
+
+    def fault(self, **fault: Any) -> None:
+        self._client.post("/__sandbox__/faults", json=fault).raise_for_status()
+
+    def close(self) -> None:
+        self._client.close()
+
+
+@pytest.fixture(scope="session")
+def sandbox() -> Iterator[Endpoints]:
+    """Both emulators, seeded with the default world, for the whole test session."""
+    process = SandboxProcess(seed=SEED, customers=CUSTOMERS)
+    endpoints = process.start()
+    yield endpoints
+    process.stop()
+
+
+@pytest.fixture(scope="session")
+def _sf_control(sandbox: Endpoints) -> Iterator[SandboxControl]:
+    control = SandboxControl(sandbox.salesforce.instance_url, sandbox.salesforce.ca_file)
+    yield control
+    control.close()
+
+
+@pytest.fixture(scope="session")
+def _ns_control(sandbox: Endpoints) -> Iterator[SandboxControl]:
+    control = SandboxControl(sandbox.netsuite.base_url, sandbox.netsuite.ca_file)
+    yield control
+    control.close()
+
+
+@pytest.fixture
+def sf_control(_sf_control: SandboxControl) -> Iterator[SandboxControl]:
+    """The Salesforce emulator's control API, with stats and faults reset around the test."""
+    _sf_control.reset()
+    yield _sf_control
+    _sf_control.reset()
+
+
+@pytest.fixture
+def ns_control(_ns_control: SandboxControl) -> Iterator[SandboxControl]:
+    """The NetSuite emulator's control API, with stats and faults reset around the test."""
+    _ns_control.reset()
+    yield _ns_control
+    _ns_control.reset()
