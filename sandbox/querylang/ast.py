@@ -62,6 +62,10 @@ class InList:
 
 @dataclass(frozen=True)
 class Like:
+    """``field [NOT] LIKE pattern``. In ``pattern`` ``%`` and ``_`` are wildcards and a
+    backslash makes the next character literal (SOQL's ``\\%``; SuiteQL's backslash arrives
+    doubled, since Oracle's LIKE treats it as an ordinary character)."""
+
     field: FieldRef
     pattern: str
     negated: bool = False
