@@ -7,6 +7,7 @@ emulators' control state before and after themselves through `SandboxControl`.
 
 from __future__ import annotations
 
+import ssl
 from collections.abc import Iterator
 from typing import Any
 
@@ -25,7 +26,8 @@ class SandboxControl:
 
     def __init__(self, base_url: str, ca_file: str | None) -> None:
         self.base_url = base_url
-        self._client = httpx.Client(base_url=base_url, verify=ca_file or True, timeout=10.0)
+        verify = ssl.create_default_context(cafile=ca_file) if ca_file else True
+        self._client = httpx.Client(base_url=base_url, verify=verify, timeout=10.0)
 
     def stats(self) -> dict[str, Any]:
         response = self._client.get("/__sandbox__/stats")
