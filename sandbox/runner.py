@@ -52,6 +52,7 @@ def _bind(host: str, port: int) -> socket.socket:
     family = socket.AF_INET6 if ":" in host else socket.AF_INET
     sock = socket.socket(family, socket.SOCK_STREAM)
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
     sock.bind((host, port))
     sock.set_inheritable(True)
     return sock
@@ -82,12 +83,14 @@ async def run(config: SandboxConfig, on_ready: Callable[[Endpoints], None]) -> N
                 access_log=False,
                 lifespan="off",
                 timeout_keep_alive=120,
+                timeout_graceful_shutdown=1,  # idle keep-alive clients must not hold up a stop
                 ssl_certfile=str(tls.cert_file),
                 ssl_keyfile=str(tls.key_file),
             )
         )
 
     servers = [server(salesforce.app), server(netsuite.app)]
+
     def stop() -> None:
         for each in servers:
             each.should_exit = True
