@@ -16,6 +16,7 @@ import pytest
 
 from sandbox.endpoints import Endpoints
 from sandbox.process import SandboxProcess
+from tests.accord import AccordServer, Emulators
 
 SEED = 42
 CUSTOMERS = 300
@@ -86,3 +87,18 @@ def ns_control(_ns_control: SandboxControl) -> Iterator[SandboxControl]:
     _ns_control.reset()
     yield _ns_control
     _ns_control.reset()
+
+
+@pytest.fixture(scope="session")
+def accord(sandbox: Endpoints) -> Iterator[AccordServer]:
+    """Accord over real HTTP on a loopback port, wired to the session's sandbox."""
+    with AccordServer(sandbox) as server:
+        yield server
+
+
+@pytest.fixture(scope="session")
+def emulators(sandbox: Endpoints) -> Iterator[Emulators]:
+    """Direct reads of what the emulators hold."""
+    reader = Emulators(sandbox)
+    yield reader
+    reader.close()

@@ -1,0 +1,110 @@
+"""Read path benchmark: the portal's nested query for 100 customers.
+
+Prints two ratios measured in one run:
+
+- upstream requests / minimal plan: the requests the emulators counted for the query, over
+  one call per source per entity level (1.0 is the target: no N+1);
+- latency / critical path: with latency injected on every upstream call, the query's median
+  latency over the critical path of the plan (the ERP's customer page, then the accounts,
+  orders, invoices and payments concurrently). Concurrent fan-out gives close to 1.0; calls
+  made one after another would give the sum instead.
+
+    python -m bench.read_path [--latency-ms 50] [--runs 15]
+"""
+
+from __future__ import annotations
+
+import argparse
+import statistics
+import time
+from typing import Any
+
+import httpx
+
+from bench.harness import AccordProcess, Control, write_result
+from sandbox.process import SandboxProcess
+
+PORTAL_QUERY = """
+{ customers(first: 100) { edges { node {
+    id name industry billingAddress { city country }
+    legalEntity { name } paymentTerms { name } currency
+    credit { limit { amount } balance { amount } overdue { amount } available { amount } status }
+    orders(first: 20) { nodes { number status total { amount } } }
+    invoices(first: 20) { nodes { number status amountDue { amount } dueDate } }
+    payments(first: 20) { nodes { number amount { amount } applications { amount { amount } } } }
+} } } }
+"""
+# One call per source and level: the ERP customer page; then the CRM accounts and the ERP's
+# orders, invoices and payments of those customers.
+MINIMAL_PLAN = {"salesforce": 1, "netsuite": 4}
+CRITICAL_PATH_CALLS = 2  # customer page, then one concurrent wave
+
+
+def run(latency_ms: float, runs: int) -> dict[str, Any]:
+    sandbox = SandboxProcess(customers=300)
+    with sandbox as endpoints:
+        control = Control(endpoints)
+        with (
+            AccordProcess(sandbox.endpoints_file) as accord,
+            httpx.Client(base_url=accord.url, timeout=60) as client,
+        ):
+
+            def query() -> float:
+                started = time.perf_counter()
+                response = client.post("/graphql", json={"query": PORTAL_QUERY})
+                elapsed = time.perf_counter() - started
+                body = response.json()
+                if response.status_code != 200 or body.get("errors"):
+                    raise RuntimeError(f"query failed: {response.text[:500]}")
+                return elapsed
+
+            query()  # warm: tokens, connections, reference data
+            control.reset()
+            query()
+            stats = control.stats()
+            requests = {name: s["total"] for name, s in stats.items()}
+
+            control.fault(pattern="/services/*", latency_ms=latency_ms)
+            query()
+            timings = [query() for _ in range(runs)]
+            control.reset()
+
+    total_requests = sum(requests.values())
+    minimal = sum(MINIMAL_PLAN.values())
+    p50 = statistics.median(timings) * 1000
+    critical = CRITICAL_PATH_CALLS * latency_ms
+    sequential = minimal * latency_ms
+    return {
+        "upstream_requests": requests,
+        "minimal_plan": MINIMAL_PLAN,
+        "requests_ratio": round(total_requests / minimal, 3),
+        "injected_latency_ms": latency_ms,
+        "latency_p50_ms": round(p50, 1),
+        "latency_min_ms": round(min(timings) * 1000, 1),
+        "critical_path_ms": critical,
+        "latency_ratio": round(p50 / critical, 3),
+        "sequential_ratio": round(sequential / critical, 3),
+        "runs": runs,
+    }
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(prog="python -m bench.read_path", description=__doc__)
+    parser.add_argument("--latency-ms", type=float, default=50.0)
+    parser.add_argument("--runs", type=int, default=15)
+    args = parser.parse_args()
+    result = run(args.latency_ms, args.runs)
+    write_result("read_path", result)
+    print(
+        f"read_path upstream requests / minimal plan = {result['requests_ratio']:.2f} "
+        f"({sum(result['upstream_requests'].values())} / {sum(MINIMAL_PLAN.values())})"
+    )
+    print(
+        f"read_path latency / critical path = {result['latency_ratio']:.2f} "
+        f"(p50 {result['latency_p50_ms']} ms / {result['critical_path_ms']:.0f} ms; "
+        f"one call after another would be {result['sequential_ratio']:.2f})"
+    )
+
+
+if __name__ == "__main__":
+    main()

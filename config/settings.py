@@ -1,0 +1,194 @@
+"""Accord's settings, read from ``ACCORD_*`` environment variables and validated at start.
+
+With no source configured, Accord runs on its embedded sandbox. Configuring one source means
+configuring both; every problem found is reported at once, by variable name, so a deployment
+fails at start with a clear message instead of at the first request.
+
+Salesforce (the CRM)
+    ACCORD_SALESFORCE_AUTH               client_credentials (default) | password | jwt | session
+    ACCORD_SALESFORCE_INSTANCE_URL       https://yourdomain.my.salesforce.com
+    ACCORD_SALESFORCE_CLIENT_ID          connected app consumer key
+    ACCORD_SALESFORCE_CLIENT_SECRET      consumer secret (client_credentials)
+    ACCORD_SALESFORCE_TOKEN_URL          default <instance>/services/oauth2/token
+    ACCORD_SALESFORCE_USERNAME           password and jwt modes
+    ACCORD_SALESFORCE_PASSWORD           password mode
+    ACCORD_SALESFORCE_SECURITY_TOKEN     password mode
+    ACCORD_SALESFORCE_DOMAIN             login (default), test, or a My Domain prefix
+    ACCORD_SALESFORCE_PRIVATE_KEY_FILE   jwt mode: the connected app's private key (PEM)
+    ACCORD_SALESFORCE_SESSION_ID         session mode
+    ACCORD_SALESFORCE_CA_FILE            extra CA bundle (PEM), optional
+    ACCORD_SALESFORCE_API_VERSION        default 59.0
+
+NetSuite (the ERP)
+    ACCORD_NETSUITE_ACCOUNT_ID           e.g. 1234567 or 1234567_SB1
+    ACCORD_NETSUITE_CLIENT_ID            integration record's client id
+    ACCORD_NETSUITE_CLIENT_SECRET        client secret, or:
+    ACCORD_NETSUITE_CERTIFICATE_ID       certificate id of the OAuth 2.0 client credentials
+    ACCORD_NETSUITE_PRIVATE_KEY_FILE     ... with its private key (PEM)
+    ACCORD_NETSUITE_BASE_URL             default https://<account>.suitetalk.api.netsuite.com
+    ACCORD_NETSUITE_TOKEN_URL            default <base>/services/rest/auth/oauth2/v1/token
+    ACCORD_NETSUITE_CA_FILE              extra CA bundle (PEM), optional
+    ACCORD_NETSUITE_MAX_CONNECTIONS      default 10 (keep under the account's concurrency limit)
+
+Everything
+    ACCORD_SOURCE_TIMEOUT                seconds per upstream attempt, default 10
+    ACCORD_REDIS_URL                     redis://host:6379/0 for shared state across replicas
+    ACCORD_SANDBOX_CUSTOMERS             customers in the embedded sandbox, default 300
+    ACCORD_LOG_LEVEL                     default info
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from urllib.parse import urlparse
+
+from sources.netsuite_http import NetSuiteConfig
+from sources.resilience import ResiliencePolicy
+from sources.salesforce import SalesforceConfig
+
+
+class SettingsError(ValueError):
+    """The environment does not describe a runnable Accord; ``problems`` says why."""
+
+    def __init__(self, problems: list[str]) -> None:
+        super().__init__("invalid configuration:\n" + "\n".join(f"  - {p}" for p in problems))
+        self.problems = problems
+
+
+@dataclass(frozen=True)
+class Settings:
+    salesforce: SalesforceConfig | None  # None: the embedded sandbox provides it
+    netsuite: NetSuiteConfig | None
+    policy: ResiliencePolicy
+    redis_url: str | None
+    sandbox_customers: int
+    log_level: str
+
+    @property
+    def sandbox(self) -> bool:
+        return self.salesforce is None
+
+
+class _Reader:
+    def __init__(self, env: Mapping[str, str]) -> None:
+        self.env = env
+        self.problems: list[str] = []
+
+    def text(self, name: str) -> str | None:
+        value = self.env.get(name, "").strip()
+        return value or None
+
+    def number(self, name: str, default: float, *, low: float, high: float) -> float:
+        raw = self.text(name)
+        if raw is None:
+            return default
+        try:
+            value = float(raw)
+        except ValueError:
+            self.problems.append(f"{name}={raw!r} is not a number")
+            return default
+        if not low <= value <= high:
+            self.problems.append(f"{name}={raw} must be between {low:g} and {high:g}")
+            return default
+        return value
+
+    def url(self, name: str) -> str | None:
+        raw = self.text(name)
+        if raw is None:
+            return None
+        parsed = urlparse(raw)
+        if parsed.scheme not in ("https", "http") or not parsed.netloc:
+            self.problems.append(f"{name}={raw!r} is not an http(s) URL")
+            return None
+        return raw
+
+    def file(self, name: str) -> str | None:
+        raw = self.text(name)
+        if raw is not None and not Path(raw).is_file():
+            self.problems.append(f"{name}={raw!r}: no such file")
+            return None
+        return raw
+
+
+def load_settings(env: Mapping[str, str]) -> Settings:
+    read = _Reader(env)
+    policy = ResiliencePolicy(timeout=read.number("ACCORD_SOURCE_TIMEOUT", 10.0, low=0.1, high=300))
+    configured = [
+        name for name in env if name.startswith(("ACCORD_SALESFORCE_", "ACCORD_NETSUITE_"))
+    ]
+    salesforce = netsuite = None
+    if configured:
+        salesforce = _salesforce(read, policy)
+        netsuite = _netsuite(read, policy)
+    redis_url = read.text("ACCORD_REDIS_URL")
+    if redis_url and urlparse(redis_url).scheme not in ("redis", "rediss", "unix"):
+        read.problems.append(f"ACCORD_REDIS_URL={redis_url!r} is not a redis:// URL")
+    customers = int(read.number("ACCORD_SANDBOX_CUSTOMERS", 300, low=0, high=200_000))
+    level = (read.text("ACCORD_LOG_LEVEL") or "info").lower()
+    if level not in ("debug", "info", "warning", "error"):
+        read.problems.append(f"ACCORD_LOG_LEVEL={level!r}: use debug, info, warning or error")
+    if read.problems:
+        raise SettingsError(read.problems)
+    return Settings(salesforce, netsuite, policy, redis_url, customers, level)
+
+
+def _salesforce(read: _Reader, policy: ResiliencePolicy) -> SalesforceConfig | None:
+    prefix = "ACCORD_SALESFORCE_"
+    auth = read.text(prefix + "AUTH") or "client_credentials"
+    fields = {
+        "instance_url": read.url(prefix + "INSTANCE_URL"),
+        "auth": auth,
+        "username": read.text(prefix + "USERNAME"),
+        "password": read.text(prefix + "PASSWORD"),
+        "security_token": read.text(prefix + "SECURITY_TOKEN"),
+        "domain": read.text(prefix + "DOMAIN") or "login",
+        "session_id": read.text(prefix + "SESSION_ID"),
+        "client_id": read.text(prefix + "CLIENT_ID"),
+        "client_secret": read.text(prefix + "CLIENT_SECRET"),
+        "token_url": read.url(prefix + "TOKEN_URL"),
+        "private_key_file": read.file(prefix + "PRIVATE_KEY_FILE"),
+        "ca_file": read.file(prefix + "CA_FILE"),
+        "api_version": read.text(prefix + "API_VERSION") or "59.0",
+        "policy": policy,
+    }
+    try:
+        return SalesforceConfig(**fields)  # type: ignore[arg-type]
+    except ValueError as exc:
+        read.problems.append(_env_names(str(exc), prefix, SalesforceConfig))
+        return None
+
+
+def _netsuite(read: _Reader, policy: ResiliencePolicy) -> NetSuiteConfig | None:
+    prefix = "ACCORD_NETSUITE_"
+    key_file = read.file(prefix + "PRIVATE_KEY_FILE")
+    try:
+        return NetSuiteConfig(
+            account_id=read.text(prefix + "ACCOUNT_ID") or "",
+            base_url=read.url(prefix + "BASE_URL"),
+            token_url=read.url(prefix + "TOKEN_URL"),
+            client_id=read.text(prefix + "CLIENT_ID"),
+            client_secret=read.text(prefix + "CLIENT_SECRET"),
+            certificate_id=read.text(prefix + "CERTIFICATE_ID"),
+            private_key=Path(key_file).read_text() if key_file else None,
+            ca_file=read.file(prefix + "CA_FILE"),
+            max_connections=int(read.number(prefix + "MAX_CONNECTIONS", 10, low=1, high=100)),
+            policy=policy,
+        )
+    except ValueError as exc:
+        read.problems.append(_env_names(str(exc), prefix, NetSuiteConfig))
+        return None
+
+
+def _env_names(message: str, prefix: str, config: type) -> str:
+    """Speak of environment variables, not of the config class's field names."""
+    head, needs, wanted = message.partition(" needs ")
+    if not needs:
+        return message
+    for field in dataclasses.fields(config):
+        wanted = re.sub(rf"\b{field.name}\b", prefix + field.name.upper(), wanted)
+    wanted = wanted.replace(prefix + "PRIVATE_KEY", prefix + "PRIVATE_KEY_FILE")
+    return head + needs + wanted

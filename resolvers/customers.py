@@ -1,0 +1,290 @@
+"""Customers: one canonical customer assembled from a CRM account and an ERP customer.
+
+A customer may be known by its cross-reference key, its Salesforce id or its ERP id
+(`schema.ids.CustomerRef`). Each side is loaded only when a field it owns is asked for, and
+through the request's DataLoaders, so a page of customers costs one call per system.
+
+Lists are driven by the system that owns the filter: with no CRM filter the ERP pages its
+customers by internal id; with a name or country filter the CRM pages its accounts by
+cross-reference key, and an ERP filter (credit status) is then applied to each batch.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Awaitable
+from dataclasses import dataclass
+from typing import TypeAlias, TypeVar
+
+from graphql import GraphQLError
+
+from resolvers.context import AccordContext
+from resolvers.errors import BadInputError, SourceFieldError
+from resolvers.paging import decode_cursor, encode_cursor, page_size
+from schema.ids import CustomerRef
+from schema.ownership import REGISTRY, System
+from sources.errors import SourceError
+from sources.ports import CustomerQuery
+from sources.records import CreditStatus, CrmAccount, ErpCustomer
+
+T = TypeVar("T")
+
+
+async def crm_account(ctx: AccordContext, ref: CustomerRef) -> CrmAccount | None:
+    loaders = ctx.loaders
+    if ref.salesforce_id:
+        return await loaders.account_by_id.load(ref.salesforce_id)
+    if ref.key:
+        return await loaders.account_by_key.load(ref.key)
+    if ref.erp_id:
+        customer = await loaders.erp_customer_by_id.load(ref.erp_id)
+        if customer is not None and customer.erp_key:
+            return await loaders.account_by_key.load(customer.erp_key)
+    return None
+
+
+async def erp_customer(ctx: AccordContext, ref: CustomerRef) -> ErpCustomer | None:
+    loaders = ctx.loaders
+    if ref.erp_id:
+        return await loaders.erp_customer_by_id.load(ref.erp_id)
+    if ref.key:
+        return await loaders.erp_customer_by_key.load(ref.key)
+    if ref.salesforce_id:
+        account = await loaders.account_by_id.load(ref.salesforce_id)
+        if account is not None and account.erp_key:
+            return await loaders.erp_customer_by_key.load(account.erp_key)
+    return None
+
+
+class _Unloaded:
+    """The marker of a side that was not asked for, so not loaded."""
+
+    def __repr__(self) -> str:
+        return "UNLOADED"
+
+
+UNLOADED = _Unloaded()
+Side: TypeAlias = T | BaseException | _Unloaded | None
+
+
+@dataclass
+class CustomerData:
+    """A customer with the sides its query asked for already loaded (or failed)."""
+
+    ref: CustomerRef
+    account: Side[CrmAccount] = UNLOADED
+    erp: Side[ErpCustomer] = UNLOADED
+
+    def crm_side(self) -> CrmAccount | None:
+        return _side(self.account, "CRM")
+
+    def erp_side(self) -> ErpCustomer | None:
+        return _side(self.erp, "ERP")
+
+    @property
+    def key(self) -> str | None:
+        if self.ref.key:
+            return self.ref.key
+        for side in (self.account, self.erp):
+            if isinstance(side, CrmAccount | ErpCustomer) and side.erp_key:
+                return side.erp_key
+        return None
+
+
+def _side(value: Side[T], name: str) -> T | None:
+    if isinstance(value, BaseException):
+        raise value
+    if isinstance(value, _Unloaded):
+        raise RuntimeError(f"the {name} side of a customer was read without being loaded")
+    return value
+
+
+def needs(fields: set[str], ref: CustomerRef) -> tuple[bool, bool]:
+    """(CRM, ERP): which systems own the customer fields a query selected."""
+    crm = erp = False
+    for name in fields:
+        path = f"Customer.{name}"
+        if path not in REGISTRY:
+            continue
+        owner = REGISTRY[path].owner
+        crm = crm or owner is System.CRM
+        erp = erp or owner is System.ERP
+    if "systems" in fields:
+        crm = erp = True
+    if "id" in fields and not ref.key:
+        crm = crm or bool(ref.salesforce_id)
+        erp = erp or not ref.salesforce_id
+    return crm, erp
+
+
+async def _outcome(work: Awaitable[T]) -> T | BaseException:
+    try:
+        return await work
+    except GraphQLError as error:
+        return error
+
+
+async def load_customer(
+    ctx: AccordContext, ref: CustomerRef, fields: set[str], *, both: bool = False
+) -> CustomerData:
+    """``ref`` with the sides ``fields`` need loaded, concurrently and through the loaders."""
+    want_crm, want_erp = (True, True) if both else needs(fields, ref)
+    account, erp = await asyncio.gather(
+        _outcome(crm_account(ctx, ref)) if want_crm else _unloaded(),
+        _outcome(erp_customer(ctx, ref)) if want_erp else _unloaded(),
+    )
+    return CustomerData(ref, account, erp)
+
+
+async def load_customers(
+    ctx: AccordContext, refs: list[CustomerRef], fields: set[str]
+) -> list[CustomerData]:
+    """Many customers at once: one batched call per system for all of them."""
+    return list(await asyncio.gather(*(load_customer(ctx, ref, fields) for ref in refs)))
+
+
+async def _unloaded() -> _Unloaded:
+    return UNLOADED
+
+
+async def resolve_root(
+    ctx: AccordContext, ref: CustomerRef, fields: set[str]
+) -> CustomerData | None:
+    """A looked-up customer with its needed sides loaded; None when no system knows it.
+
+    When the system that would tell whether it exists fails, the failure is raised (the
+    customer is null with that error); when only one of two systems fails, the customer is
+    returned and the failing system's fields carry the error.
+    """
+    if ref.salesforce_id:
+        account = await crm_account(ctx, ref)
+        if account is None:
+            return None
+        resolved = CustomerRef(key=account.erp_key, salesforce_id=account.salesforce_id)
+        return await load_customer(ctx, resolved, fields)
+    if ref.erp_id:
+        customer = await erp_customer(ctx, ref)
+        if customer is None:
+            return None
+        return await load_customer(
+            ctx, CustomerRef(key=customer.erp_key, erp_id=customer.erp_id), fields
+        )
+    data = await load_customer(ctx, ref, fields, both=True)
+    found = [
+        side for side in (data.account, data.erp) if isinstance(side, CrmAccount | ErpCustomer)
+    ]
+    if not found:
+        errors = [side for side in (data.account, data.erp) if isinstance(side, BaseException)]
+        if errors:
+            raise errors[0]
+        return None
+    return data
+
+
+@dataclass(frozen=True)
+class CustomerFilter:
+    name_contains: str | None = None
+    country: str | None = None
+    credit_status: CreditStatus | None = None
+
+
+@dataclass(frozen=True)
+class CustomerPage:
+    edges: list[tuple[str, CustomerData]]
+    has_next: bool
+    has_previous: bool
+    total: int | None
+
+
+def _ref_of_erp(ctx: AccordContext, customer: ErpCustomer) -> CustomerRef:
+    ctx.loaders.erp_customer_by_id.prime(customer.erp_id, customer)
+    if customer.erp_key:
+        ctx.loaders.erp_customer_by_key.prime(customer.erp_key, customer)
+    return CustomerRef(key=customer.erp_key, erp_id=customer.erp_id)
+
+
+async def list_customers(
+    ctx: AccordContext,
+    filters: CustomerFilter,
+    first: int | None,
+    after: str | None,
+    fields: set[str],
+) -> CustomerPage:
+    """A page of customers whose ``fields`` are loaded from their owners."""
+    size = page_size(first)
+    if filters.name_contains is None and filters.country is None:
+        edges, has_next, total = await _erp_driven(ctx, filters, size, after)
+    else:
+        edges, has_next, total = await _crm_driven(ctx, filters, size, after)
+    loaded = await load_customers(ctx, [ref for _, ref in edges], fields)
+    return CustomerPage(
+        [(cursor, data) for (cursor, _), data in zip(edges, loaded, strict=True)],
+        has_next,
+        after is not None,
+        total,
+    )
+
+
+_Edges = tuple[list[tuple[str, CustomerRef]], bool, int | None]
+
+
+async def _erp_driven(
+    ctx: AccordContext, filters: CustomerFilter, size: int, after: str | None
+) -> _Edges:
+    cursor = decode_cursor(after, "e")
+    after_id = cursor[1] if cursor else None
+    if after_id is not None and not after_id.isdigit():
+        raise BadInputError(f"{after!r} is not a cursor of this list", argument="after")
+    try:
+        page = await ctx.sources.erp.customer_page(
+            CustomerQuery(credit_status=filters.credit_status, after_id=after_id, limit=size)
+        )
+    except SourceError as exc:
+        raise SourceFieldError.from_source_error(exc) from exc
+    edges = [
+        (encode_cursor("e", customer.erp_id), _ref_of_erp(ctx, customer)) for customer in page.items
+    ]
+    return edges, page.has_more, page.total
+
+
+async def _crm_driven(
+    ctx: AccordContext, filters: CustomerFilter, size: int, after: str | None
+) -> _Edges:
+    cursor = decode_cursor(after, "k")
+    after_key = cursor[1] if cursor else None
+    edges: list[tuple[str, CustomerRef]] = []
+    batch = size + 1 if filters.credit_status is None else max(2 * size, 50)
+    while True:
+        try:
+            accounts = await ctx.sources.crm.search_accounts(
+                name_contains=filters.name_contains,
+                country=filters.country,
+                after_key=after_key,
+                limit=batch,
+            )
+        except SourceError as exc:
+            raise SourceFieldError.from_source_error(exc) from exc
+        for account in accounts:
+            ctx.loaders.account_by_id.prime(account.salesforce_id, account)
+            if account.erp_key:
+                ctx.loaders.account_by_key.prime(account.erp_key, account)
+        keyed = [account for account in accounts if account.erp_key]
+        if filters.credit_status is not None:
+            customers = await ctx.loaders.erp_customer_by_key.load_many(
+                [account.erp_key or "" for account in keyed]
+            )
+            keyed = [
+                account
+                for account, customer in zip(keyed, customers, strict=True)
+                if customer is not None and customer.credit_status is filters.credit_status
+            ]
+        for account in keyed:
+            key = account.erp_key or ""
+            edges.append(
+                (encode_cursor("k", key), CustomerRef(key=key, salesforce_id=account.salesforce_id))
+            )
+        exhausted = len(accounts) < batch
+        if len(edges) > size or exhausted:
+            break
+        after_key = accounts[-1].erp_key
+    return edges[:size], len(edges) > size, None

@@ -1,0 +1,63 @@
+"""Look-ahead: which fields a query selects below the current one, fragments included.
+
+A resolver that returns customers uses it to load, in one batched call per system, exactly
+the systems whose fields were asked for, so that the customer's own fields resolve without
+further waiting. ``@skip``/``@include`` are not evaluated: a conditional field counts as
+selected, which can only load more, never less.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from typing import Any
+
+from graphql import (
+    FieldNode,
+    FragmentDefinitionNode,
+    FragmentSpreadNode,
+    InlineFragmentNode,
+    SelectionSetNode,
+)
+
+
+def _fields(
+    selection_set: SelectionSetNode | None,
+    fragments: Mapping[str, FragmentDefinitionNode],
+    seen: frozenset[str] = frozenset(),
+) -> Iterable[FieldNode]:
+    if selection_set is None:
+        return
+    for selection in selection_set.selections:
+        if isinstance(selection, FieldNode):
+            yield selection
+        elif isinstance(selection, InlineFragmentNode):
+            yield from _fields(selection.selection_set, fragments, seen)
+        elif isinstance(selection, FragmentSpreadNode):
+            name = selection.name.value
+            fragment = fragments.get(name)
+            if fragment is not None and name not in seen:
+                yield from _fields(fragment.selection_set, fragments, seen | {name})
+
+
+def selected(info: Any, *path: str) -> set[str]:
+    """Field names selected at ``path`` below the current field.
+
+    ``selected(info)`` names the current field's own sub-fields; ``selected(info, "edges",
+    "node")`` those of a connection's nodes. ``info`` is strawberry's or graphql-core's.
+    """
+    raw = getattr(info, "_raw_info", info)
+    fragments: Mapping[str, FragmentDefinitionNode] = raw.fragments
+    level: list[FieldNode] = list(raw.field_nodes)
+    for step in path:
+        level = [
+            child
+            for node in level
+            for child in _fields(node.selection_set, fragments)
+            if child.name.value == step
+        ]
+    return {child.name.value for node in level for child in _fields(node.selection_set, fragments)}
+
+
+def selected_nodes(info: Any) -> set[str]:
+    """Field names selected on the nodes of a connection, through ``edges.node`` or ``nodes``."""
+    return selected(info, "edges", "node") | selected(info, "nodes")

@@ -1,0 +1,544 @@
+"""The NetSuite adapter: the ERP behind Accord's ERP port, in canonical terms.
+
+Reads are SuiteQL queries (one per batch, IN lists split at Oracle's 1,000-expression limit,
+pages followed to the end) over the ``customer``, ``transaction``, ``transactionline`` and
+``nexttransactionlink`` tables; writes go through the REST record API with an idempotency
+key (`sources.netsuite_http`). Reference data (subsidiaries, currencies, terms) is read once
+and kept for an hour.
+
+SuiteQL renders every value as a string, dates in the account's date format preference
+(`NetSuiteErp.date_order`, month/day/year by default), and leaves NULL columns out of a row.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import dataclasses
+import datetime as dt
+import time
+from collections.abc import Awaitable, Callable, Iterable, Sequence
+from decimal import Decimal, InvalidOperation
+from typing import Any, Literal
+
+from sources.errors import SourceProtocolError
+from sources.netsuite_http import SOURCE, NetSuiteClient, NetSuiteConfig
+from sources.ports import CustomerQuery, InvoiceQuery, Page
+from sources.records import (
+    CreditHold,
+    CreditStatus,
+    ErpCustomer,
+    ErpInvoice,
+    ErpOrder,
+    ErpPayment,
+    InvoiceStatus,
+    LegalEntity,
+    Line,
+    OrderStatus,
+    PaymentApplication,
+    PaymentTerms,
+)
+from sources.resilience import ResilienceSnapshot
+
+IN_LIST_LIMIT = 1000  # Oracle refuses more expressions in one IN list
+REFERENCE_TTL = 3600.0
+
+ORDER_STATUS = {
+    "A": OrderStatus.PENDING_APPROVAL,
+    "B": OrderStatus.PENDING_FULFILLMENT,
+    "C": OrderStatus.CANCELLED,
+    "D": OrderStatus.PARTIALLY_FULFILLED,
+    "E": OrderStatus.PENDING_BILLING,
+    "F": OrderStatus.PENDING_BILLING,
+    "G": OrderStatus.BILLED,
+    "H": OrderStatus.CLOSED,
+}
+
+CUSTOMER_COLUMNS = (
+    "c.id, c.companyname, c.email, c.externalid, c.subsidiary, c.currency, c.terms, "
+    "c.creditlimit, c.balancesearch, c.overduebalancesearch, c.creditholdoverride, "
+    "c.vatregnumber, c.isinactive, c.lastmodifieddate"
+)
+TRANSACTION_COLUMNS = (
+    "t.id, t.tranid, t.entity, t.externalid, t.trandate, t.duedate, t.status, t.currency, "
+    "t.foreigntotal, t.foreignamountpaid, t.foreignamountunpaid, "
+    "t.foreignpaymentamountunused, t.memo"
+)
+
+DateOrder = Literal["MDY", "DMY", "YMD"]
+
+
+def quote(value: str | int) -> str:
+    """A SuiteQL literal; strings have their quotes doubled so they stay one literal."""
+    if isinstance(value, int):
+        return str(value)
+    return "'" + value.replace("'", "''") + "'"
+
+
+def in_list(values: Iterable[str | int]) -> str:
+    return ", ".join(quote(value) for value in values)
+
+
+def _chunks(values: Sequence[str], size: int = IN_LIST_LIMIT) -> list[list[str]]:
+    unique = list(dict.fromkeys(values))
+    return [unique[start : start + size] for start in range(0, len(unique), size)]
+
+
+def _numeric_ids(values: Sequence[str]) -> list[int]:
+    return [int(value) for value in dict.fromkeys(values) if value.isdigit()]
+
+
+class NetSuiteErp:
+    """NetSuite as Accord's ERP. Create with a config; `await close()` when done."""
+
+    source = SOURCE
+
+    def __init__(
+        self,
+        config: NetSuiteConfig,
+        *,
+        client: NetSuiteClient | None = None,
+        date_order: DateOrder = "MDY",
+        today: Callable[[], dt.date] = dt.date.today,
+    ) -> None:
+        self.client = client or NetSuiteClient(config)
+        self.date_order = date_order
+        self.today = today
+        self._reference: dict[str, tuple[float, Any]] = {}
+        self._reference_locks: dict[str, asyncio.Lock] = {}
+
+    async def start(self) -> None:
+        """Fetch a token and the reference data, so the first request does not wait."""
+        await self.legal_entities()
+
+    async def close(self) -> None:
+        await self.client.close()
+
+    async def ping(self) -> None:
+        await self.client.suiteql_page("SELECT id FROM currency", limit=1)
+
+    def health(self) -> ResilienceSnapshot:
+        return self.client.resilience.snapshot()
+
+    # ------------------------------------------------------------------ value parsing
+
+    def _date(self, value: Any) -> dt.date | None:
+        if value in (None, ""):
+            return None
+        text = str(value).split(" ")[0]
+        parts = [part for part in text.replace("-", "/").replace(".", "/").split("/") if part]
+        try:
+            numbers = [int(part) for part in parts]
+            if len(numbers) != 3:
+                raise ValueError(text)
+            if len(parts[0]) == 4 or self.date_order == "YMD":
+                year, month, day = numbers
+            elif self.date_order == "DMY":
+                day, month, year = numbers
+            else:
+                month, day, year = numbers
+            return dt.date(year, month, day)
+        except ValueError as exc:
+            raise SourceProtocolError(SOURCE, f"not a date: {value!r}") from exc
+
+    @staticmethod
+    def _decimal(value: Any, default: Decimal | None = None) -> Decimal | None:
+        if value in (None, ""):
+            return default
+        try:
+            return Decimal(str(value))
+        except InvalidOperation as exc:
+            raise SourceProtocolError(SOURCE, f"not a number: {value!r}") from exc
+
+    def _money(self, value: Any) -> Decimal:
+        parsed = self._decimal(value, Decimal(0))
+        assert parsed is not None
+        return parsed
+
+    # ------------------------------------------------------------------ reference data
+
+    async def _cached(self, name: str, load: Callable[[], Awaitable[Any]]) -> Any:
+        entry = self._reference.get(name)
+        if entry is not None and time.monotonic() - entry[0] < REFERENCE_TTL:
+            return entry[1]
+        lock = self._reference_locks.setdefault(name, asyncio.Lock())
+        async with lock:
+            entry = self._reference.get(name)
+            if entry is not None and time.monotonic() - entry[0] < REFERENCE_TTL:
+                return entry[1]
+            value = await load()
+            self._reference[name] = (time.monotonic(), value)
+            return value
+
+    async def currencies(self) -> dict[str, str]:
+        """ISO code by currency internal id."""
+
+        async def load() -> dict[str, str]:
+            rows = await self.client.suiteql("SELECT id, symbol FROM currency")
+            return {str(row["id"]): str(row.get("symbol", "")) for row in rows}
+
+        found: dict[str, str] = await self._cached("currencies", load)
+        return found
+
+    async def legal_entities(self) -> dict[str, LegalEntity]:
+        async def load() -> dict[str, LegalEntity]:
+            rows, currencies = await asyncio.gather(
+                self.client.suiteql("SELECT id, name, country, currency FROM subsidiary"),
+                self.currencies(),
+            )
+            return {
+                str(row["id"]): LegalEntity(
+                    erp_id=str(row["id"]),
+                    name=str(row.get("name", "")),
+                    country=row.get("country"),
+                    currency=currencies.get(str(row.get("currency"))),
+                )
+                for row in rows
+            }
+
+        found: dict[str, LegalEntity] = await self._cached("subsidiaries", load)
+        return found
+
+    async def payment_terms(self) -> dict[str, PaymentTerms]:
+        async def load() -> dict[str, PaymentTerms]:
+            rows = await self.client.suiteql("SELECT id, name, daysuntilnetdue FROM term")
+            return {
+                str(row["id"]): PaymentTerms(
+                    erp_id=str(row["id"]),
+                    name=str(row.get("name", "")),
+                    days=int(row["daysuntilnetdue"]) if row.get("daysuntilnetdue") else None,
+                )
+                for row in rows
+            }
+
+        found: dict[str, PaymentTerms] = await self._cached("terms", load)
+        return found
+
+    # ------------------------------------------------------------------ batched SuiteQL
+
+    async def _rows_in(self, template: str, values: Sequence[str]) -> list[dict[str, Any]]:
+        """``template`` (with ``{in_list}``) run for all ``values``, chunks concurrently."""
+        chunks = _chunks(values)
+        pages = await asyncio.gather(
+            *(self.client.suiteql(template.format(in_list=in_list(chunk))) for chunk in chunks)
+        )
+        return [row for page in pages for row in page]
+
+    async def _ids_in(self, template: str, ids: Sequence[str]) -> list[dict[str, Any]]:
+        numeric = [str(value) for value in _numeric_ids(ids)]
+        if not numeric:
+            return []
+        chunks = _chunks(numeric)
+        pages = await asyncio.gather(
+            *(self.client.suiteql(template.format(in_list=", ".join(chunk))) for chunk in chunks)
+        )
+        return [row for page in pages for row in page]
+
+    # ------------------------------------------------------------------ customers
+
+    async def _to_customers(self, rows: list[dict[str, Any]]) -> list[ErpCustomer]:
+        currencies = await self.currencies() if rows else {}
+        customers = []
+        for row in rows:
+            hold = str(row.get("creditholdoverride") or "AUTO").upper()
+            customers.append(
+                ErpCustomer(
+                    erp_id=str(row["id"]),
+                    erp_key=row.get("externalid"),
+                    name=str(row.get("companyname", "")),
+                    email=row.get("email"),
+                    legal_entity_id=row.get("subsidiary"),
+                    currency=currencies.get(str(row.get("currency"))),
+                    terms_id=row.get("terms"),
+                    tax_id=row.get("vatregnumber"),
+                    credit_limit=self._decimal(row.get("creditlimit")),
+                    balance=self._money(row.get("balancesearch")),
+                    overdue_balance=self._money(row.get("overduebalancesearch")),
+                    credit_hold=CreditHold(hold)
+                    if hold in CreditHold.__members__
+                    else CreditHold.AUTO,
+                    inactive=row.get("isinactive") == "T",
+                    last_modified=_midnight(self._date(row.get("lastmodifieddate"))),
+                )
+            )
+        return customers
+
+    async def customers_by_ids(self, erp_ids: Sequence[str]) -> dict[str, ErpCustomer]:
+        rows = await self._ids_in(
+            f"SELECT {CUSTOMER_COLUMNS} FROM customer c WHERE c.id IN ({{in_list}})", erp_ids
+        )
+        return {c.erp_id: c for c in await self._to_customers(rows)}
+
+    async def customers_by_keys(self, keys: Sequence[str]) -> dict[str, ErpCustomer]:
+        rows = await self._rows_in(
+            f"SELECT {CUSTOMER_COLUMNS} FROM customer c WHERE c.externalid IN ({{in_list}})",
+            [key for key in keys if key],
+        )
+        return {c.erp_key: c for c in await self._to_customers(rows) if c.erp_key}
+
+    async def customer_page(self, query: CustomerQuery) -> Page[ErpCustomer]:
+        conditions = ["c.isinactive = 'F'"]
+        if query.after_id is not None:
+            conditions.append(f"c.id > {int(query.after_id)}")
+        if query.legal_entity_id is not None:
+            conditions.append(f"c.subsidiary = {int(query.legal_entity_id)}")
+        if query.keys is not None:
+            if not query.keys:
+                return Page([], False, 0)
+            conditions.append(f"c.externalid IN ({in_list(list(query.keys)[:IN_LIST_LIMIT])})")
+        status = query.credit_status
+        if status is CreditStatus.ON_HOLD:
+            conditions.append("c.creditholdoverride = 'ON'")
+        elif status is CreditStatus.OVER_LIMIT:
+            conditions.append(
+                "c.creditholdoverride = 'AUTO' AND c.creditlimit IS NOT NULL "
+                "AND c.balancesearch > c.creditlimit"
+            )
+        elif status is CreditStatus.GOOD_STANDING:
+            conditions.append(
+                "(c.creditholdoverride = 'OFF' OR (c.creditholdoverride = 'AUTO' AND "
+                "(c.creditlimit IS NULL OR c.balancesearch <= c.creditlimit)))"
+            )
+        text = (
+            f"SELECT {CUSTOMER_COLUMNS} FROM customer c WHERE {' AND '.join(conditions)} "
+            "ORDER BY c.id"
+        )
+        if query.limit == 0:
+            _, _, total = await self.client.suiteql_page(text, limit=1)
+            return Page([], bool(total), total)
+        rows, has_more, total = await self.client.suiteql_page(text, limit=query.limit)
+        return Page(await self._to_customers(rows), has_more, total)
+
+    # ------------------------------------------------------------------ transactions
+
+    async def _orders(self, rows: list[dict[str, Any]]) -> list[ErpOrder]:
+        currencies = await self.currencies() if rows else {}
+        return [
+            ErpOrder(
+                erp_id=str(row["id"]),
+                number=str(row.get("tranid", "")),
+                customer_erp_id=str(row.get("entity", "")),
+                external_id=row.get("externalid"),
+                order_date=self._date(row.get("trandate")),
+                status=ORDER_STATUS.get(str(row.get("status")), OrderStatus.PENDING_APPROVAL),
+                currency=currencies.get(str(row.get("currency"))),
+                total=self._money(row.get("foreigntotal")),
+                memo=row.get("memo"),
+            )
+            for row in rows
+        ]
+
+    def invoice_status(
+        self, status: str | None, due: dt.date | None, paid: Decimal
+    ) -> InvoiceStatus:
+        if status == "B":
+            return InvoiceStatus.PAID
+        if due is not None and due < self.today():
+            return InvoiceStatus.OVERDUE
+        return InvoiceStatus.PARTIALLY_PAID if paid > 0 else InvoiceStatus.OPEN
+
+    async def _invoices(self, rows: list[dict[str, Any]]) -> list[ErpInvoice]:
+        currencies = await self.currencies() if rows else {}
+        invoices = []
+        for row in rows:
+            total = self._money(row.get("foreigntotal"))
+            paid = self._money(row.get("foreignamountpaid"))
+            due = self._date(row.get("duedate"))
+            invoices.append(
+                ErpInvoice(
+                    erp_id=str(row["id"]),
+                    number=str(row.get("tranid", "")),
+                    customer_erp_id=str(row.get("entity", "")),
+                    order_erp_id=row.get("createdfrom"),
+                    issue_date=self._date(row.get("trandate")),
+                    due_date=due,
+                    status=self.invoice_status(row.get("status"), due, paid),
+                    currency=currencies.get(str(row.get("currency"))),
+                    total=total,
+                    amount_paid=paid,
+                    amount_due=self._decimal(row.get("foreignamountunpaid"), total - paid)
+                    or Decimal(0),
+                )
+            )
+        return invoices
+
+    async def _payments(self, rows: list[dict[str, Any]]) -> list[ErpPayment]:
+        """Payments from rows of a payment LEFT JOIN its invoice links (one row per link)."""
+        currencies = await self.currencies() if rows else {}
+        by_id: dict[str, ErpPayment] = {}
+        applications: dict[str, list[PaymentApplication]] = {}
+        for row in rows:
+            erp_id = str(row["id"])
+            if erp_id not in by_id:
+                by_id[erp_id] = ErpPayment(
+                    erp_id=erp_id,
+                    number=str(row.get("tranid", "")),
+                    customer_erp_id=str(row.get("entity", "")),
+                    payment_date=self._date(row.get("trandate")),
+                    currency=currencies.get(str(row.get("currency"))),
+                    amount=self._money(row.get("foreigntotal")),
+                    unapplied=self._money(row.get("foreignpaymentamountunused")),
+                    memo=row.get("memo"),
+                )
+                applications[erp_id] = []
+            if row.get("applied_invoice"):
+                applications[erp_id].append(
+                    PaymentApplication(
+                        invoice_erp_id=str(row["applied_invoice"]),
+                        amount=self._money(row.get("applied_amount")),
+                    )
+                )
+        return [
+            dataclasses.replace(payment, applications=tuple(applications[payment.erp_id]))
+            for payment in by_id.values()
+        ]
+
+    _ORDERS = f"SELECT {TRANSACTION_COLUMNS} FROM transaction t WHERE t.type = 'SalesOrd'"
+    _INVOICES = (
+        f"SELECT {TRANSACTION_COLUMNS}, tl.createdfrom FROM transaction t "
+        "INNER JOIN transactionline tl ON tl.transaction = t.id "
+        "WHERE t.type = 'CustInvc' AND tl.mainline = 'T'"
+    )
+    _PAYMENTS = (
+        f"SELECT {TRANSACTION_COLUMNS}, l.previousdoc AS applied_invoice, "
+        "l.foreignamount AS applied_amount FROM transaction t "
+        "LEFT JOIN nexttransactionlink l ON l.nextdoc = t.id "
+        "WHERE t.type = 'CustPymt' AND (l.linktype = 'Payment' OR l.linktype IS NULL)"
+    )
+    _NEWEST_FIRST = " ORDER BY t.trandate DESC, t.id DESC"
+
+    async def orders_by_customer_ids(
+        self, customer_erp_ids: Sequence[str]
+    ) -> dict[str, list[ErpOrder]]:
+        rows = await self._ids_in(
+            self._ORDERS + " AND t.entity IN ({in_list})" + self._NEWEST_FIRST, customer_erp_ids
+        )
+        return _group(await self._orders(rows), lambda order: order.customer_erp_id)
+
+    async def orders_by_ids(self, erp_ids: Sequence[str]) -> dict[str, ErpOrder]:
+        rows = await self._ids_in(self._ORDERS + " AND t.id IN ({in_list})", erp_ids)
+        return {order.erp_id: order for order in await self._orders(rows)}
+
+    async def orders_by_external_ids(self, external_ids: Sequence[str]) -> dict[str, ErpOrder]:
+        rows = await self._rows_in(self._ORDERS + " AND t.externalid IN ({in_list})", external_ids)
+        return {o.external_id: o for o in await self._orders(rows) if o.external_id}
+
+    async def invoices_by_customer_ids(
+        self, customer_erp_ids: Sequence[str]
+    ) -> dict[str, list[ErpInvoice]]:
+        rows = await self._ids_in(
+            self._INVOICES + " AND t.entity IN ({in_list})" + self._NEWEST_FIRST, customer_erp_ids
+        )
+        return _group(await self._invoices(rows), lambda invoice: invoice.customer_erp_id)
+
+    async def invoices_by_ids(self, erp_ids: Sequence[str]) -> dict[str, ErpInvoice]:
+        rows = await self._ids_in(self._INVOICES + " AND t.id IN ({in_list})", erp_ids)
+        return {invoice.erp_id: invoice for invoice in await self._invoices(rows)}
+
+    async def invoices_by_order_ids(
+        self, order_erp_ids: Sequence[str]
+    ) -> dict[str, list[ErpInvoice]]:
+        rows = await self._ids_in(
+            self._INVOICES + " AND tl.createdfrom IN ({in_list})" + self._NEWEST_FIRST,
+            order_erp_ids,
+        )
+        return _group(await self._invoices(rows), lambda invoice: invoice.order_erp_id or "")
+
+    async def invoice_page(self, query: InvoiceQuery) -> Page[ErpInvoice]:
+        conditions: list[str] = []
+        if query.after_id is not None:
+            conditions.append(f"t.id > {int(query.after_id)}")
+        if query.customer_erp_ids is not None:
+            numeric = _numeric_ids(query.customer_erp_ids)[:IN_LIST_LIMIT]
+            if not numeric:
+                return Page([], False, 0)
+            conditions.append(f"t.entity IN ({in_list(numeric)})")
+        today = f"TO_DATE('{self.today().isoformat()}', 'YYYY-MM-DD')"
+        if query.due_before is not None:
+            conditions.append(
+                f"t.duedate < TO_DATE('{query.due_before.isoformat()}', 'YYYY-MM-DD')"
+            )
+        if query.due_after is not None:
+            conditions.append(f"t.duedate > TO_DATE('{query.due_after.isoformat()}', 'YYYY-MM-DD')")
+        status = query.status
+        if status is InvoiceStatus.PAID:
+            conditions.append("t.status = 'B'")
+        elif status is InvoiceStatus.VOIDED:
+            conditions.append("t.voided = 'T'")
+        elif status is InvoiceStatus.OVERDUE:
+            conditions.append(f"t.status = 'A' AND t.duedate < {today}")
+        elif status is not None:
+            paid = (
+                "t.foreignamountpaid > 0"
+                if status is InvoiceStatus.PARTIALLY_PAID
+                else ("t.foreignamountpaid = 0")
+            )
+            conditions.append(
+                f"t.status = 'A' AND (t.duedate IS NULL OR t.duedate >= {today}) AND {paid}"
+            )
+        text = self._INVOICES + "".join(f" AND {c}" for c in conditions) + " ORDER BY t.id"
+        rows, has_more, total = await self.client.suiteql_page(text, limit=max(query.limit, 1))
+        items = await self._invoices(rows) if query.limit else []
+        return Page(items, has_more if query.limit else bool(total), total)
+
+    async def payments_by_customer_ids(
+        self, customer_erp_ids: Sequence[str]
+    ) -> dict[str, list[ErpPayment]]:
+        rows = await self._ids_in(
+            self._PAYMENTS + " AND t.entity IN ({in_list})" + self._NEWEST_FIRST, customer_erp_ids
+        )
+        return _group(await self._payments(rows), lambda payment: payment.customer_erp_id)
+
+    async def payments_by_ids(self, erp_ids: Sequence[str]) -> dict[str, ErpPayment]:
+        rows = await self._ids_in(self._PAYMENTS + " AND t.id IN ({in_list})", erp_ids)
+        return {payment.erp_id: payment for payment in await self._payments(rows)}
+
+    async def payments_by_invoice_ids(
+        self, invoice_erp_ids: Sequence[str]
+    ) -> dict[str, list[ErpPayment]]:
+        links = await self._ids_in(
+            "SELECT l.previousdoc, l.nextdoc FROM nexttransactionlink l "
+            "WHERE l.linktype = 'Payment' AND l.previousdoc IN ({in_list})",
+            invoice_erp_ids,
+        )
+        payments = await self.payments_by_ids([str(link["nextdoc"]) for link in links])
+        grouped: dict[str, list[ErpPayment]] = {}
+        for link in links:
+            payment = payments.get(str(link["nextdoc"]))
+            if payment is not None:
+                grouped.setdefault(str(link["previousdoc"]), []).append(payment)
+        return grouped
+
+    async def transaction_lines(self, transaction_erp_ids: Sequence[str]) -> dict[str, list[Line]]:
+        rows = await self._ids_in(
+            "SELECT tl.transaction, tl.linesequencenumber, tl.quantity, tl.rate, "
+            "tl.foreignamount, tl.memo, i.itemid, i.displayname FROM transactionline tl "
+            "LEFT JOIN item i ON i.id = tl.item "
+            "WHERE tl.mainline = 'F' AND tl.taxline = 'F' AND tl.transaction IN ({in_list}) "
+            "ORDER BY tl.transaction, tl.linesequencenumber",
+            transaction_erp_ids,
+        )
+        grouped: dict[str, list[Line]] = {}
+        for row in rows:
+            # Sales lines post as credits: NetSuite shows their quantity and amount negative.
+            grouped.setdefault(str(row["transaction"]), []).append(
+                Line(
+                    number=int(row.get("linesequencenumber") or 0),
+                    sku=row.get("itemid"),
+                    description=row.get("displayname") or row.get("memo"),
+                    quantity=abs(self._money(row.get("quantity"))),
+                    unit_price=self._money(row.get("rate")),
+                    amount=abs(self._money(row.get("foreignamount"))),
+                )
+            )
+        return grouped
+
+
+def _group(items: Iterable[Any], key: Callable[[Any], str]) -> dict[str, list[Any]]:
+    grouped: dict[str, list[Any]] = {}
+    for item in items:
+        grouped.setdefault(key(item), []).append(item)
+    return grouped
+
+
+def _midnight(day: dt.date | None) -> dt.datetime | None:
+    return dt.datetime.combine(day, dt.time(), dt.UTC) if day else None

@@ -1,0 +1,142 @@
+"""The two ports Accord's read and write paths use: a CRM and an ERP, in canonical terms.
+
+`sources.salesforce.SalesforceCrm` fills the CRM port and `sources.netsuite.NetSuiteErp` the
+ERP port; another ERP (Dynamics 365, SAP, ...) is one more class with these methods. Batch
+methods take many keys and answer a mapping, so that a DataLoader can turn a page of
+customers into one upstream call per source; a key with nothing behind it is simply absent
+(or maps to an empty list). Failures raise `sources.errors.SourceError`.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Generic, Protocol, TypeVar
+
+from sources.records import (
+    CreditStatus,
+    CrmAccount,
+    CrmOpportunity,
+    ErpCustomer,
+    ErpInvoice,
+    ErpOrder,
+    ErpPayment,
+    InvoiceStatus,
+    LegalEntity,
+    Line,
+    PaymentTerms,
+)
+from sources.resilience import ResilienceSnapshot
+
+
+@dataclass(frozen=True, slots=True)
+class CustomerQuery:
+    """Filters and keyset paging over ERP customers, ordered by internal id."""
+
+    credit_status: CreditStatus | None = None
+    legal_entity_id: str | None = None
+    keys: Sequence[str] | None = None  # restrict to these cross-reference keys
+    after_id: str | None = None
+    limit: int = 50
+
+
+@dataclass(frozen=True, slots=True)
+class InvoiceQuery:
+    """Filters and keyset paging over ERP invoices, ordered by internal id."""
+
+    status: InvoiceStatus | None = None
+    customer_erp_ids: Sequence[str] | None = None
+    due_before: dt.date | None = None
+    due_after: dt.date | None = None
+    after_id: str | None = None
+    limit: int = 50
+
+
+T = TypeVar("T")
+
+
+@dataclass(frozen=True, slots=True)
+class Page(Generic[T]):
+    items: list[T]
+    has_more: bool
+    total: int | None = None
+
+
+class SourceHealth(Protocol):
+    source: str
+
+    async def ping(self) -> None:
+        """One cheap authenticated call; raises `SourceError` when the source is not usable."""
+
+    def health(self) -> ResilienceSnapshot: ...
+
+
+class CrmPort(SourceHealth, Protocol):
+    async def accounts_by_ids(self, ids: Sequence[str]) -> dict[str, CrmAccount]: ...
+
+    async def accounts_by_erp_keys(self, keys: Sequence[str]) -> dict[str, CrmAccount]: ...
+
+    async def search_accounts(
+        self,
+        *,
+        name_contains: str | None = None,
+        country: str | None = None,
+        keys: Sequence[str] | None = None,
+        after_key: str | None = None,
+        limit: int | None = None,
+    ) -> list[CrmAccount]: ...
+
+    async def opportunities_by_account_ids(
+        self, account_ids: Sequence[str]
+    ) -> dict[str, list[CrmOpportunity]]: ...
+
+    async def opportunities_by_ids(self, ids: Sequence[str]) -> dict[str, CrmOpportunity]: ...
+
+    async def opportunity_lines(self, opportunity_ids: Sequence[str]) -> dict[str, list[Line]]: ...
+
+
+class ErpPort(SourceHealth, Protocol):
+    async def customers_by_ids(self, erp_ids: Sequence[str]) -> dict[str, ErpCustomer]: ...
+
+    async def customers_by_keys(self, keys: Sequence[str]) -> dict[str, ErpCustomer]: ...
+
+    async def customer_page(self, query: CustomerQuery) -> Page[ErpCustomer]: ...
+
+    async def legal_entities(self) -> dict[str, LegalEntity]: ...
+
+    async def payment_terms(self) -> dict[str, PaymentTerms]: ...
+
+    async def orders_by_customer_ids(
+        self, customer_erp_ids: Sequence[str]
+    ) -> dict[str, list[ErpOrder]]: ...
+
+    async def orders_by_ids(self, erp_ids: Sequence[str]) -> dict[str, ErpOrder]: ...
+
+    async def orders_by_external_ids(self, external_ids: Sequence[str]) -> dict[str, ErpOrder]: ...
+
+    async def invoices_by_customer_ids(
+        self, customer_erp_ids: Sequence[str]
+    ) -> dict[str, list[ErpInvoice]]: ...
+
+    async def invoices_by_ids(self, erp_ids: Sequence[str]) -> dict[str, ErpInvoice]: ...
+
+    async def invoices_by_order_ids(
+        self, order_erp_ids: Sequence[str]
+    ) -> dict[str, list[ErpInvoice]]: ...
+
+    async def invoice_page(self, query: InvoiceQuery) -> Page[ErpInvoice]: ...
+
+    async def payments_by_customer_ids(
+        self, customer_erp_ids: Sequence[str]
+    ) -> dict[str, list[ErpPayment]]: ...
+
+    async def payments_by_ids(self, erp_ids: Sequence[str]) -> dict[str, ErpPayment]: ...
+
+    async def payments_by_invoice_ids(
+        self, invoice_erp_ids: Sequence[str]
+    ) -> dict[str, list[ErpPayment]]: ...
+
+    async def transaction_lines(
+        self, transaction_erp_ids: Sequence[str]
+    ) -> dict[str, list[Line]]: ...

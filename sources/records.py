@@ -1,0 +1,241 @@
+"""Canonical records: what the adapters hand to the rest of Accord.
+
+Each record is one system's view of a finance object, already in canonical terms (finance
+words, `Decimal` money with an ISO currency, ISO country codes, `datetime.date`). A Customer
+is assembled from a `CrmAccount` (the fields Salesforce owns) and an `ErpCustomer` (the fields
+the ERP owns), joined on the cross-reference ``erp_key``.
+
+Nothing here knows GraphQL, HTTP or a vendor's field names.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import enum
+from dataclasses import dataclass, field
+from decimal import Decimal
+
+# ISO 4217 minor units where they are not 2.
+_MINOR_UNITS = {
+    "BHD": 3,
+    "BIF": 0,
+    "CLP": 0,
+    "DJF": 0,
+    "GNF": 0,
+    "IQD": 3,
+    "ISK": 0,
+    "JOD": 3,
+    "JPY": 0,
+    "KMF": 0,
+    "KRW": 0,
+    "KWD": 3,
+    "LYD": 3,
+    "OMR": 3,
+    "PYG": 0,
+    "RWF": 0,
+    "TND": 3,
+    "UGX": 0,
+    "UYI": 0,
+    "VND": 0,
+    "VUV": 0,
+    "XAF": 0,
+    "XOF": 0,
+    "XPF": 0,
+}
+
+
+def minor_units(currency: str | None) -> int:
+    """Decimal places of an ISO 4217 currency's amounts (2 unless the standard says else)."""
+    return _MINOR_UNITS.get(currency or "", 2)
+
+
+def to_currency(amount: Decimal, currency: str | None) -> Decimal:
+    """``amount`` written with at least its currency's decimal places: 68000 USD is 68000.00;
+    a unit price of 12.3456 keeps its four places."""
+    exponent = amount.as_tuple().exponent
+    places = minor_units(currency)
+    if isinstance(exponent, int) and -exponent > places:
+        return amount
+    return amount.quantize(Decimal(1).scaleb(-places))
+
+
+@dataclass(frozen=True, slots=True)
+class Address:
+    street: str | None
+    city: str | None
+    state: str | None
+    postal_code: str | None
+    country: str | None  # ISO 3166-1 alpha-2
+
+
+class CreditHold(enum.Enum):
+    """The ERP's credit hold setting: automatic (by limit), forced on, forced off."""
+
+    AUTO = "AUTO"
+    ON = "ON"
+    OFF = "OFF"
+
+
+class CreditStatus(enum.Enum):
+    GOOD_STANDING = "GOOD_STANDING"
+    OVER_LIMIT = "OVER_LIMIT"
+    ON_HOLD = "ON_HOLD"
+
+
+class OrderStatus(enum.Enum):
+    PENDING_APPROVAL = "PENDING_APPROVAL"
+    PENDING_FULFILLMENT = "PENDING_FULFILLMENT"
+    PARTIALLY_FULFILLED = "PARTIALLY_FULFILLED"
+    PENDING_BILLING = "PENDING_BILLING"
+    BILLED = "BILLED"
+    CLOSED = "CLOSED"
+    CANCELLED = "CANCELLED"
+
+
+class InvoiceStatus(enum.Enum):
+    OPEN = "OPEN"
+    PARTIALLY_PAID = "PARTIALLY_PAID"
+    OVERDUE = "OVERDUE"
+    PAID = "PAID"
+    VOIDED = "VOIDED"
+
+
+@dataclass(frozen=True, slots=True)
+class LegalEntity:
+    """The ERP subsidiary that books a customer's transactions."""
+
+    erp_id: str
+    name: str
+    country: str | None
+    currency: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class PaymentTerms:
+    erp_id: str
+    name: str
+    days: int | None
+
+
+@dataclass(frozen=True, slots=True)
+class CrmAccount:
+    """A Salesforce Account, in canonical terms."""
+
+    salesforce_id: str
+    erp_key: str | None
+    name: str
+    account_number: str | None
+    industry: str | None
+    owner: str | None
+    phone: str | None
+    website: str | None
+    billing_address: Address
+    currency: str | None
+    credit_status_mirror: str | None  # Salesforce's copy of the ERP credit status
+    tax_id: str | None  # as entered by sales; the ERP's is authoritative
+    last_modified: dt.datetime | None
+
+
+@dataclass(frozen=True, slots=True)
+class ErpCustomer:
+    """An ERP customer, in canonical terms."""
+
+    erp_id: str
+    erp_key: str | None
+    name: str
+    email: str | None
+    legal_entity_id: str | None
+    currency: str | None
+    terms_id: str | None
+    tax_id: str | None
+    credit_limit: Decimal | None
+    balance: Decimal
+    overdue_balance: Decimal
+    credit_hold: CreditHold
+    inactive: bool
+    last_modified: dt.datetime | None
+
+    @property
+    def credit_status(self) -> CreditStatus:
+        if self.credit_hold is CreditHold.ON:
+            return CreditStatus.ON_HOLD
+        if self.credit_hold is CreditHold.OFF:
+            return CreditStatus.GOOD_STANDING
+        if self.credit_limit is not None and self.balance > self.credit_limit:
+            return CreditStatus.OVER_LIMIT
+        return CreditStatus.GOOD_STANDING
+
+
+@dataclass(frozen=True, slots=True)
+class Line:
+    number: int
+    sku: str | None
+    description: str | None
+    quantity: Decimal
+    unit_price: Decimal
+    amount: Decimal
+
+
+@dataclass(frozen=True, slots=True)
+class ErpOrder:
+    erp_id: str
+    number: str
+    customer_erp_id: str
+    external_id: str | None  # the Salesforce opportunity id when booked from one
+    order_date: dt.date | None
+    status: OrderStatus
+    currency: str | None
+    total: Decimal
+    memo: str | None = None
+    lines: tuple[Line, ...] = field(default=())
+
+
+@dataclass(frozen=True, slots=True)
+class ErpInvoice:
+    erp_id: str
+    number: str
+    customer_erp_id: str
+    order_erp_id: str | None
+    issue_date: dt.date | None
+    due_date: dt.date | None
+    status: InvoiceStatus
+    currency: str | None
+    total: Decimal
+    amount_paid: Decimal
+    amount_due: Decimal
+    lines: tuple[Line, ...] = field(default=())
+
+
+@dataclass(frozen=True, slots=True)
+class PaymentApplication:
+    invoice_erp_id: str
+    amount: Decimal
+
+
+@dataclass(frozen=True, slots=True)
+class ErpPayment:
+    erp_id: str
+    number: str
+    customer_erp_id: str
+    payment_date: dt.date | None
+    currency: str | None
+    amount: Decimal
+    unapplied: Decimal
+    memo: str | None
+    applications: tuple[PaymentApplication, ...] = field(default=())
+
+
+@dataclass(frozen=True, slots=True)
+class CrmOpportunity:
+    salesforce_id: str
+    account_id: str | None
+    name: str
+    stage: str
+    close_date: dt.date | None
+    amount: Decimal | None
+    currency: str | None
+    is_closed: bool
+    is_won: bool
+    erp_order_number: str | None
+    erp_order_status: str | None
+    lines: tuple[Line, ...] = field(default=())

@@ -1,0 +1,138 @@
+"""Test support: Accord served over real HTTP on a loopback port, and direct emulator reads.
+
+`AccordServer` runs the real application (``server.create_app``) under uvicorn in a thread of
+the test process, wired to the session's sandbox, so tests speak HTTP to Accord exactly as a
+client would. `Emulators` reads the emulators' data directly (SOQL, SuiteQL) to check what
+Accord answers against what the systems hold.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import socket
+import ssl
+import threading
+import time
+from types import TracebackType
+from typing import Any
+
+import httpx
+import uvicorn
+
+from sandbox.endpoints import Endpoints
+from server import configs_from_endpoints, create_app
+from sources.resilience import ResiliencePolicy
+
+FAST_POLICY = ResiliencePolicy(
+    timeout=3.0, max_attempts=2, backoff_base=0.01, backoff_max=0.05, recovery_time=0.5
+)
+
+
+class AccordServer:
+    def __init__(self, endpoints: Endpoints, policy: ResiliencePolicy = FAST_POLICY) -> None:
+        salesforce, netsuite = configs_from_endpoints(endpoints, policy)
+        self.app = create_app(salesforce, netsuite)
+        self._socket = socket.socket()
+        self._socket.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        self._socket.bind(("127.0.0.1", 0))
+        self.url = f"http://127.0.0.1:{self._socket.getsockname()[1]}"
+        config = uvicorn.Config(self.app, log_level="warning", access_log=False, lifespan="on")
+        self._server = uvicorn.Server(config)
+        self._thread = threading.Thread(target=self._run, name="accord-test-server", daemon=True)
+
+    def _run(self) -> None:
+        asyncio.run(self._server.serve(sockets=[self._socket]))
+
+    def start(self) -> AccordServer:
+        self._thread.start()
+        deadline = time.monotonic() + 30
+        while not self._server.started:
+            if not self._thread.is_alive() or time.monotonic() > deadline:
+                raise RuntimeError("Accord did not start")
+            time.sleep(0.02)
+        return self
+
+    def stop(self) -> None:
+        self._server.should_exit = True
+        self._thread.join(10)
+
+    def client(self, **kwargs: Any) -> httpx.Client:
+        return httpx.Client(base_url=self.url, timeout=30.0, **kwargs)
+
+    def graphql(
+        self, query: str, variables: dict[str, Any] | None = None, **kwargs: Any
+    ) -> dict[str, Any]:
+        """POST a query; the decoded body (asserting the HTTP status is 200)."""
+        with self.client() as client:
+            response = client.post(
+                "/graphql", json={"query": query, "variables": variables}, **kwargs
+            )
+        assert response.status_code == 200, response.text
+        body: dict[str, Any] = response.json()
+        return body
+
+    def __enter__(self) -> AccordServer:
+        return self.start()
+
+    def __exit__(
+        self, kind: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        self.stop()
+
+
+class Emulators:
+    """Direct reads of the emulators' data over their own APIs (no Accord code involved)."""
+
+    def __init__(self, endpoints: Endpoints) -> None:
+        sf, ns = endpoints.salesforce, endpoints.netsuite
+        self._sf = httpx.Client(
+            base_url=sf.instance_url,
+            verify=_verify(sf.ca_file),
+            timeout=30.0,
+            headers={"Authorization": f"Bearer {sf.session_id}"},
+        )
+        self._ns = httpx.Client(base_url=ns.base_url, verify=_verify(ns.ca_file), timeout=30.0)
+        token = self._ns.post(
+            ns.token_url,
+            data={
+                "grant_type": "client_credentials",
+                "client_id": ns.client_id,
+                "client_secret": ns.client_secret,
+            },
+        )
+        token.raise_for_status()
+        self._ns.headers["Authorization"] = f"Bearer {token.json()['access_token']}"
+
+    def soql(self, text: str) -> list[dict[str, Any]]:
+        records: list[dict[str, Any]] = []
+        response = self._sf.get("/services/data/v59.0/query/", params={"q": text})
+        while True:
+            response.raise_for_status()
+            page = response.json()
+            records.extend(page["records"])
+            if page.get("done", True):
+                return records
+            response = self._sf.get(page["nextRecordsUrl"])
+
+    def suiteql(self, text: str) -> list[dict[str, Any]]:
+        rows: list[dict[str, Any]] = []
+        while True:
+            response = self._ns.post(
+                "/services/rest/query/v1/suiteql",
+                params={"limit": 1000, "offset": len(rows)},
+                json={"q": text},
+                headers={"Prefer": "transient"},
+            )
+            response.raise_for_status()
+            page = response.json()
+            rows.extend(page["items"])
+            if not page["hasMore"]:
+                return rows
+
+    def close(self) -> None:
+        self._sf.close()
+        self._ns.close()
+
+
+def _verify(ca_file: str | None) -> ssl.SSLContext | bool:
+    return ssl.create_default_context(cafile=ca_file) if ca_file else True

@@ -1,0 +1,99 @@
+"""Settings: the sandbox by default, real systems by ACCORD_* variables, every mistake named."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from config.settings import SettingsError, load_settings
+
+ROOT = Path(__file__).resolve().parent.parent.parent
+
+
+def test_no_configuration_means_the_sandbox() -> None:
+    settings = load_settings({})
+    assert settings.sandbox
+    assert settings.salesforce is None
+    assert settings.netsuite is None
+    assert settings.sandbox_customers == 300
+
+
+def test_a_full_production_configuration(tmp_path: Path) -> None:
+    key = tmp_path / "netsuite.pem"
+    key.write_text("-----BEGIN PRIVATE KEY-----\n...\n-----END PRIVATE KEY-----\n")
+    settings = load_settings(
+        {
+            "ACCORD_SALESFORCE_INSTANCE_URL": "https://acme.my.salesforce.com",
+            "ACCORD_SALESFORCE_CLIENT_ID": "ck",
+            "ACCORD_SALESFORCE_CLIENT_SECRET": "cs",
+            "ACCORD_NETSUITE_ACCOUNT_ID": "1234567_SB1",
+            "ACCORD_NETSUITE_CLIENT_ID": "nc",
+            "ACCORD_NETSUITE_CERTIFICATE_ID": "cert-1",
+            "ACCORD_NETSUITE_PRIVATE_KEY_FILE": str(key),
+            "ACCORD_SOURCE_TIMEOUT": "2.5",
+            "ACCORD_REDIS_URL": "redis://cache:6379/1",
+        }
+    )
+    assert not settings.sandbox
+    assert settings.salesforce is not None
+    assert settings.salesforce.auth == "client_credentials"
+    assert settings.netsuite is not None
+    assert settings.netsuite.root == "https://1234567-sb1.suitetalk.api.netsuite.com"
+    assert settings.netsuite.private_key is not None
+    assert settings.policy.timeout == 2.5
+    assert settings.redis_url == "redis://cache:6379/1"
+
+
+def test_every_problem_is_reported_by_variable_name() -> None:
+    with pytest.raises(SettingsError) as refused:
+        load_settings(
+            {
+                "ACCORD_SALESFORCE_AUTH": "password",
+                "ACCORD_SALESFORCE_USERNAME": "integration@acme.com",
+                "ACCORD_NETSUITE_ACCOUNT_ID": "1234567",
+                "ACCORD_NETSUITE_PRIVATE_KEY_FILE": "/no/such/key.pem",
+                "ACCORD_SOURCE_TIMEOUT": "fast",
+                "ACCORD_REDIS_URL": "http://not-redis",
+                "ACCORD_LOG_LEVEL": "loud",
+            }
+        )
+    text = str(refused.value)
+    for fragment in (
+        "ACCORD_SOURCE_TIMEOUT='fast' is not a number",
+        "needs ACCORD_SALESFORCE_PASSWORD, ACCORD_SALESFORCE_SECURITY_TOKEN",
+        "ACCORD_NETSUITE_PRIVATE_KEY_FILE='/no/such/key.pem': no such file",
+        "NetSuite needs ACCORD_NETSUITE_CLIENT_ID",
+        "ACCORD_REDIS_URL='http://not-redis' is not a redis:// URL",
+        "ACCORD_LOG_LEVEL='loud'",
+    ):
+        assert fragment in text
+
+
+def test_server_refuses_to_start_on_a_bad_configuration() -> None:
+    started = subprocess.run(
+        [sys.executable, "server.py", "--port", "0"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        env={"ACCORD_NETSUITE_ACCOUNT_ID": "1", "PATH": "/usr/bin:/bin"},
+    )
+    assert started.returncode == 2
+    assert "invalid configuration" in started.stderr
+    assert "ACCORD_SALESFORCE_" in started.stderr
+
+
+def test_server_refuses_a_missing_sandbox_file(tmp_path: Path) -> None:
+    started = subprocess.run(
+        [sys.executable, "server.py", "--sandbox", str(tmp_path / "none.json")],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        env={"PATH": "/usr/bin:/bin"},
+    )
+    assert started.returncode == 2
+    assert "none.json" in started.stderr

@@ -1,0 +1,73 @@
+"""No N+1: a nested query for 100 customers costs one upstream call per source and level.
+
+Counts come from the emulators' own stats. Reference data (currencies, subsidiaries, terms) is
+read once per process and kept, so it is warmed before counting.
+"""
+
+from __future__ import annotations
+
+from tests.accord import AccordServer
+from tests.conftest import SandboxControl
+
+SUITEQL = "POST /services/rest/query/v1/suiteql"
+SOQL = "GET /services/data/v59.0/query"
+
+PORTAL_QUERY = """
+{ customers(first: 100) { edges { node {
+    id name industry billingAddress { city country }
+    legalEntity { name } paymentTerms { name } currency
+    credit { limit { amount } balance { amount } overdue { amount } available { amount } status }
+    orders(first: 20) { nodes { number status total { amount } } }
+    invoices(first: 20) { nodes { number status amountDue { amount } dueDate } }
+    payments(first: 20) { nodes { number amount { amount } applications { amount { amount } } } }
+} } } }
+"""
+
+
+def test_a_hundred_customers_nested_cost_the_minimal_plan(
+    accord: AccordServer, sf_control: SandboxControl, ns_control: SandboxControl
+) -> None:
+    # given warm reference data
+    accord.graphql(
+        "{ customers(first: 1) { nodes { legalEntity { name } paymentTerms { name } } } }"
+    )
+    sf_control.reset()
+    ns_control.reset()
+
+    # when a portal asks for 100 customers with their orders, invoices, payments and credit
+    body = accord.graphql(PORTAL_QUERY)
+
+    # then the answer is complete
+    assert "errors" not in body
+    edges = body["data"]["customers"]["edges"]
+    assert len(edges) == 100
+    assert sum(len(e["node"]["invoices"]["nodes"]) for e in edges) > 50
+    # and it cost the minimal plan: the customer page, then orders, invoices and payments in
+    # one SuiteQL call each, and one SOQL call for the 100 accounts
+    assert ns_control.stats()["by_endpoint"] == {SUITEQL: 4}
+    assert sf_control.stats()["by_endpoint"] == {SOQL: 1}
+
+
+def test_lines_cost_one_call_per_parent_level(
+    accord: AccordServer, ns_control: SandboxControl
+) -> None:
+    query = """{ customers(first: 50) { nodes {
+        orders(first: 10) { nodes { lines { sku amount { amount } } } }
+        invoices(first: 10) { nodes { lines { sku } } }
+    } } }"""
+    accord.graphql("{ customers(first: 1) { nodes { currency } } }")
+    ns_control.reset()
+
+    body = accord.graphql(query)
+
+    assert "errors" not in body
+    # customer page, orders, invoices; then one call for the lines of all orders and one for
+    # the lines of all invoices (each level's loads are batched as their parents arrive)
+    assert ns_control.stats()["by_endpoint"] == {SUITEQL: 5}
+    lines = [
+        line
+        for node in body["data"]["customers"]["nodes"]
+        for order in node["orders"]["nodes"]
+        for line in order["lines"]
+    ]
+    assert lines

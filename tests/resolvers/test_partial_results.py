@@ -1,0 +1,129 @@
+"""When one system is down or slow, its fields are null with typed errors and the other
+system's fields still arrive; the HTTP answer is never a 500."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+
+from sandbox.endpoints import Endpoints
+from sandbox.world import World, build_world
+from sources.resilience import ResiliencePolicy
+from tests.accord import AccordServer
+from tests.conftest import CUSTOMERS, SEED, SandboxControl
+
+QUERY = """query($sf: ID!) { customer(salesforceId: $sf) {
+  name industry billingAddress { city }
+  credit { balance { amount } status } currency
+} }"""
+
+
+@pytest.fixture(scope="module")
+def world(sandbox: Endpoints) -> World:
+    return build_world(SEED, CUSTOMERS, as_of=dt.date.fromisoformat(sandbox.sandbox.as_of))
+
+
+@pytest.fixture
+def fresh_accord(sandbox: Endpoints) -> Iterator[AccordServer]:
+    """An Accord of its own, so breakers opened here do not reach other tests."""
+    policy = ResiliencePolicy(timeout=0.5, max_attempts=2, backoff_base=0.01, backoff_max=0.02)
+    with AccordServer(sandbox, policy) as server:
+        yield server
+
+
+def codes(body: dict[str, Any]) -> set[tuple[str, str, str]]:
+    return {
+        (".".join(map(str, e["path"])), e["extensions"]["code"], e["extensions"]["source"])
+        for e in body.get("errors", [])
+    }
+
+
+def test_erp_outage_keeps_crm_fields(
+    fresh_accord: AccordServer, ns_control: SandboxControl, world: World
+) -> None:
+    customer = next(c for c in world.customers if c.key and c.sf_account_id and c.ns_id)
+    ns_control.fault(pattern="/services/rest/*", outage=True)
+
+    body = fresh_accord.graphql(QUERY, {"sf": customer.sf_account_id})
+
+    node = body["data"]["customer"]
+    assert node["name"] == customer.name
+    assert node["billingAddress"]["city"] == customer.address.city
+    assert node["credit"] is None
+    assert node["currency"] is None
+    assert codes(body) == {
+        ("customer.credit", "SOURCE_UNAVAILABLE", "netsuite"),
+        ("customer.currency", "SOURCE_UNAVAILABLE", "netsuite"),
+    }
+
+
+def test_crm_outage_keeps_erp_fields_in_lists(
+    fresh_accord: AccordServer, sf_control: SandboxControl
+) -> None:
+    sf_control.fault(pattern="/services/data/*", outage=True)
+
+    body = fresh_accord.graphql(
+        "{ customers(first: 5) { nodes { erpId name credit { status } } } }"
+    )
+
+    nodes = body["data"]["customers"]["nodes"]
+    assert len(nodes) == 5
+    assert all(n["erpId"] and n["credit"]["status"] for n in nodes)
+    assert all(n["name"] is None for n in nodes)
+    assert {code for _, code, _ in codes(body)} == {"SOURCE_UNAVAILABLE"}
+    assert {source for _, _, source in codes(body)} == {"salesforce"}
+    assert len(body["errors"]) == 5
+
+
+def test_slow_erp_times_out_as_its_own_code(
+    fresh_accord: AccordServer, ns_control: SandboxControl, world: World
+) -> None:
+    customer = next(c for c in world.customers if c.key and c.sf_account_id and c.ns_id)
+    ns_control.fault(pattern="/services/rest/query/*", latency_ms=1500)
+
+    body = fresh_accord.graphql(QUERY, {"sf": customer.sf_account_id})
+
+    assert body["data"]["customer"]["name"] == customer.name
+    assert {code for _, code, _ in codes(body)} == {"SOURCE_TIMEOUT"}
+
+
+def test_lookup_through_a_down_system_is_null_with_the_error(
+    fresh_accord: AccordServer, sf_control: SandboxControl, world: World
+) -> None:
+    customer = next(c for c in world.customers if c.key and c.sf_account_id and c.ns_id)
+    sf_control.fault(pattern="/services/data/*", outage=True)
+
+    by_sf = fresh_accord.graphql(QUERY, {"sf": customer.sf_account_id})
+    by_key = fresh_accord.graphql(
+        f'{{ customer(id: "cus:{customer.key}") {{ erpId name credit {{ status }} }} }}'
+    )
+
+    # the account id can only be resolved by the CRM: the customer itself is null
+    assert by_sf["data"]["customer"] is None
+    assert codes(by_sf) == {("customer", "SOURCE_UNAVAILABLE", "salesforce")}
+    # by key, the ERP still knows the customer: only the CRM's field is missing
+    assert by_key["data"]["customer"]["erpId"] == str(customer.ns_id)
+    assert by_key["data"]["customer"]["name"] is None
+    assert codes(by_key) == {("customer.name", "SOURCE_UNAVAILABLE", "salesforce")}
+
+
+def test_upstream_garbage_and_readiness(
+    fresh_accord: AccordServer, ns_control: SandboxControl
+) -> None:
+    ns_control.fault(pattern="/services/rest/query/*", garbage=True)
+
+    body = fresh_accord.graphql("{ customers(first: 2) { nodes { erpId } } }")
+    with fresh_accord.client() as client:
+        ready = client.get("/readyz")
+        alive = client.get("/healthz")
+
+    assert body["data"] is None or body["data"]["customers"] is None
+    assert {code for _, code, _ in codes(body)} == {"SOURCE_BAD_RESPONSE"}
+    assert alive.status_code == 200
+    assert ready.status_code == 503
+    sources = {s["source"]: s for s in ready.json()["sources"]}
+    assert sources["netsuite"]["ready"] is False
+    assert sources["salesforce"]["ready"] is True
