@@ -136,6 +136,7 @@ def main(argv: list[str] | None = None) -> int:
     logging.basicConfig(
         level=settings.log_level.upper(), format="%(levelname)s %(name)s %(message)s"
     )
+    logging.getLogger("httpx").setLevel(logging.WARNING)  # a line per upstream call is noise
 
     process = None
     endpoints_file: Path | None = args.sandbox

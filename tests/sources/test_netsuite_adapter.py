@@ -7,6 +7,7 @@ the emulator's own stats.
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import uuid
 from decimal import Decimal
 
@@ -14,6 +15,7 @@ import pytest
 
 from sandbox.endpoints import Endpoints
 from sandbox.world import Customer, World
+from server import configs_from_endpoints
 from sources.errors import (
     CircuitOpen,
     RecordNotFound,
@@ -334,5 +336,29 @@ async def test_upstream_garbage_is_a_protocol_error(
         ns_control.fault(pattern="/services/rest/query/*", garbage=True)
         with pytest.raises(SourceProtocolError):
             await adapter.customers_by_ids(["1001"])
+    finally:
+        await adapter.close()
+
+
+async def test_certificate_client_assertion_gets_a_token(sandbox: Endpoints) -> None:
+    # given an integration that authenticates with a signed client assertion, not a secret
+    from cryptography.hazmat.primitives import serialization
+    from cryptography.hazmat.primitives.asymmetric import rsa
+
+    key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    pem = key.private_bytes(
+        serialization.Encoding.PEM,
+        serialization.PrivateFormat.PKCS8,
+        serialization.NoEncryption(),
+    ).decode()
+    _, config = configs_from_endpoints(sandbox, ResiliencePolicy())
+    config = dataclasses.replace(
+        config, client_secret=None, certificate_id="accord-sandbox-ns-certificate", private_key=pem
+    )
+    adapter = NetSuiteErp(config)
+    try:
+        # when it reads, then the emulator accepted the PS256 assertion it signed
+        found = await adapter.customers_by_ids(["1001"])
+        assert "1001" in found
     finally:
         await adapter.close()

@@ -222,3 +222,24 @@ async def test_upstream_garbage_is_a_protocol_error(
     sf_control.fault(pattern="/services/data/*", garbage=True)
     with pytest.raises(SourceProtocolError):
         await crm.query("SELECT Id FROM Account LIMIT 1")
+
+
+async def test_an_expired_session_is_refreshed_transparently(
+    crm: SalesforceCrm, sandbox: Endpoints, world: World, sf_control: SandboxControl
+) -> None:
+    # given every session the emulator issued expired
+    control = SandboxControl(sandbox.salesforce.instance_url, sandbox.salesforce.ca_file)
+    try:
+        response = control._client.post("/__sandbox__/salesforce/sessions", json={"expire": True})
+        response.raise_for_status()
+    finally:
+        control.close()
+    customer = crm_customers(world)[0]
+
+    # when the adapter reads, it gets a new token and the read succeeds
+    found = await crm.accounts_by_ids([customer.sf_account_id or ""])
+
+    assert found[customer.sf_account_id or ""].name == customer.name
+    # after one refused query, one token request, and the query again
+    assert sf_control.count("POST /services/oauth2/token") == 1
+    assert sf_control.count(QUERY) == 2
