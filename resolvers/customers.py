@@ -124,14 +124,38 @@ async def _outcome(work: Awaitable[T]) -> T | BaseException:
         return error
 
 
+def _prefetch_children(
+    ctx: AccordContext, side: CrmAccount | ErpCustomer | BaseException | None, fields: set[str]
+) -> None:
+    """Start loading the customer's selected lists as soon as its record is known, so they
+    join the same batch as every other customer's instead of waiting for the other system."""
+    loaders = ctx.loaders
+    if isinstance(side, ErpCustomer):
+        if "orders" in fields:
+            loaders.orders_by_customer.prefetch(side.erp_id)
+        if "invoices" in fields:
+            loaders.invoices_by_customer.prefetch(side.erp_id)
+        if "payments" in fields:
+            loaders.payments_by_customer.prefetch(side.erp_id)
+    elif isinstance(side, CrmAccount) and "opportunities" in fields:
+        loaders.opportunities_by_account.prefetch(side.salesforce_id)
+
+
+async def _side_of(ctx: AccordContext, load: Awaitable[T], fields: set[str]) -> T | BaseException:
+    side = await _outcome(load)
+    _prefetch_children(ctx, side, fields)  # type: ignore[arg-type]
+    return side
+
+
 async def load_customer(
     ctx: AccordContext, ref: CustomerRef, fields: set[str], *, both: bool = False
 ) -> CustomerData:
-    """``ref`` with the sides ``fields`` need loaded, concurrently and through the loaders."""
+    """``ref`` with the sides ``fields`` need loaded, concurrently and through the loaders;
+    the selected lists of each side start loading as soon as that side is known."""
     want_crm, want_erp = (True, True) if both else needs(fields, ref)
     account, erp = await asyncio.gather(
-        _outcome(crm_account(ctx, ref)) if want_crm else _unloaded(),
-        _outcome(erp_customer(ctx, ref)) if want_erp else _unloaded(),
+        _side_of(ctx, crm_account(ctx, ref), fields) if want_crm else _unloaded(),
+        _side_of(ctx, erp_customer(ctx, ref), fields) if want_erp else _unloaded(),
     )
     return CustomerData(ref, account, erp)
 

@@ -64,6 +64,19 @@ class BatchLoader(Generic[K, V]):
     def prime(self, key: K, value: V) -> None:
         self._loader.prime(key, value)
 
+    def prefetch(self, key: K) -> None:
+        """Start loading ``key`` now, in this turn's batch, for a resolver that will ask later.
+
+        The later ``load`` gets the same (cached) future; a failure is kept for it and not
+        reported as an exception nobody retrieved."""
+        future = self._loader.load(key)
+        future.add_done_callback(_retrieve)
+
+
+def _retrieve(future: asyncio.Future[Any]) -> None:
+    if not future.cancelled():
+        future.exception()
+
 
 def _none() -> None:
     return None
