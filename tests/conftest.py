@@ -102,3 +102,36 @@ def emulators(sandbox: Endpoints) -> Iterator[Emulators]:
     reader = Emulators(sandbox)
     yield reader
     reader.close()
+
+
+@pytest.fixture(scope="session")
+def redis_url() -> str:
+    """A Redis that answers, for tests of state shared by replicas; fails the test when none does.
+
+    Read from ``ACCORD_TEST_REDIS_URL`` (default ``redis://127.0.0.1:6379/0``). Tests share the
+    server: each writes under a key prefix of its own (``test:<uuid>:``) and deletes it after.
+    """
+    import os
+
+    import redis
+    from redis.backoff import NoBackoff
+    from redis.retry import Retry
+
+    from state.redis_backend import redact_url
+
+    url = os.environ.get("ACCORD_TEST_REDIS_URL", "redis://127.0.0.1:6379/0")
+    client = redis.Redis.from_url(url, socket_connect_timeout=2, retry=Retry(NoBackoff(), 0))
+    problem: redis.RedisError | None = None
+    try:
+        client.ping()
+    except redis.RedisError as exc:
+        problem = exc
+    finally:
+        client.close()
+    if problem is not None:
+        pytest.fail(
+            f"Redis is not reachable at {redact_url(url)} ({problem}). These tests need a real "
+            "Redis 7: start redis-server, or point ACCORD_TEST_REDIS_URL at one.",
+            pytrace=False,
+        )
+    return url
