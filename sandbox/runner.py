@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import datetime as dt
+import gc
 import os
 import signal
 import socket
@@ -69,6 +70,10 @@ async def run(config: SandboxConfig, on_ready: Callable[[Endpoints], None]) -> N
     world = build_world(config.seed, config.customers, as_of=config.as_of)
     salesforce = SalesforceEmulator(world)
     netsuite = NetSuiteEmulator(world)
+    # The seeded records live as long as the process: keep them out of the garbage collector's
+    # full collections, which otherwise stall a request now and then on a large world.
+    gc.collect()
+    gc.freeze()
 
     state_dir = config.state_dir or Path(tempfile.mkdtemp(prefix="accord-sandbox-"))
     tls: TlsFiles = issue_loopback_certificates(state_dir, config.host)

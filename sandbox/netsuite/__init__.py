@@ -18,7 +18,7 @@ from sandbox.netsuite.auth import AuthSettings, TokenIssuer
 from sandbox.netsuite.errors import injected_error
 from sandbox.netsuite.limits import ConcurrencyGate, RejectOverLimit
 from sandbox.netsuite.paths import normalize
-from sandbox.netsuite.query import run_query
+from sandbox.netsuite.query import run_page
 from sandbox.netsuite.seed import build_store
 from sandbox.netsuite.store import Store
 from sandbox.netsuite.tables import SuiteQlTables
@@ -55,7 +55,7 @@ class NetSuiteEmulator:
                 token_ttl_seconds=self.settings.token_ttl_seconds,
             )
         )
-        self.api = NetSuiteApi(self.store, self.tables, self.issuer, run_query)
+        self.api = NetSuiteApi(self.store, self.tables, self.issuer, run_page)
         self.control = ControlState(normalize)
         inner = RejectOverLimit(self.api.starlette())
         self.gate = ConcurrencyGate(

@@ -49,7 +49,8 @@ MAX_BODY = 5_000_000
 IDEMPOTENCY_HEADER = "X-NetSuite-Idempotency-Key"
 _ALL_METHODS = ["GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS"]
 
-QueryRunner = Callable[[str, SuiteQlTables], list[dict[str, Any]]]
+# (query text, tables, offset, limit) -> (the page's rows, the answer's total length)
+QueryRunner = Callable[[str, SuiteQlTables, int, int], tuple[list[dict[str, Any]], int]]
 """Runs SuiteQL text over the tables; raises an exception with ``.detail`` for a bad query."""
 
 Handler = Callable[[Request], Awaitable[Response]]
@@ -477,8 +478,7 @@ class NetSuiteApi:
         text = body["q"]
         if not text.strip():
             raise invalid_query("Search error occurred: the query is empty.")
-        rows = self._run(text)
-        page = rows[offset : offset + limit]
+        page, total = self._run(text, offset, limit)
         base_href = f"{self._base(request)}{SUITEQL_PATH}"
         items = []
         for row in page:
@@ -489,18 +489,18 @@ class NetSuiteApi:
                     item[column.lower()] = shown
             items.append(item)
         answer = {
-            "links": self._paging_links(base_href, limit, offset, len(rows), str(request.url)),
+            "links": self._paging_links(base_href, limit, offset, total, str(request.url)),
             "count": len(items),
-            "hasMore": offset + limit < len(rows),
+            "hasMore": offset + limit < total,
             "items": items,
             "offset": offset,
-            "totalResults": len(rows),
+            "totalResults": total,
         }
         return Response(dumps(answer), media_type=COLLECTION)
 
-    def _run(self, text: str) -> list[dict[str, Any]]:
+    def _run(self, text: str, offset: int, limit: int) -> tuple[list[dict[str, Any]], int]:
         try:
-            return self.run_query(text, self.tables)
+            return self.run_query(text, self.tables, offset, limit)
         except NetSuiteError:
             raise
         except RecursionError as exc:

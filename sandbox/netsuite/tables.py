@@ -5,18 +5,23 @@ SuiteQL compares them); `sandbox.netsuite.wire` renders them as strings afterwar
 keeps its rows per record and rebuilds only the records a `Change` touched, the next time the
 table is queried, so queries stay fast on a large world that is being written to.
 
+Each table offers equality indexes (`sandbox.querylang.tables`) on the columns queries select
+by: ids, ``entity``, ``transaction``, ``previousdoc``/``nextdoc``, ``externalid``, ``type``.
+They are maintained as records are rebuilt, so a query by id stays cheap after writes.
+
 Table and column names are NetSuite's (SuiteAnalytics/SuiteQL "NetSuite2.com" names) where
 they could be checked; see docs/sandbox-netsuite.md for the few that are approximations.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Collection, Hashable, Iterator, Mapping, Sequence
 from decimal import Decimal
 from typing import Any
 
 from sandbox.netsuite.model import INVOICE, PAYMENT, SALES_ORDER, TransactionRec
 from sandbox.netsuite.store import Change, Store
+from sandbox.querylang.tables import ColumnIndex, IndexedRows, IndexKind, Table
 
 Row = dict[str, Any]
 
@@ -158,16 +163,33 @@ def _tf(value: bool) -> str:
     return "T" if value else "F"
 
 
-class _Group:
-    """Rows of one table kept per record id; dirty ids are rebuilt on the next read."""
+class _Group(Table):
+    """Rows of one table kept per record id; dirty ids are rebuilt on the next read.
 
-    def __init__(self, build: Callable[[int], list[Row]], ids: Callable[[], Sequence[int]]):
+    Table order is record id, then the order the builder gives a record's rows; for a table
+    of one row per record, ``record_id_column`` names the column holding the record id (the
+    table is then sorted by it). Equality
+    indexes on the ``indexed`` columns map a value to the records having a row with it; each
+    is built on its first use and then kept in step as dirty records are rebuilt.
+    """
+
+    def __init__(
+        self,
+        build: Callable[[int], list[Row]],
+        ids: Callable[[], Sequence[int]],
+        indexed: Mapping[str, IndexKind],
+        record_id_column: str | None = None,
+    ):
         self._build = build
         self._ids = ids
+        self._kinds = dict(indexed)
+        self._record_id_column = record_id_column
         self._rows: dict[int, list[Row]] = {}
         self._dirty: set[int] = set()
         self._flat: list[Row] | None = None
         self._loaded = False
+        self._count = 0
+        self._indexes: dict[str, ColumnIndex] = {}
 
     def invalidate(self, record_id: int) -> None:
         self._dirty.add(record_id)
@@ -178,30 +200,87 @@ class _Group:
         self._dirty.clear()
         self._flat = None
 
-    def rows(self) -> list[Row]:
+    def _refresh(self) -> None:
         if not self._loaded:
             self._rows = {}
+            self._indexes = {}
+            self._count = 0
             for record_id in self._ids():
                 built = self._build(record_id)
                 if built:
                     self._rows[record_id] = built
+                    self._count += len(built)
             self._loaded = True
             self._dirty.clear()
             self._flat = None
         if self._dirty:
             for record_id in self._dirty:
-                built = self._build(record_id)
-                if built:
-                    self._rows[record_id] = built
-                else:
-                    self._rows.pop(record_id, None)
+                self._replace(record_id, self._build(record_id))
             self._dirty.clear()
+
+    def _replace(self, record_id: int, built: list[Row]) -> None:
+        old = self._rows.pop(record_id, [])
+        self._count -= len(old)
+        for column, index in self._indexes.items():
+            for row in old:
+                index.remove(row.get(column), record_id)
+            for row in built:
+                index.add(row.get(column), record_id)
+        if built:
+            self._rows[record_id] = built
+            self._count += len(built)
+
+    def rows(self) -> list[Row]:
+        self._refresh()
         if self._flat is None:
             flat: list[Row] = []
             for record_id in sorted(self._rows):
                 flat.extend(self._rows[record_id])
             self._flat = flat
         return self._flat
+
+    def __len__(self) -> int:
+        self._refresh()
+        return self._count
+
+    def _index(self, column: str) -> ColumnIndex | None:
+        self._refresh()
+        index = self._indexes.get(column)
+        if index is None:
+            kind = self._kinds.get(column)
+            if kind is None:
+                return None
+            index = ColumnIndex(kind)
+            for record_id, rows in self._rows.items():
+                for row in rows:
+                    index.add(row.get(column), record_id)
+            self._indexes[column] = index
+        return index if index.usable else None
+
+    def sorted_by(self) -> str | None:
+        return self._record_id_column
+
+    def warm_indexes(self) -> None:
+        for column in self._kinds:
+            self._index(column)
+
+    def index_kind(self, column: str) -> IndexKind | None:
+        index = self._index(column)
+        return None if index is None else index.kind
+
+    def estimate(self, column: str, keys: Collection[Hashable]) -> int:
+        index = self._index(column)
+        return self._count if index is None else index.count(keys)
+
+    def lookup(self, column: str, keys: Collection[Hashable]) -> list[Mapping[str, Any]]:
+        index = self._index(column)
+        if index is None:
+            return super().lookup(column, keys)
+        wanted = keys if isinstance(keys, set | frozenset) else set(keys)
+        found: list[Mapping[str, Any]] = []
+        for record_id in sorted(index.owners(wanted)):
+            found.extend(row for row in self._rows[record_id] if row.get(column) in wanted)
+        return found
 
 
 class SuiteQlTables(Mapping[str, Sequence[Mapping[str, Any]]]):
@@ -211,22 +290,42 @@ class SuiteQlTables(Mapping[str, Sequence[Mapping[str, Any]]]):
         self.store = store
         customers = lambda: list(store.customers)  # noqa: E731
         transactions = lambda: list(store.transactions)  # noqa: E731
+        links: dict[str, IndexKind] = {"previousdoc": "number", "nextdoc": "number"}
         self._groups: dict[str, _Group] = {
-            "customer": _Group(self._customer_rows, customers),
-            "customeraddressbook": _Group(self._address_book_rows, customers),
-            "entityaddress": _Group(self._entity_address_rows, customers),
-            "transaction": _Group(self._transaction_rows, transactions),
-            "transactionline": _Group(self._line_rows, transactions),
-            "nexttransactionlinelink": _Group(self._line_link_rows, transactions),
-            "nexttransactionlink": _Group(self._doc_link_rows, transactions),
+            "customer": _Group(
+                self._customer_rows, customers, {"id": "number", "externalid": "text"}, "id"
+            ),
+            "customeraddressbook": _Group(self._address_book_rows, customers, {"entity": "number"}),
+            "entityaddress": _Group(
+                self._entity_address_rows, customers, {"nkey": "number", "recordowner": "number"}
+            ),
+            "transaction": _Group(
+                self._transaction_rows,
+                transactions,
+                {"id": "number", "entity": "number", "externalid": "text", "type": "text"},
+                "id",
+            ),
+            "transactionline": _Group(
+                self._line_rows, transactions, {"transaction": "number", "createdfrom": "number"}
+            ),
+            "nexttransactionlinelink": _Group(self._line_link_rows, transactions, links),
+            "nexttransactionlink": _Group(self._doc_link_rows, transactions, links),
         }
-        self._static: dict[str, list[Row]] = self._static_tables()
+        static_indexes: dict[str, dict[str, IndexKind]] = {"item": {"itemid": "text"}}
+        self._static: dict[str, IndexedRows] = {
+            name: IndexedRows(rows, {"id": "number", **static_indexes.get(name, {})})
+            for name, rows in self._static_tables().items()
+        }
         self._overdue_date = store.reference_date()
         store.listeners.append(self._on_change)
 
     # ------------------------------------------------------------------ Mapping
 
     def __getitem__(self, name: str) -> Sequence[Mapping[str, Any]]:
+        return self.table(name).rows()
+
+    def table(self, name: str) -> Table:
+        """The table ``name`` (any case, aliases too) with its indexes, up to date."""
         key = name.lower()
         key = ALIASES.get(key, key)
         if key in self._static:
@@ -236,7 +335,7 @@ class SuiteQlTables(Mapping[str, Sequence[Mapping[str, Any]]]):
             if today != self._overdue_date:
                 self._overdue_date = today
                 self._groups["customer"].invalidate_all()
-        return self._groups[key].rows()
+        return self._groups[key]
 
     def __iter__(self) -> Iterator[str]:
         yield from COLUMNS
@@ -255,6 +354,7 @@ class SuiteQlTables(Mapping[str, Sequence[Mapping[str, Any]]]):
         """Build every table now, so that the first query is as fast as the next ones."""
         for group in self._groups.values():
             group.rows()
+            group.warm_indexes()
 
     def columns(self, name: str) -> tuple[str, ...]:
         key = name.lower()

@@ -153,7 +153,7 @@ class _Mode:
         keys: dict[Kind, Any] = {kind: self.key(kind, value)}
         if self.convert:
             if kind == "text":
-                number = _to_number(value)
+                number = text_number(value)
                 if number is not None:
                     keys["number"] = number
                 if value in ("T", "F"):
@@ -169,7 +169,7 @@ class _Mode:
             return self.key(kind, value), keys[kind]
         if self.convert:
             if kind == "text" and "number" in keys:
-                number = _to_number(value)
+                number = text_number(value)
                 if number is not None:
                     return number, keys["number"]
             if kind == "date" and "datetime" in keys:
@@ -177,7 +177,8 @@ class _Mode:
         raise filter_type_error(field, value)
 
 
-def _to_number(text: str) -> Decimal | None:
+def text_number(text: str) -> Decimal | None:
+    """The number a text stands for under implicit conversion (Oracle's TO_NUMBER), else None."""
     try:
         number = Decimal(text.strip())
     except InvalidOperation:
@@ -305,15 +306,27 @@ def _compile_comparison(
     compare = _OPS[op]
     keys = mode.literal_keys(value)
     null_result = _null_result(op, mode)
+    # A row value of exactly the literal's type compares as it is (no folding, no conversion).
+    same = _plain_type(value, mode)
 
     def test(row: R) -> bool | None:
         current = get(row)
         if current is None:
             return null_result
+        if type(current) is same:
+            return compare(current, value)
         left, right = mode.row_key(field, current, keys)
         return compare(left, right)
 
     return test
+
+
+def _plain_type(value: Any, mode: _Mode) -> type | None:
+    """The type whose values are their own comparison key against ``value``, if any."""
+    kind = kind_of(value)
+    if kind in ("number", "date") or (kind == "text" and not mode.fold):
+        return type(value)
+    return None
 
 
 def _compile_null_comparison(op: str, get: Callable[[R], Any], mode: _Mode) -> _Test[R]:
@@ -378,10 +391,19 @@ def _compile_in(
         not_found = missing
         null_field = found if has_null else missing
 
+    # Row values of these types are their own keys and need no conversion to be looked up.
+    texts = families.get("text") if not mode.fold and "number" not in families else None
+    numbers = families.get("number")
+
     def test(row: R) -> bool | None:
         current = get(row)
         if current is None:
             return null_field
+        plain = type(current)
+        if plain is str and texts is not None:
+            return found if current in texts else not_found
+        if (plain is int or plain is Decimal) and numbers is not None:
+            return found if current in numbers else not_found
         kind = kind_of(current)
         comparable = False
         candidates = families.get(kind)
@@ -390,7 +412,7 @@ def _compile_in(
             if mode.key(kind, current) in candidates:
                 return found
         if mode.convert and kind == "text" and "number" in families:
-            number = _to_number(current)
+            number = text_number(current)
             if number is not None:
                 comparable = True
                 if number in families["number"]:
@@ -492,6 +514,11 @@ def sort_key(value: Any, *, text_case_insensitive: bool) -> tuple[int, Any]:
     Text folds to upper case when case-insensitive (Salesforce's documented English-locale
     ordering); dates and datetimes share one timeline (a date is midnight UTC).
     """
+    plain = type(value)
+    if plain is int or plain is Decimal:
+        return 1, value
+    if plain is str and not text_case_insensitive:
+        return 2, value
     kind = kind_of(value)
     if kind == "text":
         return 2, value.upper() if text_case_insensitive else value

@@ -12,11 +12,17 @@ Grammar (keywords and identifiers case-insensitive)::
     operand := path | string | number | NULL | TO_DATE(string, string)
     order   := path [ASC|DESC] [NULLS FIRST|LAST]
 
-The executor runs a `SuiteQlQuery` over tables given as lists of dict rows with lower-case
-column names, with Oracle semantics: three-valued null logic, case-sensitive text, ASC NULLS
-LAST / DESC NULLS FIRST. Joins are hash joins on their equality conditions, and single-table
-WHERE conjuncts are applied before joining. Every error, syntax or semantic, is a
-`SuiteQlError` whose ``detail`` is worded like NetSuite's ``o:errorDetails[].detail``.
+An IN list holds at most 1,000 expressions, as in Oracle (ORA-01795).
+
+The executor runs a `SuiteQlQuery` over tables of dict rows with lower-case column names
+(lists, or `sandbox.querylang.tables.Table` objects that may offer indexes), with Oracle
+semantics: three-valued null logic, case-sensitive text, ASC NULLS LAST / DESC NULLS FIRST.
+Its cost follows the rows a query touches rather than the size of the tables: single-table
+WHERE conjuncts are applied to their table before joining, ``col = literal`` and
+``col IN (...)`` read a table through its index when it has one, a joined table is read by
+the key values it joins to, and joins are hash joins on their equality conditions. Every
+error, syntax or semantic, is a `SuiteQlError` whose ``detail`` is worded like NetSuite's
+``o:errorDetails[].detail``.
 """
 
 from __future__ import annotations
@@ -25,7 +31,7 @@ import datetime as dt
 import re
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Literal
 
 from sandbox.querylang.ast import (
     And,
@@ -51,10 +57,15 @@ from sandbox.querylang.ast import (
 from sandbox.querylang.evaluate import QueryTypeError, compile_condition, order_rows
 from sandbox.querylang.lexer import LexError, Token, TokenKind, tokenize
 from sandbox.querylang.soql import MAX_NESTING, row_column
+from sandbox.querylang.tables import Bound, RowList, Table, index_keys
 
 DETAIL_PREFIX = "Invalid search query. Detailed unprocessed description follows. "
 UNSUPPORTED = "Search error occurred: Invalid or unsupported search."
 ERROR_CODE = "INVALID_PARAMETER"
+MAX_IN_LIST = 1000  # Oracle refuses longer IN lists at parse time (ORA-01795)
+IN_LIST_TOO_LONG = (
+    "Search error occurred: ORA-01795: maximum number of expressions in a list is 1000"
+)
 
 RESERVED = frozenset(
     {
@@ -66,6 +77,7 @@ RESERVED = frozenset(
 )  # fmt: skip
 
 _STAR = FieldRef(("*",))
+_RANGE_OPS = frozenset({"<", "<=", ">", ">="})
 _MIRROR = {"=": "=", "!=": "!=", "<": ">", "<=": ">=", ">": "<", ">=": "<="}
 
 
@@ -351,12 +363,20 @@ class _Parser:
         raise self.unexpected(token)
 
     def literal_list(self) -> tuple[Operand, ...]:
-        self.expect_punct("(")
+        opening = self.expect_punct("(")
         values = [self.literal()]
         while self.peek().is_punct(","):
             self.advance()
             values.append(self.literal())
         self.expect_punct(")")
+        if len(values) > MAX_IN_LIST:
+            row, column = row_column(self.text, opening.pos)
+            raise SuiteQlError(
+                IN_LIST_TOO_LONG,
+                reason=f"an IN list of {len(values)} expressions (at most {MAX_IN_LIST}) "
+                f"at line {row}, column {column}",
+                position=opening.pos,
+            )
         return tuple(values)
 
     def to_date(self) -> Value:
@@ -467,6 +487,8 @@ def to_date(value: str, form: str) -> dt.date | dt.datetime:
 
 Row = Mapping[str, Any]
 Combo = tuple[Row | None, ...]  # one row per table in FROM/JOIN order; None: LEFT JOIN miss
+Strategy = Literal["indexed", "pushdown", "naive"]
+TableInput = Sequence[Row] | Table
 
 
 @dataclass(frozen=True, slots=True)
@@ -474,40 +496,98 @@ class _Binding:
     name: str  # alias or table name, lower-case
     table: str  # lower-case
     written: str  # the table name as the query wrote it
-    rows: Sequence[Row]
+    source: Table
     columns: tuple[str, ...] | None  # None: unknown (empty table without a schema)
 
     def has(self, column: str) -> bool:
         return self.columns is None or column in self.columns
 
 
+@dataclass(slots=True)
+class _JoinPlan:
+    """A JOIN taken apart: equality keys to hash on, and the rest of its ON condition."""
+
+    index: int  # the joined table's binding
+    kind: str  # INNER or LEFT; a LEFT join whose misses WHERE rejects becomes INNER
+    keys: list[tuple[int, str, str]]  # (left binding, left column, right column)
+    right_only: list[Condition]  # ON conjuncts reading only the joined table
+    residual: list[Condition]  # ON conjuncts to check on each matched pair
+
+
+@dataclass(frozen=True, slots=True)
+class _Access:
+    """A table's candidate rows: through its index on ``column`` with ``keys``, or ``rows``
+    already found (a range of the column the table is sorted by)."""
+
+    cost: int
+    column: str
+    keys: frozenset[Any] = frozenset()
+    rows: Sequence[Row] | None = None
+
+
 def run_suiteql(
     text: str,
-    tables: Mapping[str, Sequence[Row]],
+    tables: Mapping[str, TableInput],
     *,
     schemas: Mapping[str, Iterable[str]] | None = None,
+    strategy: Strategy = "indexed",
 ) -> list[dict[str, Any]]:
     """Parse and execute ``text``; see `execute_suiteql`."""
-    return execute_suiteql(parse_suiteql(text), tables, schemas=schemas)
+    return execute_suiteql(parse_suiteql(text), tables, schemas=schemas, strategy=strategy)
 
 
 def execute_suiteql(
     query: SuiteQlQuery,
-    tables: Mapping[str, Sequence[Row]],
+    tables: Mapping[str, TableInput],
     *,
     schemas: Mapping[str, Iterable[str]] | None = None,
+    strategy: Strategy = "indexed",
 ) -> list[dict[str, Any]]:
     """Run ``query`` over ``tables`` (table name, any case -> rows with lower-case columns).
 
-    A table's columns are ``schemas[table]`` when given, else the keys of its first row; an
-    empty table without a schema accepts any column. A row missing a column reads it as null.
-    Output rows have lower-case keys: the alias, else the column name; ``COUNT(*)`` without an
-    alias is ``expr1`` (numbered among unaliased expressions, as NetSuite names them).
-    Raises `SuiteQlError` for unknown tables or columns, ambiguous columns, and values whose
-    type does not fit (``QueryTypeError`` underneath).
+    A table is a sequence of rows or a `sandbox.querylang.tables.Table`, which may offer
+    indexes. A table's columns are ``schemas[table]`` when given, else the keys of its first
+    row; an empty table without a schema accepts any column. A row missing a column reads it
+    as null. Output rows have lower-case keys: the alias, else the column name; ``COUNT(*)``
+    without an alias is ``expr1`` (numbered among unaliased expressions, as NetSuite names
+    them). Raises `SuiteQlError` for unknown tables or columns, ambiguous columns, and values
+    whose type does not fit (``QueryTypeError`` underneath).
+
+    ``strategy`` picks the plan, never the answer: ``indexed`` (the default) pushes WHERE
+    conjuncts down to their table, turns a LEFT JOIN whose misses WHERE rejects into an inner
+    one, and reads tables through their indexes where that touches fewer rows; ``pushdown``
+    pushes down without indexes or join rewrites; ``naive`` joins whole tables and filters
+    afterwards, the reference the others are tested against. A type error is raised for the
+    rows a plan reads, so an ill-typed filter may fail under one plan and not another.
     """
+    return _execute(query, tables, schemas, strategy, None)[0]
+
+
+def execute_suiteql_page(
+    query: SuiteQlQuery,
+    tables: Mapping[str, TableInput],
+    *,
+    offset: int,
+    limit: int,
+    schemas: Mapping[str, Iterable[str]] | None = None,
+    strategy: Strategy = "indexed",
+) -> tuple[list[dict[str, Any]], int]:
+    """One page of `execute_suiteql`'s answer, ``[offset : offset + limit]``, and the answer's
+    total length. Only the page's rows are built (all of them under DISTINCT)."""
+    if offset < 0 or limit < 0:
+        raise ValueError("offset and limit must not be negative")
+    return _execute(query, tables, schemas, strategy, slice(offset, offset + limit))
+
+
+def _execute(
+    query: SuiteQlQuery,
+    tables: Mapping[str, TableInput],
+    schemas: Mapping[str, Iterable[str]] | None,
+    strategy: Strategy,
+    window: slice | None,
+) -> tuple[list[dict[str, Any]], int]:
     try:
-        return _Execution(query, tables, schemas or {}).run()
+        return _Execution(query, tables, schemas or {}, strategy).run(window)
     except QueryTypeError as exc:
         raise SuiteQlError(UNSUPPORTED, reason=exc.message) from exc
     except RecursionError:
@@ -518,10 +598,12 @@ class _Execution:
     def __init__(
         self,
         query: SuiteQlQuery,
-        tables: Mapping[str, Sequence[Row]],
+        tables: Mapping[str, TableInput],
         schemas: Mapping[str, Iterable[str]],
+        strategy: Strategy,
     ) -> None:
         self.query = query
+        self.strategy = strategy
         by_name = {name.lower(): rows for name, rows in tables.items()}
         schema_by_name = {
             name.lower(): tuple(column.lower() for column in columns)
@@ -530,18 +612,25 @@ class _Execution:
         self.bindings: list[_Binding] = []
         for ref in (query.source, *(join.table for join in query.joins)):
             table = ref.table.lower()
-            rows = by_name.get(table)
-            if rows is None:
+            given = by_name.get(table)
+            if given is None:
                 raise SuiteQlError(f"Invalid search type: {ref.table}.")
+            source = given if isinstance(given, Table) else RowList(given)
             columns = schema_by_name.get(table)
-            if columns is None and rows:
-                columns = tuple(rows[0].keys())
+            if columns is None:
+                rows = source.rows()
+                if rows:
+                    columns = tuple(rows[0].keys())
             name = (ref.alias or ref.table).lower()
             if any(binding.name == name for binding in self.bindings):
                 raise SuiteQlError(
                     UNSUPPORTED, reason=f"table alias '{name}' is used twice in FROM/JOIN"
                 )
-            self.bindings.append(_Binding(name, table, ref.table, rows, columns))
+            self.bindings.append(_Binding(name, table, ref.table, source, columns))
+        self.filters: list[list[Condition]] = [[] for _ in self.bindings]
+        self.plans: list[_JoinPlan] = []
+        self._fetched: dict[int, Sequence[Row]] = {}
+        self._own: dict[int, _Access | None] = {}
 
     # --- name resolution ---------------------------------------------------------------------
 
@@ -629,67 +718,261 @@ class _Execution:
 
     # --- plan --------------------------------------------------------------------------------
 
-    def run(self) -> list[dict[str, Any]]:
+    def run(self, window: slice | None = None) -> tuple[list[dict[str, Any]], int]:
+        """The answer's rows within ``window`` (all when None) and the answer's length."""
         query = self.query
         outputs = self.projection()  # resolve the select list first: unknown columns fail fast
-        joined = {i + 1 for i, join in enumerate(query.joins) if join.kind == "LEFT"}
-        pushed: dict[int, list[Condition]] = {}
-        remaining: list[Condition] = []
-        for conjunct in _conjuncts(query.where):
-            owners = self.bindings_of(conjunct)
-            if len(owners) == 1 and (owner := next(iter(owners))) not in joined:
-                pushed.setdefault(owner, []).append(conjunct)
-            else:
-                remaining.append(conjunct)
-        sources = [self.filtered(i, pushed.get(i, [])) for i in range(len(self.bindings))]
-        combos: list[Combo] = [(row,) for row in sources[0]]
-        for number, join in enumerate(query.joins, start=1):
-            combos = self.join(combos, number, join, sources[number])
+        self.plans = [self.plan_join(number, join) for number, join in enumerate(query.joins, 1)]
+        remaining = self.place_where()
+        combos: list[Combo] = [(row,) for row in self.fetch(0, None)]
+        for plan in self.plans:
+            combos = self.join(combos, plan)
         if remaining:
             test = self.compile_combo(_and(remaining))
             combos = [combo for combo in combos if test(combo)]
         if any(isinstance(column.expr, CountAll) for column in query.columns):
-            return [self.aggregate(combos)]
+            counted = [self.aggregate(combos)]
+            return (counted if window is None else counted[window]), 1
         if query.order_by:
             combos = self.ordered(combos)
-        rows = [{name: get(combo) for name, get in outputs} for combo in combos]
-        return _distinct(rows) if query.distinct else rows
+        if query.distinct:  # duplicates are known only once every row is built
+            rows = _distinct([{name: get(combo) for name, get in outputs} for combo in combos])
+            return (rows if window is None else rows[window]), len(rows)
+        total = len(combos)
+        if window is not None:
+            combos = combos[window]
+        return [{name: get(combo) for name, get in outputs} for combo in combos], total
 
-    def filtered(self, index: int, conditions: list[Condition]) -> Sequence[Row]:
-        rows = self.bindings[index].rows
-        if not conditions:
-            return rows
-        test = self.compile_row(_and(conditions))
-        return [row for row in rows if test(row)]
-
-    def join(self, combos: list[Combo], index: int, join: Join, rows: Sequence[Row]) -> list[Combo]:
+    def plan_join(self, index: int, join: Join) -> _JoinPlan:
         scope = index + 1
-        left_keys: list[Callable[[Combo], Any]] = []
-        right_columns: list[str] = []
-        right_only: list[Condition] = []
-        residual: list[Condition] = []
+        plan = _JoinPlan(index, join.kind, [], [], [])
         for conjunct in _conjuncts(join.on):
             owners = self.bindings_of(conjunct, scope)
             if isinstance(conjunct, ColumnComparison) and conjunct.op == "=":
                 left_at, left_column = self.resolve(conjunct.left, scope)
                 right_at, right_column = self.resolve(conjunct.right, scope)
                 if left_at == index and right_at < index:
-                    left_keys.append(self.combo_getter(conjunct.right, scope))
-                    right_columns.append(left_column)
+                    plan.keys.append((right_at, right_column, left_column))
                     continue
                 if right_at == index and left_at < index:
-                    left_keys.append(self.combo_getter(conjunct.left, scope))
-                    right_columns.append(right_column)
+                    plan.keys.append((left_at, left_column, right_column))
                     continue
-            if owners == {index}:
-                right_only.append(conjunct)
+            if owners == {index} and self.strategy != "naive":
+                plan.right_only.append(conjunct)
             else:
-                residual.append(conjunct)
-        if right_only:
-            keep = self.compile_row(_and(right_only))
-            rows = [row for row in rows if keep(row)]
-        check = self.compile_combo(_and(residual), scope) if residual else None
-        left_join = join.kind == "LEFT"
+                plan.residual.append(conjunct)
+        self.filters[index].extend(plan.right_only)
+        return plan
+
+    def place_where(self) -> list[Condition]:
+        """Push single-table WHERE conjuncts down to their table; answer the rest.
+
+        A conjunct may filter a table's rows before joining unless the table is the right side
+        of a LEFT JOIN, where it must also see the null row of a miss. A conjunct that is not
+        true on that null row (``l.x = 1``, but not ``l.x IS NULL OR l.x = 1``) rejects every
+        miss, so the LEFT JOIN answers as an inner one and all its conjuncts can be pushed.
+        """
+        conjuncts = _conjuncts(self.query.where)
+        if self.strategy == "naive":
+            return conjuncts
+        owned = [(conjunct, self.bindings_of(conjunct)) for conjunct in conjuncts]
+        kinds = {plan.index: plan for plan in self.plans}
+        if self.strategy == "indexed":
+            for conjunct, owners in owned:
+                plan = kinds.get(next(iter(owners))) if len(owners) == 1 else None
+                if plan is not None and plan.kind == "LEFT" and self.rejects_null(conjunct):
+                    plan.kind = "INNER"
+        remaining: list[Condition] = []
+        for conjunct, owners in owned:
+            owner = next(iter(owners)) if len(owners) == 1 else None
+            if owner is not None and (owner == 0 or kinds[owner].kind == "INNER"):
+                self.filters[owner].append(conjunct)
+            else:
+                remaining.append(conjunct)
+        return remaining
+
+    def rejects_null(self, conjunct: Condition) -> bool:
+        """Whether a one-table conjunct is not true when all its table's columns are null."""
+        try:
+            return not self.compile_row(conjunct)({})
+        except (QueryTypeError, SuiteQlError):
+            return False
+
+    # --- access ------------------------------------------------------------------------------
+
+    def own_access(self, index: int) -> _Access | None:
+        """The cheapest index read that a table's own filters allow, if any."""
+        if index in self._own:
+            return self._own[index]
+        best: _Access | None = None
+        if self.strategy == "indexed":
+            source = self.bindings[index].source
+            for conjunct in self.filters[index]:
+                wanted = self.index_request(conjunct, source)
+                if wanted is None:
+                    continue
+                column, keys = wanted
+                cost = source.estimate(column, keys)
+                if best is None or cost < best.cost:
+                    best = _Access(cost, column, frozenset(keys))
+            best = self.cheaper(best, self.range_access(index))
+        self._own[index] = best
+        return best
+
+    def range_access(self, index: int) -> _Access | None:
+        """The rows that ``<``, ``<=``, ``>``, ``>=`` filters on the column a table is sorted
+        by allow (``c.id > 1042``), found by bisection."""
+        source = self.bindings[index].source
+        column = source.sorted_by()
+        kind = None if column is None else source.index_kind(column)
+        if column is None or kind is None:
+            return None
+        low: Bound | None = None
+        high: Bound | None = None
+        bounded = False
+        for conjunct in self.filters[index]:
+            if not isinstance(conjunct, Comparison) or conjunct.op not in _RANGE_OPS:
+                continue
+            if self.resolve(conjunct.field)[1] != column:
+                continue
+            keys = index_keys(kind, (conjunct.value,))
+            if keys is None:
+                continue
+            bounded = True
+            if not keys:  # a comparison with NULL is never true
+                return _Access(0, column, rows=[])
+            value = next(iter(keys))
+            inclusive = conjunct.op.endswith("=")
+            if conjunct.op.startswith(">"):
+                if low is None or value > low[0] or (value == low[0] and not inclusive):
+                    low = (value, inclusive)
+            elif high is None or value < high[0] or (value == high[0] and not inclusive):
+                high = (value, inclusive)
+        if not bounded:
+            return None
+        rows = source.between(column, low, high)
+        return None if rows is None else _Access(len(rows), column, rows=rows)
+
+    def index_request(self, conjunct: Condition, source: Table) -> tuple[str, set[Any]] | None:
+        """(column, keys) when ``conjunct`` is ``col = literal``, ``col IN (...)`` or an OR of
+        those on one indexed column, and every literal maps to index keys."""
+        items = conjunct.items if isinstance(conjunct, Or) else (conjunct,)
+        column: str | None = None
+        keys: set[Any] = set()
+        for item in items:
+            literals: tuple[Operand, ...]
+            if isinstance(item, Comparison) and item.op == "=":
+                field, literals = item.field, (item.value,)
+            elif isinstance(item, InList) and not item.negated:
+                field, literals = item.field, item.values
+            else:
+                return None
+            name = self.resolve(field)[1]
+            if column is not None and name != column:
+                return None
+            column = name
+            kind = source.index_kind(name)
+            if kind is None:
+                return None
+            found = index_keys(kind, literals)
+            if found is None:
+                return None
+            keys |= found
+        return None if column is None else (column, keys)
+
+    def fetch(self, index: int, combos: list[Combo] | None) -> Sequence[Row]:
+        """The rows of table ``index`` that pass its filters, read the cheapest known way.
+
+        Besides its own index reads, a joined table can be read by the key values of the
+        rows it joins to (``combos``), and any table by the key values of a selective table
+        it is inner-joined to later (a semi-join): rows outside those keys cannot appear in
+        the answer. Whatever the read, every filter is then checked on every row read.
+        """
+        fetched = self._fetched.get(index)
+        if fetched is not None:
+            return fetched
+        binding = self.bindings[index]
+        source = binding.source
+        best = self.own_access(index)
+        if self.strategy == "indexed":
+            best = self.cheaper(best, self.by_join_keys(index, combos))
+            best = self.cheaper(best, self.by_later_join(index, best))
+        if best is not None and best.rows is not None:
+            rows: Sequence[Row] = best.rows
+        elif best is not None and best.cost < len(source):
+            rows = source.lookup(best.column, best.keys)
+        else:
+            rows = source.rows()
+        conditions = self.filters[index]
+        if conditions:
+            test = self.compile_row(_and(conditions))
+            rows = [row for row in rows if test(row)]
+        self._fetched[index] = rows
+        return rows
+
+    @staticmethod
+    def cheaper(current: _Access | None, other: _Access | None) -> _Access | None:
+        if other is None:
+            return current
+        if current is None or other.cost < current.cost:
+            return other
+        return current
+
+    def by_join_keys(self, index: int, combos: list[Combo] | None) -> _Access | None:
+        """Read a joined table by the key values of the rows it joins to."""
+        if combos is None or index == 0:
+            return None
+        plan = self.plans[index - 1]
+        source = self.bindings[index].source
+        best: _Access | None = None
+        for left_at, left_column, right_column in plan.keys:
+            if source.index_kind(right_column) is None:
+                continue
+            values = {
+                value
+                for combo in combos
+                if (row := combo[left_at]) is not None
+                and (value := row.get(left_column)) is not None
+            }
+            cost = source.estimate(right_column, values) + len(values)
+            best = self.cheaper(best, _Access(cost, right_column, frozenset(values)))
+        return best
+
+    def by_later_join(self, index: int, current: _Access | None) -> _Access | None:
+        """Read a table by the keys of a later, selective table it is inner-joined to."""
+        if index != 0 and self.plans[index - 1].kind != "INNER":
+            return None
+        source = self.bindings[index].source
+        bound = len(source) if current is None else min(current.cost, len(source))
+        best: _Access | None = None
+        for plan in self.plans[index:]:
+            if plan.kind != "INNER":
+                continue
+            for left_at, left_column, right_column in plan.keys:
+                if left_at != index or source.index_kind(left_column) is None:
+                    continue
+                theirs = self.own_access(plan.index)
+                if theirs is None or theirs.cost >= bound:
+                    continue
+                values = {
+                    value
+                    for row in self.fetch(plan.index, None)
+                    if (value := row.get(right_column)) is not None
+                }
+                cost = source.estimate(left_column, values) + len(values)
+                best = self.cheaper(best, _Access(cost, left_column, frozenset(values)))
+        return best
+
+    # --- joins -------------------------------------------------------------------------------
+
+    def join(self, combos: list[Combo], plan: _JoinPlan) -> list[Combo]:
+        index = plan.index
+        rows = self.fetch(index, combos)
+        scope = index + 1
+        left_keys = [_getter(left_at, column) for left_at, column, _ in plan.keys]
+        right_columns = [column for _, _, column in plan.keys]
+        check = self.compile_combo(_and(plan.residual), scope) if plan.residual else None
+        left_join = plan.kind == "LEFT"
         result: list[Combo] = []
         if left_keys:
             table: dict[tuple[Any, ...], list[Row]] = {}
@@ -786,6 +1069,11 @@ class _Execution:
             if len(target.path) == 1 and target.path[0].lower() in aliases:
                 target = aliases[target.path[0].lower()]
             getters[item.field] = self.combo_getter(target)
+        if self.strategy == "indexed" and len(self.query.order_by) == 1:
+            item = self.query.order_by[0]
+            at, column = self.resolve(aliases.get(item.field.dotted.lower(), item.field))
+            if at == 0 and not item.descending and self.bindings[0].source.sorted_by() == column:
+                return combos  # already in that order: the first table's rows come in table order
         return order_rows(
             combos,
             self.query.order_by,

@@ -17,8 +17,8 @@ import datetime as dt
 import itertools
 import time
 from collections import OrderedDict
-from collections.abc import Callable, Iterable
-from dataclasses import dataclass
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
 
@@ -113,6 +113,40 @@ class Plan:
     order: list[tuple[OrderItem, Callable[[Record], Any]]]
     limit: int | None
     offset: int | None
+    walk: Callable[[], Iterator[str] | None] | None = None  # ids in ORDER BY order, for LIMIT
+    projectors: dict[str, Callable[[Record], dict[str, Any]]] = field(default_factory=dict)
+
+
+@dataclass
+class _Nested:
+    """A relationship in a projection: its output key, the lookup, and what is read there."""
+
+    key: str
+    step: Step
+    node: _Node
+
+
+@dataclass
+class _Node:
+    """What a projection reads on one record: plain fields and nested relationships, in the
+    order they were first selected."""
+
+    obj: ObjectDef
+    entries: list[tuple[FieldDef, Callable[[Record], Any]] | _Nested] = field(default_factory=list)
+
+    def child(self, step: Step) -> _Node:
+        key = step.field.relationship_name or step.field.name
+        for entry in self.entries:
+            if isinstance(entry, _Nested) and entry.key == key:
+                return entry.node
+        nested = _Nested(key, step, _Node(step.target))
+        self.entries.append(nested)
+        return nested.node
+
+    def add(self, target: FieldDef, read: Callable[[Record], Any]) -> None:
+        if any(not isinstance(e, _Nested) and e[0].name == target.name for e in self.entries):
+            return
+        self.entries.append((target, read))
 
 
 @dataclass
@@ -137,9 +171,13 @@ class QueryEngine:
         max_locators: int = 10,
         locator_ttl_seconds: float = 900.0,
         clock: Callable[[], float] = time.monotonic,
+        use_indexes: bool = True,
     ) -> None:
         self.schema = schema
         self.store = store
+        # False answers every query by scanning the table (the reference the indexed plans
+        # are tested and benchmarked against); the answers are the same.
+        self.use_indexes = use_indexes
         self._today = today or (lambda: dt.datetime.now(dt.UTC).date())
         self._locators: OrderedDict[str, Locator] = OrderedDict()
         self._max_locators = max_locators
@@ -244,12 +282,14 @@ class QueryEngine:
 
         test = None
         candidates = None
+        condition: Condition | None = None
         if query.where is not None:
             condition = self._check_condition(obj, query.where, text)
             test = compile_condition(
                 condition, accessor, today=self._today(), text_case_insensitive=True
             )
-            candidates = self._index_plan(obj, condition)
+            if self.use_indexes:
+                candidates = self._index_plan(obj, condition)
         order: list[tuple[OrderItem, Callable[[Record], Any]]] = []
         for ordered in query.order_by:
             bound = self._bind_path(obj, ordered.field, text)
@@ -263,7 +303,12 @@ class QueryEngine:
                     ),
                 )
             order.append((ordered, _sort_reader(bound)))
-        return Plan(obj, select, aggregates, test, candidates, order, query.limit, query.offset)
+        walk = None
+        if candidates is None and query.limit is not None and self.use_indexes:
+            walk = self._walk_plan(obj, query.order_by, condition, text)
+        return Plan(
+            obj, select, aggregates, test, candidates, order, query.limit, query.offset, walk
+        )
 
     def _bind_path(self, obj: ObjectDef, ref: FieldRef, text: str) -> Bound:
         parts = list(ref.path)
@@ -477,10 +522,50 @@ class QueryEngine:
 
         return candidates
 
+    def _walk_plan(
+        self,
+        obj: ObjectDef,
+        order_by: tuple[OrderItem, ...],
+        condition: Condition | None,
+        text: str,
+    ) -> Callable[[], Iterator[str] | None] | None:
+        """For ``ORDER BY f ASC LIMIT n`` on a text field the store keeps in order, and a
+        WHERE that rejects a null ``f``: the ids in that order, read until n rows match."""
+        if len(order_by) != 1 or order_by[0].descending or condition is None:
+            return None
+        bound = self._bind_path(obj, order_by[0].field, text)
+        name = bound.field.name
+        if bound.steps or bound.field.derived is not None or bound.field.type == "picklist":
+            return None
+        if self.store.in_order(obj.name, name) is None:
+            return None
+        conjuncts = condition.items if isinstance(condition, And) else (condition,)
+        if not any(self._rejects_null(obj, item, name, text) for item in conjuncts):
+            return None  # nulls sort first and are not in the order kept
+        store, sobject = self.store, obj.name
+        return lambda: store.in_order(sobject, name)
+
+    def _rejects_null(self, obj: ObjectDef, item: Condition, name: str, text: str) -> bool:
+        """Whether ``item`` is false when the plain field ``name`` is null (SOQL nulls)."""
+        match item:
+            case Comparison(ref, op, value):
+                rejects = op == "!=" if value is None else op != "!="
+            case InList(ref, values, negated):
+                rejects = not negated and None not in values
+            case Like(ref, _, negated):
+                rejects = not negated
+            case _:
+                return False
+        bound = self._bind_path(obj, ref, text)
+        return rejects and not bound.steps and bound.field.name == name
+
     # ------------------------------------------------------------------ execution
 
     def _execute(self, plan: Plan, include_deleted: bool) -> list[Record]:
         table = self.store.tables[plan.obj.name]
+        ordered = plan.walk() if plan.walk is not None else None
+        if ordered is not None and plan.limit is not None:
+            return self._walk(plan, table, ordered, include_deleted)
         source: Iterable[Record]
         if plan.candidates is not None:
             found = (table.get(record_id) for record_id in plan.candidates())
@@ -507,6 +592,27 @@ class QueryEngine:
         end = None if plan.limit is None else start + plan.limit
         return rows[start:end]
 
+    @staticmethod
+    def _walk(
+        plan: Plan, table: dict[str, Record], ordered: Iterator[str], include_deleted: bool
+    ) -> list[Record]:
+        """The rows of ``_execute``, read in ORDER BY order until OFFSET + LIMIT match."""
+        assert plan.limit is not None
+        start = plan.offset or 0
+        wanted = start + plan.limit
+        test = plan.test
+        rows: list[Record] = []
+        if wanted > 0:
+            for record_id in ordered:
+                record = table[record_id]
+                if (include_deleted or not record.get("IsDeleted")) and (
+                    test is None or test(record)
+                ):
+                    rows.append(record)
+                    if len(rows) >= wanted:
+                        break
+        return rows[start:]
+
     def _aggregate(self, plan: Plan, rows: list[Record]) -> dict[str, Any]:
         record: dict[str, Any] = {"attributes": {"type": "AggregateResult"}}
         for key, counted in plan.aggregates:
@@ -531,43 +637,48 @@ class QueryEngine:
         page: dict[str, Any] = {"totalSize": total, "done": done}
         if not done:
             page["nextRecordsUrl"] = f"/services/data/v{version}/{endpoint}/{locator}-{end}"
-        page["records"] = [self._project(plan, row, version) for row in rows[start:end]]
+        project = self._projector(plan, version)
+        page["records"] = [project(row) for row in rows[start:end]]
         return page
 
-    def _project(self, plan: Plan, row: Record, version: str) -> dict[str, Any]:
-        obj = plan.obj
-        out: dict[str, Any] = {"attributes": attributes(obj, row["Id"], version)}
+    def _projector(self, plan: Plan, version: str) -> Callable[[Record], dict[str, Any]]:
+        """``row -> record as the query resource answers it``, compiled once per plan.
+
+        Fields come in the order selected; the fields read through one relationship share
+        one nested record (``"Owner": {"attributes": ..., "Name": ...}``), or null when the
+        lookup is empty. Each relationship is resolved once per row, however many of its
+        fields are selected.
+        """
+        cached = plan.projectors.get(version)
+        if cached is not None:
+            return cached
         assert plan.select is not None
+        root = _Node(plan.obj)
         for bound in plan.select:
-            container: dict[str, Any] | None = out
-            current_obj, current = obj, row
+            node = root
             for step in bound.steps:
-                assert container is not None
-                key = step.field.relationship_name or step.field.name
-                if key not in container:
-                    parent_id = value_of(self.store, current_obj, current, step.field)
-                    parent = self.store.get(step.target.name, parent_id) if parent_id else None
-                    container[key] = (
-                        None
-                        if parent is None
-                        else {"attributes": attributes(step.target, parent["Id"], version)}
-                    )
-                nested = container[key]
-                if nested is None:
-                    container = None
-                    break
-                parent_record = self.store.get(
-                    step.target.name, nested["attributes"]["url"].rsplit("/", 1)[1]
-                )
-                assert parent_record is not None
-                container, current_obj, current = nested, step.target, parent_record
-            if container is None:
-                continue
-            value = value_of(self.store, current_obj, current, bound.field)
-            container[bound.field.name] = (
-                value if bound.field.compound_of else to_json(bound.field, value)
-            )
-        return out
+                node = node.child(step)
+            node.add(bound.field, self._reader(node.obj, (), bound.field))
+        store = self.store
+
+        def build(node: _Node, record: Record) -> dict[str, Any]:
+            out: dict[str, Any] = {"attributes": attributes(node.obj, record["Id"], version)}
+            for entry in node.entries:
+                if isinstance(entry, _Nested):
+                    parent_id = value_of(store, node.obj, record, entry.step.field)
+                    parent = store.get(entry.step.target.name, parent_id) if parent_id else None
+                    out[entry.key] = None if parent is None else build(entry.node, parent)
+                    continue
+                target, read = entry
+                value = read(record)
+                out[target.name] = value if target.compound_of else to_json(target, value)
+            return out
+
+        def project(row: Record) -> dict[str, Any]:
+            return build(root, row)
+
+        plan.projectors[version] = project
+        return project
 
     # ------------------------------------------------------------------ locators
 

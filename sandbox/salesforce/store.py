@@ -4,14 +4,15 @@ Records are plain dicts keyed by canonical field name; a missing key is a null. 
 records stay in their table with ``IsDeleted = True`` (the recycle bin ``queryAll`` reads).
 
 `Store.write` is the only way data changes. It keeps the indexes (by id, by parent id for
-every lookup field, by value for external-id and unique fields) current, records an undo entry
-when a transaction is open, and reports each committed change to the listeners, which is
-where change notifications hook in.
+every lookup field, by value for external-id and unique fields, the text ones of those also
+in sort order) current, records an undo entry when a transaction is open, and reports each
+committed change to the listeners, which is where change notifications hook in.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+from bisect import bisect_left
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -55,6 +56,9 @@ class Store:
         self._by_ref: dict[tuple[str, str], dict[str, dict[str, None]]] = {}
         self._by_value: dict[tuple[str, str], dict[str, dict[str, None]]] = {}
         self._indexed: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {}
+        # Text fields of _by_value also kept in ORDER BY order: (upper-cased, creation, id).
+        self._sorted: dict[tuple[str, str], list[tuple[str, int, str]] | None] = {}
+        self._created: dict[str, int] = {}  # record id -> creation number (its table position)
         for obj in schema:
             refs = tuple(f.name for f in obj.stored_fields() if f.type == "reference")
             values = tuple(
@@ -67,6 +71,8 @@ class Store:
                 self._by_ref[(obj.name, name)] = {}
             for name in values:
                 self._by_value[(obj.name, name)] = {}
+                if obj.fields[name].is_text and obj.fields[name].type != "picklist":
+                    self._sorted[(obj.name, name)] = []
         self._undo: list[_Undo] | None = None
         self._pending: list[Change] = []
         self._sequence = 0
@@ -95,6 +101,14 @@ class Store:
     def matching(self, sobject: str, field: str, value: str) -> list[str]:
         """Ids of records whose indexed ``field`` equals ``value`` (case-insensitive)."""
         return list(self._by_value[(sobject, field)].get(value.lower(), ()))
+
+    def in_order(self, sobject: str, field: str) -> Iterator[str] | None:
+        """Ids of the records whose text ``field`` is set, in the order ``ORDER BY field ASC``
+        gives them (case-insensitive; ties in table order); None when it is not kept.
+
+        The iterator reads the live order: finish with it before the next write."""
+        entries = self._sorted.get((sobject, field))
+        return None if entries is None else (record_id for _, _, record_id in entries)
 
     def is_indexed(self, sobject: str, field: str) -> str | None:
         """ "ref" or "value" when lookups on ``field`` can use an index, else None."""
@@ -128,6 +142,7 @@ class Store:
                 raise KeyError(f"{sobject} {record_id} exists")
             record: Record = {k: v for k, v in values.items() if v is not None}
             table[record_id] = record
+            self._created[record_id] = self._sequence
             self._index(sobject, record_id, record, refs, indexed_values, add=True)
             previous: dict[str, Any] | None = None
             changed = tuple(record)
@@ -193,6 +208,7 @@ class Store:
             self._index(entry.sobject, entry.record_id, record, refs, values, add=False)
             if entry.previous is None:
                 del table[entry.record_id]
+                self._created.pop(entry.record_id, None)
                 continue
             for key, value in entry.previous.items():
                 if value is _MISSING:
@@ -219,6 +235,22 @@ class Store:
             value = record.get(name)
             if value is not None:
                 self._slot(self._by_value[(sobject, name)], str(value).lower(), record_id, add)
+                if (sobject, name) in self._sorted:
+                    self._order(sobject, name, value, record_id, add)
+
+    def _order(self, sobject: str, name: str, value: Any, record_id: str, add: bool) -> None:
+        entries = self._sorted[(sobject, name)]
+        if entries is None:
+            return
+        if not isinstance(value, str):  # not text after all: stop keeping this order
+            self._sorted[(sobject, name)] = None
+            return
+        entry = (value.upper(), self._created[record_id], record_id)
+        at = bisect_left(entries, entry)
+        if add:
+            entries.insert(at, entry)
+        elif at < len(entries) and entries[at] == entry:
+            del entries[at]
 
     @staticmethod
     def _slot(index: dict[str, dict[str, None]], key: str, record_id: str, add: bool) -> None:

@@ -420,8 +420,6 @@ def test_ten_thousand_value_in_list() -> None:
     assert condition.values[-1] == "09999"
 
 
-
-
 # --- lexer and helpers -------------------------------------------------------------------------
 
 

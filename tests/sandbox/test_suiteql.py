@@ -225,9 +225,9 @@ def test_deep_parentheses_are_a_clean_error() -> None:
     assert "query too complex" in refused(text).reason
 
 
-def test_ten_thousand_ors_and_in_values() -> None:
+def test_ten_thousand_ors_and_a_thousand_in_values() -> None:
     ors = " OR ".join(f"id = {i}" for i in range(10_000))
-    values = ", ".join(f"'{i}'" for i in range(10_000))
+    values = ", ".join(f"'{i}'" for i in range(1_000))
 
     wide = where_of(ors)
     listed = where_of(f"id IN ({values})")
@@ -235,9 +235,21 @@ def test_ten_thousand_ors_and_in_values() -> None:
     assert isinstance(wide, Or)
     assert len(wide.items) == 10_000
     assert isinstance(listed, InList)
-    assert len(listed.values) == 10_000
+    assert len(listed.values) == 1_000
 
 
+@pytest.mark.parametrize("negated", ["", "NOT "])
+def test_an_in_list_of_more_than_a_thousand_is_oracles_error(negated: str) -> None:
+    values = ", ".join(str(i) for i in range(1_001))
+
+    with pytest.raises(SuiteQlError) as caught:
+        parse_suiteql(f"SELECT id FROM customer WHERE id {negated}IN ({values})")
+
+    assert caught.value.error_code == "INVALID_PARAMETER"
+    assert caught.value.detail == PREFIX + (
+        "Search error occurred: ORA-01795: maximum number of expressions in a list is 1000"
+    )
+    assert "1001 expressions" in caught.value.reason
 
 
 def test_escaped_injection_stays_one_literal_and_matches_nothing() -> None:
