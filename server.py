@@ -13,11 +13,13 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
+import datetime as dt
 import logging
 import os
 import shutil
 import sys
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable, Mapping
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import uvicorn
@@ -25,16 +27,24 @@ from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.routing import Route
 
+from api.auth import DEMO_KEYS, ApiKeyAuthenticator, AuthenticationFailed
 from api.graphql_http import GraphQLHttp
 from api.health import Readiness, healthz
 from config.settings import Settings, SettingsError, load_settings
+from mutations.audit import AuditTrail
+from mutations.book_order import BOOK_ORDER_STEPS
+from mutations.common import WriteServices
+from mutations.workflow import EngineSettings, WorkflowEngine, WorkflowKind, WorkflowStore
 from resolvers.context import AccordContext, Sources
 from sandbox.endpoints import Endpoints
-from schema import build_schema
+from schema.build import build_schema
+from schema.ownership import Role
 from sources.netsuite import NetSuiteErp
 from sources.netsuite_http import NetSuiteConfig
 from sources.resilience import ResiliencePolicy
 from sources.salesforce import SalesforceConfig, SalesforceCrm
+from state.backend import open_backend
+from state.idempotency import IdempotencyStore
 
 logger = logging.getLogger("accord")
 
@@ -80,13 +90,67 @@ def source_configs(
     return configs_from_endpoints(endpoints, settings.policy)
 
 
-def create_app(salesforce: SalesforceConfig, netsuite: NetSuiteConfig) -> Starlette:
+@dataclass(frozen=True)
+class AppOptions:
+    """What the application needs beyond its two sources."""
+
+    redis_url: str | None = None  # None: state in memory
+    state_prefix: str = "accord:"  # keys in Redis start with it
+    api_keys: Mapping[str, Role] = field(default_factory=dict)
+    anonymous_reads: bool = True
+    engine: EngineSettings = field(default_factory=EngineSettings)
+    idempotency_claim: float = 10.0  # a dead process's claim on a key lapses after this
+    recover_workflows: bool = True
+    today: Callable[[], dt.date] = dt.date.today
+
+
+def options_from(settings: Settings) -> AppOptions:
+    keys = dict(settings.api_keys)
+    if settings.sandbox:
+        keys.update(DEMO_KEYS)
+    return AppOptions(
+        redis_url=settings.redis_url,
+        state_prefix=settings.redis_prefix,
+        api_keys=keys,
+        anonymous_reads=settings.anonymous_reads,
+        engine=EngineSettings(
+            lease_ttl=settings.workflow_lease, recover_every=settings.workflow_recovery
+        ),
+    )
+
+
+def create_app(
+    salesforce: SalesforceConfig, netsuite: NetSuiteConfig, options: AppOptions = AppOptions()
+) -> Starlette:
     crm = SalesforceCrm(salesforce)
     erp = NetSuiteErp(netsuite)
     sources = Sources(crm=crm, erp=erp)
+    backend = open_backend(options.redis_url, prefix=options.state_prefix)
+    workflows = WorkflowStore(backend)
+    audit = AuditTrail(backend)
+    services = WriteServices(
+        crm=crm,
+        erp=erp,
+        backend=backend,
+        audit=audit,
+        idempotency=IdempotencyStore(backend, running_ttl=options.idempotency_claim),
+        workflows=workflows,
+        today=options.today,
+    )
+    services.engine = WorkflowEngine(
+        workflows,
+        audit,
+        {WorkflowKind.BOOK_ORDER: BOOK_ORDER_STEPS},
+        services=services,
+        settings=options.engine,
+    )
+    authenticator = ApiKeyAuthenticator(options.api_keys)
 
     async def context(request: Request) -> AccordContext:
-        return AccordContext.for_request(sources)
+        caller = authenticator.authenticate(request)
+        if caller.anonymous and not options.anonymous_reads:
+            raise AuthenticationFailed("send Authorization: Bearer <API key>")
+        return AccordContext.for_request(sources, caller, services)
 
     graphql = GraphQLHttp(build_schema(), context)
 
@@ -97,11 +161,19 @@ def create_app(salesforce: SalesforceConfig, netsuite: NetSuiteConfig) -> Starle
                 await start()
             except Exception as exc:  # a source down at start is served as down, not fatal
                 logger.warning("%s is not usable at start: %s", name, exc)
+        recovery = None
+        if options.recover_workflows and services.engine is not None:
+            recovery = asyncio.create_task(services.engine.recover_forever())
         try:
             yield
         finally:
+            if recovery is not None:
+                recovery.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await recovery
             await crm.close()
             await erp.close()
+            await backend.close()
 
     return Starlette(
         routes=[
@@ -150,13 +222,15 @@ def main(argv: list[str] | None = None) -> int:
         if args.endpoints_file:
             shutil.copyfile(endpoints_file, args.endpoints_file)
     if settings.sandbox:
+        state = "in Redis" if settings.redis_url else "in memory"
         print(
-            "Accord runs on its sandbox with state in memory: for trying Accord and development.",
+            f"Accord runs on its sandbox with state {state}: for trying Accord and development. "
+            "Demo API keys: demo-sales, demo-finance, demo-ops, demo-analytics.",
             flush=True,
         )
     try:
         salesforce, netsuite = source_configs(settings, endpoints_file)
-        app = create_app(salesforce, netsuite)
+        app = create_app(salesforce, netsuite, options_from(settings))
         print(f"Accord serves GraphQL at http://{args.host}:{args.port}/graphql", flush=True)
         config = uvicorn.Config(
             app, host=args.host, port=args.port, log_level=settings.log_level, access_log=False

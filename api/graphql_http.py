@@ -42,6 +42,8 @@ from strawberry.http.ides import get_graphql_ide_html
 from strawberry.schema._graphql_core import execution_context_class_kwargs
 from strawberry.schema.schema import validate_document
 
+from api.auth import AuthenticationFailed
+
 logger = logging.getLogger("accord.graphql")
 
 GRAPHQL_RESPONSE = "application/graphql-response+json"
@@ -103,6 +105,10 @@ class GraphQLHttp:
         except RequestError as exc:
             body = {"errors": [{"message": exc.message, "extensions": {"code": "BAD_REQUEST"}}]}
             return JSONResponse(body, exc.status, headers=exc.headers, media_type=media)
+        except AuthenticationFailed as exc:
+            body = {"errors": [{"message": str(exc), "extensions": {"code": "UNAUTHENTICATED"}}]}
+            headers = {"WWW-Authenticate": 'Bearer realm="accord"'}
+            return JSONResponse(body, 401, headers=headers, media_type=media)
         status = 400 if pre_execution and media == GRAPHQL_RESPONSE else 200
         return JSONResponse(_format(result), status, media_type=media)
 

@@ -33,6 +33,12 @@ NetSuite (the ERP)
 Everything
     ACCORD_SOURCE_TIMEOUT                seconds per upstream attempt, default 10
     ACCORD_REDIS_URL                     redis://host:6379/0 for shared state across replicas
+    ACCORD_REDIS_PREFIX                  prefix of Accord's Redis keys, default accord:
+    ACCORD_WORKFLOW_LEASE_SECONDS        a dead replica's workflows resume after this, default 30
+    ACCORD_WORKFLOW_RECOVERY_SECONDS     how often to look for them, default 5
+    ACCORD_API_KEYS                      key=role,key=role (roles: sales, finance, ops, analytics)
+    ACCORD_ANONYMOUS_READS               true|false: queries without a key (default: true on the
+                                         sandbox, false against real systems)
     ACCORD_SANDBOX_CUSTOMERS             customers in the embedded sandbox, default 300
     ACCORD_LOG_LEVEL                     default info
 """
@@ -46,6 +52,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import urlparse
 
+from api.auth import parse_api_keys
+from schema.ownership import Role
 from sources.netsuite_http import NetSuiteConfig
 from sources.resilience import ResiliencePolicy
 from sources.salesforce import SalesforceConfig
@@ -67,6 +75,11 @@ class Settings:
     redis_url: str | None
     sandbox_customers: int
     log_level: str
+    api_keys: dict[str, Role] = dataclasses.field(default_factory=dict)
+    anonymous_reads: bool = True
+    redis_prefix: str = "accord:"
+    workflow_lease: float = 30.0
+    workflow_recovery: float = 5.0
 
     @property
     def sandbox(self) -> bool:
@@ -95,6 +108,17 @@ class _Reader:
             self.problems.append(f"{name}={raw} must be between {low:g} and {high:g}")
             return default
         return value
+
+    def flag(self, name: str, *, default: bool) -> bool:
+        raw = self.text(name)
+        if raw is None:
+            return default
+        if raw.lower() in ("1", "true", "yes", "on"):
+            return True
+        if raw.lower() in ("0", "false", "no", "off"):
+            return False
+        self.problems.append(f"{name}={raw!r}: use true or false")
+        return default
 
     def url(self, name: str) -> str | None:
         raw = self.text(name)
@@ -131,9 +155,30 @@ def load_settings(env: Mapping[str, str]) -> Settings:
     level = (read.text("ACCORD_LOG_LEVEL") or "info").lower()
     if level not in ("debug", "info", "warning", "error"):
         read.problems.append(f"ACCORD_LOG_LEVEL={level!r}: use debug, info, warning or error")
+    api_keys: dict[str, Role] = {}
+    try:
+        api_keys = parse_api_keys(read.text("ACCORD_API_KEYS") or "")
+    except ValueError as exc:
+        read.problems.append(f"ACCORD_API_KEYS: {exc}")
+    anonymous_reads = read.flag("ACCORD_ANONYMOUS_READS", default=not configured)
+    redis_prefix = read.text("ACCORD_REDIS_PREFIX") or "accord:"
+    lease = read.number("ACCORD_WORKFLOW_LEASE_SECONDS", 30.0, low=0.5, high=3600)
+    recovery = read.number("ACCORD_WORKFLOW_RECOVERY_SECONDS", 5.0, low=0.1, high=3600)
     if read.problems:
         raise SettingsError(read.problems)
-    return Settings(salesforce, netsuite, policy, redis_url, customers, level)
+    return Settings(
+        salesforce,
+        netsuite,
+        policy,
+        redis_url,
+        customers,
+        level,
+        api_keys,
+        anonymous_reads,
+        redis_prefix,
+        lease,
+        recovery,
+    )
 
 
 def _salesforce(read: _Reader, policy: ResiliencePolicy) -> SalesforceConfig | None:

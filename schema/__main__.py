@@ -6,7 +6,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from schema import build_schema
+from schema.build import build_schema
 from schema.ownership import REGISTRY
 
 SDL_FILE = Path(__file__).with_name("schema.graphql")

@@ -204,3 +204,17 @@ class OwnershipRegistry:
 
 
 REGISTRY = OwnershipRegistry(_ENTRIES)
+
+# Who may run each write operation; which fields a role may change is in the entries above.
+OPERATIONS: dict[str, frozenset[Role]] = {
+    "updateCustomer": frozenset({Role.SALES, Role.FINANCE, Role.OPS}),
+    "setCreditHold": frozenset({Role.FINANCE}),
+    "recordPayment": frozenset({Role.FINANCE, Role.OPS}),
+    "bookOrder": frozenset({Role.SALES, Role.FINANCE, Role.OPS}),
+    "retryWorkflow": frozenset({Role.FINANCE, Role.OPS}),
+    "approveWorkflow": frozenset({Role.FINANCE}),
+    "cancelWorkflow": frozenset({Role.FINANCE, Role.OPS}),
+    "readWorkflows": frozenset({Role.SALES, Role.FINANCE, Role.OPS}),
+    "readAudit": frozenset({Role.OPS}),
+    "readDeadLetters": frozenset({Role.FINANCE, Role.OPS}),
+}

@@ -20,12 +20,13 @@ from collections.abc import Awaitable, Callable, Iterable, Sequence
 from decimal import Decimal, InvalidOperation
 from typing import Any, Literal
 
-from sources.errors import SourceProtocolError
+from sources.errors import FieldProblem, SourceProtocolError, SourceValidationError
 from sources.netsuite_http import SOURCE, NetSuiteClient, NetSuiteConfig
 from sources.ports import CustomerQuery, InvoiceQuery, Page
 from sources.records import (
     CreditHold,
     CreditStatus,
+    CustomerFields,
     ErpCustomer,
     ErpInvoice,
     ErpOrder,
@@ -33,6 +34,8 @@ from sources.records import (
     InvoiceStatus,
     LegalEntity,
     Line,
+    NewPayment,
+    NewSalesOrder,
     OrderStatus,
     PaymentApplication,
     PaymentTerms,
@@ -532,6 +535,148 @@ class NetSuiteErp:
             )
         return grouped
 
+    # ------------------------------------------------------------------ writes
+
+    async def _currency_id(self, code: str) -> str:
+        for internal_id, symbol in (await self.currencies()).items():
+            if symbol == code:
+                return internal_id
+        raise SourceValidationError(
+            SOURCE,
+            f"the ERP has no currency {code}",
+            problems=[FieldProblem("currency", "INVALID_KEY_OR_REF", f"unknown currency {code}")],
+        )
+
+    async def _customer_body(self, fields: CustomerFields) -> dict[str, Any]:
+        body: dict[str, Any] = {}
+        if fields.name is not None:
+            body["companyName"] = fields.name
+        if fields.email is not None:
+            body["email"] = fields.email
+        if fields.phone is not None:
+            body["phone"] = fields.phone
+        if fields.legal_entity_id is not None:
+            body["subsidiary"] = _ref(fields.legal_entity_id)
+        if fields.currency is not None:
+            body["currency"] = _ref(await self._currency_id(fields.currency))
+        if fields.terms_id is not None:
+            body["terms"] = _ref(fields.terms_id)
+        if fields.tax_id is not None:
+            body["vatRegNumber"] = fields.tax_id
+        if fields.credit_limit is not None:
+            body["creditLimit"] = float(fields.credit_limit)
+        if fields.credit_hold is not None:
+            body["creditHoldOverride"] = {"id": fields.credit_hold.value}
+        if fields.billing_address is not None:
+            address = fields.billing_address
+            body["addressBook"] = {
+                "items": [
+                    {
+                        "defaultBilling": True,
+                        "addressBookAddress": {
+                            "addr1": address.street,
+                            "city": address.city,
+                            "state": address.state,
+                            "zip": address.postal_code,
+                            "country": {"id": address.country} if address.country else None,
+                        },
+                    }
+                ]
+            }
+        return body
+
+    async def update_customer(
+        self, erp_id: str, fields: CustomerFields, *, idempotency_key: str
+    ) -> None:
+        body = await self._customer_body(fields)
+        replace = ("addressBook",) if "addressBook" in body else ()
+        await self.client.update_record(
+            "customer", erp_id, body, idempotency_key=idempotency_key, replace=replace
+        )
+
+    async def upsert_customer(
+        self, key: str, fields: CustomerFields, *, idempotency_key: str
+    ) -> str:
+        """Create or update the customer whose external id is ``key``; its internal id."""
+        body = await self._customer_body(fields)
+        return await self.client.upsert_record(
+            "customer", key, body, idempotency_key=idempotency_key
+        )
+
+    async def delete_customer(self, erp_id: str) -> None:
+        await self.client.delete_record("customer", erp_id)
+
+    async def items_by_sku(self, skus: Sequence[str]) -> dict[str, str]:
+        """Item internal ids by item name/number (the CRM's product code)."""
+        rows = await self._rows_in("SELECT id, itemid FROM item WHERE itemid IN ({in_list})", skus)
+        return {str(row["itemid"]): str(row["id"]) for row in rows}
+
+    async def create_sales_order(self, order: NewSalesOrder, *, idempotency_key: str) -> str:
+        """Post a sales order; its internal id. Keyed by ``order.external_id``: a repeat
+        finds the order the first request created."""
+        items = await self.items_by_sku([line.sku for line in order.lines])
+        missing = sorted({line.sku for line in order.lines} - set(items))
+        if missing:
+            raise SourceValidationError(
+                SOURCE,
+                f"the ERP has no item {', '.join(missing)}",
+                problems=[
+                    FieldProblem("item", "INVALID_KEY_OR_REF", f"unknown item {sku}")
+                    for sku in missing
+                ],
+            )
+        body: dict[str, Any] = {
+            "entity": _ref(order.customer_erp_id),
+            "externalId": order.external_id,
+            "tranDate": order.order_date.isoformat(),
+            "currency": _ref(await self._currency_id(order.currency)),
+            "item": {
+                "items": [
+                    {
+                        "item": _ref(items[line.sku]),
+                        "quantity": float(line.quantity),
+                        "rate": float(line.unit_price),
+                        **({"description": line.description} if line.description else {}),
+                    }
+                    for line in order.lines
+                ]
+            },
+        }
+        if order.memo:
+            body["memo"] = order.memo
+        if order.reference:
+            body["otherRefNum"] = order.reference
+        return await self.client.create_record("salesOrder", body, idempotency_key=idempotency_key)
+
+    async def delete_sales_order(self, erp_id: str) -> None:
+        await self.client.delete_record("salesOrder", erp_id)
+
+    async def create_payment(self, payment: NewPayment, *, idempotency_key: str) -> str:
+        """Post a customer payment applied to invoices; its internal id. Keyed by
+        ``payment.external_id``: a repeat finds the payment the first request created."""
+        body: dict[str, Any] = {
+            "customer": _ref(payment.customer_erp_id),
+            "externalId": payment.external_id,
+            "payment": float(payment.amount),
+            "currency": _ref(await self._currency_id(payment.currency)),
+            "tranDate": payment.payment_date.isoformat(),
+            "apply": {
+                "items": [
+                    {
+                        "doc": _ref(application.invoice_erp_id),
+                        "apply": True,
+                        "amount": float(application.amount),
+                    }
+                    for application in payment.applications
+                ]
+            },
+        }
+        if payment.memo:
+            body["memo"] = payment.memo
+        return await self.client.create_record(
+            "customerPayment", body, idempotency_key=idempotency_key
+        )
+
 
 def _group(items: Iterable[Any], key: Callable[[Any], str]) -> dict[str, list[Any]]:
     grouped: dict[str, list[Any]] = {}
@@ -542,3 +687,7 @@ def _group(items: Iterable[Any], key: Callable[[Any], str]) -> dict[str, list[An
 
 def _midnight(day: dt.date | None) -> dt.datetime | None:
     return dt.datetime.combine(day, dt.time(), dt.UTC) if day else None
+
+
+def _ref(internal_id: str) -> dict[str, str]:
+    return {"id": internal_id}

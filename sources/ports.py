@@ -15,9 +15,11 @@ from dataclasses import dataclass
 from typing import Generic, Protocol, TypeVar
 
 from sources.records import (
+    AccountFields,
     CreditStatus,
     CrmAccount,
     CrmOpportunity,
+    CustomerFields,
     ErpCustomer,
     ErpInvoice,
     ErpOrder,
@@ -25,6 +27,8 @@ from sources.records import (
     InvoiceStatus,
     LegalEntity,
     Line,
+    NewPayment,
+    NewSalesOrder,
     PaymentTerms,
 )
 from sources.resilience import ResilienceSnapshot
@@ -95,6 +99,22 @@ class CrmPort(SourceHealth, Protocol):
 
     async def opportunity_lines(self, opportunity_ids: Sequence[str]) -> dict[str, list[Line]]: ...
 
+    # writes: each carries an idempotency key; updates are safe to repeat
+    async def update_account(
+        self, account_id: str, fields: AccountFields, *, idempotency_key: str
+    ) -> None: ...
+
+    async def write_back_booking(
+        self,
+        *,
+        opportunity_id: str,
+        order_number: str,
+        order_status: str,
+        account_id: str,
+        erp_key: str,
+        idempotency_key: str,
+    ) -> None: ...
+
 
 class ErpPort(SourceHealth, Protocol):
     async def customers_by_ids(self, erp_ids: Sequence[str]) -> dict[str, ErpCustomer]: ...
@@ -140,3 +160,20 @@ class ErpPort(SourceHealth, Protocol):
     async def transaction_lines(
         self, transaction_erp_ids: Sequence[str]
     ) -> dict[str, list[Line]]: ...
+
+    # writes: creates are keyed by an external id, so a repeat finds what the first made
+    async def update_customer(
+        self, erp_id: str, fields: CustomerFields, *, idempotency_key: str
+    ) -> None: ...
+
+    async def upsert_customer(
+        self, key: str, fields: CustomerFields, *, idempotency_key: str
+    ) -> str: ...
+
+    async def delete_customer(self, erp_id: str) -> None: ...
+
+    async def create_sales_order(self, order: NewSalesOrder, *, idempotency_key: str) -> str: ...
+
+    async def delete_sales_order(self, erp_id: str) -> None: ...
+
+    async def create_payment(self, payment: NewPayment, *, idempotency_key: str) -> str: ...

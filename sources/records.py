@@ -239,3 +239,66 @@ class CrmOpportunity:
     erp_order_number: str | None
     erp_order_status: str | None
     lines: tuple[Line, ...] = field(default=())
+
+
+# --------------------------------------------------------------------------- write commands
+# None in a field means "leave unchanged".
+
+
+@dataclass(frozen=True, slots=True)
+class AccountFields:
+    """Changes to a CRM account, in canonical terms."""
+
+    name: str | None = None
+    industry: str | None = None
+    phone: str | None = None
+    website: str | None = None
+    billing_address: Address | None = None
+    erp_key: str | None = None
+    credit_status_mirror: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class CustomerFields:
+    """Changes to (or the values of a new) ERP customer, in canonical terms."""
+
+    name: str | None = None
+    email: str | None = None
+    phone: str | None = None
+    legal_entity_id: str | None = None
+    currency: str | None = None
+    terms_id: str | None = None
+    tax_id: str | None = None
+    credit_limit: Decimal | None = None
+    credit_hold: CreditHold | None = None
+    billing_address: Address | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class OrderLineInput:
+    sku: str
+    quantity: Decimal
+    unit_price: Decimal
+    description: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class NewSalesOrder:
+    customer_erp_id: str
+    external_id: str  # the opportunity the order is booked from: it can never be booked twice
+    order_date: dt.date
+    currency: str
+    lines: tuple[OrderLineInput, ...]
+    memo: str | None = None
+    reference: str | None = None  # shown on the order as the customer's reference
+
+
+@dataclass(frozen=True, slots=True)
+class NewPayment:
+    customer_erp_id: str
+    external_id: str  # derived from the idempotency key: a retried payment is found, not re-posted
+    amount: Decimal
+    currency: str
+    payment_date: dt.date
+    applications: tuple[PaymentApplication, ...]
+    memo: str | None = None

@@ -47,7 +47,7 @@ from sources.errors import (
     SourceUnavailable,
     SourceValidationError,
 )
-from sources.records import Address, CrmAccount, CrmOpportunity, Line
+from sources.records import AccountFields, Address, CrmAccount, CrmOpportunity, Line
 from sources.resilience import Resilience, ResiliencePolicy, ResilienceSnapshot
 
 SOURCE = "salesforce"
@@ -642,15 +642,30 @@ class SalesforceCrm:
         all_or_none: bool = True,
         idempotency_key: str,
     ) -> list[dict[str, Any]]:
-        """Update up to 200 records in one call (sObject collections); each record has an Id."""
+        """Update up to 200 records of one type in one call (sObject collections)."""
+        return await self.composite_update_mixed(
+            [(sobject, record) for record in records],
+            all_or_none=all_or_none,
+            idempotency_key=idempotency_key,
+        )
+
+    async def composite_update_mixed(
+        self,
+        records: Sequence[tuple[str, Mapping[str, Any]]],
+        *,
+        all_or_none: bool = True,
+        idempotency_key: str,
+    ) -> list[dict[str, Any]]:
+        """Update up to 200 records, of any types, in one call; each record has an Id. With
+        ``all_or_none`` a refusal of one record rolls back all of them."""
         if len(records) > 200:
             raise ValueError("an sObject collection holds at most 200 records")
         body = {
             "allOrNone": all_or_none,
-            "records": [{"attributes": {"type": sobject}, **record} for record in records],
+            "records": [{"attributes": {"type": sobject}, **record} for sobject, record in records],
         }
         result = await self.call(
-            f"composite update {sobject}",
+            "composite update",
             lambda sf: sf.restful("composite/sobjects", method="PATCH", data=json.dumps(body)),
             idempotent=bool(idempotency_key),
         )
@@ -746,6 +761,42 @@ class SalesforceCrm:
             for opportunity in map(to_opportunity, await self.query_in(template, wanted))
         }
 
+    # ------------------------------------------------------------------ canonical writes
+
+    async def update_account(
+        self, account_id: str, fields: AccountFields, *, idempotency_key: str
+    ) -> None:
+        body = account_body(fields)
+        if body:
+            await self.update("Account", account_id, body, idempotency_key=idempotency_key)
+
+    async def write_back_booking(
+        self,
+        *,
+        opportunity_id: str,
+        order_number: str,
+        order_status: str,
+        account_id: str,
+        erp_key: str,
+        idempotency_key: str,
+    ) -> None:
+        """Record a booking on the CRM side, atomically: the ERP order number and status on
+        the opportunity and the ERP customer key on the account (all or none)."""
+        await self.composite_update_mixed(
+            [
+                (
+                    "Opportunity",
+                    {
+                        "Id": normalise_id(opportunity_id),
+                        "ERP_Order_Id__c": order_number,
+                        "ERP_Order_Status__c": order_status,
+                    },
+                ),
+                ("Account", {"Id": normalise_id(account_id), "ERP_Customer_Id__c": erp_key}),
+            ],
+            idempotency_key=idempotency_key,
+        )
+
     async def opportunity_lines(self, opportunity_ids: Sequence[str]) -> dict[str, list[Line]]:
         wanted = [normalise_id(record_id) for record_id in opportunity_ids]
         template = (
@@ -757,3 +808,30 @@ class SalesforceCrm:
             lines = grouped.setdefault(str(record.get("OpportunityId")), [])
             lines.append(to_line(len(lines) + 1, record))
         return grouped
+
+
+def account_body(fields: AccountFields) -> dict[str, Any]:
+    """Salesforce Account fields for canonical account changes."""
+    body: dict[str, Any] = {}
+    if fields.name is not None:
+        body["Name"] = fields.name
+    if fields.industry is not None:
+        body["Industry"] = fields.industry
+    if fields.phone is not None:
+        body["Phone"] = fields.phone
+    if fields.website is not None:
+        body["Website"] = fields.website
+    if fields.erp_key is not None:
+        body["ERP_Customer_Id__c"] = fields.erp_key
+    if fields.credit_status_mirror is not None:
+        body["Credit_Status__c"] = fields.credit_status_mirror
+    address = fields.billing_address
+    if address is not None:
+        body.update(
+            BillingStreet=address.street,
+            BillingCity=address.city,
+            BillingState=address.state,
+            BillingPostalCode=address.postal_code,
+            BillingCountryCode=address.country,
+        )
+    return body

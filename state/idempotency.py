@@ -152,6 +152,15 @@ class IdempotencyStore:
             await asyncio.sleep(min(pause, left))
             pause = min(pause * 2, max(self.poll, _MAX_POLL))
 
+    async def extend(self, scope: str, key: str, token: str) -> bool:
+        """Restart the running claim's `running_ttl`, so a long run keeps its claim while its
+        process lives; False when `token` no longer holds a running claim."""
+        name = self._key(scope, key)
+        record = await self._record(name)
+        if record is None or record.get("state") != _RUNNING or record.get("token") != token:
+            return False
+        return await self._backend.compare_and_set(name, record, record, ttl=self.running_ttl)
+
     async def complete(self, scope: str, key: str, token: str, result: Any) -> None:
         """Keep `result` for `ttl` seconds as the answer to every later call with this input.
 

@@ -19,8 +19,9 @@ from typing import Any
 import httpx
 import uvicorn
 
+from api.auth import DEMO_KEYS
 from sandbox.endpoints import Endpoints
-from server import configs_from_endpoints, create_app
+from server import AppOptions, configs_from_endpoints, create_app
 from sources.resilience import ResiliencePolicy
 
 FAST_POLICY = ResiliencePolicy(
@@ -29,9 +30,14 @@ FAST_POLICY = ResiliencePolicy(
 
 
 class AccordServer:
-    def __init__(self, endpoints: Endpoints, policy: ResiliencePolicy = FAST_POLICY) -> None:
+    def __init__(
+        self,
+        endpoints: Endpoints,
+        policy: ResiliencePolicy = FAST_POLICY,
+        options: AppOptions | None = None,
+    ) -> None:
         salesforce, netsuite = configs_from_endpoints(endpoints, policy)
-        self.app = create_app(salesforce, netsuite)
+        self.app = create_app(salesforce, netsuite, options or AppOptions(api_keys=DEMO_KEYS))
         self._socket = socket.socket()
         self._socket.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
         self._socket.bind(("127.0.0.1", 0))
@@ -60,12 +66,22 @@ class AccordServer:
         return httpx.Client(base_url=self.url, timeout=30.0, **kwargs)
 
     def graphql(
-        self, query: str, variables: dict[str, Any] | None = None, **kwargs: Any
+        self,
+        query: str,
+        variables: dict[str, Any] | None = None,
+        *,
+        key: str | None = None,
+        **kwargs: Any,
     ) -> dict[str, Any]:
-        """POST a query; the decoded body (asserting the HTTP status is 200)."""
+        """POST a query, as the holder of API ``key`` if given; the decoded body (asserting
+        the HTTP status is 200)."""
+        headers = {"Authorization": f"Bearer {key}"} if key else {}
         with self.client() as client:
             response = client.post(
-                "/graphql", json={"query": query, "variables": variables}, **kwargs
+                "/graphql",
+                json={"query": query, "variables": variables},
+                headers=headers,
+                **kwargs,
             )
         assert response.status_code == 200, response.text
         body: dict[str, Any] = response.json()
@@ -102,6 +118,36 @@ class Emulators:
         )
         token.raise_for_status()
         self._ns.headers["Authorization"] = f"Bearer {token.json()['access_token']}"
+
+    def sf_create(self, sobject: str, fields: dict[str, Any]) -> str:
+        response = self._sf.post(f"/services/data/v59.0/sobjects/{sobject}/", json=fields)
+        assert response.status_code == 201, response.text
+        return str(response.json()["id"])
+
+    def sf_update(self, sobject: str, record_id: str, fields: dict[str, Any]) -> None:
+        response = self._sf.patch(
+            f"/services/data/v59.0/sobjects/{sobject}/{record_id}", json=fields
+        )
+        assert response.status_code == 204, response.text
+
+    def sf_get(self, sobject: str, record_id: str) -> dict[str, Any]:
+        response = self._sf.get(f"/services/data/v59.0/sobjects/{sobject}/{record_id}")
+        response.raise_for_status()
+        record: dict[str, Any] = response.json()
+        return record
+
+    def ns_create(self, record_type: str, body: dict[str, Any]) -> str:
+        response = self._ns.post(f"/services/rest/record/v1/{record_type}", json=body)
+        assert response.status_code == 204, response.text
+        return response.headers["Location"].rsplit("/", 1)[-1]
+
+    def ns_get(self, record_type: str, record_id: str) -> dict[str, Any] | None:
+        response = self._ns.get(f"/services/rest/record/v1/{record_type}/{record_id}")
+        if response.status_code == 404:
+            return None
+        response.raise_for_status()
+        record: dict[str, Any] = response.json()
+        return record
 
     def soql(self, text: str) -> list[dict[str, Any]]:
         records: list[dict[str, Any]] = []

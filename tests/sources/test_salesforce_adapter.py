@@ -26,6 +26,7 @@ from sources.errors import (
 )
 from sources.resilience import ResiliencePolicy
 from sources.salesforce import ACCOUNT_FIELDS, SalesforceCrm
+from tests.accord import Emulators
 from tests.conftest import SandboxControl
 from tests.sources.conftest import make_crm
 
@@ -105,15 +106,20 @@ async def test_long_in_lists_are_split_under_the_uri_limit(
         await crm.close()
 
 
-async def test_opportunities_and_lines_match_the_world(crm: SalesforceCrm, world: World) -> None:
-    customers = [c for c in crm_customers(world) if c.opportunities][:30]
+async def test_opportunities_and_lines_match_the_world(
+    crm: SalesforceCrm, world: World, emulators: Emulators
+) -> None:
+    customers = [c for c in crm_customers(world) if c.opportunities][-30:]
     grouped = await crm.opportunities_by_account_ids([c.sf_account_id or "" for c in customers])
     opportunity = customers[0].opportunities[0]
     lines = await crm.opportunity_lines([opportunity.sf_id])
 
     for customer in customers:
         got = {o.salesforce_id: o for o in grouped[customer.sf_account_id or ""]}
-        assert set(got) == {o.sf_id for o in customer.opportunities}
+        held = emulators.soql(
+            f"SELECT Id FROM Opportunity WHERE AccountId = '{customer.sf_account_id}'"
+        )
+        assert set(got) == {r["Id"] for r in held}
         for opp in customer.opportunities:
             assert got[opp.sf_id].stage == opp.stage
             assert got[opp.sf_id].amount == opp.amount
@@ -124,9 +130,15 @@ async def test_opportunities_and_lines_match_the_world(crm: SalesforceCrm, world
     )
 
 
-async def test_search_accounts_pages_by_key(crm: SalesforceCrm, world: World) -> None:
+async def test_search_accounts_pages_by_key(crm: SalesforceCrm, emulators: Emulators) -> None:
     country = "DE"
-    expected = sorted(c.key for c in crm_customers(world) if c.key and c.address.country == country)
+    expected = [
+        r["ERP_Customer_Id__c"]
+        for r in emulators.soql(
+            "SELECT ERP_Customer_Id__c FROM Account WHERE BillingCountryCode = 'DE' "
+            "AND ERP_Customer_Id__c != null ORDER BY ERP_Customer_Id__c"
+        )
+    ]
     first = await crm.search_accounts(country=country, limit=5)
     rest = await crm.search_accounts(country=country, after_key=first[-1].erp_key)
     assert [a.erp_key for a in first + rest] == expected
@@ -227,10 +239,13 @@ async def test_upstream_garbage_is_a_protocol_error(
 async def test_an_expired_session_is_refreshed_transparently(
     crm: SalesforceCrm, sandbox: Endpoints, world: World, sf_control: SandboxControl
 ) -> None:
-    # given every session the emulator issued expired
+    # given the adapter's session expired
     control = SandboxControl(sandbox.salesforce.instance_url, sandbox.salesforce.ca_file)
+    assert crm._client is not None
     try:
-        response = control._client.post("/__sandbox__/salesforce/sessions", json={"expire": True})
+        response = control._client.post(
+            "/__sandbox__/salesforce/sessions", json={"expire": crm._client.session_id}
+        )
         response.raise_for_status()
     finally:
         control.close()

@@ -255,3 +255,21 @@ async def test_bad_scopes_and_tokens_are_refused(backend: StateBackend) -> None:
         await store.begin("", "key-1", PRINT)
     with pytest.raises(ValueError, match="token"):
         await store.complete(SCOPE, "key-1", "made-up", RESULT)
+
+
+async def test_extending_keeps_a_live_claim_past_its_running_ttl(replicas: OpenReplica) -> None:
+    owner, other = fast(replicas(), running_ttl=0.2), fast(replicas(), running_ttl=0.2)
+    # given a claim whose owner is alive and extends it
+    first = await owner.begin(SCOPE, "key-1", PRINT)
+    assert isinstance(first, Started)
+    for _ in range(4):
+        await asyncio.sleep(0.1)
+        assert await owner.extend(SCOPE, "key-1", first.token)
+
+    # then nobody else could take it over, though 0.4 s passed
+    with pytest.raises(IdempotencyTimeout):
+        await other.begin(SCOPE, "key-1", PRINT, wait=0.05)
+    # and a token that does not hold the claim extends nothing
+    assert not await other.extend(SCOPE, "key-1", "someone:else")
+    await owner.complete(SCOPE, "key-1", first.token, RESULT)
+    assert not await owner.extend(SCOPE, "key-1", first.token)

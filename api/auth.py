@@ -1,0 +1,72 @@
+"""Caller identity: who sends a request, from its ``Authorization`` header.
+
+`Authenticator` is the interface; `ApiKeyAuthenticator` maps API keys (``Authorization:
+Bearer <key>``) to roles by configuration (``ACCORD_API_KEYS``), and the sandbox adds its demo
+keys ``demo-sales``, ``demo-finance``, ``demo-ops`` and ``demo-analytics``. A request without
+credentials is anonymous (reads only, and only where anonymous reads are allowed); a request
+with credentials Accord does not know is refused with 401. Keys are compared in constant time.
+"""
+
+from __future__ import annotations
+
+import hmac
+from collections.abc import Mapping
+from typing import Protocol
+
+from starlette.requests import HTTPConnection
+
+from resolvers.context import ANONYMOUS, Caller
+from schema.ownership import Role
+
+DEMO_KEYS: dict[str, Role] = {f"demo-{role.value}": role for role in Role}
+
+
+class AuthenticationFailed(Exception):
+    """The request carries credentials that identify nobody."""
+
+
+class Authenticator(Protocol):
+    def authenticate(self, connection: HTTPConnection) -> Caller:
+        """The caller of a request; raises `AuthenticationFailed` for unknown credentials."""
+
+
+class ApiKeyAuthenticator:
+    def __init__(self, keys: Mapping[str, Role]) -> None:
+        self._keys = [(key.encode(), role) for key, role in keys.items()]
+
+    def caller_for_key(self, key: str) -> Caller:
+        presented = key.encode()
+        found: Role | None = None
+        for known, role in self._keys:
+            # Compare with every key, so the time taken does not tell which one matched.
+            if hmac.compare_digest(known, presented):
+                found = role
+        if found is None:
+            raise AuthenticationFailed("unknown API key")
+        return Caller(name=f"api-key:{key[:4]}…{found.value}", role=found)
+
+    def authenticate(self, connection: HTTPConnection) -> Caller:
+        header = connection.headers.get("authorization")
+        if header is None:
+            return ANONYMOUS
+        scheme, _, credentials = header.partition(" ")
+        if scheme.lower() != "bearer" or not credentials.strip():
+            raise AuthenticationFailed("use Authorization: Bearer <API key>")
+        return self.caller_for_key(credentials.strip())
+
+
+def parse_api_keys(text: str) -> dict[str, Role]:
+    """``key=role,key=role`` (roles: sales, finance, ops, analytics) into a mapping."""
+    keys: dict[str, Role] = {}
+    for item in filter(None, (part.strip() for part in text.split(","))):
+        key, sep, role = item.partition("=")
+        if not sep or not key.strip():
+            raise ValueError(f"{item!r} is not key=role")
+        try:
+            keys[key.strip()] = Role(role.strip())
+        except ValueError:
+            roles = ", ".join(r.value for r in Role)
+            raise ValueError(f"{role.strip()!r} is not a role ({roles})") from None
+        if len(key.strip()) < 16 and not key.startswith("demo-"):
+            raise ValueError(f"the API key for {role.strip()} is shorter than 16 characters")
+    return keys

@@ -1,0 +1,190 @@
+"""What every mutation shares: the services it uses, role checks, typed problems, and the
+idempotent runner that stores the first result and replays it.
+
+A mutation's logic returns a `Outcome`: plain JSON (ids, snapshots, problems) that the schema
+turns into its payload. The runner stores that JSON under the mutation's name and the
+client's idempotency key for 24 hours: a retry with the same key and input gets the same
+outcome without running again (and concurrent duplicates wait for the one run); the same key
+with a different input is refused.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+import logging
+from collections.abc import Awaitable, Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from graphql import GraphQLError
+
+from mutations.audit import AuditEntry, AuditTrail, plain
+from mutations.policies import Violation
+from mutations.workflow import WorkflowEngine, WorkflowStore
+from resolvers.context import Caller
+from schema.ids import CustomerRef
+from schema.ownership import OPERATIONS
+from sources.errors import SourceError
+from sources.ports import CrmPort, ErpPort
+from sources.records import ErpCustomer
+from state.backend import StateBackend
+from state.idempotency import IdempotencyStore, Mismatch, Started, Stored, fingerprint
+
+logger = logging.getLogger("accord.mutations")
+
+MAX_KEY_LENGTH = 200
+
+
+@dataclass
+class WriteServices:
+    """Everything the write path needs, built once by the composition root."""
+
+    crm: CrmPort
+    erp: ErpPort
+    backend: StateBackend
+    audit: AuditTrail
+    idempotency: IdempotencyStore
+    workflows: WorkflowStore
+    engine: WorkflowEngine | None = None  # set right after construction (it needs `self`)
+    today: Callable[[], dt.date] = dt.date.today
+
+
+@dataclass(frozen=True)
+class Problem:
+    """A business failure reported in a payload's ``errors``."""
+
+    code: str
+    message: str
+    field: str | None = None
+
+    @classmethod
+    def of(cls, violation: Violation) -> Problem:
+        return cls(violation.code, violation.message, violation.field)
+
+
+@dataclass
+class Outcome:
+    """What a mutation did: JSON data for its payload, and its problems."""
+
+    data: dict[str, Any] = field(default_factory=dict)
+    problems: list[Problem] = field(default_factory=list)
+    transient: bool = False  # an upstream failure: not stored, so a retry runs again
+
+    def to_json(self) -> dict[str, Any]:
+        return {"data": plain(self.data), "problems": [plain(p) for p in self.problems]}
+
+    @classmethod
+    def from_json(cls, value: Mapping[str, Any]) -> Outcome:
+        return cls(dict(value["data"]), [Problem(**p) for p in value["problems"]])
+
+
+def refused(*problems: Problem) -> Outcome:
+    return Outcome(problems=list(problems))
+
+
+class AccessDenied(GraphQLError):
+    """A top-level error: the caller is not allowed to run the operation at all."""
+
+    def __init__(self, operation: str, caller: Caller) -> None:
+        if caller.anonymous:
+            super().__init__(
+                f"{operation} needs an API key: send Authorization: Bearer <key>",
+                extensions={"code": "UNAUTHENTICATED"},
+            )
+        else:
+            roles = ", ".join(sorted(role.value for role in OPERATIONS[operation]))
+            super().__init__(
+                f"the {caller.role.value if caller.role else ''} role may not {operation} "
+                f"(allowed: {roles})",
+                extensions={"code": "FORBIDDEN"},
+            )
+
+
+def authorize(operation: str, caller: Caller) -> None:
+    if caller.role is None or caller.role not in OPERATIONS[operation]:
+        raise AccessDenied(operation, caller)
+
+
+async def idempotent(
+    services: WriteServices,
+    operation: str,
+    caller: Caller,
+    key: str,
+    payload: Mapping[str, Any],
+    run: Callable[[], Awaitable[Outcome]],
+) -> Outcome:
+    """Run ``run`` once per (operation, key); replay its outcome for a repeat of the same input."""
+    if not key or not key.strip() or len(key) > MAX_KEY_LENGTH:
+        return refused(
+            Problem(
+                "INVALID_IDEMPOTENCY_KEY",
+                f"idempotencyKey must have 1 to {MAX_KEY_LENGTH} characters",
+                "idempotencyKey",
+            )
+        )
+    claim = await services.idempotency.begin(operation, key, fingerprint(plain(payload)))
+    if isinstance(claim, Stored):
+        await services.audit.record(
+            AuditEntry(
+                actor=caller.name,
+                role=caller.role.value if caller.role else None,
+                action=operation,
+                outcome="replayed",
+                idempotency_key=key,
+            )
+        )
+        return Outcome.from_json(claim.result)
+    if isinstance(claim, Mismatch):
+        return refused(
+            Problem(
+                "IDEMPOTENCY_KEY_REUSED",
+                "this idempotencyKey was used for a different request; use a new key",
+                "idempotencyKey",
+            )
+        )
+    assert isinstance(claim, Started)
+    heartbeat = asyncio.create_task(_keep_claim(services.idempotency, operation, key, claim.token))
+    try:
+        outcome = await run()
+    except BaseException:
+        await services.idempotency.abandon(operation, key, claim.token)
+        raise
+    finally:
+        heartbeat.cancel()
+    stored = outcome.to_json()
+    if outcome.transient:
+        await services.idempotency.abandon(operation, key, claim.token)
+    else:
+        await services.idempotency.complete(operation, key, claim.token, stored)
+    # Answer from the stored form, so the first answer and every replay are the same.
+    return Outcome.from_json(stored)
+
+
+async def _keep_claim(store: IdempotencyStore, operation: str, key: str, token: str) -> None:
+    """Extend a running claim while this process works on it: if the process dies, the claim
+    lapses within `running_ttl` and a retry elsewhere takes the key over."""
+    while await store.extend(operation, key, token):  # noqa: ASYNC110 - a timer, not a wait
+        await asyncio.sleep(store.running_ttl / 3)
+
+
+def upstream_problem(error: SourceError, field: str | None = None) -> Problem:
+    """A payload problem for an upstream failure (the write did not happen)."""
+    return Problem(error.code, f"{error.source}: {error.message}", field)
+
+
+def problems_of(violations: Sequence[Violation]) -> list[Problem]:
+    return [Problem.of(violation) for violation in violations]
+
+
+async def erp_customer_of(services: WriteServices, ref: CustomerRef) -> ErpCustomer | None:
+    """The ERP customer a canonical reference points at (through the CRM for an account id)."""
+    if ref.erp_id:
+        return (await services.erp.customers_by_ids([ref.erp_id])).get(ref.erp_id)
+    key = ref.key
+    if key is None and ref.salesforce_id:
+        account = (await services.crm.accounts_by_ids([ref.salesforce_id])).get(ref.salesforce_id)
+        key = account.erp_key if account else None
+    if key is None:
+        return None
+    return (await services.erp.customers_by_keys([key])).get(key)

@@ -1,0 +1,115 @@
+"""recordPayment: a customer payment posted in the ERP and applied to its invoices.
+
+The payment must equal what it is applied to; each application pays an open invoice of the
+same customer, in the payment's currency, at most its amount due (no overpayment). The ERP
+payment's external id is derived from the idempotency key, so a retried request finds the
+payment the first one posted instead of posting another.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+from collections.abc import Sequence
+from decimal import Decimal
+
+from mutations.audit import AuditEntry
+from mutations.common import (
+    Outcome,
+    Problem,
+    WriteServices,
+    erp_customer_of,
+    idempotent,
+    problems_of,
+    refused,
+    upstream_problem,
+)
+from mutations.policies import PAYMENT_POLICIES, PaymentFacts, evaluate
+from resolvers.context import Caller
+from schema.ids import CustomerRef
+from sources.errors import SourceError
+from sources.records import NewPayment, PaymentApplication
+
+MAX_APPLICATIONS = 100
+
+
+def payment_external_id(key: str) -> str:
+    return "ACCORD-PAY-" + hashlib.sha256(key.encode()).hexdigest()[:24]
+
+
+async def record_payment(
+    services: WriteServices,
+    caller: Caller,
+    key: str,
+    ref: CustomerRef,
+    amount: Decimal,
+    currency: str,
+    payment_date: dt.date | None,
+    applications: Sequence[tuple[str, Decimal]],
+    memo: str | None,
+) -> Outcome:
+    async def run() -> Outcome:
+        if len(applications) > MAX_APPLICATIONS:
+            return refused(
+                Problem(
+                    "TOO_MANY_APPLICATIONS",
+                    f"apply to at most {MAX_APPLICATIONS} invoices",
+                    "applications",
+                )
+            )
+        try:
+            customer = await erp_customer_of(services, ref)
+            if customer is None:
+                return refused(
+                    Problem("CUSTOMER_NOT_IN_ERP", "the ERP has no such customer", "customerId")
+                )
+            invoices = await services.erp.invoices_by_ids([i for i, _ in applications])
+        except SourceError as error:
+            return Outcome(problems=[upstream_problem(error)], transient=True)
+        facts = PaymentFacts(
+            customer.erp_id, customer.currency, amount, currency, list(applications), invoices
+        )
+        violations = evaluate(PAYMENT_POLICIES, facts)
+        if violations:
+            return refused(*problems_of(violations))
+        payment = NewPayment(
+            customer_erp_id=customer.erp_id,
+            external_id=payment_external_id(key),
+            amount=amount,
+            currency=currency,
+            payment_date=payment_date or services.today(),
+            applications=tuple(PaymentApplication(i, a) for i, a in applications),
+            memo=memo,
+        )
+        try:
+            erp_id = await services.erp.create_payment(payment, idempotency_key=key)
+            posted = (await services.erp.payments_by_ids([erp_id]))[erp_id]
+        except SourceError as error:
+            return Outcome(problems=[upstream_problem(error)], transient=True)
+        await services.audit.record(
+            AuditEntry(
+                actor=caller.name,
+                role=caller.role.value if caller.role else None,
+                action="recordPayment",
+                outcome="applied",
+                system="netsuite",
+                record_type="customerPayment",
+                record_id=erp_id,
+                after=payment,
+                idempotency_key=key,
+                upstream_ids={"externalId": payment.external_id},
+            )
+        )
+        return Outcome(
+            {"payment": posted, "customer": {"key": customer.erp_key, "erp_id": customer.erp_id}}
+        )
+
+    payload = {
+        "customer": ref,
+        "amount": amount,
+        "currency": currency,
+        "date": payment_date,
+        "applications": list(applications),
+        "memo": memo,
+    }
+    return await idempotent(services, "recordPayment", caller, key, payload, run)

@@ -1,0 +1,69 @@
+"""setCreditHold: finance puts a customer on credit hold, takes it off, or back to automatic.
+
+The hold is the ERP's (``creditHoldOverride``); only the finance role may set it, and every
+change is audited with its reason.
+"""
+
+from __future__ import annotations
+
+from mutations.audit import AuditEntry
+from mutations.common import (
+    Outcome,
+    Problem,
+    WriteServices,
+    erp_customer_of,
+    idempotent,
+    refused,
+    upstream_problem,
+)
+from resolvers.context import Caller
+from schema.ids import CustomerRef
+from sources.errors import SourceError
+from sources.records import CreditHold, CustomerFields
+
+MAX_REASON = 500
+
+
+async def set_credit_hold(
+    services: WriteServices,
+    caller: Caller,
+    key: str,
+    ref: CustomerRef,
+    hold: CreditHold,
+    reason: str,
+) -> Outcome:
+    async def run() -> Outcome:
+        if not reason.strip() or len(reason) > MAX_REASON:
+            return refused(
+                Problem("INVALID_VALUE", f"reason must have 1 to {MAX_REASON} characters", "reason")
+            )
+        try:
+            customer = await erp_customer_of(services, ref)
+            if customer is None:
+                return refused(
+                    Problem("CUSTOMER_NOT_IN_ERP", "the ERP has no such customer", "customerId")
+                )
+            await services.erp.update_customer(
+                customer.erp_id, CustomerFields(credit_hold=hold), idempotency_key=key
+            )
+        except SourceError as error:
+            return Outcome(problems=[upstream_problem(error)], transient=True)
+        await services.audit.record(
+            AuditEntry(
+                actor=caller.name,
+                role=caller.role.value if caller.role else None,
+                action="setCreditHold",
+                outcome="applied",
+                system="netsuite",
+                record_type="customer",
+                record_id=customer.erp_id,
+                before={"credit_hold": customer.credit_hold.value},
+                after={"credit_hold": hold.value},
+                idempotency_key=key,
+                message=reason,
+            )
+        )
+        return Outcome({"customer": {"key": customer.erp_key, "erp_id": customer.erp_id}})
+
+    payload = {"customer": ref, "hold": hold, "reason": reason}
+    return await idempotent(services, "setCreditHold", caller, key, payload, run)

@@ -1,0 +1,65 @@
+"""retryWorkflow, approveWorkflow, cancelWorkflow: finance and ops act on a workflow at rest.
+
+- retry: an EXCEPTION workflow runs again from its failed step (read-only checks first);
+- approve (finance): a PENDING_APPROVAL workflow continues past its credit check;
+- cancel: a PENDING_APPROVAL or EXCEPTION workflow is compensated and closed.
+"""
+
+from __future__ import annotations
+
+from mutations.audit import AuditEntry
+from mutations.book_order import outcome_of, release_booking
+from mutations.common import Outcome, Problem, WriteServices, idempotent, refused, upstream_problem
+from mutations.workflow import WorkflowStateError, WorkflowStatus
+from resolvers.context import Caller
+from sources.errors import SourceError
+
+
+async def act_on_workflow(
+    services: WriteServices,
+    caller: Caller,
+    action: str,
+    key: str,
+    workflow_id: str,
+    reason: str | None,
+) -> Outcome:
+    engine = services.engine
+    assert engine is not None
+
+    async def run() -> Outcome:
+        try:
+            if action == "retryWorkflow":
+                workflow = await engine.retry(workflow_id)
+            elif action == "approveWorkflow":
+                workflow = await engine.approve(workflow_id, caller.name)
+            else:
+                workflow = await engine.cancel(workflow_id, caller.name)
+                await release_booking(services, workflow)
+        except KeyError:
+            return refused(Problem("WORKFLOW_NOT_FOUND", f"no workflow {workflow_id}", "id"))
+        except WorkflowStateError as error:
+            return Outcome(
+                {"workflow": error.workflow.to_json()}, [Problem("INVALID_STATE", str(error), "id")]
+            )
+        except SourceError as error:
+            return Outcome(problems=[upstream_problem(error)], transient=True)
+        await services.audit.record(
+            AuditEntry(
+                actor=caller.name,
+                role=caller.role.value if caller.role else None,
+                action=action,
+                outcome="applied",
+                workflow_id=workflow.id,
+                idempotency_key=key,
+                message=reason,
+                after={"status": workflow.status.value},
+            )
+        )
+        outcome = outcome_of(workflow)
+        if workflow.status is WorkflowStatus.CANCELLED:
+            outcome.problems = []
+        return outcome
+
+    return await idempotent(
+        services, action, caller, key, {"id": workflow_id, "reason": reason}, run
+    )
