@@ -3,6 +3,8 @@
 `NetSuiteEmulator` loads a `sandbox.world.World` into a `Store` and serves it as an ASGI app:
 the handlers of `sandbox.netsuite.app`, the control API and fault injection of
 `sandbox.control`, and NetSuite's account concurrency limit (`sandbox.netsuite.limits`).
+Committed writes are posted as record change notifications to the webhook targets registered
+through ``/__sandbox__/webhooks`` (`sandbox.webhooks`, `sandbox.netsuite.webhooks`).
 docs/sandbox-netsuite.md describes what it speaks.
 """
 
@@ -22,6 +24,8 @@ from sandbox.netsuite.query import run_page
 from sandbox.netsuite.seed import build_store
 from sandbox.netsuite.store import Store
 from sandbox.netsuite.tables import SuiteQlTables
+from sandbox.netsuite.webhooks import RecordChangeNotifier
+from sandbox.webhooks import Webhooks
 from sandbox.world import World
 
 __all__ = ["NetSuiteEmulator", "NetSuiteSettings"]
@@ -61,4 +65,7 @@ class NetSuiteEmulator:
         self.gate = ConcurrencyGate(
             ControlMiddleware(inner, self.control, injected_error), self.settings.concurrency_limit
         )
-        self.app: ASGIApp = self.gate
+        # Record change notifications for writes from here on (the seed is not announced).
+        self.webhooks = Webhooks("netsuite")
+        self.notifier = RecordChangeNotifier(self.store, self.webhooks)
+        self.app: ASGIApp = self.webhooks.wrap(self.gate)

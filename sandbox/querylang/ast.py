@@ -132,10 +132,18 @@ class SoqlQuery:
 
 
 @dataclass(frozen=True)
-class SelectColumn:
-    """A SuiteQL select-list entry: a column (``t.id``), ``*``/``t.*``, or COUNT(*)."""
+class ToChar:
+    """SuiteQL ``TO_CHAR(path, 'format')``: a date or date-time column rendered as text."""
 
-    expr: FieldRef | CountAll
+    field: FieldRef
+    form: str
+
+
+@dataclass(frozen=True)
+class SelectColumn:
+    """A SuiteQL select-list entry: a column (``t.id``), ``*``/``t.*``, COUNT(*) or TO_CHAR."""
+
+    expr: FieldRef | CountAll | ToChar
     alias: str | None = None
 
 

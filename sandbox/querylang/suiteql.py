@@ -5,14 +5,19 @@ Grammar (keywords and identifiers case-insensitive)::
     query   := SELECT [DISTINCT] column (, column)* FROM table [[AS] alias] join*
                [WHERE cond] [ORDER BY order (, order)*]
     column  := * | alias.* | COUNT(*) [[AS] name] | COUNT(path) [[AS] name] | path [[AS] name]
+               | TO_CHAR(path, string) [[AS] name]
     join    := [INNER | LEFT [OUTER]] JOIN table [[AS] alias] ON cond
     cond    := cond OR cond | cond AND cond | NOT cond | ( cond ) | predicate   (AND over OR)
     predicate := operand op operand | path IS [NOT] NULL | path [NOT] IN ( literal, ... )
                | path [NOT] LIKE string
     operand := path | string | number | NULL | TO_DATE(string, string)
+               | TO_TIMESTAMP(string, string)
     order   := path [ASC|DESC] [NULLS FIRST|LAST]
 
-An IN list holds at most 1,000 expressions, as in Oracle (ORA-01795).
+An IN list holds at most 1,000 expressions, as in Oracle (ORA-01795). ``TO_CHAR`` renders a
+date or date-time column with an Oracle format (YYYY MM DD HH24 MI SS FF1-FF9, separators and
+"quoted text"), in UTC, the sandbox account's time zone; an unaliased one is named ``exprN``.
+``TO_TIMESTAMP`` reads a literal with the same elements; ``TO_DATE`` with all but FF.
 
 The executor runs a `SuiteQlQuery` over tables of dict rows with lower-case column names
 (lists, or `sandbox.querylang.tables.Table` objects that may offer indexes), with Oracle
@@ -52,6 +57,7 @@ from sandbox.querylang.ast import (
     SelectColumn,
     SuiteQlQuery,
     TableRef,
+    ToChar,
     Value,
 )
 from sandbox.querylang.evaluate import QueryTypeError, compile_condition, order_rows
@@ -245,6 +251,22 @@ class _Parser:
             self.expect_punct(")")
             alias = self.alias()
             return SelectColumn(CountAll(field, alias), alias)
+        if token.is_word("TO_CHAR") and self.peek(1).is_punct("("):
+            self.advance()
+            self.advance()
+            field = self.path()
+            self.expect_punct(",")
+            form = self.peek()
+            if form.kind is not TokenKind.STRING:
+                raise self.unexpected(form)
+            self.advance()
+            self.expect_punct(")")
+            assert isinstance(form.value, str)
+            try:
+                date_format(form.value, allow_fraction=True)
+            except ValueError as exc:
+                raise self.error(str(exc), form.pos) from None
+            return SelectColumn(ToChar(field, form.value), self.alias())
         if self.is_name(token) and self.peek(1).is_punct(".") and self.peek(2).is_punct("*"):
             self.advance()
             self.advance()
@@ -339,7 +361,7 @@ class _Parser:
 
     def operand(self) -> FieldRef | Operand:
         token = self.peek()
-        if token.is_word("TO_DATE") and self.peek(1).is_punct("("):
+        if token.is_word("TO_DATE", "TO_TIMESTAMP") and self.peek(1).is_punct("("):
             return self.to_date()
         if token.kind is TokenKind.IDENT and not self.is_name(token):
             if token.upper == "NULL":
@@ -358,7 +380,7 @@ class _Parser:
         if token.is_word("NULL"):
             self.advance()
             return None
-        if token.is_word("TO_DATE") and self.peek(1).is_punct("("):
+        if token.is_word("TO_DATE", "TO_TIMESTAMP") and self.peek(1).is_punct("("):
             return self.to_date()
         raise self.unexpected(token)
 
@@ -395,6 +417,8 @@ class _Parser:
         assert isinstance(value.value, str)
         assert isinstance(form.value, str)
         try:
+            if start.upper == "TO_TIMESTAMP":
+                return to_timestamp(value.value, form.value)
             return to_date(value.value, form.value)
         except ValueError as exc:
             raise self.error(str(exc), start.pos) from None
@@ -435,7 +459,7 @@ def _combine(kind: type[And] | type[Or], items: list[Condition]) -> Condition:
     return kind(tuple(flat))
 
 
-_DATE_FIELDS = (  # Oracle format element -> (strptime-free group name, digits)
+_DATE_FIELDS = (  # Oracle format element -> (group name, digits); longer elements first
     ("YYYY", "year", 4),
     ("HH24", "hour", 2),
     ("MM", "month", 2),
@@ -444,6 +468,78 @@ _DATE_FIELDS = (  # Oracle format element -> (strptime-free group name, digits)
     ("SS", "second", 2),
 )
 _DATE_SEPARATORS = frozenset("-/.:, T")
+_FRACTION = re.compile(r"FF([1-9]?)")
+
+DateElement = tuple[str, str, int]
+"""One parsed format element: (kind, text, digits); kind is a group name, "fraction" (digits
+is the precision) or "text" (a separator or quoted text, kept as written)."""
+
+
+def date_format(form: str, *, allow_fraction: bool) -> list[DateElement]:
+    """The elements of an Oracle date format; ValueError when it uses an unsupported one."""
+    elements: list[DateElement] = []
+    seen: set[str] = set()
+    upper = form.upper()
+    i = 0
+    while i < len(upper):
+        if upper[i] == '"':
+            end = form.find('"', i + 1)
+            if end < 0:
+                raise ValueError(f"date format not recognized: {form!r}")
+            elements.append(("text", form[i + 1 : end], 0))
+            i = end + 1
+            continue
+        fraction = _FRACTION.match(upper, i)
+        if fraction is not None:
+            if not allow_fraction or "fraction" in seen:
+                raise ValueError(f"date format not recognized: {form!r}")
+            seen.add("fraction")
+            elements.append(("fraction", fraction.group(), int(fraction.group(1) or 6)))
+            i = fraction.end()
+            continue
+        for element, group, digits in _DATE_FIELDS:
+            if upper.startswith(element, i):
+                if group in seen:
+                    raise ValueError(f"format code appears twice: {element}")
+                seen.add(group)
+                elements.append((group, element, digits))
+                i += len(element)
+                break
+        else:
+            if upper[i] not in _DATE_SEPARATORS:
+                raise ValueError(f"date format not recognized: {form!r}")
+            elements.append(("text", form[i], 0))
+            i += 1
+    return elements
+
+
+def _parse_date(value: str, form: str, *, timestamp: bool) -> dt.date | dt.datetime:
+    elements = date_format(form, allow_fraction=timestamp)
+    pattern: list[str] = []
+    for kind, text, digits in elements:
+        if kind == "text":
+            pattern.append(re.escape(text.upper()))
+        elif kind == "fraction":
+            pattern.append(f"(?P<fraction>[0-9]{{1,{digits}}})")
+        else:
+            pattern.append(f"(?P<{kind}>[0-9]{{1,{digits}}})")
+    seen = {kind for kind, _, _ in elements}
+    match = re.fullmatch("".join(pattern), value.strip().upper())
+    if match is None or not {"year", "month", "day"} <= seen:
+        raise ValueError(f"literal does not match format string: {value!r}, {form!r}")
+    parts = {
+        name: int(number)
+        for name, number in match.groupdict().items()
+        if name != "fraction" and number is not None
+    }
+    day = dt.date(parts["year"], parts["month"], parts["day"])
+    if not timestamp and seen <= {"year", "month", "day", "text"}:
+        return day
+    micro = int((match.groupdict().get("fraction") or "0").ljust(6, "0")[:6])
+    return dt.datetime(
+        day.year, day.month, day.day, parts.get("hour", 0), parts.get("minute", 0),
+        parts.get("second", 0), micro,
+    )  # fmt: skip
 
 
 def to_date(value: str, form: str) -> dt.date | dt.datetime:
@@ -452,35 +548,38 @@ def to_date(value: str, form: str) -> dt.date | dt.datetime:
     A date when the format has no time element, else a naive datetime. ValueError when the
     format is unsupported or the value does not match it.
     """
-    pattern: list[str] = []
-    seen: set[str] = set()
-    upper = form.upper()
-    i = 0
-    while i < len(upper):
-        for element, group, digits in _DATE_FIELDS:
-            if upper.startswith(element, i):
-                if group in seen:
-                    raise ValueError(f"format code appears twice: {element}")
-                seen.add(group)
-                pattern.append(f"(?P<{group}>[0-9]{{1,{digits}}})")
-                i += len(element)
-                break
+    return _parse_date(value, form, timestamp=False)
+
+
+def to_timestamp(value: str, form: str) -> dt.datetime:
+    """Oracle ``TO_TIMESTAMP(value, form)``: as `to_date`, fractions of a second (FF) too, and
+    always a (naive, UTC) datetime."""
+    result = _parse_date(value, form, timestamp=True)
+    assert isinstance(result, dt.datetime)
+    return result
+
+
+def to_char(value: Any, form: str) -> str | None:
+    """Oracle ``TO_CHAR(value, form)`` of a date or date-time, in UTC; None stays None."""
+    if value is None:
+        return None
+    if isinstance(value, dt.datetime):
+        moment = value.astimezone(dt.UTC) if value.tzinfo else value
+    elif isinstance(value, dt.date):
+        moment = dt.datetime(value.year, value.month, value.day)
+    else:
+        raise SuiteQlError(
+            UNSUPPORTED, reason=f"TO_CHAR with a date format of a {type(value).__name__} value"
+        )
+    out: list[str] = []
+    for kind, text, digits in date_format(form, allow_fraction=True):
+        if kind == "text":
+            out.append(text)
+        elif kind == "fraction":
+            out.append(f"{moment.microsecond:06d}".ljust(9, "0")[:digits])
         else:
-            if upper[i] not in _DATE_SEPARATORS:
-                raise ValueError(f"date format not recognized: {form!r}")
-            pattern.append(re.escape(upper[i]))
-            i += 1
-    match = re.fullmatch("".join(pattern), value.strip().upper())
-    if match is None or not {"year", "month", "day"} <= seen:
-        raise ValueError(f"literal does not match format string: {value!r}, {form!r}")
-    parts = {name: int(number) for name, number in match.groupdict().items()}
-    day = dt.date(parts["year"], parts["month"], parts["day"])
-    if seen <= {"year", "month", "day"}:
-        return day
-    return dt.datetime(
-        day.year, day.month, day.day, parts.get("hour", 0), parts.get("minute", 0),
-        parts.get("second", 0),
-    )  # fmt: skip
+            out.append(f"{getattr(moment, kind):0{digits}d}")
+    return "".join(out)
 
 
 # --- executor ------------------------------------------------------------------------------
@@ -1006,11 +1105,17 @@ class _Execution:
 
     def projection(self) -> list[tuple[str, Callable[[Combo], Any]]]:
         outputs: list[tuple[str, Callable[[Combo], Any]]] = []
+        unnamed = 0
         for column in self.query.columns:
             expr = column.expr
             if isinstance(expr, CountAll):
                 if expr.field is not None:
                     self.resolve(expr.field)
+                continue
+            if isinstance(expr, ToChar):
+                unnamed += column.alias is None
+                name = column.alias.lower() if column.alias else f"expr{unnamed}"
+                outputs.append((name, _formatted(self.combo_getter(expr.field), expr.form)))
                 continue
             if expr.path[-1] == "*":
                 outputs.extend(self.star(expr))
@@ -1080,6 +1185,10 @@ class _Execution:
             lambda combo, field: getters[field](combo),
             nulls_first_for_asc=False,
         )
+
+
+def _formatted(get: Callable[[Combo], Any], form: str) -> Callable[[Combo], Any]:
+    return lambda combo: to_char(get(combo), form)
 
 
 def _getter(index: int, column: str) -> Callable[[Combo], Any]:

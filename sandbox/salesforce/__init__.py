@@ -7,6 +7,7 @@ instance URL is whatever host and port a request came in on. See docs/sandbox-sa
 
     emulator = SalesforceEmulator(build_world(42, 300))
     emulator.app        # the ASGI app, control API included (/__sandbox__/...)
+    emulator.webhooks   # change events posted to registered targets (sandbox.webhooks)
     emulator.issue_session()
 """
 
@@ -32,6 +33,8 @@ from sandbox.salesforce.seed import load_world
 from sandbox.salesforce.sessions import Sessions
 from sandbox.salesforce.store import Store
 from sandbox.salesforce.usage import ApiUsage, SalesforceControl
+from sandbox.salesforce.webhooks import ChangeEventPublisher
+from sandbox.webhooks import Webhooks
 from sandbox.world import World
 from sources import sfid
 
@@ -78,7 +81,12 @@ class SalesforceEmulator:
         self.control = ControlState(normalize_path)
         self.rest_api = RestApi(self)
         middleware = ControlMiddleware(self.rest_api.app(), self.control, injected_error)
-        self.app: ASGIApp = SalesforceControl(middleware, self.usage, self.sessions)
+        # Change events for writes from here on (the seed above is not announced).
+        self.webhooks = Webhooks("salesforce")
+        self.change_events = ChangeEventPublisher(self.store, self.webhooks)
+        self.app: ASGIApp = self.webhooks.wrap(
+            SalesforceControl(middleware, self.usage, self.sessions)
+        )
 
     def issue_session(self) -> str:
         """A valid session id (access token) of the integration user."""

@@ -1,0 +1,355 @@
+"""Webhook intake: ``POST /events/salesforce`` and ``POST /events/netsuite``.
+
+Each request passes, in this order, before anything is processed:
+
+==========================================  ======  =======================================
+check                                       status  why
+==========================================  ======  =======================================
+body at most ``max_body`` bytes (1 MB)      413     read no further than the limit
+``X-Accord-Signature`` valid (`signing`)    401     unsigned, wrong secret, tampered, stale
+JSON of the source's shape                  400     malformed or not a change notification
+the event id (in the signed body) matches   400     the header cannot rebind a signed body
+  ``X-Accord-Event-Id`` when both are given
+event id not seen before                    409     a replay, or a retry of a delivered one
+==========================================  ======  =======================================
+
+Refusals answer ``{"error": <code>, "message": <text>}`` and publish nothing. Then each
+`Change` the notification names goes to ``process`` (the normaliser's `Normalizer.process`),
+awaited before answering 202 ``{"accepted": <event id>, "changes": N}``. Awaiting keeps the
+sender's retry as the delivery guarantee: if processing fails (a source is down), the event id
+is forgotten again and the answer is 503, so the sender retries later, and a crash mid-way
+loses nothing the sender will not resend. It costs the sender the time of the normaliser's
+reads (a few upstream round trips, tens of milliseconds), well inside a second, which is the
+latency the events promise; ``process`` may enqueue instead when a deployment wants an
+immediate 202.
+
+The event id is where replay protection binds: Salesforce-shaped bodies carry it as
+``data.event.EventUuid``, NetSuite-shaped ones as ``id``. Ids seen are kept in the state
+backend (``events:intake:seen:<source>:<id>``) for ``replay_ttl`` seconds, longer than the
+signature's tolerance window, so every replay inside the window is caught, across replicas.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import logging
+import ssl
+from collections.abc import Awaitable, Callable, Mapping, Sequence
+from typing import TYPE_CHECKING, Any
+
+import httpx
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+from starlette.routing import Route
+
+from events.normalize import NETSUITE, SALESFORCE, Change, ChangeType
+from events.signing import (
+    DEFAULT_TOLERANCE,
+    EVENT_ID_HEADER,
+    SIGNATURE_HEADER,
+    Secrets,
+    SignatureError,
+    verify,
+)
+from sources import sfid
+from state.backend import StateBackend
+
+if TYPE_CHECKING:
+    from sandbox.endpoints import Endpoints
+
+logger = logging.getLogger("accord.events.intake")
+
+MAX_BODY = 1_000_000
+REPLAY_TTL = 86400.0
+SEEN_PREFIX = "events:intake:seen:"
+MAX_EVENT_ID = 128
+
+Process = Callable[[Change], Awaitable[object]]
+
+_CDC_TYPES: dict[str, ChangeType | None] = {
+    "CREATE": "create",
+    "UPDATE": "update",
+    "DELETE": "delete",
+    "UNDELETE": "update",  # the record is back: read it as it is now
+    "GAP_CREATE": "create",
+    "GAP_UPDATE": "update",
+    "GAP_DELETE": "delete",
+    "GAP_UNDELETE": "update",
+    "GAP_OVERFLOW": None,  # too many changes to describe: the poller catches up
+}
+_NS_TYPES: dict[str, ChangeType] = {
+    "create": "create",
+    "edit": "update",
+    "xedit": "update",  # inline edit
+    "delete": "delete",
+}
+
+
+class MalformedNotification(ValueError):
+    """The body is JSON but not a change notification of the expected shape."""
+
+
+# --------------------------------------------------------------------------- shapes
+
+
+def _object(value: Any, where: str) -> dict[str, Any]:
+    if not isinstance(value, dict):
+        raise MalformedNotification(f"{where} must be a JSON object")
+    return value
+
+
+def _text(value: Any, where: str, *, limit: int = 255) -> str:
+    if not isinstance(value, str) or not value.strip() or len(value) > limit:
+        raise MalformedNotification(f"{where} must be a non-empty string")
+    return value
+
+
+def _event_id(value: Any, where: str) -> str:
+    text = _text(value, where, limit=MAX_EVENT_ID)
+    if not text.isascii() or not text.isprintable():
+        raise MalformedNotification(f"{where} must be printable ASCII")
+    return text
+
+
+def _names(value: Any, where: str) -> tuple[str, ...]:
+    if value is None:
+        return ()
+    if not isinstance(value, list) or not all(isinstance(item, str) for item in value):
+        raise MalformedNotification(f"{where} must be a list of strings")
+    return tuple(value)
+
+
+def parse_salesforce(body: Any) -> tuple[str, list[Change]]:
+    """(event id, changes) of a Change Data Capture event; `MalformedNotification` if not one."""
+    data = _object(_object(body, "the body").get("data"), "data")
+    payload = _object(data.get("payload"), "data.payload")
+    header = _object(payload.get("ChangeEventHeader"), "data.payload.ChangeEventHeader")
+    event = _object(data.get("event"), "data.event")
+    identifier = _event_id(event.get("EventUuid"), "data.event.EventUuid")
+    entity = _text(header.get("entityName"), "ChangeEventHeader.entityName", limit=80)
+    if not entity.replace("_", "").isalnum():
+        raise MalformedNotification("ChangeEventHeader.entityName is not an sObject name")
+    raw_type = header.get("changeType")
+    if not isinstance(raw_type, str) or raw_type not in _CDC_TYPES:
+        raise MalformedNotification(
+            "ChangeEventHeader.changeType must be one of " + ", ".join(_CDC_TYPES)
+        )
+    stamp = header.get("commitTimestamp")
+    if isinstance(stamp, bool) or not isinstance(stamp, int) or not 0 <= stamp < 2**45:
+        raise MalformedNotification("ChangeEventHeader.commitTimestamp must be epoch milliseconds")
+    changed = _names(header.get("changedFields"), "ChangeEventHeader.changedFields")
+    change_type = _CDC_TYPES[raw_type]
+    record_ids = header.get("recordIds")
+    if change_type is None:
+        return identifier, []
+    if not isinstance(record_ids, list) or not record_ids or len(record_ids) > 1000:
+        raise MalformedNotification("ChangeEventHeader.recordIds must list the records")
+    modified = dt.datetime.fromtimestamp(stamp / 1000, dt.UTC)
+    changes: list[Change] = []
+    for raw in record_ids:
+        try:
+            record_id = sfid.to18(raw) if isinstance(raw, str) else None
+        except ValueError:
+            record_id = None
+        if record_id is None:
+            raise MalformedNotification(f"{str(raw)[:40]!r} is not a Salesforce record id")
+        changes.append(Change(SALESFORCE, entity, record_id, change_type, modified, changed))
+    return identifier, changes
+
+
+def _instant(value: Any, where: str) -> dt.datetime:
+    text = _text(value, where, limit=40)
+    try:
+        moment = dt.datetime.fromisoformat(text.replace("Z", "+00:00"))
+    except ValueError:
+        raise MalformedNotification(f"{where} must be an ISO 8601 date-time") from None
+    if moment.tzinfo is None:
+        raise MalformedNotification(f"{where} must carry a time zone (Z)")
+    return moment.astimezone(dt.UTC)
+
+
+def parse_netsuite(body: Any) -> tuple[str, list[Change]]:
+    """(event id, changes) of a record change notification; `MalformedNotification` if not one."""
+    notice = _object(body, "the body")
+    identifier = _event_id(notice.get("id"), "id")
+    record_type = _text(notice.get("recordType"), "recordType", limit=60)
+    if not record_type.isalnum():
+        raise MalformedNotification("recordType is not a record type name")
+    raw_id = notice.get("recordId")
+    record_id = (
+        str(raw_id) if isinstance(raw_id, int | str) and not isinstance(raw_id, bool) else ""
+    )
+    if not record_id.isascii() or not record_id.isdigit() or len(record_id) > 18:
+        raise MalformedNotification("recordId must be an internal id (digits)")
+    event_type = notice.get("eventType")
+    if not isinstance(event_type, str) or event_type not in _NS_TYPES:
+        raise MalformedNotification("eventType must be one of " + ", ".join(_NS_TYPES))
+    stamp = notice.get("lastModified", notice.get("timestamp"))
+    modified = _instant(stamp, "lastModified")
+    fields = notice.get("fields")
+    old = notice.get("oldFields")
+    if fields is not None:
+        _object(fields, "fields")
+    if old is not None:
+        _object(old, "oldFields")
+    change = Change(
+        NETSUITE,
+        record_type.lower(),
+        str(int(record_id)),
+        _NS_TYPES[event_type],
+        modified,
+        tuple(fields or ()),
+        dict(old or {}),
+    )
+    return identifier, [change]
+
+
+PARSERS: dict[str, Callable[[Any], tuple[str, list[Change]]]] = {
+    SALESFORCE: parse_salesforce,
+    NETSUITE: parse_netsuite,
+}
+
+
+# --------------------------------------------------------------------------- the endpoint
+
+
+def _refuse(status: int, code: str, message: str) -> JSONResponse:
+    return JSONResponse({"error": code, "message": message}, status_code=status)
+
+
+async def _read_limited(request: Request, limit: int) -> bytes | None:
+    """The body, or None as soon as it is known to exceed ``limit`` bytes."""
+    declared = request.headers.get("content-length", "")
+    if declared.isdigit() and int(declared) > limit:
+        return None
+    chunks: list[bytes] = []
+    size = 0
+    async for chunk in request.stream():
+        size += len(chunk)
+        if size > limit:
+            return None
+        chunks.append(chunk)
+    return b"".join(chunks)
+
+
+class IntakeEndpoint:
+    """One source's webhook endpoint: checks, replay protection, then processing."""
+
+    def __init__(
+        self,
+        source: str,
+        secrets: Secrets,
+        backend: StateBackend,
+        process: Process,
+        *,
+        tolerance: float = DEFAULT_TOLERANCE,
+        replay_ttl: float = REPLAY_TTL,
+        max_body: int = MAX_BODY,
+    ) -> None:
+        if replay_ttl < 2 * tolerance:
+            raise ValueError("replay_ttl must cover the signature window both ways")
+        self.source = source
+        self.secrets = secrets
+        self.backend = backend
+        self.process = process
+        self.tolerance = tolerance
+        self.replay_ttl = replay_ttl
+        self.max_body = max_body
+        self.parse = PARSERS[source]
+
+    async def handle(self, request: Request) -> Response:
+        body = await _read_limited(request, self.max_body)
+        if body is None:
+            return _refuse(413, "BODY_TOO_LARGE", f"bodies are limited to {self.max_body} bytes")
+        try:
+            verify(
+                request.headers.get(SIGNATURE_HEADER), body, self.secrets, tolerance=self.tolerance
+            )
+        except SignatureError as exc:
+            logger.warning("refused %s webhook: %s", self.source, exc.message)
+            return _refuse(401, f"SIGNATURE_{exc.reason.upper()}", exc.message)
+        try:
+            identifier, changes = self.parse(json.loads(body))
+        except (ValueError, RecursionError) as exc:
+            message = str(exc) if isinstance(exc, MalformedNotification) else "body is not JSON"
+            return _refuse(400, "MALFORMED", message)
+        claimed = request.headers.get(EVENT_ID_HEADER)
+        if claimed is not None and claimed != identifier:
+            return _refuse(400, "EVENT_ID_MISMATCH", f"{EVENT_ID_HEADER} differs from the body's")
+        seen = f"{SEEN_PREFIX}{self.source}:{identifier}"
+        if not await self.backend.set(seen, 1, ttl=self.replay_ttl, only_if_absent=True):
+            return _refuse(409, "REPLAYED", f"event {identifier} was already received")
+        try:
+            for change in changes:
+                await self.process(change)
+        except Exception:
+            logger.exception(
+                "processing %s event %s failed; the sender retries", self.source, identifier
+            )
+            await self.backend.delete(seen)
+            return _refuse(503, "PROCESSING_FAILED", "the change could not be processed; retry")
+        return JSONResponse({"accepted": identifier, "changes": len(changes)}, status_code=202)
+
+
+def intake_routes(
+    *,
+    backend: StateBackend,
+    process: Process,
+    salesforce_secret: Secrets | None,
+    netsuite_secret: Secrets | None,
+    tolerance: float = DEFAULT_TOLERANCE,
+    replay_ttl: float = REPLAY_TTL,
+    max_body: int = MAX_BODY,
+) -> list[Route]:
+    """The intake routes of the sources that have a secret (one, or several while rotating)."""
+    routes: list[Route] = []
+    for source, secrets in ((SALESFORCE, salesforce_secret), (NETSUITE, netsuite_secret)):
+        if secrets is None:
+            continue
+        endpoint = IntakeEndpoint(
+            source,
+            secrets,
+            backend,
+            process,
+            tolerance=tolerance,
+            replay_ttl=replay_ttl,
+            max_body=max_body,
+        )
+        routes.append(Route(f"/events/{source}", endpoint.handle, methods=["POST"]))
+    return routes
+
+
+# --------------------------------------------------------------------------- sandbox mode
+
+
+async def register_with_sandbox(
+    endpoints: Endpoints,
+    url: str,
+    secret: str | Sequence[str],
+    *,
+    enabled: bool = True,
+) -> dict[str, Any]:
+    """Point both sandbox emulators' webhooks at Accord's intake, served at base ``url``.
+
+    Idempotent (a target is keyed by its URL); ``enabled=False`` switches them off. Returns
+    each emulator's answer, by source.
+    """
+    base = url.rstrip("/")
+    targets: Mapping[str, tuple[str, str | None]] = {
+        SALESFORCE: (endpoints.salesforce.instance_url, endpoints.salesforce.ca_file),
+        NETSUITE: (endpoints.netsuite.base_url, endpoints.netsuite.ca_file),
+    }
+    answers: dict[str, Any] = {}
+    for source, (emulator, ca_file) in targets.items():
+        verify_tls: ssl.SSLContext | bool = (
+            ssl.create_default_context(cafile=ca_file) if ca_file else True
+        )
+        body: dict[str, Any] = {"url": f"{base}/events/{source}", "enabled": enabled}
+        if enabled:
+            body["secret"] = secret if isinstance(secret, str) else list(secret)
+        async with httpx.AsyncClient(verify=verify_tls, timeout=10.0) as client:
+            response = await client.post(f"{emulator}/__sandbox__/webhooks", json=body)
+            response.raise_for_status()
+            answers[source] = response.json()
+    return answers
