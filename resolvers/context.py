@@ -6,6 +6,8 @@ import datetime as dt
 from dataclasses import dataclass, field
 from typing import Any
 
+from cache.read_cache import ReadCache
+from cache.stale import StaleNotes
 from resolvers.loaders import Loaders
 from schema.ownership import Role
 from sources.ports import CrmPort, ErpPort
@@ -41,15 +43,34 @@ class AccordContext:
     caller: Caller = ANONYMOUS
     services: Any = None  # the write path's services (mutations.services.WriteServices)
     today: dt.date = field(default_factory=dt.date.today)
+    bus: Any = None  # the event bus (events.bus.Bus), for subscriptions
+    # A WebSocket connection's state: its connection_init payload, the socket, and how many
+    # operations it runs (for the idle limit); None over plain HTTP.
+    connection_params: Any = None
+    websocket: Any = None
+    watchdog: Any = None
+    active_operations: int = 0
+    stale: StaleNotes = field(default_factory=StaleNotes)  # values served stale, for extensions
 
     @classmethod
     def for_request(
-        cls, sources: Sources, caller: Caller = ANONYMOUS, services: Any = None
+        cls,
+        sources: Sources,
+        caller: Caller = ANONYMOUS,
+        services: Any = None,
+        cache: ReadCache | None = None,
     ) -> AccordContext:
-        """A context with fresh loaders: nothing is shared between requests."""
+        """A context with fresh loaders. Only source records are shared between requests,
+        through the process's ``cache``; nothing computed for a caller is."""
+        stale = StaleNotes()
         return cls(
             sources=sources,
-            loaders=Loaders(sources.crm, sources.erp),
+            loaders=Loaders(sources.crm, sources.erp, cache, stale),
             caller=caller,
             services=services,
+            stale=stale,
         )
+
+    def response_extensions(self) -> dict[str, Any] | None:
+        """What the response's ``extensions`` say about this request: the stale values."""
+        return {"stale": self.stale.to_json()} if self.stale else None

@@ -5,16 +5,25 @@ makes one call to its source's batch method (`sources.ports`), which itself spli
 key list under the vendor's limits. Values are cached for the rest of the request, so a
 record fetched for one field is not fetched again for another. A source failure reaches every
 field that waited on the batch as a `SourceFieldError` carrying the code and the source.
+
+With the process's `cache.ReadCache`, each batch reads through it: keys fresh in the cache
+cost nothing upstream, keys another request is reading wait for that read, and the rest make
+the one call. A key the cache answers with a stale copy (its source failed) is noted in the
+request's `cache.StaleNotes`; a key with no copy fails as above.
 """
 
 from __future__ import annotations
 
 import asyncio
 from collections.abc import Awaitable, Callable, Mapping, Sequence
-from typing import Any, Generic, TypeVar
+from typing import Any, Generic, TypeVar, overload
 
 from aiodataloader import DataLoader
 
+from cache import entities as E
+from cache.entities import Entity
+from cache.read_cache import ReadCache
+from cache.stale import StaleNotes
 from resolvers.errors import SourceFieldError
 from sources.errors import SourceError
 from sources.ports import CrmPort, ErpPort
@@ -33,15 +42,18 @@ V = TypeVar("V")
 
 
 class BatchLoader(Generic[K, V]):
-    """A typed DataLoader: ``fetch`` answers a mapping; keys it leaves out get ``missing``."""
+    """A typed DataLoader: ``fetch`` answers a mapping; keys it leaves out get ``missing``,
+    and a key it maps to a `SourceError` (its source failed for that key) gets that error."""
 
     def __init__(
         self,
-        fetch: Callable[[Sequence[K]], Awaitable[Mapping[K, V]]],
+        fetch: Callable[[Sequence[K]], Awaitable[Mapping[K, V | SourceError]]],
         missing: Callable[[], V],
+        observe: Callable[[Any], None] | None = None,
     ) -> None:
         self._fetch = fetch
         self._missing = missing
+        self._observe = observe
         self.batches = 0
         self._loader = DataLoader(self._batch)
 
@@ -52,7 +64,15 @@ class BatchLoader(Generic[K, V]):
         except SourceError as exc:
             error = SourceFieldError.from_source_error(exc)
             return [error for _ in keys]
-        return [found[key] if key in found else self._missing() for key in keys]
+        return [self._value(found, key) for key in keys]
+
+    def _value(self, found: Mapping[K, V | SourceError], key: K) -> Any:
+        if key not in found:
+            return self._missing()
+        value = found[key]
+        if isinstance(value, SourceError):
+            return SourceFieldError.from_source_error(value)
+        return value
 
     async def load(self, key: K) -> V:
         result: V = await self._loader.load(key)
@@ -62,6 +82,9 @@ class BatchLoader(Generic[K, V]):
         return list(await asyncio.gather(*(self.load(key) for key in keys)))
 
     def prime(self, key: K, value: V) -> None:
+        """Give the request a value read another way (a page); the cache learns its ids."""
+        if self._observe is not None:
+            self._observe(value)
         self._loader.prime(key, value)
 
     def prefetch(self, key: K) -> None:
@@ -86,58 +109,109 @@ def _empty() -> list[Any]:
     return []
 
 
-class Loaders:
-    """The loaders of one request. Names read ``<entity>_by_<key>``."""
+Fetch = Callable[[Sequence[str]], Awaitable[Mapping[str, Any]]]
 
-    def __init__(self, crm: CrmPort, erp: ErpPort) -> None:
-        # CRM
-        self.account_by_id: BatchLoader[str, CrmAccount | None] = BatchLoader(
-            crm.accounts_by_ids, _none
-        )
-        self.account_by_key: BatchLoader[str, CrmAccount | None] = BatchLoader(
-            crm.accounts_by_erp_keys, _none
-        )
-        self.opportunities_by_account: BatchLoader[str, list[CrmOpportunity]] = BatchLoader(
-            crm.opportunities_by_account_ids, _empty
-        )
-        self.opportunity_by_id: BatchLoader[str, CrmOpportunity | None] = BatchLoader(
-            crm.opportunities_by_ids, _none
-        )
-        self.opportunity_lines: BatchLoader[str, list[Line]] = BatchLoader(
-            crm.opportunity_lines, _empty
-        )
-        # ERP
-        self.erp_customer_by_id: BatchLoader[str, ErpCustomer | None] = BatchLoader(
-            erp.customers_by_ids, _none
-        )
-        self.erp_customer_by_key: BatchLoader[str, ErpCustomer | None] = BatchLoader(
-            erp.customers_by_keys, _none
-        )
-        self.orders_by_customer: BatchLoader[str, list[ErpOrder]] = BatchLoader(
-            erp.orders_by_customer_ids, _empty
-        )
-        self.order_by_id: BatchLoader[str, ErpOrder | None] = BatchLoader(erp.orders_by_ids, _none)
-        self.order_by_opportunity: BatchLoader[str, ErpOrder | None] = BatchLoader(
-            erp.orders_by_external_ids, _none
-        )
-        self.invoices_by_customer: BatchLoader[str, list[ErpInvoice]] = BatchLoader(
-            erp.invoices_by_customer_ids, _empty
-        )
-        self.invoice_by_id: BatchLoader[str, ErpInvoice | None] = BatchLoader(
-            erp.invoices_by_ids, _none
-        )
-        self.invoices_by_order: BatchLoader[str, list[ErpInvoice]] = BatchLoader(
-            erp.invoices_by_order_ids, _empty
-        )
-        self.payments_by_customer: BatchLoader[str, list[ErpPayment]] = BatchLoader(
-            erp.payments_by_customer_ids, _empty
-        )
-        self.payment_by_id: BatchLoader[str, ErpPayment | None] = BatchLoader(
-            erp.payments_by_ids, _none
-        )
-        self.payments_by_invoice: BatchLoader[str, list[ErpPayment]] = BatchLoader(
-            erp.payments_by_invoice_ids, _empty
-        )
-        self.transaction_lines: BatchLoader[str, list[Line]] = BatchLoader(
-            erp.transaction_lines, _empty
-        )
+
+class _Lazy(Generic[V]):
+    """A loader of `Loaders`, built on first use: a request pays only for the loaders its
+    query reaches (the credit query uses two of seventeen). The built loader replaces the
+    descriptor in the instance's ``__dict__``, so later reads are plain attribute reads."""
+
+    def __init__(
+        self, entity: Entity, fetch: Callable[[Loaders], Fetch], missing: Callable[[], V]
+    ) -> None:
+        self.entity = entity
+        self.fetch = fetch
+        self.missing = missing
+        self.name = ""
+
+    def __set_name__(self, owner: type, name: str) -> None:
+        self.name = name
+
+    @overload
+    def __get__(self, loaders: None, owner: type) -> _Lazy[V]: ...
+
+    @overload
+    def __get__(self, loaders: Loaders, owner: type) -> BatchLoader[str, V]: ...
+
+    def __get__(self, loaders: Loaders | None, owner: type) -> _Lazy[V] | BatchLoader[str, V]:
+        if loaders is None:
+            return self
+        fetch = self.fetch(loaders)
+        if loaders.cache is not None:
+            fetch = loaders.cache.fetcher(self.entity, fetch, loaders.stale)
+        loader: BatchLoader[str, V] = BatchLoader(fetch, self.missing, loaders.observe)
+        loaders.__dict__[self.name] = loader
+        return loader
+
+
+class Loaders:
+    """The loaders of one request. Names read ``<entity>_by_<key>``; each is built on first use.
+
+    With a ``cache``, every loader reads through it as the `cache.entities` entity named
+    beside it, and stale answers are noted in ``stale``."""
+
+    def __init__(
+        self,
+        crm: CrmPort,
+        erp: ErpPort,
+        cache: ReadCache | None = None,
+        stale: StaleNotes | None = None,
+    ) -> None:
+        self.crm = crm
+        self.erp = erp
+        self.cache = cache
+        self.stale = stale
+        self.observe = cache.observe if cache is not None else None
+
+    # CRM
+    account_by_id: _Lazy[CrmAccount | None] = _Lazy(
+        E.ACCOUNT, lambda s: s.crm.accounts_by_ids, _none
+    )
+    account_by_key: _Lazy[CrmAccount | None] = _Lazy(
+        E.ACCOUNT_BY_KEY, lambda s: s.crm.accounts_by_erp_keys, _none
+    )
+    opportunities_by_account: _Lazy[list[CrmOpportunity]] = _Lazy(
+        E.OPPORTUNITIES_OF_ACCOUNT, lambda s: s.crm.opportunities_by_account_ids, _empty
+    )
+    opportunity_by_id: _Lazy[CrmOpportunity | None] = _Lazy(
+        E.OPPORTUNITY, lambda s: s.crm.opportunities_by_ids, _none
+    )
+    opportunity_lines: _Lazy[list[Line]] = _Lazy(
+        E.OPPORTUNITY_LINES, lambda s: s.crm.opportunity_lines, _empty
+    )
+    # ERP
+    erp_customer_by_id: _Lazy[ErpCustomer | None] = _Lazy(
+        E.CUSTOMER, lambda s: s.erp.customers_by_ids, _none
+    )
+    erp_customer_by_key: _Lazy[ErpCustomer | None] = _Lazy(
+        E.CUSTOMER_BY_KEY, lambda s: s.erp.customers_by_keys, _none
+    )
+    orders_by_customer: _Lazy[list[ErpOrder]] = _Lazy(
+        E.ORDERS_OF_CUSTOMER, lambda s: s.erp.orders_by_customer_ids, _empty
+    )
+    order_by_id: _Lazy[ErpOrder | None] = _Lazy(E.ORDER, lambda s: s.erp.orders_by_ids, _none)
+    order_by_opportunity: _Lazy[ErpOrder | None] = _Lazy(
+        E.ORDER_BY_OPPORTUNITY, lambda s: s.erp.orders_by_external_ids, _none
+    )
+    invoices_by_customer: _Lazy[list[ErpInvoice]] = _Lazy(
+        E.INVOICES_OF_CUSTOMER, lambda s: s.erp.invoices_by_customer_ids, _empty
+    )
+    invoice_by_id: _Lazy[ErpInvoice | None] = _Lazy(
+        E.INVOICE, lambda s: s.erp.invoices_by_ids, _none
+    )
+    invoices_by_order: _Lazy[list[ErpInvoice]] = _Lazy(
+        E.INVOICES_OF_ORDER, lambda s: s.erp.invoices_by_order_ids, _empty
+    )
+    payments_by_customer: _Lazy[list[ErpPayment]] = _Lazy(
+        E.PAYMENTS_OF_CUSTOMER, lambda s: s.erp.payments_by_customer_ids, _empty
+    )
+    payment_by_id: _Lazy[ErpPayment | None] = _Lazy(
+        E.PAYMENT, lambda s: s.erp.payments_by_ids, _none
+    )
+    payments_by_invoice: _Lazy[list[ErpPayment]] = _Lazy(
+        E.PAYMENTS_OF_INVOICE, lambda s: s.erp.payments_by_invoice_ids, _empty
+    )
+    transaction_lines: _Lazy[list[Line]] = _Lazy(
+        E.TRANSACTION_LINES, lambda s: s.erp.transaction_lines, _empty
+    )

@@ -9,12 +9,14 @@ Accord answers against what the systems hold.
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import socket
 import ssl
 import threading
 import time
+from collections.abc import Coroutine
 from types import TracebackType
-from typing import Any
+from typing import Any, TypeVar
 
 import httpx
 import uvicorn
@@ -23,6 +25,8 @@ from api.auth import DEMO_KEYS
 from sandbox.endpoints import Endpoints
 from server import AppOptions, configs_from_endpoints, create_app
 from sources.resilience import ResiliencePolicy
+
+T = TypeVar("T")
 
 FAST_POLICY = ResiliencePolicy(
     timeout=3.0, max_attempts=2, backoff_base=0.01, backoff_max=0.05, recovery_time=0.5
@@ -35,9 +39,19 @@ class AccordServer:
         endpoints: Endpoints,
         policy: ResiliencePolicy = FAST_POLICY,
         options: AppOptions | None = None,
+        *,
+        cache: bool = True,
     ) -> None:
+        """``cache=False`` turns the read cache off, for tests that count the upstream calls
+        of a cold read."""
         salesforce, netsuite = configs_from_endpoints(endpoints, policy)
-        self.app = create_app(salesforce, netsuite, options or AppOptions(api_keys=DEMO_KEYS))
+        options = options or AppOptions(api_keys=DEMO_KEYS)
+        if not cache:
+            options = dataclasses.replace(
+                options, cache=dataclasses.replace(options.cache, enabled=False)
+            )
+        self.app = create_app(salesforce, netsuite, options)
+        self._loop: asyncio.AbstractEventLoop | None = None
         self._socket = socket.socket()
         self._socket.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
         self._socket.bind(("127.0.0.1", 0))
@@ -47,7 +61,16 @@ class AccordServer:
         self._thread = threading.Thread(target=self._run, name="accord-test-server", daemon=True)
 
     def _run(self) -> None:
-        asyncio.run(self._server.serve(sockets=[self._socket]))
+        asyncio.run(self._serve())
+
+    async def _serve(self) -> None:
+        self._loop = asyncio.get_running_loop()
+        await self._server.serve(sockets=[self._socket])
+
+    def call(self, work: Coroutine[Any, Any, T], timeout: float = 10.0) -> T:
+        """Run ``work`` on the server's event loop (where its caches and clients live)."""
+        assert self._loop is not None, "the server is not running"
+        return asyncio.run_coroutine_threadsafe(work, self._loop).result(timeout)
 
     def start(self) -> AccordServer:
         self._thread.start()

@@ -1,16 +1,31 @@
 """No N+1: a nested query for 100 customers costs one upstream call per source and level.
 
 Counts come from the emulators' own stats. Reference data (currencies, subsidiaries, terms) is
-read once per process and kept, so it is warmed before counting.
+read once per process and kept, so it is warmed before counting. These are the counts of a cold
+read: the read cache is off here (tests/cache counts what it saves).
 """
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+
+import pytest
+
+from sandbox.endpoints import Endpoints
 from tests.accord import AccordServer
 from tests.conftest import SandboxControl
 
 SUITEQL = "POST /services/rest/query/v1/suiteql"
 SOQL = "GET /services/data/v59.0/query"
+
+
+
+@pytest.fixture(scope="module")
+def accord(sandbox: Endpoints) -> Iterator[AccordServer]:
+    """Accord without its read cache, so every query is a cold read."""
+    with AccordServer(sandbox, cache=False) as server:
+        yield server
+
 
 PORTAL_QUERY = """
 { customers(first: 100) { edges { node {
@@ -61,9 +76,11 @@ def test_lines_cost_one_call_per_parent_level(
     body = accord.graphql(query)
 
     assert "errors" not in body
-    # customer page, orders, invoices; then one call for the lines of all orders and one for
-    # the lines of all invoices (each level's loads are batched as their parents arrive)
-    assert ns_control.stats()["by_endpoint"] == {SUITEQL: 5}
+    # customer page, orders, invoices; then the lines of all orders and of all invoices: one
+    # call each, or a single call when both lists arrive in the same turn of the event loop
+    calls = ns_control.stats()["by_endpoint"]
+    assert set(calls) == {SUITEQL}
+    assert calls[SUITEQL] in (4, 5)
     lines = [
         line
         for node in body["data"]["customers"]["nodes"]
