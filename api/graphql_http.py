@@ -8,6 +8,9 @@
   request that fails before execution, such as a syntax or validation error, is HTTP 400), and
   ``application/json`` otherwise (HTTP 200 for every well-formed request).
 
+A document may be sent by its SHA-256 instead (persisted queries, `api.persisted`): then
+``query`` may be left out, over POST and GET alike.
+
 Documents are parsed with a token limit, validated with depth and alias limits, and both steps are
 cached by document text, so a repeated query skips straight to execution. Unexpected
 exceptions are logged and reach the client as "Internal server error" only.
@@ -43,6 +46,7 @@ from strawberry.schema._graphql_core import execution_context_class_kwargs
 from strawberry.schema.schema import validate_document
 
 from api.auth import AuthenticationFailed
+from api.persisted import PersistedQueries, PersistedQueryError
 
 logger = logging.getLogger("accord.graphql")
 
@@ -80,9 +84,14 @@ ContextFactory = Callable[[Request], Awaitable[Any]]
 
 class GraphQLHttp:
     def __init__(
-        self, schema: strawberry.Schema, context_factory: ContextFactory, limits: Limits = Limits()
+        self,
+        schema: strawberry.Schema,
+        context_factory: ContextFactory,
+        limits: Limits = Limits(),
+        persisted: PersistedQueries | None = None,
     ) -> None:
         self.schema = schema
+        self.persisted = persisted or PersistedQueries()
         self.context_factory = context_factory
         self.limits = limits
         self._rules = (
@@ -105,6 +114,8 @@ class GraphQLHttp:
         except RequestError as exc:
             body = {"errors": [{"message": exc.message, "extensions": {"code": "BAD_REQUEST"}}]}
             return JSONResponse(body, exc.status, headers=exc.headers, media_type=media)
+        except PersistedQueryError as exc:
+            return _persisted_query_refused(exc, media)
         except AuthenticationFailed as exc:
             body = {"errors": [{"message": str(exc), "extensions": {"code": "UNAUTHENTICATED"}}]}
             headers = {"WWW-Authenticate": 'Bearer realm="accord"'}
@@ -129,8 +140,17 @@ class GraphQLHttp:
         self._documents[query] = prepared
         return prepared
 
+    async def _prepare_request(self, params: dict[str, Any]) -> _Prepared:
+        """Parse and validate the request's document, found through its persisted-query hash
+        when it has one; an automatic persisted query is registered once it validates."""
+        resolved = await self.persisted.resolve(params.get("query"), params.get("extensions"))
+        prepared = self.prepare(resolved.document)
+        if resolved.register is not None and prepared.document is not None:
+            await self.persisted.register(resolved.register, resolved.document)
+        return prepared
+
     async def _run(self, request: Request, params: dict[str, Any]) -> tuple[ExecutionResult, bool]:
-        prepared = self.prepare(params["query"])
+        prepared = await self._prepare_request(params)
         if prepared.document is None:
             return ExecutionResult(None, list(prepared.errors)), True
         operation = _operation(prepared.document, params.get("operationName"))
@@ -160,6 +180,7 @@ class GraphQLHttp:
             **execution_context_class_kwargs(self.schema.execution_context_class),
         )
         result = await outcome if inspect.isawaitable(outcome) else outcome
+        _add_context_extensions(result, context)
         # Variable coercion failures come back without data, before any resolver ran.
         pre_execution = (
             result.data is None
@@ -231,16 +252,39 @@ async def _read_params(request: Request) -> dict[str, Any]:
             raise RequestError(f"unsupported content type {content_type!r}", status=415)
     else:
         raise RequestError("GraphQL is served over GET and POST", 405, {"Allow": "GET, POST"})
-    text = params.get("query")
-    if not isinstance(text, str) or not text.strip():
-        raise RequestError("the request has no GraphQL query")
     for key in ("variables", "extensions"):
         if params.get(key) is not None and not isinstance(params[key], dict):
             raise RequestError(f"{key} must be a JSON object")
+    text = params.get("query")
+    if text is None and _has_persisted_query(params):
+        pass  # the document is named by its hash
+    elif not isinstance(text, str) or not text.strip():
+        raise RequestError("the request has no GraphQL query")
     name = params.get("operationName")
     if name is not None and not isinstance(name, str):
         raise RequestError("operationName must be a string")
     return params
+
+
+def _has_persisted_query(params: dict[str, Any]) -> bool:
+    extensions = params.get("extensions")
+    return isinstance(extensions, dict) and "persistedQuery" in extensions
+
+
+def _persisted_query_refused(error: PersistedQueryError, media: str) -> Response:
+    """The persisted-query protocol's answer to a refused request: its code, never cached."""
+    body = {"errors": [{"message": error.message, "extensions": {"code": error.code}}]}
+    return JSONResponse(body, error.status, headers={"Cache-Control": "no-store"}, media_type=media)
+
+
+def _add_context_extensions(result: ExecutionResult, context: Any) -> None:
+    """Merge what the request's context reports into the response's ``extensions``: a context
+    with ``response_extensions()`` (e.g. `AccordContext`, naming values served stale) adds its
+    entries."""
+    report = getattr(context, "response_extensions", None)
+    extra = report() if callable(report) else None
+    if extra:
+        result.extensions = {**(result.extensions or {}), **extra}
 
 
 def _format(result: ExecutionResult) -> dict[str, Any]:

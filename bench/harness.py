@@ -1,7 +1,8 @@
-"""Benchmark harness: a sandbox and an Accord server, each in a process of its own.
+"""Benchmark harness: a sandbox, Accord and the baseline app, each in a process of its own.
 
 Accord runs as ``python server.py --sandbox F --port P`` exactly as an operator would start
-it, so the load generator in the benchmark process does not share a GIL with the server.
+it, and the baseline as ``python -m bench.baseline_app --port P``, so the load generator in
+the benchmark process shares a GIL with neither server.
 """
 
 from __future__ import annotations
@@ -9,6 +10,7 @@ from __future__ import annotations
 import json
 import os
 import socket
+import ssl
 import subprocess
 import sys
 import tempfile
@@ -32,26 +34,34 @@ def free_port() -> int:
         return port
 
 
-class AccordProcess:
-    def __init__(self, endpoints_file: Path, env: dict[str, str] | None = None) -> None:
+class ServerProcess:
+    """A server in a child process on a free loopback port, ready once ``ready_path`` answers."""
+
+    name = "server"
+    ready_path = "/healthz"
+
+    def __init__(self, args: list[str], env: dict[str, str] | None = None) -> None:
         self.port = free_port()
-        self.url = f"http://127.0.0.1:{self.port}"
-        self.endpoints_file = endpoints_file
-        self.env = {**os.environ, "ACCORD_LOG_LEVEL": "warning", **(env or {})}
-        self.log = Path(tempfile.mkdtemp(prefix="accord-bench-")) / "accord.log"
+        self.host = "127.0.0.1"
+        self.url = f"http://{self.host}:{self.port}"
+        self.args = args
+        self.env = {**os.environ, **(env or {})}
+        self.log = Path(tempfile.mkdtemp(prefix=f"accord-bench-{self.name}-")) / "server.log"
         self.process: subprocess.Popen[bytes] | None = None
 
-    def __enter__(self) -> AccordProcess:
+    @property
+    def pid(self) -> int:
+        if self.process is None:
+            raise RuntimeError(f"{self.name} is not running")
+        return self.process.pid
+
+    def _ready(self) -> bool:
+        return httpx.get(f"{self.url}{self.ready_path}", timeout=1).status_code == 200
+
+    def __enter__(self) -> ServerProcess:
         with self.log.open("wb") as log:
             self.process = subprocess.Popen(
-                [
-                    sys.executable,
-                    "server.py",
-                    "--sandbox",
-                    str(self.endpoints_file),
-                    "--port",
-                    str(self.port),
-                ],
+                [sys.executable, *self.args],
                 cwd=ROOT,
                 stdout=log,
                 stderr=subprocess.STDOUT,
@@ -60,20 +70,87 @@ class AccordProcess:
         deadline = time.monotonic() + 60
         while time.monotonic() < deadline:
             if self.process.poll() is not None:
-                raise RuntimeError(f"Accord exited:\n{self.log.read_text()}")
+                raise RuntimeError(f"{self.name} exited:\n{self.log.read_text()}")
             try:
-                if httpx.get(f"{self.url}/healthz", timeout=1).status_code == 200:
+                if self._ready():
                     return self
             except httpx.TransportError:
-                time.sleep(0.05)
-        raise RuntimeError(f"Accord did not start:\n{self.log.read_text()}")
+                pass
+            time.sleep(0.05)
+        self.__exit__(None, None, None)
+        raise RuntimeError(f"{self.name} did not start:\n{self.log.read_text()}")
 
     def __exit__(
         self, kind: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
     ) -> None:
-        if self.process is not None:
+        if self.process is not None and self.process.poll() is None:
             self.process.terminate()
-            self.process.wait(10)
+            try:
+                self.process.wait(10)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait(10)
+
+    def output(self) -> str:
+        """What the server printed so far (its log), for error reports."""
+        return self.log.read_text(errors="replace") if self.log.exists() else ""
+
+
+class AccordProcess(ServerProcess):
+    name = "accord"
+
+    def __init__(self, endpoints_file: Path, env: dict[str, str] | None = None) -> None:
+        self.endpoints_file = endpoints_file
+        super().__init__(
+            ["server.py", "--sandbox", str(endpoints_file)],
+            {"ACCORD_LOG_LEVEL": "warning", **(env or {})},
+        )
+        self.args += ["--port", str(self.port)]
+
+    def __enter__(self) -> AccordProcess:
+        super().__enter__()
+        return self
+
+
+class BaselineProcess(ServerProcess):
+    """The bare strawberry app of `bench.baseline_app`."""
+
+    name = "baseline"
+
+    def __init__(self) -> None:
+        super().__init__(["-m", "bench.baseline_app"])
+        self.args += ["--port", str(self.port)]
+
+    def _ready(self) -> bool:
+        response = httpx.post(f"{self.url}/graphql", json={"query": "{ __typename }"}, timeout=1)
+        return response.status_code == 200
+
+    def __enter__(self) -> BaselineProcess:
+        super().__enter__()
+        return self
+
+
+def peak_rss_kib(pid: int) -> int:
+    """The peak resident set size of a process so far (``VmHWM``), in KiB."""
+    return _status_kib(pid, "VmHWM")
+
+
+def rss_kib(pid: int) -> int:
+    """The resident set size of a process now (``VmRSS``), in KiB."""
+    return _status_kib(pid, "VmRSS")
+
+
+def cpu_seconds(pid: int) -> float:
+    """User and system CPU time a process has used so far, in seconds."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rpartition(")")[2].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def _status_kib(pid: int, field: str) -> int:
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith(field + ":"):
+            return int(line.split()[1])
+    raise RuntimeError(f"/proc/{pid}/status has no {field}")
 
 
 class Control:
@@ -101,15 +178,21 @@ class Control:
     def stats(self) -> dict[str, dict[str, Any]]:
         return {name: c.get("/__sandbox__/stats").json() for name, c in self.clients.items()}
 
+    def total(self) -> int:
+        """Upstream requests counted by both emulators since the last reset."""
+        return sum(int(s["total"]) for s in self.stats().values())
+
+    def close(self) -> None:
+        for client in self.clients.values():
+            client.close()
+
 
 def _verify(ca_file: str | None) -> Any:
-    import ssl
-
     return ssl.create_default_context(cafile=ca_file) if ca_file else True
 
 
-def write_result(name: str, result: dict[str, Any]) -> Path:
-    RESULTS.mkdir(parents=True, exist_ok=True)
-    path = RESULTS / f"{name}.json"
+def write_result(name: str, result: dict[str, Any], directory: Path = RESULTS) -> Path:
+    directory.mkdir(parents=True, exist_ok=True)
+    path = directory / f"{name}.json"
     path.write_text(json.dumps(result, indent=2) + "\n")
     return path

@@ -20,11 +20,14 @@ from __future__ import annotations
 import argparse
 import statistics
 import time
+from pathlib import Path
 from typing import Any
 
 import httpx
 
-from bench.harness import AccordProcess, Control, write_result
+from bench.harness import AccordProcess, Control, cpu_seconds, write_result
+from bench.suite import UNCACHED_ENV
+from sandbox.endpoints import Endpoints
 from sandbox.process import SandboxProcess
 
 PORTAL_QUERY = """
@@ -44,33 +47,52 @@ CRITICAL_PATH_CALLS = 2  # customer page, then one concurrent wave
 
 
 def run(latency_ms: float, runs: int) -> dict[str, Any]:
+    """Start a 300-customer sandbox and Accord (its read cache off: the figures are of the
+    upstream plan), and `measure`."""
     sandbox = SandboxProcess(customers=300)
     with sandbox as endpoints:
-        control = Control(endpoints)
-        with (
-            AccordProcess(sandbox.endpoints_file) as accord,
-            httpx.Client(base_url=accord.url, timeout=60) as client,
-        ):
+        return measure(sandbox.endpoints_file, Control(endpoints), latency_ms, runs, UNCACHED_ENV)
 
-            def query() -> float:
-                started = time.perf_counter()
-                response = client.post("/graphql", json={"query": PORTAL_QUERY})
-                elapsed = time.perf_counter() - started
-                body = response.json()
-                if response.status_code != 200 or body.get("errors"):
-                    raise RuntimeError(f"query failed: {response.text[:500]}")
-                return elapsed
 
-            query()  # warm: tokens, connections, reference data
-            control.reset()
-            query()
-            stats = control.stats()
-            requests = {name: s["total"] for name, s in stats.items()}
-            baseline = [query() for _ in range(runs)]
+def measure(
+    endpoints_file: Path,
+    control: Control,
+    latency_ms: float,
+    runs: int,
+    env: dict[str, str] | None = None,
+) -> dict[str, Any]:
+    """The figures of the portal query, on a fresh Accord (started with ``env`` added to its
+    environment) attached to a running sandbox."""
+    with (
+        AccordProcess(endpoints_file, env) as accord,
+        httpx.Client(base_url=accord.url, timeout=60) as client,
+    ):
 
-            control.fault(pattern="/services/*", latency_ms=latency_ms)
+        def query() -> float:
+            started = time.perf_counter()
+            response = client.post("/graphql", json={"query": PORTAL_QUERY})
+            elapsed = time.perf_counter() - started
+            body = response.json()
+            if response.status_code != 200 or body.get("errors"):
+                raise RuntimeError(f"query failed: {response.text[:500]}")
+            return elapsed
+
+        query()  # warm: tokens, connections, reference data
+        control.reset()
+        query()
+        stats = control.stats()
+        requests = {name: s["total"] for name, s in stats.items()}
+        sandbox_pid = Endpoints.read(endpoints_file).sandbox.pid
+        cpu_before = cpu_seconds(accord.pid), cpu_seconds(sandbox_pid)
+        baseline = [query() for _ in range(runs)]
+        accord_cpu = (cpu_seconds(accord.pid) - cpu_before[0]) / runs
+        sandbox_cpu = (cpu_seconds(sandbox_pid) - cpu_before[1]) / runs
+
+        control.fault(pattern="/services/*", latency_ms=latency_ms)
+        try:
             query()
             timings = [query() for _ in range(runs)]
+        finally:
             control.reset()
 
     total_requests = sum(requests.values())
@@ -91,6 +113,8 @@ def run(latency_ms: float, runs: int) -> dict[str, Any]:
         "baseline_p50_ms": round(base, 1),
         "added_latency_ratio": round((p50 - base) / critical, 3),
         "sequential_ratio": round(sequential / critical, 3),
+        "accord_cpu_ms_per_query": round(accord_cpu * 1000, 1),
+        "sandbox_cpu_ms_per_query": round(sandbox_cpu * 1000, 1),
         "runs": runs,
     }
 

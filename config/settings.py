@@ -36,10 +36,21 @@ Everything
     ACCORD_REDIS_PREFIX                  prefix of Accord's Redis keys, default accord:
     ACCORD_WORKFLOW_LEASE_SECONDS        a dead replica's workflows resume after this, default 30
     ACCORD_WORKFLOW_RECOVERY_SECONDS     how often to look for them, default 5
+    ACCORD_SALESFORCE_WEBHOOK_SECRETS    secrets that sign Salesforce change events (comma-separated)
+    ACCORD_NETSUITE_WEBHOOK_SECRETS      secrets that sign NetSuite change notifications
+    ACCORD_POLL_SECONDS                  poll for changes webhooks missed; 0 turns pollers off
+                                         (default 60 against real systems, 5 on the sandbox)
+    ACCORD_PROPAGATE                     true|false: mirror the ERP's credit standing in the CRM
     ACCORD_API_KEYS                      key=role,key=role (roles: sales, finance, ops, analytics)
     ACCORD_ANONYMOUS_READS               true|false: queries without a key (default: true on the
                                          sandbox, false against real systems)
     ACCORD_SANDBOX_CUSTOMERS             customers in the embedded sandbox, default 300
+    ACCORD_PERSISTED_QUERIES             apq (default) | registered | off (see api.persisted)
+    ACCORD_PERSISTED_QUERIES_FILE        registered mode: the registered operations (a JSON
+                                         {sha256: document}, an Apollo manifest, or a
+                                         directory of .graphql files)
+    ACCORD_CACHE                         on (default) | off: the read cache (docs/caching.md)
+    ACCORD_CACHE_SIZE                    entries kept in each process, default 100000
     ACCORD_LOG_LEVEL                     default info
 """
 
@@ -53,6 +64,7 @@ from pathlib import Path
 from urllib.parse import urlparse
 
 from api.auth import parse_api_keys
+from api.persisted import Mode, PersistedQueryOptions, RegisteredOperationsError, load_registered
 from schema.ownership import Role
 from sources.netsuite_http import NetSuiteConfig
 from sources.resilience import ResiliencePolicy
@@ -80,6 +92,15 @@ class Settings:
     redis_prefix: str = "accord:"
     workflow_lease: float = 30.0
     workflow_recovery: float = 5.0
+    persisted_queries: PersistedQueryOptions = dataclasses.field(
+        default_factory=PersistedQueryOptions
+    )
+    cache: bool = True
+    cache_size: int = 100_000
+    salesforce_webhook_secrets: tuple[str, ...] = ()
+    netsuite_webhook_secrets: tuple[str, ...] = ()
+    poll_seconds: float = 0.0  # 0: no pollers
+    propagate: bool = True
 
     @property
     def sandbox(self) -> bool:
@@ -164,6 +185,13 @@ def load_settings(env: Mapping[str, str]) -> Settings:
     redis_prefix = read.text("ACCORD_REDIS_PREFIX") or "accord:"
     lease = read.number("ACCORD_WORKFLOW_LEASE_SECONDS", 30.0, low=0.5, high=3600)
     recovery = read.number("ACCORD_WORKFLOW_RECOVERY_SECONDS", 5.0, low=0.1, high=3600)
+    persisted = _persisted_queries(read)
+    cache = read.flag("ACCORD_CACHE", default=True)
+    cache_size = int(read.number("ACCORD_CACHE_SIZE", 100_000, low=100, high=10_000_000))
+    sf_secrets = _secrets(read, "ACCORD_SALESFORCE_WEBHOOK_SECRETS")
+    ns_secrets = _secrets(read, "ACCORD_NETSUITE_WEBHOOK_SECRETS")
+    poll = read.number("ACCORD_POLL_SECONDS", 60.0 if configured else 5.0, low=0, high=86400)
+    propagate = read.flag("ACCORD_PROPAGATE", default=True)
     if read.problems:
         raise SettingsError(read.problems)
     return Settings(
@@ -178,7 +206,49 @@ def load_settings(env: Mapping[str, str]) -> Settings:
         redis_prefix,
         lease,
         recovery,
+        persisted,
+        cache=cache,
+        cache_size=cache_size,
+        salesforce_webhook_secrets=sf_secrets,
+        netsuite_webhook_secrets=ns_secrets,
+        poll_seconds=poll,
+        propagate=propagate,
     )
+
+
+def _secrets(read: _Reader, name: str) -> tuple[str, ...]:
+    """Webhook signing secrets, comma-separated (two while one is being rotated)."""
+    found = tuple(part.strip() for part in (read.text(name) or "").split(",") if part.strip())
+    if any(len(secret) < 24 for secret in found):
+        read.problems.append(f"{name}: each secret needs 24 characters or more")
+    return found
+
+
+# --- persisted queries (api.persisted) ------------------------------------------------------
+
+
+def _persisted_queries(read: _Reader) -> PersistedQueryOptions:
+    raw = (read.text("ACCORD_PERSISTED_QUERIES") or Mode.APQ.value).lower()
+    file = read.text("ACCORD_PERSISTED_QUERIES_FILE")
+    try:
+        mode = Mode(raw)
+    except ValueError:
+        read.problems.append(f"ACCORD_PERSISTED_QUERIES={raw!r}: use apq, registered or off")
+        return PersistedQueryOptions()
+    if mode is not Mode.REGISTERED:
+        if file is not None:
+            read.problems.append("ACCORD_PERSISTED_QUERIES_FILE is only read in registered mode")
+        return PersistedQueryOptions(mode)
+    if file is None:
+        read.problems.append(
+            "ACCORD_PERSISTED_QUERIES=registered needs ACCORD_PERSISTED_QUERIES_FILE"
+        )
+        return PersistedQueryOptions()
+    try:
+        return PersistedQueryOptions(mode, load_registered(Path(file)))
+    except RegisteredOperationsError as exc:
+        read.problems.append(f"ACCORD_PERSISTED_QUERIES_FILE: {exc}")
+        return PersistedQueryOptions()
 
 
 def _salesforce(read: _Reader, policy: ResiliencePolicy) -> SalesforceConfig | None:

@@ -1,0 +1,37 @@
+"""The GraphQL documents the benchmarks send, and a checked way to send one."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import httpx
+
+# What the Lightning component on an Account page asks, by the record id it has.
+CREDIT_QUERY = (
+    "query($id: ID!) { customer(salesforceId: $id) { name credit { limit { amount currency } "
+    "balance { amount } overdue { amount } available { amount } status } } }"
+)
+
+
+class QueryFailed(RuntimeError):
+    """Accord answered with an HTTP error or GraphQL errors."""
+
+
+def graphql(client: httpx.Client, query: str, variables: dict[str, Any] | None = None) -> Any:
+    """``data`` of a query that must succeed; `QueryFailed` with the answer otherwise."""
+    response = client.post("/graphql", json={"query": query, "variables": variables})
+    try:
+        body = response.json()
+    except ValueError:
+        body = None
+    if response.status_code != 200 or not isinstance(body, dict) or body.get("errors"):
+        raise QueryFailed(f"HTTP {response.status_code}: {response.text[:500]}")
+    return body["data"]
+
+
+def credit(client: httpx.Client, salesforce_id: str) -> dict[str, Any]:
+    """The credit query's customer, which must exist."""
+    customer = graphql(client, CREDIT_QUERY, {"id": salesforce_id})["customer"]
+    if not isinstance(customer, dict):
+        raise QueryFailed(f"no customer with Salesforce id {salesforce_id}")
+    return customer
