@@ -16,34 +16,44 @@ import contextlib
 import datetime as dt
 import logging
 import os
+import secrets
 import shutil
 import sys
 from collections.abc import AsyncIterator, Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import uvicorn
 from starlette.applications import Starlette
 from starlette.requests import Request
-from starlette.routing import Route
+from starlette.routing import Route, WebSocketRoute
 
 from api.auth import DEMO_KEYS, ApiKeyAuthenticator, AuthenticationFailed
 from api.graphql_http import GraphQLHttp
 from api.health import Readiness, healthz
+from api.persisted import PersistedQueries, PersistedQueryOptions
+from api.serving import serve
+from api.subscriptions import EventStream, SubscriptionLimits, SubscriptionServer
+from cache import CacheSettings, InvalidatingCrm, InvalidatingErp, ReadCache
 from config.settings import Settings, SettingsError, load_settings
+from events.bus import Bus, SubscriberOverflow, open_bus
+from events.intake import intake_routes, register_with_sandbox
+from events.normalize import Normalizer
+from events.pollers import netsuite_poller, salesforce_poller
+from events.propagation import CreditStatusPropagation
 from mutations.audit import AuditTrail
 from mutations.book_order import BOOK_ORDER_STEPS
 from mutations.common import WriteServices
 from mutations.workflow import EngineSettings, WorkflowEngine, WorkflowKind, WorkflowStore
-from resolvers.context import AccordContext, Sources
+from mutations.workflow_events import publishing
+from resolvers.context import AccordContext, Caller, Sources
 from sandbox.endpoints import Endpoints
 from schema.build import build_schema
-from schema.ownership import Role
+from schema.ownership import Role, System
 from sources.netsuite import NetSuiteErp
 from sources.netsuite_http import NetSuiteConfig
 from sources.resilience import ResiliencePolicy
 from sources.salesforce import SalesforceConfig, SalesforceCrm
-from state.backend import open_backend
+from state.backend import StateBackend, open_backend
 from state.idempotency import IdempotencyStore
 
 logger = logging.getLogger("accord")
@@ -102,20 +112,54 @@ class AppOptions:
     idempotency_claim: float = 10.0  # a dead process's claim on a key lapses after this
     recover_workflows: bool = True
     today: Callable[[], dt.date] = dt.date.today
+    cache: CacheSettings = field(default_factory=CacheSettings)  # the read cache (docs/caching.md)
+    persisted_queries: PersistedQueryOptions = field(default_factory=PersistedQueryOptions)
+    events: EventOptions = field(default_factory=lambda: EventOptions())
+    subscriptions: SubscriptionLimits = field(default_factory=SubscriptionLimits)
 
 
-def options_from(settings: Settings) -> AppOptions:
+@dataclass(frozen=True)
+class EventOptions:
+    """Changes coming in (webhooks, pollers) and going out (subscriptions, propagation)."""
+
+    enabled: bool = True  # the bus; off, nothing below runs
+    salesforce_secrets: tuple[str, ...] = ()  # no secret: no intake route for that source
+    netsuite_secrets: tuple[str, ...] = ()
+    poll_interval: float = 0.0  # seconds; 0: no pollers
+    propagate: bool = True  # mirror the ERP's credit standing in the CRM
+    sandbox: Endpoints | None = None  # register this Accord's intake with that sandbox
+    public_url: str | None = None  # where the sandbox reaches this Accord
+
+
+def options_from(
+    settings: Settings, *, sandbox: Endpoints | None = None, public_url: str | None = None
+) -> AppOptions:
     keys = dict(settings.api_keys)
+    sf_secrets, ns_secrets = settings.salesforce_webhook_secrets, settings.netsuite_webhook_secrets
     if settings.sandbox:
         keys.update(DEMO_KEYS)
+        # The sandbox sends its webhooks to this process: one secret for this run.
+        secret = secrets.token_hex(24)
+        sf_secrets, ns_secrets = sf_secrets or (secret,), ns_secrets or (secret,)
+    events = EventOptions(
+        salesforce_secrets=sf_secrets,
+        netsuite_secrets=ns_secrets,
+        poll_interval=settings.poll_seconds,
+        propagate=settings.propagate,
+        sandbox=sandbox if settings.sandbox else None,
+        public_url=public_url,
+    )
     return AppOptions(
+        events=events,
         redis_url=settings.redis_url,
         state_prefix=settings.redis_prefix,
         api_keys=keys,
         anonymous_reads=settings.anonymous_reads,
+        cache=CacheSettings(enabled=settings.cache, max_entries=settings.cache_size),
         engine=EngineSettings(
             lease_ttl=settings.workflow_lease, recover_every=settings.workflow_recovery
         ),
+        persisted_queries=settings.persisted_queries,
     )
 
 
@@ -125,12 +169,24 @@ def create_app(
     crm = SalesforceCrm(salesforce)
     erp = NetSuiteErp(netsuite)
     sources = Sources(crm=crm, erp=erp)
+    # One read cache per process; Redis (when configured) shares it between replicas.
+    cache = (
+        ReadCache(
+            options.cache,
+            redis_url=options.redis_url,
+            prefix=options.state_prefix,
+            sources={System.CRM: crm.source, System.ERP: erp.source},
+        )
+        if options.cache.enabled
+        else None
+    )
     backend = open_backend(options.redis_url, prefix=options.state_prefix)
     workflows = WorkflowStore(backend)
     audit = AuditTrail(backend)
     services = WriteServices(
-        crm=crm,
-        erp=erp,
+        # the write path's ports drop what each write changes from the read cache
+        crm=InvalidatingCrm(crm, cache) if cache is not None else crm,
+        erp=InvalidatingErp(erp, cache) if cache is not None else erp,
         backend=backend,
         audit=audit,
         idempotency=IdempotencyStore(backend, running_ttl=options.idempotency_claim),
@@ -146,43 +202,158 @@ def create_app(
     )
     authenticator = ApiKeyAuthenticator(options.api_keys)
 
+    events = options.events
+    bus = open_bus(options.redis_url, prefix=options.state_prefix) if events.enabled else None
+    normalizer = Normalizer(
+        crm, erp, backend, publish=bus.publish if bus else None, today=erp.today
+    )
+    propagation = CreditStatusPropagation(services.crm, backend, services.idempotency, audit)
+    if bus is not None:
+        services.engine.on_change = publishing(bus.publish)
+
+    def connection_context(caller: Caller) -> AccordContext:
+        context = AccordContext.for_request(sources, caller, services, cache)
+        context.bus = bus
+        return context
+
     async def context(request: Request) -> AccordContext:
         caller = authenticator.authenticate(request)
         if caller.anonymous and not options.anonymous_reads:
             raise AuthenticationFailed("send Authorization: Bearer <API key>")
-        return AccordContext.for_request(sources, caller, services)
+        return connection_context(caller)
 
-    graphql = GraphQLHttp(build_schema(), context)
+    schema = build_schema()
+    persisted = PersistedQueries(options.persisted_queries, backend)
+    graphql = GraphQLHttp(schema, context, persisted=persisted)
+    subscriptions = SubscriptionServer(
+        schema, authenticator, connection_context, options.subscriptions
+    )
+    stream = EventStream(schema, context)
 
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
+        app.state.cache = cache  # for the event bus's invalidation, and for tests
         for name, start in (("Salesforce", crm.start), ("NetSuite", erp.start)):
             try:
                 await start()
             except Exception as exc:  # a source down at start is served as down, not fatal
                 logger.warning("%s is not usable at start: %s", name, exc)
-        recovery = None
+        tasks: list[asyncio.Task[object]] = []
         if options.recover_workflows and services.engine is not None:
-            recovery = asyncio.create_task(services.engine.recover_forever())
+            tasks.append(asyncio.create_task(services.engine.recover_forever()))
+        engine = services.engine
+        assert engine is not None
+        if bus is not None:
+            await bus.start()
+            tasks.extend(
+                _event_tasks(
+                    bus,
+                    cache,
+                    normalizer,
+                    propagation,
+                    crm,
+                    erp,
+                    backend,
+                    events,
+                    owner=engine.owner,
+                )
+            )
+            if events.sandbox is not None and events.public_url is not None:
+                await _register(events, enabled=True)
         try:
             yield
         finally:
-            if recovery is not None:
-                recovery.cancel()
-                with contextlib.suppress(asyncio.CancelledError):
-                    await recovery
+            if bus is not None and events.sandbox is not None and events.public_url is not None:
+                with contextlib.suppress(Exception):
+                    await _register(events, enabled=False)
+            for task in tasks:
+                task.cancel()
+            for task in tasks:
+                with contextlib.suppress(asyncio.CancelledError, Exception):
+                    await task
+            if bus is not None:
+                await bus.close()
             await crm.close()
             await erp.close()
+            if cache is not None:
+                await cache.close()
             await backend.close()
 
+    intake = (
+        intake_routes(
+            backend=backend,
+            process=normalizer.process,
+            salesforce_secret=events.salesforce_secrets or None,
+            netsuite_secret=events.netsuite_secrets or None,
+        )
+        if bus is not None
+        else []
+    )
     return Starlette(
         routes=[
+            *intake,
+            Route("/graphql/stream", stream.handle, methods=["GET", "POST"]),
+            WebSocketRoute("/graphql", subscriptions),
             Route("/graphql", graphql.handle, methods=["GET", "POST"]),
             Route("/healthz", healthz, methods=["GET"]),
             Route("/readyz", Readiness([crm, erp]).handle, methods=["GET"]),
         ],
         lifespan=lifespan,
     )
+
+
+def _event_tasks(
+    bus: Bus,
+    cache: ReadCache | None,
+    normalizer: Normalizer,
+    propagation: CreditStatusPropagation,
+    crm: SalesforceCrm,
+    erp: NetSuiteErp,
+    backend: StateBackend,
+    events: EventOptions,
+    *,
+    owner: str,
+) -> list[asyncio.Task[object]]:
+    """The background work of the event side: invalidation, propagation, polling."""
+    tasks: list[asyncio.Task[object]] = []
+    if cache is not None:
+        tasks.append(asyncio.create_task(_invalidate_on_events(bus, cache)))
+    if events.propagate:
+        tasks.append(asyncio.create_task(bus.consume("propagation", owner, propagation.handle)))
+    if events.poll_interval > 0:
+        for poller in (
+            netsuite_poller(
+                erp.client, backend, normalizer.process, interval=events.poll_interval, owner=owner
+            ),
+            salesforce_poller(
+                crm, backend, normalizer.process, interval=events.poll_interval, owner=owner
+            ),
+        ):
+            tasks.append(asyncio.create_task(poller.run()))
+    return tasks
+
+
+async def _invalidate_on_events(bus: Bus, cache: ReadCache) -> None:
+    """Every replica drops its cached copies of what each event says changed."""
+    while True:
+        try:
+            async for event in bus.subscribe():
+                await cache.invalidate_event(event)
+        except SubscriberOverflow:
+            logger.warning("cache invalidation fell behind the bus; resubscribing")
+        except asyncio.CancelledError:
+            raise
+        except Exception:
+            logger.exception("cache invalidation failed; resubscribing")
+            await asyncio.sleep(1)
+
+
+async def _register(events: EventOptions, *, enabled: bool) -> None:
+    """Point the sandbox's webhooks at this process (or stop them)."""
+    assert events.sandbox is not None
+    assert events.public_url is not None
+    secret = events.netsuite_secrets[0] if events.netsuite_secrets else ""
+    await register_with_sandbox(events.sandbox, events.public_url, secret, enabled=enabled)
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
@@ -230,12 +401,14 @@ def main(argv: list[str] | None = None) -> int:
         )
     try:
         salesforce, netsuite = source_configs(settings, endpoints_file)
-        app = create_app(salesforce, netsuite, options_from(settings))
-        print(f"Accord serves GraphQL at http://{args.host}:{args.port}/graphql", flush=True)
-        config = uvicorn.Config(
-            app, host=args.host, port=args.port, log_level=settings.log_level, access_log=False
+        endpoints = Endpoints.read(endpoints_file) if settings.sandbox and endpoints_file else None
+        shown_host = "127.0.0.1" if args.host in ("0.0.0.0", "::", "") else args.host
+        options = options_from(
+            settings, sandbox=endpoints, public_url=f"http://{shown_host}:{args.port}"
         )
-        asyncio.run(uvicorn.Server(config).serve())
+        app = create_app(salesforce, netsuite, options)
+        print(f"Accord serves GraphQL at http://{args.host}:{args.port}/graphql", flush=True)
+        serve(app, host=args.host, port=args.port, log_level=settings.log_level)
     except SettingsError as exc:
         print(exc, file=sys.stderr)
         return 2

@@ -217,4 +217,5 @@ OPERATIONS: dict[str, frozenset[Role]] = {
     "readWorkflows": frozenset({Role.SALES, Role.FINANCE, Role.OPS}),
     "readAudit": frozenset({Role.OPS}),
     "readDeadLetters": frozenset({Role.FINANCE, Role.OPS}),
+    "subscribe": frozenset({Role.SALES, Role.FINANCE, Role.OPS, Role.ANALYTICS}),
 }

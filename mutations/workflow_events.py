@@ -1,0 +1,39 @@
+"""Workflow state changes as canonical events (subscribers of ``workflowChanged`` get them)."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+from events.model import Event, EventType, event_id
+from mutations.workflow import Workflow
+
+
+def workflow_event(workflow: Workflow) -> Event:
+    key = workflow.state.get("key")
+    step = next((s.name for s in workflow.steps if s.status.value == "RUNNING"), None)
+    return Event(
+        id=event_id("accord", "workflow", workflow.id, workflow.version, workflow.status.value),
+        type=EventType.WORKFLOW_CHANGED,
+        source="accord",
+        subject=workflow.id,
+        time=dt.datetime.fromisoformat(workflow.updated_at),
+        data={
+            "kind": workflow.kind.value,
+            "status": workflow.status.value,
+            "step": step,
+            "generation": workflow.generation,
+            "failure": workflow.failure.code if workflow.failure else None,
+        },
+        customer=f"cus:{key}" if key else None,
+    )
+
+
+def publishing(publish: Callable[[Event], Awaitable[Any]]) -> Callable[[Workflow], Awaitable[None]]:
+    """A workflow engine `on_change` listener that publishes each change."""
+
+    async def on_change(workflow: Workflow) -> None:
+        await publish(workflow_event(workflow))
+
+    return on_change

@@ -1,0 +1,257 @@
+"""The Subscription root: status changes as they happen, from the event bus.
+
+Each subscription checks the caller's role when it starts, filters the bus's canonical events
+by type (and by customer or workflow when asked), and yields one payload per event. The
+payload carries the event's own facts (what changed, from what to what, amounts) and the
+object it is about, read fresh for each event.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import AsyncGenerator, Callable
+from typing import Any, cast
+
+import strawberry
+from strawberry.scalars import JSON
+
+from events.model import Event, EventType
+from mutations.common import authorize
+from resolvers import customers as customer_resolvers
+from resolvers.errors import BadInputError
+from resolvers.loaders import Loaders
+from schema import ids
+from schema.types import Customer, Info, Invoice, Order, Payment
+from schema.workflows import Workflow
+
+
+@strawberry.type(description="What every event carries (CloudEvents attributes).")
+class EventInfo:
+    id: strawberry.ID = strawberry.field(description="Stable id of the change.")
+    type: str = strawberry.field(description="e.g. com.accord.payment.received")
+    source: str = strawberry.field(description="The system the change happened in.")
+    subject: str = strawberry.field(description="Canonical id of the object.")
+    time: dt.datetime = strawberry.field(description="When the change happened there.")
+    customer_id: strawberry.ID | None = strawberry.field(description="The customer concerned.")
+    data: JSON = strawberry.field(description="The event's data, as published.")
+
+    @classmethod
+    def of(cls, event: Event) -> EventInfo:
+        return cls(
+            id=strawberry.ID(event.id),
+            type=event.type.value,
+            source=event.source,
+            subject=event.subject,
+            time=event.time,
+            customer_id=strawberry.ID(event.customer) if event.customer else None,
+            data=dict(event.data),  # type: ignore[arg-type]
+        )
+
+
+async def _customer(info: Info, event: Event) -> Customer | None:
+    if not event.customer:
+        return None
+    try:
+        ref = ids.parse_customer_id(event.customer)
+    except ids.InvalidId:
+        return None
+    data = await customer_resolvers.load_customer(info.context, ref, {"id", "name", "credit"})
+    return Customer(data=data)
+
+
+@strawberry.type(description="An invoice's payment status changed.")
+class InvoiceStatusEvent:
+    event: EventInfo
+    previous_status: str | None = strawberry.field(description="The status before.")
+    status: str | None = strawberry.field(description="The status now.")
+
+    @strawberry.field(description="The invoice, read when the event arrived.")  # type: ignore[untyped-decorator]
+    async def invoice(self, info: Info) -> Invoice | None:
+        erp_id = _erp_id("Invoice", self.event.subject)
+        found = await info.context.loaders.invoice_by_id.load(erp_id) if erp_id else None
+        return Invoice.of(found) if found else None
+
+    @strawberry.field
+    async def customer(self, info: Info) -> Customer | None:
+        return await _customer(info, _event(self.event))
+
+
+@strawberry.type(description="A customer payment was received in the ERP.")
+class PaymentEvent:
+    event: EventInfo
+
+    @strawberry.field(description="The payment, read when the event arrived.")  # type: ignore[untyped-decorator]
+    async def payment(self, info: Info) -> Payment | None:
+        erp_id = _erp_id("Payment", self.event.subject)
+        found = await info.context.loaders.payment_by_id.load(erp_id) if erp_id else None
+        return Payment.of(found) if found else None
+
+    @strawberry.field(description="The paying customer, with its balance now.")  # type: ignore[untyped-decorator]
+    async def customer(self, info: Info) -> Customer | None:
+        return await _customer(info, _event(self.event))
+
+
+@strawberry.type(description="A sales order was booked or its status changed.")
+class OrderStatusEvent:
+    event: EventInfo
+    previous_status: str | None
+    status: str | None
+
+    @strawberry.field
+    async def order(self, info: Info) -> Order | None:
+        erp_id = _erp_id("Order", self.event.subject)
+        found = await info.context.loaders.order_by_id.load(erp_id) if erp_id else None
+        return Order.of(found) if found else None
+
+    @strawberry.field
+    async def customer(self, info: Info) -> Customer | None:
+        return await _customer(info, _event(self.event))
+
+
+@strawberry.type(description="A customer's credit standing changed.")
+class CreditStatusEvent:
+    event: EventInfo
+    previous_status: str | None
+    status: str | None
+
+    @strawberry.field(description="The customer, with its credit now.")  # type: ignore[untyped-decorator]
+    async def customer(self, info: Info) -> Customer | None:
+        return await _customer(info, _event(self.event))
+
+
+@strawberry.type(description="A workflow changed state.")
+class WorkflowEvent:
+    event: EventInfo
+
+    @strawberry.field
+    async def workflow(self, info: Info) -> Workflow | None:
+        services = info.context.services
+        if services is None:
+            return None
+        found = await services.workflows.get(self.event.subject)
+        return Workflow(data=found.to_json()) if found else None
+
+
+def _event(info: EventInfo) -> Event:
+    return Event(
+        id=info.id,
+        type=EventType(info.type),
+        source=info.source,
+        subject=info.subject,
+        time=info.time,
+        data=cast(dict[str, Any], info.data or {}),
+        customer=info.customer_id,
+    )
+
+
+def _erp_id(type_name: str, subject: str) -> str | None:
+    try:
+        return ids.parse_erp_object_id(type_name, subject)
+    except ids.InvalidId:
+        return None
+
+
+async def _customer_filter(info: Info, customer_id: strawberry.ID | None) -> str | None:
+    """The canonical id events carry for the customer a client named, in any of its forms."""
+    if customer_id is None:
+        return None
+    try:
+        ref = ids.parse_customer_id(customer_id)
+    except ids.InvalidId as exc:
+        raise BadInputError(str(exc), argument="customerId") from None
+    if ref.key:
+        return ids.customer_id(ref.key, None, None)
+    data = await customer_resolvers.load_customer(info.context, ref, {"id"})
+    return ids.customer_id(data.key, ref.salesforce_id, ref.erp_id)
+
+
+async def _events(
+    info: Info, types: set[EventType], accept: Callable[[Event], bool]
+) -> AsyncGenerator[Event, None]:
+    bus = info.context.bus
+    if bus is None:
+        raise BadInputError("subscriptions need the event bus, which is not running")
+    context = info.context
+    context.active_operations += 1
+    try:
+        async for event in bus.subscribe():
+            if event.type in types and accept(event):
+                # Each event is read against the systems as they are now, not an earlier view.
+                context.loaders = Loaders(context.sources.crm, context.sources.erp)
+                yield event
+    finally:
+        context.active_operations -= 1
+
+
+def _status(event: Event) -> tuple[str | None, str | None]:
+    data: dict[str, Any] = dict(event.data)
+    previous = data.get("from", data.get("previous_status"))
+    current = data.get("to", data.get("status"))
+    return (
+        str(previous) if previous is not None else None,
+        str(current) if current is not None else None,
+    )
+
+
+@strawberry.type(description="Status changes as they happen.")
+class Subscription:
+    @strawberry.subscription(description="Invoices whose status changed, for one customer or all.")  # type: ignore[untyped-decorator]
+    async def invoice_status_changed(
+        self, info: Info, customer_id: strawberry.ID | None = None
+    ) -> AsyncGenerator[InvoiceStatusEvent, None]:
+        authorize("subscribe", info.context.caller)
+        wanted = await _customer_filter(info, customer_id)
+        types = {EventType.INVOICE_STATUS_CHANGED, EventType.INVOICE_POSTED}
+        async for event in _events(info, types, lambda e: wanted in (None, e.customer)):
+            previous, current = _status(event)
+            yield InvoiceStatusEvent(
+                event=EventInfo.of(event), previous_status=previous, status=current
+            )
+
+    @strawberry.subscription(description="Payments received, for one customer or all.")  # type: ignore[untyped-decorator]
+    async def payment_received(
+        self, info: Info, customer_id: strawberry.ID | None = None
+    ) -> AsyncGenerator[PaymentEvent, None]:
+        authorize("subscribe", info.context.caller)
+        wanted = await _customer_filter(info, customer_id)
+        async for event in _events(
+            info, {EventType.PAYMENT_RECEIVED}, lambda e: wanted in (None, e.customer)
+        ):
+            yield PaymentEvent(event=EventInfo.of(event))
+
+    @strawberry.subscription(description="Orders booked or whose status changed.")  # type: ignore[untyped-decorator]
+    async def order_status_changed(
+        self, info: Info, customer_id: strawberry.ID | None = None
+    ) -> AsyncGenerator[OrderStatusEvent, None]:
+        authorize("subscribe", info.context.caller)
+        wanted = await _customer_filter(info, customer_id)
+        types = {EventType.ORDER_BOOKED, EventType.ORDER_STATUS_CHANGED}
+        async for event in _events(info, types, lambda e: wanted in (None, e.customer)):
+            previous, current = _status(event)
+            yield OrderStatusEvent(
+                event=EventInfo.of(event), previous_status=previous, status=current
+            )
+
+    @strawberry.subscription(description="Customers whose credit standing changed.")  # type: ignore[untyped-decorator]
+    async def credit_status_changed(
+        self, info: Info, customer_id: strawberry.ID | None = None
+    ) -> AsyncGenerator[CreditStatusEvent, None]:
+        authorize("subscribe", info.context.caller)
+        wanted = await _customer_filter(info, customer_id)
+        async for event in _events(
+            info, {EventType.CREDIT_STATUS_CHANGED}, lambda e: wanted in (None, e.customer)
+        ):
+            previous, current = _status(event)
+            yield CreditStatusEvent(
+                event=EventInfo.of(event), previous_status=previous, status=current
+            )
+
+    @strawberry.subscription(description="Workflows that changed state, one or all.")  # type: ignore[untyped-decorator]
+    async def workflow_changed(
+        self, info: Info, id: strawberry.ID | None = None
+    ) -> AsyncGenerator[WorkflowEvent, None]:
+        authorize("readWorkflows", info.context.caller)
+        async for event in _events(
+            info, {EventType.WORKFLOW_CHANGED}, lambda e: id in (None, e.subject)
+        ):
+            yield WorkflowEvent(event=EventInfo.of(event))
