@@ -10,6 +10,7 @@ Scenarios (docs/performance.md says what each figure means):
     --portal     100 customers with their lists: upstream requests and latency against the plan
     --cold       credit query, nothing cached, 50 ms per upstream call: Accord's own time
     --freshness  payment posted in the ERP -> new balance served
+    --events     payment posted in the ERP -> subscribers on another process (1 and 1,000)
     --memory     peak RSS of one worker under load on a 10,000-customer sandbox
 
 Each scenario writes ``<results>/<scenario>.json`` (``--results``, default bench/results/).
@@ -25,7 +26,7 @@ import time
 import traceback
 from pathlib import Path
 
-from bench import cold, freshness, lightning, memory, portal
+from bench import cold, events, freshness, lightning, memory, portal
 from bench.harness import RESULTS, write_result
 from bench.suite import Bench, Outcome, Scenario, machine
 
@@ -34,6 +35,7 @@ SCENARIOS: dict[str, Scenario] = {
     "portal": portal.run,
     "cold": cold.run,
     "freshness": freshness.run,
+    "events": events.run,
     "memory": memory.run,
 }
 

@@ -36,7 +36,7 @@ Everything
     ACCORD_REDIS_PREFIX                  prefix of Accord's Redis keys, default accord:
     ACCORD_WORKFLOW_LEASE_SECONDS        a dead replica's workflows resume after this, default 30
     ACCORD_WORKFLOW_RECOVERY_SECONDS     how often to look for them, default 5
-    ACCORD_SALESFORCE_WEBHOOK_SECRETS    secrets that sign Salesforce change events (comma-separated)
+    ACCORD_SALESFORCE_WEBHOOK_SECRETS    secrets signing Salesforce change events (comma-separated)
     ACCORD_NETSUITE_WEBHOOK_SECRETS      secrets that sign NetSuite change notifications
     ACCORD_POLL_SECONDS                  poll for changes webhooks missed; 0 turns pollers off
                                          (default 60 against real systems, 5 on the sandbox)

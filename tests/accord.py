@@ -45,17 +45,22 @@ class AccordServer:
         """``cache=False`` turns the read cache off, for tests that count the upstream calls
         of a cold read."""
         salesforce, netsuite = configs_from_endpoints(endpoints, policy)
+        self._socket = socket.socket()
+        self._socket.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        self._socket.bind(("127.0.0.1", 0))
+        self.url = f"http://127.0.0.1:{self._socket.getsockname()[1]}"
         options = options or AppOptions(api_keys=DEMO_KEYS)
         if not cache:
             options = dataclasses.replace(
                 options, cache=dataclasses.replace(options.cache, enabled=False)
             )
+        if options.events.sandbox is not None and options.events.public_url is None:
+            # Webhooks from the sandbox are to reach this server, whose address is known now.
+            options = dataclasses.replace(
+                options, events=dataclasses.replace(options.events, public_url=self.url)
+            )
         self.app = create_app(salesforce, netsuite, options)
         self._loop: asyncio.AbstractEventLoop | None = None
-        self._socket = socket.socket()
-        self._socket.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-        self._socket.bind(("127.0.0.1", 0))
-        self.url = f"http://127.0.0.1:{self._socket.getsockname()[1]}"
         config = uvicorn.Config(self.app, log_level="warning", access_log=False, lifespan="on")
         self._server = uvicorn.Server(config)
         self._thread = threading.Thread(target=self._run, name="accord-test-server", daemon=True)

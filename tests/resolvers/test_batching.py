@@ -19,7 +19,6 @@ SUITEQL = "POST /services/rest/query/v1/suiteql"
 SOQL = "GET /services/data/v59.0/query"
 
 
-
 @pytest.fixture(scope="module")
 def accord(sandbox: Endpoints) -> Iterator[AccordServer]:
     """Accord without its read cache, so every query is a cold read."""
