@@ -103,7 +103,8 @@ class AccordProcess(ServerProcess):
         self.endpoints_file = endpoints_file
         super().__init__(
             ["server.py", "--sandbox", str(endpoints_file)],
-            {"ACCORD_LOG_LEVEL": "warning", **(env or {})},
+            # Pollers off: the scenarios measure serving; webhooks keep Accord up to date.
+            {"ACCORD_LOG_LEVEL": "warning", "ACCORD_POLL_SECONDS": "0", **(env or {})},
         )
         self.args += ["--port", str(self.port)]
 
