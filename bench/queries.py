@@ -12,6 +12,19 @@ CREDIT_QUERY = (
     "balance { amount } overdue { amount } available { amount } status } } }"
 )
 
+# A portal page of 100 customers with their credit and recent documents: the nested read whose
+# upstream plan the read-path benchmark and tests/resolvers count.
+PORTAL_QUERY = """
+{ customers(first: 100) { edges { node {
+    id name industry billingAddress { city country }
+    legalEntity { name } paymentTerms { name } currency
+    credit { limit { amount } balance { amount } overdue { amount } available { amount } status }
+    orders(first: 20) { nodes { number status total { amount } } }
+    invoices(first: 20) { nodes { number status amountDue { amount } dueDate } }
+    payments(first: 20) { nodes { number amount { amount } applications { amount { amount } } } }
+} } } }
+"""
+
 
 class QueryFailed(RuntimeError):
     """Accord answered with an HTTP error or GraphQL errors."""

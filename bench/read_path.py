@@ -26,20 +26,11 @@ from typing import Any
 import httpx
 
 from bench.harness import AccordProcess, Control, cpu_seconds, write_result
+from bench.queries import PORTAL_QUERY
 from bench.suite import UNCACHED_ENV
 from sandbox.endpoints import Endpoints
 from sandbox.process import SandboxProcess
 
-PORTAL_QUERY = """
-{ customers(first: 100) { edges { node {
-    id name industry billingAddress { city country }
-    legalEntity { name } paymentTerms { name } currency
-    credit { limit { amount } balance { amount } overdue { amount } available { amount } status }
-    orders(first: 20) { nodes { number status total { amount } } }
-    invoices(first: 20) { nodes { number status amountDue { amount } dueDate } }
-    payments(first: 20) { nodes { number amount { amount } applications { amount { amount } } } }
-} } } }
-"""
 # One call per source and level: the ERP customer page; then the CRM accounts and the ERP's
 # orders, invoices and payments of those customers.
 MINIMAL_PLAN = {"salesforce": 1, "netsuite": 4}

@@ -123,6 +123,28 @@ _KEEP = object()
 Decision = tuple[Any, list[Event]]
 
 
+def _status_decision(
+    change: Change,
+    now: dict[str, Any],
+    *,
+    created: Callable[[], Event],
+    moved: Callable[[str], Event],
+) -> Callable[[Any | None], Decision]:
+    """How a record whose snapshot ``now`` carries its ``status`` moves: ``created()`` for a
+    create seen first, ``moved(previous status)`` when the status differs from the snapshot's,
+    else no event."""
+
+    def decide(current: Any | None) -> Decision:
+        if current is None:
+            return now, [created()] if change.change_type == "create" else []
+        previous = str(current.get("status"))
+        if previous == now["status"]:
+            return now, []
+        return now, [moved(previous)]
+
+    return decide
+
+
 class Normalizer:
     """Turns `Change` notices into canonical events, each exactly once.
 
@@ -362,20 +384,7 @@ class Normalizer:
             "creditHold": customer.credit_hold.value,
             "inactive": customer.inactive,
         }
-        now = {"fields": fields}
-
-        def decide(current: Any | None) -> Decision:
-            if current is None:
-                if change.change_type == "create":
-                    return now, [self._customer_event(change, subject, fields, created=True)]
-                return now, [self._customer_event(change, subject, fields, changed=None)]
-            before = current.get("fields") or {}
-            changed = sorted(name for name in fields if before.get(name) != fields[name])
-            if not changed:
-                return now, []
-            return now, [self._customer_event(change, subject, fields, changed=changed)]
-
-        owner, _, events = await self._swap(key, decide)
+        owner, events = await self._swap_fields(key, change, subject, fields)
         before = self._standing_before(customer, change.previous) if owner else None
         return events + await self._credit(customer, change, owner=owner, before=before)
 
@@ -395,6 +404,28 @@ class Normalizer:
         except (ValueError, InvalidOperation):
             return None
         return dataclasses.replace(customer, credit_hold=hold, credit_limit=limit).credit_status
+
+    async def _swap_fields(
+        self, key: str, change: Change, subject: str, fields: dict[str, Any]
+    ) -> tuple[bool, list[Event]]:
+        """Record a customer's (or an account's) ``fields`` at ``key``: CUSTOMER_CREATED for a
+        create seen first, else CUSTOMER_UPDATED naming the fields changed since the snapshot
+        (None without one). Whether this call moved the snapshot, and its events."""
+        now = {"fields": fields}
+
+        def decide(current: Any | None) -> Decision:
+            if current is None:
+                if change.change_type == "create":
+                    return now, [self._customer_event(change, subject, fields, created=True)]
+                return now, [self._customer_event(change, subject, fields, changed=None)]
+            before = current.get("fields") or {}
+            changed = sorted(name for name in fields if before.get(name) != fields[name])
+            if not changed:
+                return now, []
+            return now, [self._customer_event(change, subject, fields, changed=changed)]
+
+        owner, _, events = await self._swap(key, decide)
+        return owner, events
 
     def _customer_event(
         self,
@@ -433,18 +464,12 @@ class Normalizer:
         customer = _erp_customer_ref(
             await self._customer_of(order.customer_erp_id), order.customer_erp_id
         )
-        now = {"status": order.status.value, "customer": order.customer_erp_id}
-
-        def decide(current: Any | None) -> Decision:
-            if current is None:
-                if change.change_type == "create":
-                    return now, [self._order_event(order, change, customer, None)]
-                return now, []
-            previous = str(current.get("status"))
-            if previous == order.status.value:
-                return now, []
-            return now, [self._order_event(order, change, customer, previous)]
-
+        decide = _status_decision(
+            change,
+            {"status": order.status.value, "customer": order.customer_erp_id},
+            created=lambda: self._order_event(order, change, customer, None),
+            moved=lambda previous: self._order_event(order, change, customer, previous),
+        )
         _, _, events = await self._swap(key, decide)
         return events
 
@@ -484,18 +509,12 @@ class Normalizer:
             return await self._invoice_gone(change, key)
         customer = await self._customer_of(invoice.customer_erp_id)
         ref = _erp_customer_ref(customer, invoice.customer_erp_id)
-        now = self._invoice_snapshot(invoice)
-
-        def decide(current: Any | None) -> Decision:
-            if current is None:
-                if change.change_type == "create":
-                    return now, [self._posted_event(invoice, change, ref)]
-                return now, []
-            previous = str(current.get("status"))
-            if previous == invoice.status.value:
-                return now, []
-            return now, [self._invoice_status_event(invoice, change, previous, ref)]
-
+        decide = _status_decision(
+            change,
+            self._invoice_snapshot(invoice),
+            created=lambda: self._posted_event(invoice, change, ref),
+            moved=lambda previous: self._invoice_status_event(invoice, change, previous, ref),
+        )
         owner, replaced, events = await self._swap(key, decide)
         if customer is None:
             return events
@@ -642,20 +661,7 @@ class Normalizer:
             return []
         subject = customer_id(account.erp_key, account.salesforce_id, None)
         fields = _account_fields(account)
-        now = {"fields": fields}
-
-        def decide(current: Any | None) -> Decision:
-            if current is None:
-                if change.change_type == "create":
-                    return now, [self._customer_event(change, subject, fields, created=True)]
-                return now, [self._customer_event(change, subject, fields, changed=None)]
-            before = current.get("fields") or {}
-            changed = sorted(name for name in fields if before.get(name) != fields[name])
-            if not changed:
-                return now, []
-            return now, [self._customer_event(change, subject, fields, changed=changed)]
-
-        _, _, events = await self._swap(key, decide)
+        _, events = await self._swap_fields(key, change, subject, fields)
         return events
 
 

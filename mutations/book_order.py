@@ -29,6 +29,7 @@ from mutations.common import (
     Outcome,
     Problem,
     WriteServices,
+    erp_customer_by_key,
     idempotent,
     upstream_problem,
 )
@@ -64,10 +65,20 @@ def workflow_id_for(key: str) -> str:
     return f"wf:{uuid.uuid5(WORKFLOW_NAMESPACE, f'bookOrder:{key}')}"
 
 
-class Validate:
+class _BookingStep:
+    """What bookOrder's steps share unless they say otherwise: they write, get three tries
+    for retryable upstream failures, and leave nothing to undo."""
+
+    read_only = False
+    attempts = 3
+
+    async def compensate(self, ctx: StepContext) -> None:
+        return None
+
+
+class Validate(_BookingStep):
     name = "validate"
     read_only = True
-    attempts = 3
 
     async def run(self, ctx: StepContext) -> Mapping[str, Any]:
         services = services_of(ctx)
@@ -107,7 +118,7 @@ class Validate:
         key = account.erp_key if account else None
         customer = None
         if key:
-            customer = (await services.erp.customers_by_keys([key])).get(key)
+            customer = await erp_customer_by_key(services, key)
         country = account.billing_address.country if account else None
         entity = (
             entities.get(customer.legal_entity_id or "")
@@ -165,14 +176,10 @@ class Validate:
             },
         }
 
-    async def compensate(self, ctx: StepContext) -> None:
-        return None
 
-
-class CreditCheck:
+class CreditCheck(_BookingStep):
     name = "credit_check"
     read_only = True
-    attempts = 3
 
     async def run(self, ctx: StepContext) -> Mapping[str, Any]:
         state = ctx.workflow.state
@@ -180,7 +187,7 @@ class CreditCheck:
             return {"credit": {"approved_by": ctx.workflow.approved_by}}
         services = services_of(ctx)
         total = Decimal(state["total"])
-        customer = (await services.erp.customers_by_keys([state["key"]])).get(state["key"])
+        customer = await erp_customer_by_key(services, state["key"])
         if customer is None:
             raise NeedsApproval(
                 "NO_CREDIT_LIMIT",
@@ -210,20 +217,15 @@ class CreditCheck:
             )
         return {"credit": {"limit": customer.credit_limit, "balance": customer.balance}}
 
-    async def compensate(self, ctx: StepContext) -> None:
-        return None
 
-
-class UpsertCustomer:
+class UpsertCustomer(_BookingStep):
     name = "upsert_customer"
-    read_only = False
-    attempts = 3
 
     async def run(self, ctx: StepContext) -> Mapping[str, Any]:
         services = services_of(ctx)
         state = ctx.workflow.state
         key = state["key"]
-        existing = (await services.erp.customers_by_keys([key])).get(key)
+        existing = await erp_customer_by_key(services, key)
         if existing is not None:
             return {"customer_erp_id": existing.erp_id, "customer_created": False}
         details = state["customer"]
@@ -265,10 +267,8 @@ class UpsertCustomer:
         )
 
 
-class CreateSalesOrder:
+class CreateSalesOrder(_BookingStep):
     name = "create_sales_order"
-    read_only = False
-    attempts = 3
 
     async def run(self, ctx: StepContext) -> Mapping[str, Any]:
         services = services_of(ctx)
@@ -320,10 +320,10 @@ class CreateSalesOrder:
         state.pop("order_erp_id", None)
 
 
-class WriteBack:
+class WriteBack(_BookingStep):
+    """The last step: once it is done the workflow is COMPLETED and is never compensated."""
+
     name = "write_back"
-    read_only = False
-    attempts = 3
 
     async def run(self, ctx: StepContext) -> Mapping[str, Any]:
         services = services_of(ctx)
@@ -347,10 +347,6 @@ class WriteBack:
             upstream_ids={"order": state["order_erp_id"], "account": state["account_id"]},
         )
         return {"written_back": True}
-
-    async def compensate(self, ctx: StepContext) -> None:
-        # The last step: once it is done the workflow is COMPLETED and is never compensated.
-        return None
 
 
 def _address(value: Mapping[str, Any]) -> Any:

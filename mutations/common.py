@@ -125,14 +125,12 @@ async def idempotent(
         )
     claim = await services.idempotency.begin(operation, key, fingerprint(plain(payload)))
     if isinstance(claim, Stored):
-        await services.audit.record(
-            AuditEntry(
-                actor=caller.name,
-                role=caller.role.value if caller.role else None,
-                action=operation,
-                outcome="replayed",
-                idempotency_key=key,
-            )
+        await audit_write(
+            services,
+            caller,
+            action=operation,
+            outcome="replayed",
+            idempotency_key=key,
         )
         return Outcome.from_json(claim.result)
     if isinstance(claim, Mismatch):
@@ -168,6 +166,14 @@ async def _keep_claim(store: IdempotencyStore, operation: str, key: str, token: 
         await asyncio.sleep(store.running_ttl / 3)
 
 
+async def audit_write(services: WriteServices, caller: Caller, **entry: Any) -> None:
+    """Record one entry of ``caller``'s in the audit trail; ``entry`` holds the rest of the
+    `AuditEntry` (its ``action`` first of all)."""
+    await services.audit.record(
+        AuditEntry(actor=caller.name, role=caller.role.value if caller.role else None, **entry)
+    )
+
+
 def upstream_problem(error: SourceError, field: str | None = None) -> Problem:
     """A payload problem for an upstream failure (the write did not happen)."""
     return Problem(error.code, f"{error.source}: {error.message}", field)
@@ -187,4 +193,9 @@ async def erp_customer_of(services: WriteServices, ref: CustomerRef) -> ErpCusto
         key = account.erp_key if account else None
     if key is None:
         return None
+    return await erp_customer_by_key(services, key)
+
+
+async def erp_customer_by_key(services: WriteServices, key: str) -> ErpCustomer | None:
+    """The ERP customer with cross-reference key ``key``, if any."""
     return (await services.erp.customers_by_keys([key])).get(key)

@@ -13,11 +13,11 @@ import hashlib
 from collections.abc import Sequence
 from decimal import Decimal
 
-from mutations.audit import AuditEntry
 from mutations.common import (
     Outcome,
     Problem,
     WriteServices,
+    audit_write,
     erp_customer_of,
     idempotent,
     problems_of,
@@ -86,19 +86,17 @@ async def record_payment(
             posted = (await services.erp.payments_by_ids([erp_id]))[erp_id]
         except SourceError as error:
             return Outcome(problems=[upstream_problem(error)], transient=True)
-        await services.audit.record(
-            AuditEntry(
-                actor=caller.name,
-                role=caller.role.value if caller.role else None,
-                action="recordPayment",
-                outcome="applied",
-                system="netsuite",
-                record_type="customerPayment",
-                record_id=erp_id,
-                after=payment,
-                idempotency_key=key,
-                upstream_ids={"externalId": payment.external_id},
-            )
+        await audit_write(
+            services,
+            caller,
+            action="recordPayment",
+            outcome="applied",
+            system="netsuite",
+            record_type="customerPayment",
+            record_id=erp_id,
+            after=payment,
+            idempotency_key=key,
+            upstream_ids={"externalId": payment.external_id},
         )
         return Outcome(
             {"payment": posted, "customer": {"key": customer.erp_key, "erp_id": customer.erp_id}}

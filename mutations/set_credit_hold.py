@@ -6,11 +6,11 @@ change is audited with its reason.
 
 from __future__ import annotations
 
-from mutations.audit import AuditEntry
 from mutations.common import (
     Outcome,
     Problem,
     WriteServices,
+    audit_write,
     erp_customer_of,
     idempotent,
     refused,
@@ -48,20 +48,18 @@ async def set_credit_hold(
             )
         except SourceError as error:
             return Outcome(problems=[upstream_problem(error)], transient=True)
-        await services.audit.record(
-            AuditEntry(
-                actor=caller.name,
-                role=caller.role.value if caller.role else None,
-                action="setCreditHold",
-                outcome="applied",
-                system="netsuite",
-                record_type="customer",
-                record_id=customer.erp_id,
-                before={"credit_hold": customer.credit_hold.value},
-                after={"credit_hold": hold.value},
-                idempotency_key=key,
-                message=reason,
-            )
+        await audit_write(
+            services,
+            caller,
+            action="setCreditHold",
+            outcome="applied",
+            system="netsuite",
+            record_type="customer",
+            record_id=customer.erp_id,
+            before={"credit_hold": customer.credit_hold.value},
+            after={"credit_hold": hold.value},
+            idempotency_key=key,
+            message=reason,
         )
         return Outcome({"customer": {"key": customer.erp_key, "erp_id": customer.erp_id}})
 

@@ -14,8 +14,15 @@ from dataclasses import dataclass, fields, replace
 from decimal import Decimal
 from typing import Any
 
-from mutations.audit import AuditEntry
-from mutations.common import Outcome, Problem, WriteServices, idempotent, refused, upstream_problem
+from mutations.common import (
+    Outcome,
+    Problem,
+    WriteServices,
+    audit_write,
+    idempotent,
+    refused,
+    upstream_problem,
+)
 from mutations.policies import address_gaps, tax_id_problem
 from resolvers.context import Caller
 from schema.ids import CustomerRef
@@ -142,46 +149,41 @@ async def _update(
 
     account_fields = AccountFields(**crm_fields)
     customer_fields = await _customer_fields(services, changes)
-    role = caller.role.value if caller.role else None
     written_crm = False
+
+    async def applied(
+        system: str, record_type: str, record_id: str, *, before: Any, after: Any
+    ) -> None:
+        """The audit entry of this request's change to one record."""
+        await audit_write(
+            services,
+            caller,
+            action="updateCustomer",
+            outcome="applied",
+            system=system,
+            record_type=record_type,
+            record_id=record_id,
+            before=before,
+            after=after,
+            idempotency_key=key,
+        )
+
     try:
         if crm_fields and account is not None:
             await services.crm.update_account(
                 account.salesforce_id, account_fields, idempotency_key=f"{key}:crm"
             )
             written_crm = True
-            await services.audit.record(
-                AuditEntry(
-                    actor=caller.name,
-                    role=role,
-                    action="updateCustomer",
-                    outcome="applied",
-                    system="salesforce",
-                    record_type="Account",
-                    record_id=account.salesforce_id,
-                    before=_before_account(account, crm_fields),
-                    after=crm_fields,
-                    idempotency_key=key,
-                )
+            before = _before_account(account, crm_fields)
+            await applied(
+                "salesforce", "Account", account.salesforce_id, before=before, after=crm_fields
             )
         if erp_fields and customer is not None:
             await services.erp.update_customer(
                 customer.erp_id, customer_fields, idempotency_key=f"{key}:erp"
             )
-            await services.audit.record(
-                AuditEntry(
-                    actor=caller.name,
-                    role=role,
-                    action="updateCustomer",
-                    outcome="applied",
-                    system="netsuite",
-                    record_type="customer",
-                    record_id=customer.erp_id,
-                    before=_before_customer(customer, erp_fields),
-                    after=erp_fields,
-                    idempotency_key=key,
-                )
-            )
+            before = _before_customer(customer, erp_fields)
+            await applied("netsuite", "customer", customer.erp_id, before=before, after=erp_fields)
     except SourceError as error:
         if written_crm and account is not None:
             await _restore_account(services, caller, key, account, crm_fields)
@@ -305,18 +307,16 @@ async def _restore_account(
         outcome = "compensated"
     except SourceError:
         outcome = "failed"
-    await services.audit.record(
-        AuditEntry(
-            actor=caller.name,
-            role=caller.role.value if caller.role else None,
-            action="updateCustomer",
-            outcome=outcome,
-            system="salesforce",
-            record_type="Account",
-            record_id=account.salesforce_id,
-            before=changed,
-            after=_before_account(account, changed),
-            idempotency_key=key,
-            message="restored after the ERP refused its part",
-        )
+    await audit_write(
+        services,
+        caller,
+        action="updateCustomer",
+        outcome=outcome,
+        system="salesforce",
+        record_type="Account",
+        record_id=account.salesforce_id,
+        before=changed,
+        after=_before_account(account, changed),
+        idempotency_key=key,
+        message="restored after the ERP refused its part",
     )

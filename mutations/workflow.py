@@ -442,10 +442,9 @@ class WorkflowEngine:
         await self._save(workflow)
         return workflow
 
-    async def _run_step(self, workflow: Workflow, step: Step) -> Workflow | None:
-        """Run one step to completion; a resting workflow when it must stop there."""
-        record = workflow.step(step.name)
-        context = StepContext(
+    def _context(self, workflow: Workflow, step: Step) -> StepContext:
+        """What ``step`` of ``workflow`` runs with, on behalf of the workflow's creator."""
+        return StepContext(
             workflow,
             step.name,
             self.audit,
@@ -453,6 +452,11 @@ class WorkflowEngine:
             workflow.created_role,
             self.services,
         )
+
+    async def _run_step(self, workflow: Workflow, step: Step) -> Workflow | None:
+        """Run one step to completion; a resting workflow when it must stop there."""
+        record = workflow.step(step.name)
+        context = self._context(workflow, step)
         delay = self.settings.step_backoff
         while True:
             record.status = StepStatus.RUNNING
@@ -532,14 +536,7 @@ class WorkflowEngine:
             record = workflow.step(step.name)
             if record.status is not StepStatus.COMPLETED or step.read_only:
                 continue
-            context = StepContext(
-                workflow,
-                step.name,
-                self.audit,
-                workflow.created_by,
-                workflow.created_role,
-                self.services,
-            )
+            context = self._context(workflow, step)
             for attempt in range(1, step.attempts + 1):
                 try:
                     await step.compensate(context)

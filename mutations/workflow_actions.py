@@ -7,9 +7,16 @@
 
 from __future__ import annotations
 
-from mutations.audit import AuditEntry
 from mutations.book_order import outcome_of, release_booking
-from mutations.common import Outcome, Problem, WriteServices, idempotent, refused, upstream_problem
+from mutations.common import (
+    Outcome,
+    Problem,
+    WriteServices,
+    audit_write,
+    idempotent,
+    refused,
+    upstream_problem,
+)
 from mutations.workflow import WorkflowStateError, WorkflowStatus
 from resolvers.context import Caller
 from sources.errors import SourceError
@@ -43,17 +50,15 @@ async def act_on_workflow(
             )
         except SourceError as error:
             return Outcome(problems=[upstream_problem(error)], transient=True)
-        await services.audit.record(
-            AuditEntry(
-                actor=caller.name,
-                role=caller.role.value if caller.role else None,
-                action=action,
-                outcome="applied",
-                workflow_id=workflow.id,
-                idempotency_key=key,
-                message=reason,
-                after={"status": workflow.status.value},
-            )
+        await audit_write(
+            services,
+            caller,
+            action=action,
+            outcome="applied",
+            workflow_id=workflow.id,
+            idempotency_key=key,
+            message=reason,
+            after={"status": workflow.status.value},
         )
         outcome = outcome_of(workflow)
         if workflow.status is WorkflowStatus.CANCELLED:

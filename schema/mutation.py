@@ -65,62 +65,58 @@ _BOOKING = [
     "POLICY_VIOLATION",
 ]
 
-UpdateCustomerErrorCode = enum.Enum(  # type: ignore[misc]
+
+def _codes(name: str, codes: list[str], description: str) -> Any:
+    """A mutation's error-code enum, each value named as itself (repeats kept once)."""
+    code_enum = enum.Enum(name, [(c, c) for c in dict.fromkeys(codes)])  # type: ignore[misc]
+    return strawberry.enum(code_enum, description=description)
+
+
+UpdateCustomerErrorCode = _codes(
     "UpdateCustomerErrorCode",
-    [
-        (c, c)
-        for c in _COMMON
-        + _CUSTOMER
-        + [
-            "NOTHING_TO_UPDATE",
-            "FIELD_NOT_WRITABLE",
-            "BILLING_ADDRESS_INCOMPLETE",
-            "UNKNOWN_LEGAL_ENTITY",
-            "CURRENCY_MISMATCH",
-            "TAX_ID_INVALID",
-            "TAX_ID_MISSING",
-            "UNKNOWN_PAYMENT_TERMS",
-        ]
+    _COMMON
+    + _CUSTOMER
+    + [
+        "NOTHING_TO_UPDATE",
+        "FIELD_NOT_WRITABLE",
+        "BILLING_ADDRESS_INCOMPLETE",
+        "UNKNOWN_LEGAL_ENTITY",
+        "CURRENCY_MISMATCH",
+        "TAX_ID_INVALID",
+        "TAX_ID_MISSING",
+        "UNKNOWN_PAYMENT_TERMS",
     ],
+    "Why updateCustomer refused or failed.",
 )
-SetCreditHoldErrorCode = enum.Enum(  # type: ignore[misc]
-    "SetCreditHoldErrorCode", [(c, c) for c in _COMMON + _CUSTOMER]
+SetCreditHoldErrorCode = _codes(
+    "SetCreditHoldErrorCode", _COMMON + _CUSTOMER, "Why setCreditHold refused or failed."
 )
-RecordPaymentErrorCode = enum.Enum(  # type: ignore[misc]
+RecordPaymentErrorCode = _codes(
     "RecordPaymentErrorCode",
-    [
-        (c, c)
-        for c in _COMMON
-        + _CUSTOMER
-        + [
-            "TOO_MANY_APPLICATIONS",
-            "AMOUNT_NOT_POSITIVE",
-            "NO_APPLICATIONS",
-            "OVERPAYMENT",
-            "APPLICATIONS_EXCEED_PAYMENT",
-            "CURRENCY_MISMATCH",
-            "DUPLICATE_INVOICE",
-            "INVOICE_NOT_FOUND",
-            "INVOICE_OF_ANOTHER_CUSTOMER",
-            "INVOICE_NOT_OPEN",
-        ]
+    _COMMON
+    + _CUSTOMER
+    + [
+        "TOO_MANY_APPLICATIONS",
+        "AMOUNT_NOT_POSITIVE",
+        "NO_APPLICATIONS",
+        "OVERPAYMENT",
+        "APPLICATIONS_EXCEED_PAYMENT",
+        "CURRENCY_MISMATCH",
+        "DUPLICATE_INVOICE",
+        "INVOICE_NOT_FOUND",
+        "INVOICE_OF_ANOTHER_CUSTOMER",
+        "INVOICE_NOT_OPEN",
     ],
+    "Why recordPayment refused or failed.",
 )
-BookOrderErrorCode = enum.Enum(  # type: ignore[misc]
-    "BookOrderErrorCode", [(c, c) for c in _COMMON + _BOOKING]
+BookOrderErrorCode = _codes(
+    "BookOrderErrorCode", _COMMON + _BOOKING, "Why bookOrder refused or failed."
 )
-WorkflowErrorCode = enum.Enum(  # type: ignore[misc]
+WorkflowErrorCode = _codes(
     "WorkflowErrorCode",
-    [(c, c) for c in dict.fromkeys(_COMMON + _BOOKING + ["WORKFLOW_NOT_FOUND", "INVALID_STATE"])],
+    _COMMON + _BOOKING + ["WORKFLOW_NOT_FOUND", "INVALID_STATE"],
+    "Why a workflow action refused or failed.",
 )
-for code_enum, text in (
-    (UpdateCustomerErrorCode, "Why updateCustomer refused or failed."),
-    (SetCreditHoldErrorCode, "Why setCreditHold refused or failed."),
-    (RecordPaymentErrorCode, "Why recordPayment refused or failed."),
-    (BookOrderErrorCode, "Why bookOrder refused or failed."),
-    (WorkflowErrorCode, "Why a workflow action refused or failed."),
-):
-    strawberry.enum(code_enum, description=text)
 
 
 def _error_type(name: str, codes: Any) -> Any:

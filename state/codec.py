@@ -60,6 +60,11 @@ def decode(text: str, *, where: str) -> Any:
         raise StateValueError(f"{where} does not hold JSON: {exc}") from exc
 
 
+def decode_value(key: str, text: str | None) -> Any | None:
+    """The value read back from `key`'s stored spelling; None for an absent key."""
+    return None if text is None else decode(text, where=f"key {key!r}")
+
+
 def check_ttl(ttl: float | None) -> None:
     """A TTL is a positive, finite number of seconds, or None for no expiry."""
     if ttl is not None and not (math.isfinite(ttl) and ttl > 0):

@@ -27,6 +27,7 @@ from state.codec import (
     check_score,
     check_ttl,
     decode,
+    decode_value,
     encode,
     parse_log_id,
 )
@@ -123,15 +124,11 @@ class MemoryBackend:
                 del self._leases[name]
 
     async def get(self, key: str) -> Any | None:
-        text = self._text(key)
-        return None if text is None else decode(text, where=f"key {key!r}")
+        return decode_value(key, self._text(key))
 
     async def get_many(self, keys: Sequence[str]) -> list[Any | None]:
         texts = [self._text(key) for key in keys]
-        return [
-            None if text is None else decode(text, where=f"key {key!r}")
-            for key, text in zip(keys, texts, strict=True)
-        ]
+        return [decode_value(key, text) for key, text in zip(keys, texts, strict=True)]
 
     async def set(
         self, key: str, value: Any, *, ttl: float | None = None, only_if_absent: bool = False

@@ -38,6 +38,7 @@ from state.codec import (
     check_score,
     check_ttl,
     decode,
+    decode_value,
     encode,
     parse_log_id,
     ttl_ms,
@@ -215,17 +216,14 @@ class RedisBackend:
     async def get(self, key: str) -> Any | None:
         with self._talking():
             text = cast(str | None, await self._redis.get(self._kv(key)))
-        return None if text is None else decode(text, where=f"key {key!r}")
+        return decode_value(key, text)
 
     async def get_many(self, keys: Sequence[str]) -> list[Any | None]:
         if not keys:
             return []
         with self._talking():
             texts = cast(list[str | None], await self._redis.mget([self._kv(k) for k in keys]))
-        return [
-            None if text is None else decode(text, where=f"key {key!r}")
-            for key, text in zip(keys, texts, strict=True)
-        ]
+        return [decode_value(key, text) for key, text in zip(keys, texts, strict=True)]
 
     async def set(
         self, key: str, value: Any, *, ttl: float | None = None, only_if_absent: bool = False

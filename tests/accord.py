@@ -2,8 +2,8 @@
 
 `AccordServer` runs the real application (``server.create_app``) under uvicorn in a thread of
 the test process, wired to the session's sandbox, so tests speak HTTP to Accord exactly as a
-client would. `Emulators` reads the emulators' data directly (SOQL, SuiteQL) to check what
-Accord answers against what the systems hold.
+client would. `Emulators` (`sandbox.emulator_client.EmulatorClient`) reads and writes the
+emulators' data directly, to check what Accord answers against what the systems hold.
 """
 
 from __future__ import annotations
@@ -11,7 +11,6 @@ from __future__ import annotations
 import asyncio
 import dataclasses
 import socket
-import ssl
 import threading
 import time
 from collections.abc import Coroutine
@@ -22,6 +21,7 @@ import httpx
 import uvicorn
 
 from api.auth import DEMO_KEYS
+from sandbox.emulator_client import EmulatorClient
 from sandbox.endpoints import Endpoints
 from server import AppOptions, configs_from_endpoints, create_app
 from sources.resilience import ResiliencePolicy
@@ -124,89 +124,5 @@ class AccordServer:
         self.stop()
 
 
-class Emulators:
-    """Direct reads of the emulators' data over their own APIs (no Accord code involved)."""
-
-    def __init__(self, endpoints: Endpoints) -> None:
-        sf, ns = endpoints.salesforce, endpoints.netsuite
-        self._sf = httpx.Client(
-            base_url=sf.instance_url,
-            verify=_verify(sf.ca_file),
-            timeout=30.0,
-            headers={"Authorization": f"Bearer {sf.session_id}"},
-        )
-        self._ns = httpx.Client(base_url=ns.base_url, verify=_verify(ns.ca_file), timeout=30.0)
-        token = self._ns.post(
-            ns.token_url,
-            data={
-                "grant_type": "client_credentials",
-                "client_id": ns.client_id,
-                "client_secret": ns.client_secret,
-            },
-        )
-        token.raise_for_status()
-        self._ns.headers["Authorization"] = f"Bearer {token.json()['access_token']}"
-
-    def sf_create(self, sobject: str, fields: dict[str, Any]) -> str:
-        response = self._sf.post(f"/services/data/v59.0/sobjects/{sobject}/", json=fields)
-        assert response.status_code == 201, response.text
-        return str(response.json()["id"])
-
-    def sf_update(self, sobject: str, record_id: str, fields: dict[str, Any]) -> None:
-        response = self._sf.patch(
-            f"/services/data/v59.0/sobjects/{sobject}/{record_id}", json=fields
-        )
-        assert response.status_code == 204, response.text
-
-    def sf_get(self, sobject: str, record_id: str) -> dict[str, Any]:
-        response = self._sf.get(f"/services/data/v59.0/sobjects/{sobject}/{record_id}")
-        response.raise_for_status()
-        record: dict[str, Any] = response.json()
-        return record
-
-    def ns_create(self, record_type: str, body: dict[str, Any]) -> str:
-        response = self._ns.post(f"/services/rest/record/v1/{record_type}", json=body)
-        assert response.status_code == 204, response.text
-        return response.headers["Location"].rsplit("/", 1)[-1]
-
-    def ns_get(self, record_type: str, record_id: str) -> dict[str, Any] | None:
-        response = self._ns.get(f"/services/rest/record/v1/{record_type}/{record_id}")
-        if response.status_code == 404:
-            return None
-        response.raise_for_status()
-        record: dict[str, Any] = response.json()
-        return record
-
-    def soql(self, text: str) -> list[dict[str, Any]]:
-        records: list[dict[str, Any]] = []
-        response = self._sf.get("/services/data/v59.0/query/", params={"q": text})
-        while True:
-            response.raise_for_status()
-            page = response.json()
-            records.extend(page["records"])
-            if page.get("done", True):
-                return records
-            response = self._sf.get(page["nextRecordsUrl"])
-
-    def suiteql(self, text: str) -> list[dict[str, Any]]:
-        rows: list[dict[str, Any]] = []
-        while True:
-            response = self._ns.post(
-                "/services/rest/query/v1/suiteql",
-                params={"limit": 1000, "offset": len(rows)},
-                json={"q": text},
-                headers={"Prefer": "transient"},
-            )
-            response.raise_for_status()
-            page = response.json()
-            rows.extend(page["items"])
-            if not page["hasMore"]:
-                return rows
-
-    def close(self) -> None:
-        self._sf.close()
-        self._ns.close()
-
-
-def _verify(ca_file: str | None) -> ssl.SSLContext | bool:
-    return ssl.create_default_context(cafile=ca_file) if ca_file else True
+# Direct reads and writes of the emulators' data over their own APIs (no Accord code involved).
+Emulators = EmulatorClient

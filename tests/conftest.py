@@ -1,4 +1,5 @@
-"""Shared fixtures: one sandbox process for the whole run, and its control API.
+"""Shared fixtures: one sandbox process for the whole run, its control API, the world it was
+seeded from, and clients of it (Accord, the source adapters, the emulators' own APIs).
 
 The sandbox runs as a child process (as it does under ``python server.py``), so every test
 speaks real HTTP(S) to the emulators. Tests that count requests or inject faults reset the
@@ -7,8 +8,9 @@ emulators' control state before and after themselves through `SandboxControl`.
 
 from __future__ import annotations
 
+import datetime as dt
 import ssl
-from collections.abc import Iterator
+from collections.abc import AsyncIterator, Iterator
 from typing import Any
 
 import httpx
@@ -16,7 +18,12 @@ import pytest
 
 from sandbox.endpoints import Endpoints
 from sandbox.process import SandboxProcess
+from sandbox.world import World, build_world
+from sources.netsuite import NetSuiteErp
+from sources.salesforce import SalesforceCrm
 from tests.accord import AccordServer, Emulators
+from tests.adapters import make_crm, make_erp
+from tests.sandbox.test_netsuite_support import NetSuiteHttp
 
 SEED = 42
 CUSTOMERS = 300
@@ -57,6 +64,13 @@ def sandbox() -> Iterator[Endpoints]:
     endpoints = process.start()
     yield endpoints
     process.stop()
+
+
+@pytest.fixture(scope="session")
+def world(sandbox: Endpoints) -> World:
+    """The world the sandbox was seeded from, built again in this process (read-only)."""
+    info = sandbox.sandbox
+    return build_world(info.seed, info.customers, as_of=dt.date.fromisoformat(info.as_of))
 
 
 @pytest.fixture(scope="session")
@@ -102,6 +116,32 @@ def emulators(sandbox: Endpoints) -> Iterator[Emulators]:
     reader = Emulators(sandbox)
     yield reader
     reader.close()
+
+
+@pytest.fixture
+async def crm(sandbox: Endpoints) -> AsyncIterator[SalesforceCrm]:
+    """Accord's Salesforce adapter on the sandbox, started, with the fast test policy."""
+    adapter = make_crm(sandbox)
+    await adapter.start()
+    yield adapter
+    await adapter.close()
+
+
+@pytest.fixture
+async def erp(sandbox: Endpoints) -> AsyncIterator[NetSuiteErp]:
+    """Accord's NetSuite adapter on the sandbox, started, with the fast test policy."""
+    adapter = make_erp(sandbox)
+    await adapter.start()
+    yield adapter
+    await adapter.close()
+
+
+@pytest.fixture(scope="module")
+def ns(sandbox: Endpoints) -> Iterator[NetSuiteHttp]:
+    """A bare authenticated client of the NetSuite emulator, one per test module."""
+    client = NetSuiteHttp.connect(sandbox)
+    yield client
+    client.close()
 
 
 @pytest.fixture(scope="session")

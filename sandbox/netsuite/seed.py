@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import datetime as dt
 from decimal import Decimal
+from typing import Any
 
 from sandbox.netsuite.model import (
     INVOICE,
@@ -28,7 +29,7 @@ from sandbox.netsuite.model import (
     TransactionRec,
 )
 from sandbox.netsuite.store import Store
-from sandbox.world import FX_FROM_USD, Customer, Line, World
+from sandbox.world import FX_FROM_USD, Customer, Invoice, Line, Payment, SalesOrder, World
 
 _ITEM_TYPES = {
     "Software": ("NonInvtPart", "noninventoryitem"),
@@ -141,67 +142,55 @@ def _lines(lines: list[Line]) -> list[LineRec]:
 
 
 def _transactions(store: Store, customer: Customer, currency_ids: dict[str, int]) -> None:
-    assert customer.ns_id is not None
+    entity = customer.ns_id
+    assert entity is not None
     currency = currency_ids[customer.currency]
     subsidiary = customer.subsidiary.ns_id
-    for order in customer.sales_orders:
+
+    def commit(kind: str, record: SalesOrder | Invoice | Payment, **details: Any) -> None:
+        """One of the customer's transactions, dated and numbered as the world has it."""
         store.commit(
             "transaction",
-            order.ns_id,
+            record.ns_id,
             TransactionRec(
-                id=order.ns_id,
-                type=SALES_ORDER,
-                tran_id=order.tran_id,
-                tran_date=order.date,
-                entity=customer.ns_id,
+                id=record.ns_id,
+                type=kind,
+                tran_id=record.tran_id,
+                tran_date=record.date,
+                entity=entity,
                 currency=currency,
                 subsidiary=subsidiary,
-                created=_created(order.date),
-                last_modified=_created(order.date),
-                status=order.status,
-                external_id=order.external_id,
-                lines=_lines(order.lines),
+                created=_created(record.date),
+                last_modified=_created(record.date),
+                **details,
             ),
+        )
+
+    for order in customer.sales_orders:
+        commit(
+            SALES_ORDER,
+            order,
+            status=order.status,
+            external_id=order.external_id,
+            lines=_lines(order.lines),
         )
     for invoice in customer.invoices:
-        store.commit(
-            "transaction",
-            invoice.ns_id,
-            TransactionRec(
-                id=invoice.ns_id,
-                type=INVOICE,
-                tran_id=invoice.tran_id,
-                tran_date=invoice.date,
-                entity=customer.ns_id,
-                currency=currency,
-                subsidiary=subsidiary,
-                created=_created(invoice.date),
-                last_modified=_created(invoice.date),
-                due_date=invoice.due_date,
-                created_from=invoice.sales_order.ns_id if invoice.sales_order else None,
-                lines=_lines(invoice.lines),
-            ),
+        commit(
+            INVOICE,
+            invoice,
+            due_date=invoice.due_date,
+            created_from=invoice.sales_order.ns_id if invoice.sales_order else None,
+            lines=_lines(invoice.lines),
         )
     for payment in customer.payments:
-        store.commit(
-            "transaction",
-            payment.ns_id,
-            TransactionRec(
-                id=payment.ns_id,
-                type=PAYMENT,
-                tran_id=payment.tran_id,
-                tran_date=payment.date,
-                entity=customer.ns_id,
-                currency=currency,
-                subsidiary=subsidiary,
-                created=_created(payment.date),
-                last_modified=_created(payment.date),
-                status="C",
-                memo=payment.memo,
-                payment=payment.amount,
-                applies=[
-                    ApplyRec(doc=a.invoice.ns_id, amount=a.amount, line=number)
-                    for number, a in enumerate(payment.applications, start=1)
-                ],
-            ),
+        commit(
+            PAYMENT,
+            payment,
+            status="C",
+            memo=payment.memo,
+            payment=payment.amount,
+            applies=[
+                ApplyRec(doc=a.invoice.ns_id, amount=a.amount, line=number)
+                for number, a in enumerate(payment.applications, start=1)
+            ],
         )

@@ -21,7 +21,7 @@ from typing import Any
 
 from sandbox.netsuite.model import INVOICE, PAYMENT, SALES_ORDER, TransactionRec
 from sandbox.netsuite.store import Change, Store
-from sandbox.querylang.tables import ColumnIndex, IndexedRows, IndexKind, Table
+from sandbox.querylang.tables import ColumnIndex, IndexedRows, IndexKind, Table, lazy_index
 
 Row = dict[str, Any]
 
@@ -245,17 +245,12 @@ class _Group(Table):
 
     def _index(self, column: str) -> ColumnIndex | None:
         self._refresh()
-        index = self._indexes.get(column)
-        if index is None:
-            kind = self._kinds.get(column)
-            if kind is None:
-                return None
-            index = ColumnIndex(kind)
-            for record_id, rows in self._rows.items():
-                for row in rows:
-                    index.add(row.get(column), record_id)
-            self._indexes[column] = index
-        return index if index.usable else None
+        return lazy_index(self._indexes, self._kinds, column, self._owned_rows)
+
+    def _owned_rows(self) -> Iterator[tuple[int, Row]]:
+        for record_id, rows in self._rows.items():
+            for row in rows:
+                yield record_id, row
 
     def sorted_by(self) -> str | None:
         return self._record_id_column

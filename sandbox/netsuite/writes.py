@@ -24,7 +24,7 @@ from __future__ import annotations
 
 import datetime as dt
 import re
-from collections.abc import Mapping
+from collections.abc import Container, Mapping
 from dataclasses import replace
 from decimal import Decimal, InvalidOperation
 from typing import Any
@@ -225,10 +225,7 @@ class Writer:
             hold = values.enum("creditHoldOverride", set(CREDIT_HOLD))
             current.credit_hold = hold or "AUTO"
         if values.has("subsidiary"):
-            sub = values.ref("subsidiary")
-            if sub is not None and sub not in store.subsidiaries:
-                raise invalid_reference("subsidiary", sub, "subsidiary")
-            current.subsidiary = sub or 0
+            current.subsidiary = values.known_ref("subsidiary", store.subsidiaries) or 0
             if existing is not None and current.subsidiary != existing.subsidiary:
                 if store.transactions_of(existing.id):
                     raise user_error(
@@ -238,16 +235,10 @@ class Writer:
                 if not values.has("currency") and current.subsidiary in store.subsidiaries:
                     current.currency = store.subsidiaries[current.subsidiary].currency
         if values.has("terms"):
-            terms = values.ref("terms")
-            if terms is not None and terms not in store.terms:
-                raise invalid_reference("terms", terms, "terms")
-            current.terms = terms
+            current.terms = values.known_ref("terms", store.terms)
         currency_given = values.has("currency")
         if currency_given:
-            currency = values.ref("currency")
-            if currency is not None and currency not in store.currencies:
-                raise invalid_reference("currency", currency, "currency")
-            current.currency = currency or 0
+            current.currency = values.known_ref("currency", store.currencies) or 0
         if "addressBook" in body:
             current.addresses = self._addresses(
                 current, body["addressBook"], "addressBook" in replace_sublists
@@ -399,14 +390,14 @@ class Writer:
             current.memo = values.text("memo", "Memo")
         if values.has("otherRefNum"):
             current.other_ref_num = values.text("otherRefNum", "PO #")
-        currency_given = values.has("currency")
-        if currency_given:
-            currency = values.ref("currency")
-            if currency is not None and currency not in store.currencies:
-                raise invalid_reference("currency", currency, "currency")
-            current.currency = currency or 0
-        if not current.currency or (existing is None and not currency_given):
-            current.currency = customer.currency
+        current.currency = _customers_ref(
+            values,
+            "currency",
+            store.currencies,
+            held=current.currency,
+            customers=customer.currency,
+            new=existing is None,
+        )
         if current.currency != customer.currency:
             raise user_error(
                 f"The currency {store.currencies[current.currency].name} is not allowed for "
@@ -414,14 +405,14 @@ class Writer:
                 "currency",
                 "INVALID_KEY_OR_REF",
             )
-        subsidiary_given = values.has("subsidiary")
-        if subsidiary_given:
-            sub = values.ref("subsidiary")
-            if sub is not None and sub not in store.subsidiaries:
-                raise invalid_reference("subsidiary", sub, "subsidiary")
-            current.subsidiary = sub or 0
-        if not current.subsidiary or (existing is None and not subsidiary_given):
-            current.subsidiary = customer.subsidiary
+        current.subsidiary = _customers_ref(
+            values,
+            "subsidiary",
+            store.subsidiaries,
+            held=current.subsidiary,
+            customers=customer.subsidiary,
+            new=existing is None,
+        )
         if current.subsidiary != customer.subsidiary:
             raise user_error(
                 f"The subsidiary {store.subsidiaries[current.subsidiary].name} is not the "
@@ -669,6 +660,25 @@ class Writer:
 # --------------------------------------------------------------------------- value parsing
 
 
+def _customers_ref(
+    values: _Fields,
+    name: str,
+    known: Container[int],
+    *,
+    held: int,
+    customers: int,
+    new: bool,
+) -> int:
+    """A transaction's currency or subsidiary: the one the body gives (which must exist),
+    else the one the transaction ``held``; the customer's when that leaves none, and on a
+    ``new`` transaction that does not give one."""
+    given = values.has(name)
+    value = (values.known_ref(name, known) or 0) if given else held
+    if not value or (new and not given):
+        return customers
+    return value
+
+
 def _sublist_items(value: Any, name: str) -> list[dict[str, Any]]:
     if not isinstance(value, dict) or not isinstance(value.get("items"), list):
         raise invalid_content(
@@ -769,6 +779,13 @@ class _Fields:
         if isinstance(raw, int) and not isinstance(raw, bool) and 0 <= raw < 10**18:
             return raw
         raise invalid_reference(name, _show(raw), self.path(name))
+
+    def known_ref(self, name: str, known: Container[int]) -> int | None:
+        """`ref`, refused as an invalid reference unless ``known`` holds the id."""
+        value = self.ref(name)
+        if value is not None and value not in known:
+            raise invalid_reference(name, value, self.path(name))
+        return value
 
     def customer_ref(self, name: str, store: Store) -> int | None:
         value = self.body[name]

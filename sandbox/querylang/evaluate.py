@@ -237,9 +237,13 @@ def matches(
 def _compile(condition: Condition, accessor: Accessor[R], mode: _Mode) -> _Test[R]:
     match condition:
         case And(items):
-            return _compile_and([_compile(item, accessor, mode) for item in items])
+            return _compile_junction(
+                [_compile(item, accessor, mode) for item in items], decisive=False
+            )
         case Or(items):
-            return _compile_or([_compile(item, accessor, mode) for item in items])
+            return _compile_junction(
+                [_compile(item, accessor, mode) for item in items], decisive=True
+            )
         case Not(item):
             inner = _compile(item, accessor, mode)
             return lambda row: None if (result := inner(row)) is None else not result
@@ -259,30 +263,20 @@ def _compile(condition: Condition, accessor: Accessor[R], mode: _Mode) -> _Test[
     raise TypeError(f"not a condition: {condition!r}")
 
 
-def _compile_and(tests: list[_Test[R]]) -> _Test[R]:
+def _compile_junction(tests: list[_Test[R]], *, decisive: bool) -> _Test[R]:
+    """AND (``decisive=False``) or OR (``decisive=True``) in three-valued logic: the first
+    item that is ``decisive`` decides; otherwise unknown if any item is, else ``not decisive``.
+    """
+
     def test(row: R) -> bool | None:
         unknown = False
         for item in tests:
             result = item(row)
-            if result is False:
-                return False
+            if result is decisive:
+                return decisive
             if result is None:
                 unknown = True
-        return None if unknown else True
-
-    return test
-
-
-def _compile_or(tests: list[_Test[R]]) -> _Test[R]:
-    def test(row: R) -> bool | None:
-        unknown = False
-        for item in tests:
-            result = item(row)
-            if result is True:
-                return True
-            if result is None:
-                unknown = True
-        return None if unknown else False
+        return None if unknown else not decisive
 
     return test
 

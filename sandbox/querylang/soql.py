@@ -38,13 +38,12 @@ from sandbox.querylang.ast import (
 )
 from sandbox.querylang.dates import DATE_LITERALS
 from sandbox.querylang.lexer import LexError, Token, TokenKind, tokenize
+from sandbox.querylang.parser import MAX_NESTING, TokenParser, combine, row_column
 
 MAX_SOQL_LENGTH = 100_000
 """Salesforce's limit on the length of a SOQL statement, in characters."""
 MAX_SOQL_OFFSET = 2_000
 """Salesforce's largest OFFSET. The parser records any OFFSET; the emulator enforces this."""
-MAX_NESTING = 100
-"""Deepest parenthesis nesting accepted; deeper is QUERY_TOO_COMPLICATED, never a crash."""
 
 # Salesforce's reserved words: never an object or field name. Other keywords (ORDER, BY,
 # OFFSET, COUNT, TRUE, TODAY ...) can be names where the grammar expects one.
@@ -83,13 +82,6 @@ class SoqlSyntaxError(QuerySyntaxError):
         if position is not None:
             self.row, self.column = row_column(text, position)
             self.salesforce_message = format_soql_error(text, position, message)
-
-
-def row_column(text: str, position: int) -> tuple[int, int]:
-    """1-based (row, column) of a character offset, as Salesforce counts them."""
-    row = text.count("\n", 0, position) + 1
-    line_start = text.rfind("\n", 0, position) + 1
-    return row, position - line_start + 1
 
 
 def format_soql_error(text: str, position: int, message: str) -> str:
@@ -154,13 +146,8 @@ def _display(char: str) -> str:
     return char if char.isprintable() else f"\\u{ord(char):04x}"
 
 
-class _Parser:
-    def __init__(self, text: str) -> None:
-        self.text = text
-        self.tokens: list[Token] = []
-        self.index = 0
-
-    # --- plumbing ----------------------------------------------------------------------------
+class _Parser(TokenParser):
+    reserved = RESERVED
 
     def error(
         self, message: str, position: int | None, code: str = "MALFORMED_QUERY"
@@ -172,43 +159,6 @@ class _Parser:
             return self.lex_error(token.error)
         shown = "<EOF>" if token.kind is TokenKind.EOF else token.text
         return self.error(f"unexpected token: '{shown}'", token.pos)
-
-    def peek(self, ahead: int = 0) -> Token:
-        return self.tokens[min(self.index + ahead, len(self.tokens) - 1)]
-
-    def advance(self) -> Token:
-        token = self.tokens[self.index]
-        if token.kind is not TokenKind.EOF:
-            self.index += 1
-        return token
-
-    def expect_word(self, word: str) -> Token:
-        token = self.peek()
-        if not token.is_word(word):
-            raise self.unexpected(token)
-        return self.advance()
-
-    def expect_punct(self, char: str) -> Token:
-        token = self.peek()
-        if not token.is_punct(char):
-            raise self.unexpected(token)
-        return self.advance()
-
-    def is_name(self, token: Token) -> bool:
-        return token.kind is TokenKind.IDENT and token.upper not in RESERVED
-
-    def name(self) -> Token:
-        token = self.peek()
-        if not self.is_name(token):
-            raise self.unexpected(token)
-        return self.advance()
-
-    def path(self) -> FieldRef:
-        parts = [self.name().text]
-        while self.peek().is_punct("."):
-            self.advance()
-            parts.append(self.name().text)
-        return FieldRef(tuple(parts))
 
     # --- statement ---------------------------------------------------------------------------
 
@@ -323,7 +273,7 @@ class _Parser:
             items.append(self.term(depth))
         if joiner is None:
             return first
-        return _combine(And if joiner == "AND" else Or, items)
+        return combine(And if joiner == "AND" else Or, items)
 
     def term(self, depth: int) -> Condition:
         token = self.peek()
@@ -403,37 +353,3 @@ class _Parser:
             raise self.unexpected(token)
         self.advance()
         return int(token.text)
-
-    # --- ORDER BY ----------------------------------------------------------------------------
-
-    def order_items(self) -> tuple[OrderItem, ...]:
-        items = [self.order_item()]
-        while self.peek().is_punct(","):
-            self.advance()
-            items.append(self.order_item())
-        return tuple(items)
-
-    def order_item(self) -> OrderItem:
-        field = self.path()
-        descending = False
-        if self.peek().is_word("ASC", "DESC"):
-            descending = self.advance().upper == "DESC"
-        nulls_last = None
-        if self.peek().is_word("NULLS"):
-            self.advance()
-            token = self.peek()
-            if not token.is_word("FIRST", "LAST"):
-                raise self.unexpected(token)
-            nulls_last = self.advance().upper == "LAST"
-        return OrderItem(field, descending, nulls_last)
-
-
-def _combine(kind: type[And] | type[Or], items: list[Condition]) -> Condition:
-    """``kind(items)``, lifting the items of same-kind children into one flat node."""
-    flat: list[Condition] = []
-    for item in items:
-        if isinstance(item, kind):
-            flat.extend(item.items)
-        else:
-            flat.append(item)
-    return kind(tuple(flat))

@@ -62,7 +62,7 @@ from sandbox.querylang.ast import (
 )
 from sandbox.querylang.evaluate import QueryTypeError, compile_condition, order_rows
 from sandbox.querylang.lexer import LexError, Token, TokenKind, tokenize
-from sandbox.querylang.soql import MAX_NESTING, row_column
+from sandbox.querylang.parser import MAX_NESTING, TokenParser, combine, row_column
 from sandbox.querylang.tables import Bound, RowList, Table, index_keys
 
 DETAIL_PREFIX = "Invalid search query. Detailed unprocessed description follows. "
@@ -124,11 +124,8 @@ def parse_suiteql(text: str) -> SuiteQlQuery:
         raise SuiteQlSyntaxError("query too complex", None) from None
 
 
-class _Parser:
-    def __init__(self, text: str) -> None:
-        self.text = text
-        self.tokens: list[Token] = []
-        self.index = 0
+class _Parser(TokenParser):
+    reserved = RESERVED
 
     def error(self, reason: str, position: int | None) -> SuiteQlSyntaxError:
         if position is not None:
@@ -146,45 +143,14 @@ class _Parser:
     def lex_error(self, exc: LexError) -> SuiteQlSyntaxError:
         return self.error(exc.message, exc.position)
 
-    def peek(self, ahead: int = 0) -> Token:
-        return self.tokens[min(self.index + ahead, len(self.tokens) - 1)]
-
-    def advance(self) -> Token:
-        token = self.tokens[self.index]
-        if token.kind is not TokenKind.EOF:
-            self.index += 1
-        return token
-
-    def accept_word(self, *words: str) -> Token | None:
-        return self.advance() if self.peek().is_word(*words) else None
-
-    def expect_word(self, word: str) -> Token:
+    def string(self) -> tuple[str, int]:
+        """A string literal: its value and its position."""
         token = self.peek()
-        if not token.is_word(word):
+        if token.kind is not TokenKind.STRING:
             raise self.unexpected(token)
-        return self.advance()
-
-    def expect_punct(self, char: str) -> Token:
-        token = self.peek()
-        if not token.is_punct(char):
-            raise self.unexpected(token)
-        return self.advance()
-
-    def is_name(self, token: Token) -> bool:
-        return token.kind is TokenKind.IDENT and token.upper not in RESERVED
-
-    def name(self) -> Token:
-        token = self.peek()
-        if not self.is_name(token):
-            raise self.unexpected(token)
-        return self.advance()
-
-    def path(self) -> FieldRef:
-        parts = [self.name().text]
-        while self.peek().is_punct("."):
-            self.advance()
-            parts.append(self.name().text)
-        return FieldRef(tuple(parts))
+        self.advance()
+        assert isinstance(token.value, str)
+        return token.value, token.pos
 
     def alias(self) -> str | None:
         if self.accept_word("AS"):
@@ -256,17 +222,13 @@ class _Parser:
             self.advance()
             field = self.path()
             self.expect_punct(",")
-            form = self.peek()
-            if form.kind is not TokenKind.STRING:
-                raise self.unexpected(form)
-            self.advance()
+            form, at = self.string()
             self.expect_punct(")")
-            assert isinstance(form.value, str)
             try:
-                date_format(form.value, allow_fraction=True)
+                date_format(form, allow_fraction=True)
             except ValueError as exc:
-                raise self.error(str(exc), form.pos) from None
-            return SelectColumn(ToChar(field, form.value), self.alias())
+                raise self.error(str(exc), at) from None
+            return SelectColumn(ToChar(field, form), self.alias())
         if self.is_name(token) and self.peek(1).is_punct(".") and self.peek(2).is_punct("*"):
             self.advance()
             self.advance()
@@ -297,13 +259,13 @@ class _Parser:
         items = [self.conjunction(depth)]
         while self.accept_word("OR"):
             items.append(self.conjunction(depth))
-        return items[0] if len(items) == 1 else _combine(Or, items)
+        return items[0] if len(items) == 1 else combine(Or, items)
 
     def conjunction(self, depth: int) -> Condition:
         items = [self.negation(depth)]
         while self.accept_word("AND"):
             items.append(self.negation(depth))
-        return items[0] if len(items) == 1 else _combine(And, items)
+        return items[0] if len(items) == 1 else combine(And, items)
 
     def negation(self, depth: int) -> Condition:
         negations = 0
@@ -404,59 +366,20 @@ class _Parser:
     def to_date(self) -> Value:
         start = self.advance()
         self.expect_punct("(")
-        value = self.peek()
-        if value.kind is not TokenKind.STRING:
-            raise self.unexpected(value)
-        self.advance()
+        value, _ = self.string()
         self.expect_punct(",")
-        form = self.peek()
-        if form.kind is not TokenKind.STRING:
-            raise self.unexpected(form)
-        self.advance()
+        form, _ = self.string()
         self.expect_punct(")")
-        assert isinstance(value.value, str)
-        assert isinstance(form.value, str)
         try:
             if start.upper == "TO_TIMESTAMP":
-                return to_timestamp(value.value, form.value)
-            return to_date(value.value, form.value)
+                return to_timestamp(value, form)
+            return to_date(value, form)
         except ValueError as exc:
             raise self.error(str(exc), start.pos) from None
-
-    def order_items(self) -> tuple[OrderItem, ...]:
-        items = [self.order_item()]
-        while self.peek().is_punct(","):
-            self.advance()
-            items.append(self.order_item())
-        return tuple(items)
-
-    def order_item(self) -> OrderItem:
-        field = self.path()
-        descending = False
-        direction = self.accept_word("ASC", "DESC")
-        if direction is not None:
-            descending = direction.upper == "DESC"
-        nulls_last = None
-        if self.accept_word("NULLS"):
-            token = self.peek()
-            if not token.is_word("FIRST", "LAST"):
-                raise self.unexpected(token)
-            nulls_last = self.advance().upper == "LAST"
-        return OrderItem(field, descending, nulls_last)
 
 
 def _op(token: Token) -> str:
     return "!=" if token.text == "<>" else token.text
-
-
-def _combine(kind: type[And] | type[Or], items: list[Condition]) -> Condition:
-    flat: list[Condition] = []
-    for item in items:
-        if isinstance(item, kind):
-            flat.extend(item.items)
-        else:
-            flat.append(item)
-    return kind(tuple(flat))
 
 
 _DATE_FIELDS = (  # Oracle format element -> (group name, digits); longer elements first

@@ -20,7 +20,7 @@ from __future__ import annotations
 
 from abc import ABC, abstractmethod
 from bisect import bisect_left, bisect_right
-from collections.abc import Collection, Hashable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Collection, Hashable, Iterable, Mapping, Sequence
 from decimal import Decimal
 from typing import Any, Literal
 
@@ -181,6 +181,25 @@ class ColumnIndex:
         return sum(len(self._owners.get(key, ())) for key in keys)
 
 
+def lazy_index(
+    indexes: dict[str, ColumnIndex],
+    kinds: Mapping[str, IndexKind],
+    column: str,
+    owned_rows: Callable[[], Iterable[tuple[int, Row]]],
+) -> ColumnIndex | None:
+    """A table's index on ``column``: built from its (owner, row) pairs on first use and kept
+    in ``indexes``; None where ``kinds`` indexes no such column or a value did not fit."""
+    index = indexes.get(column)
+    if index is None:
+        kind = kinds.get(column)
+        if kind is None:
+            return None
+        index = indexes[column] = ColumnIndex(kind)
+        for owner, row in owned_rows():
+            index.add(row.get(column), owner)
+    return index if index.usable else None
+
+
 class IndexedRows(Table):
     """A fixed sequence of rows with equality indexes, built on first use, on some columns."""
 
@@ -196,16 +215,7 @@ class IndexedRows(Table):
         return len(self._rows)
 
     def _index(self, column: str) -> ColumnIndex | None:
-        index = self._indexes.get(column)
-        if index is None:
-            kind = self._kinds.get(column)
-            if kind is None:
-                return None
-            index = ColumnIndex(kind)
-            for position, row in enumerate(self._rows):
-                index.add(row.get(column), position)
-            self._indexes[column] = index
-        return index if index.usable else None
+        return lazy_index(self._indexes, self._kinds, column, lambda: enumerate(self._rows))
 
     def index_kind(self, column: str) -> IndexKind | None:
         index = self._index(column)

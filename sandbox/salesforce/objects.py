@@ -155,6 +155,57 @@ def _currency(label: str, currencies: tuple[str, ...], **kw: Any) -> FieldDef:
     )
 
 
+def _priced_line(parent: str, children: str) -> list[FieldDef]:
+    """A line priced from a price book (OpportunityLineItem, OrderItem): its ``parent``
+    (whose deletion deletes it; its lines are the parent's ``children``), its price book entry
+    (which cannot be deleted while lines use it), and that entry's product."""
+    return [
+        _ref(
+            f"{parent}Id",
+            f"{parent} ID",
+            parent,
+            parent,
+            nillable=False,
+            updateable=False,
+            child_relationship=children,
+            on_parent_delete="cascade",
+        ),
+        _ref(
+            "PricebookEntryId",
+            "Price Book Entry ID",
+            "PricebookEntry",
+            "PricebookEntry",
+            nillable=False,
+            updateable=False,
+            child_relationship=children,
+            on_parent_delete="restrict",
+        ),
+        _read_only(
+            _ref(
+                "Product2Id",
+                "Product ID",
+                "Product2",
+                "Product2",
+                derived=("PricebookEntryId", "Product2Id"),
+            )
+        ),
+    ]
+
+
+def _parents_currency(parent: str, currencies: tuple[str, ...]) -> FieldDef:
+    """A line's currency, always its ``parent``'s."""
+    return _read_only(
+        _f(
+            "CurrencyIsoCode",
+            "Currency ISO Code",
+            "picklist",
+            length=3,
+            picklist=_values(*currencies),
+            derived=(f"{parent}Id", "CurrencyIsoCode"),
+        )
+    )
+
+
 def _head(label: str) -> list[FieldDef]:
     return [
         _id(f"{label} ID"),
@@ -446,50 +497,13 @@ def build_schema(currencies: tuple[str, ...]) -> Schema:
         "00k",
         [
             *_head("Line Item"),
-            _ref(
-                "OpportunityId",
-                "Opportunity ID",
-                "Opportunity",
-                "Opportunity",
-                nillable=False,
-                updateable=False,
-                child_relationship="OpportunityLineItems",
-                on_parent_delete="cascade",
-            ),
-            _ref(
-                "PricebookEntryId",
-                "Price Book Entry ID",
-                "PricebookEntry",
-                "PricebookEntry",
-                nillable=False,
-                updateable=False,
-                child_relationship="OpportunityLineItems",
-                on_parent_delete="restrict",
-            ),
-            _read_only(
-                _ref(
-                    "Product2Id",
-                    "Product ID",
-                    "Product2",
-                    "Product2",
-                    derived=("PricebookEntryId", "Product2Id"),
-                )
-            ),
+            *_priced_line("Opportunity", "OpportunityLineItems"),
             _read_only(
                 _text(
                     "ProductCode", "Product Code", 255, derived=("PricebookEntryId", "ProductCode")
                 )
             ),
-            _read_only(
-                _f(
-                    "CurrencyIsoCode",
-                    "Currency ISO Code",
-                    "picklist",
-                    length=3,
-                    picklist=_values(*currencies),
-                    derived=("OpportunityId", "CurrencyIsoCode"),
-                )
-            ),
+            _parents_currency("Opportunity", currencies),
             _f("Quantity", "Quantity", "double", precision=12, scale=2, nillable=False),
             _read_only(_money("TotalPrice", "Total Price"), calculated=True),
             _money("UnitPrice", "Sales Price"),
@@ -676,35 +690,7 @@ def build_schema(currencies: tuple[str, ...]) -> Schema:
         "802",
         [
             *_head("Order Product"),
-            _ref(
-                "OrderId",
-                "Order ID",
-                "Order",
-                "Order",
-                nillable=False,
-                updateable=False,
-                child_relationship="OrderItems",
-                on_parent_delete="cascade",
-            ),
-            _ref(
-                "PricebookEntryId",
-                "Price Book Entry ID",
-                "PricebookEntry",
-                "PricebookEntry",
-                nillable=False,
-                updateable=False,
-                child_relationship="OrderItems",
-                on_parent_delete="restrict",
-            ),
-            _read_only(
-                _ref(
-                    "Product2Id",
-                    "Product ID",
-                    "Product2",
-                    "Product2",
-                    derived=("PricebookEntryId", "Product2Id"),
-                )
-            ),
+            *_priced_line("Order", "OrderItems"),
             _f("Quantity", "Quantity", "double", precision=18, scale=2, nillable=False),
             _money("UnitPrice", "Unit Price", nillable=False),
             _read_only(_money("ListPrice", "List Price")),
@@ -722,16 +708,7 @@ def build_schema(currencies: tuple[str, ...]) -> Schema:
                     defaulted_on_create=True,
                 )
             ),
-            _read_only(
-                _f(
-                    "CurrencyIsoCode",
-                    "Currency ISO Code",
-                    "picklist",
-                    length=3,
-                    picklist=_values(*currencies),
-                    derived=("OrderId", "CurrencyIsoCode"),
-                )
-            ),
+            _parents_currency("Order", currencies),
             *_audit(),
         ],
         name_field="OrderItemNumber",

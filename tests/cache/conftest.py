@@ -1,5 +1,5 @@
-"""Cache test support: a Redis key prefix per test (deleted afterwards), the sandbox's world,
-and the adapters of tests/sources."""
+"""Cache test support: a Redis key prefix per test (deleted afterwards), and a raw client of
+the test Redis."""
 
 from __future__ import annotations
 
@@ -9,8 +9,6 @@ from collections.abc import AsyncIterator, Iterator
 import pytest
 import redis
 import redis.asyncio as aioredis
-
-from tests.sources.conftest import crm, erp, world  # noqa: F401 - fixtures shared with sources
 
 
 @pytest.fixture

@@ -4,6 +4,8 @@ never in the way when Redis is not."""
 from __future__ import annotations
 
 import json
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 
 import pytest
 import redis.asyncio as aioredis
@@ -23,15 +25,27 @@ def replica(redis_url: str, prefix: str, clock: Clock | None = None) -> ReadCach
     return ReadCache(SETTINGS, redis_url=redis_url, prefix=prefix, clock=clock or Clock())
 
 
+@asynccontextmanager
+async def two_replicas(
+    redis_url: str, prefix: str, clock: Clock | None = None
+) -> AsyncIterator[tuple[ReadCache, ReadCache]]:
+    """Two replicas' caches sharing the test Redis (and ``clock``), closed afterwards."""
+    one, two = replica(redis_url, prefix, clock), replica(redis_url, prefix, clock)
+    try:
+        yield one, two
+    finally:
+        await one.close()
+        await two.close()
+
+
 def key_of(prefix: str, entity: str, key: str) -> str:
     tag = f"v{CODEC_VERSION}.1.{shape(ErpCustomer)}"
     return f"{prefix}cache:netsuite:{entity}:{tag}:{key}"
 
 
 async def test_a_second_replica_reads_the_first_ones_entry(redis_url: str, prefix: str) -> None:
-    one, two = replica(redis_url, prefix), replica(redis_url, prefix)
     source = Source({"1": customer("1")})
-    try:
+    async with two_replicas(redis_url, prefix) as (one, two):
         await one.load(E.CUSTOMER, ["1"], source.fetch)
 
         found = await two.load(E.CUSTOMER, ["1"], source.fetch)
@@ -42,9 +56,6 @@ async def test_a_second_replica_reads_the_first_ones_entry(redis_url: str, prefi
         # and it is now in the second replica's own level: no Redis round trip next time
         await two.load(E.CUSTOMER, ["1"], source.fetch)
         assert two.stats.hits == 1
-    finally:
-        await one.close()
-        await two.close()
 
 
 async def test_entries_are_keyed_and_expire_as_documented(
@@ -75,24 +86,19 @@ async def test_a_fresh_entry_in_redis_ages_by_when_its_source_answered(
     redis_url: str, prefix: str
 ) -> None:
     clock = Clock()
-    one, two = replica(redis_url, prefix, clock), replica(redis_url, prefix, clock)
     source = Source({"1": customer("1")})
-    try:
+    async with two_replicas(redis_url, prefix, clock) as (one, two):
         await one.load(E.CUSTOMER, ["1"], source.fetch)
         clock.advance(31)  # older than the customer's TTL
 
         await two.load(E.CUSTOMER, ["1"], source.fetch)
 
         assert len(source.calls) == 2
-    finally:
-        await one.close()
-        await two.close()
 
 
 async def test_invalidation_reaches_redis(redis_url: str, prefix: str) -> None:
-    one, two = replica(redis_url, prefix), replica(redis_url, prefix)
     source = Source({"1": customer("1", "100.00")})
-    try:
+    async with two_replicas(redis_url, prefix) as (one, two):
         await one.load(E.CUSTOMER, ["1"], source.fetch)
         source.records["1"] = customer("1", "0.00")
 
@@ -101,18 +107,14 @@ async def test_invalidation_reaches_redis(redis_url: str, prefix: str) -> None:
 
         assert found == {"1": customer("1", "0.00")}
         assert len(source.calls) == 2
-    finally:
-        await one.close()
-        await two.close()
 
 
 async def test_a_replica_that_never_read_a_key_serves_the_shared_copy_in_an_outage(
     redis_url: str, prefix: str
 ) -> None:
     clock = Clock()
-    one, two = replica(redis_url, prefix, clock), replica(redis_url, prefix, clock)
     source = Source({"1": customer("1")})
-    try:
+    async with two_replicas(redis_url, prefix, clock) as (one, two):
         await one.load(E.CUSTOMER, ["1"], source.fetch)
         clock.advance(120)
         source.failure = SourceUnavailable("netsuite", "down")
@@ -123,9 +125,6 @@ async def test_a_replica_that_never_read_a_key_serves_the_shared_copy_in_an_outa
         assert found == {"1": customer("1")}
         [stale] = list(notes)
         assert stale.age == pytest.approx(120)
-    finally:
-        await one.close()
-        await two.close()
 
 
 async def test_an_unreadable_entry_is_a_miss(

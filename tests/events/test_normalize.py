@@ -8,7 +8,6 @@ import asyncio
 import dataclasses
 import datetime as dt
 import uuid
-from collections.abc import AsyncIterator, Iterator
 
 import pytest
 
@@ -22,30 +21,6 @@ from state.memory_backend import MemoryBackend
 from state.redis_backend import RedisBackend
 from tests.accord import Emulators
 from tests.sandbox.test_netsuite_support import NetSuiteHttp, new_customer
-from tests.sources.conftest import make_crm, make_erp
-
-
-@pytest.fixture(scope="module")
-def ns(sandbox: Endpoints) -> Iterator[NetSuiteHttp]:
-    client = NetSuiteHttp.connect(sandbox)
-    yield client
-    client.close()
-
-
-@pytest.fixture
-async def erp(sandbox: Endpoints) -> AsyncIterator[NetSuiteErp]:
-    adapter = make_erp(sandbox)
-    await adapter.start()
-    yield adapter
-    await adapter.close()
-
-
-@pytest.fixture
-async def crm(sandbox: Endpoints) -> AsyncIterator[SalesforceCrm]:
-    adapter = make_crm(sandbox)
-    await adapter.start()
-    yield adapter
-    await adapter.close()
 
 
 @pytest.fixture

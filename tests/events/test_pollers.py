@@ -7,7 +7,7 @@ from __future__ import annotations
 import asyncio
 import time
 import uuid
-from collections.abc import AsyncIterator, Callable, Iterator
+from collections.abc import Callable
 
 import pytest
 import redis.asyncio as aioredis
@@ -26,32 +26,8 @@ from state.redis_backend import RedisBackend
 from tests.accord import Emulators
 from tests.events.http_support import WAIT, serving
 from tests.sandbox.test_netsuite_support import NetSuiteHttp, new_customer
-from tests.sources.conftest import make_crm, make_erp
 
 SECRET = "poller-test-intake-secret"
-
-
-@pytest.fixture(scope="module")
-def ns(sandbox: Endpoints) -> Iterator[NetSuiteHttp]:
-    client = NetSuiteHttp.connect(sandbox)
-    yield client
-    client.close()
-
-
-@pytest.fixture
-async def erp(sandbox: Endpoints) -> AsyncIterator[NetSuiteErp]:
-    adapter = make_erp(sandbox)
-    await adapter.start()
-    yield adapter
-    await adapter.close()
-
-
-@pytest.fixture
-async def crm(sandbox: Endpoints) -> AsyncIterator[SalesforceCrm]:
-    adapter = make_crm(sandbox)
-    await adapter.start()
-    yield adapter
-    await adapter.close()
 
 
 class Published:

@@ -4,30 +4,17 @@ from __future__ import annotations
 
 import datetime as dt
 import uuid
-from collections.abc import AsyncIterator
-
-import pytest
 
 from events.model import Event, EventType, event_id
 from events.propagation import CreditStatusPropagation
 from mutations.audit import AuditTrail
-from sandbox.endpoints import Endpoints
 from sources.salesforce import SalesforceCrm
 from state.idempotency import IdempotencyStore
 from state.memory_backend import MemoryBackend
 from tests.accord import Emulators
 from tests.conftest import SandboxControl
-from tests.sources.conftest import make_crm
 
 PATCH_ACCOUNT = "PATCH /services/data/v59.0/sobjects/Account/{id}"
-
-
-@pytest.fixture
-async def crm(sandbox: Endpoints) -> AsyncIterator[SalesforceCrm]:
-    adapter = make_crm(sandbox)
-    await adapter.start()
-    yield adapter
-    await adapter.close()
 
 
 def credit_event(key: str, to: str, at: dt.datetime) -> Event:

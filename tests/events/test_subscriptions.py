@@ -9,7 +9,6 @@ server-sent events.
 from __future__ import annotations
 
 import asyncio
-import datetime as dt
 import json
 import uuid
 from collections.abc import Iterator
@@ -25,10 +24,9 @@ from websockets.typing import Subprotocol
 from api.auth import DEMO_KEYS
 from bench.harness import AccordProcess
 from sandbox.endpoints import Endpoints
-from sandbox.world import World, build_world
+from sandbox.world import World
 from server import AppOptions, EventOptions
 from tests.accord import AccordServer, Emulators
-from tests.conftest import CUSTOMERS, SEED
 from tests.mutations.conftest import Deals
 
 PAYMENTS = """subscription($customer: ID) { paymentReceived(customerId: $customer) {
@@ -37,11 +35,6 @@ PAYMENTS = """subscription($customer: ID) { paymentReceived(customerId: $custome
   customer { credit { balance { amount currency } } }
 } }"""
 SECRET = "a-test-webhook-secret-0123456789abcdef"
-
-
-@pytest.fixture(scope="module")
-def world(sandbox: Endpoints) -> World:
-    return build_world(SEED, CUSTOMERS, as_of=dt.date.fromisoformat(sandbox.sandbox.as_of))
 
 
 @pytest.fixture

@@ -6,7 +6,6 @@ Salesforce emulator's own API, so tests never depend on one another's writes.
 
 from __future__ import annotations
 
-import datetime as dt
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -16,9 +15,8 @@ from typing import Any
 import pytest
 
 from sandbox.endpoints import Endpoints
-from sandbox.world import World, build_world
+from sandbox.world import World
 from tests.accord import AccordServer, Emulators
-from tests.conftest import CUSTOMERS, SEED
 
 BOOK = """mutation($input: BookOrderInput!) { bookOrder(input: $input) {
   errors { field message code }
@@ -32,11 +30,6 @@ ACT = """mutation($input: WorkflowActionInput!) { %s(input: $input) {
   errors { field message code }
   workflow { id status generation deadLettered failure { step code message } order { number } }
 } }"""
-
-
-@pytest.fixture(scope="session")
-def world(sandbox: Endpoints) -> World:
-    return build_world(SEED, CUSTOMERS, as_of=dt.date.fromisoformat(sandbox.sandbox.as_of))
 
 
 def key() -> str:

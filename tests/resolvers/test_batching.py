@@ -11,6 +11,7 @@ from collections.abc import Iterator
 
 import pytest
 
+from bench.queries import PORTAL_QUERY
 from sandbox.endpoints import Endpoints
 from tests.accord import AccordServer
 from tests.conftest import SandboxControl
@@ -24,18 +25,6 @@ def accord(sandbox: Endpoints) -> Iterator[AccordServer]:
     """Accord without its read cache, so every query is a cold read."""
     with AccordServer(sandbox, cache=False) as server:
         yield server
-
-
-PORTAL_QUERY = """
-{ customers(first: 100) { edges { node {
-    id name industry billingAddress { city country }
-    legalEntity { name } paymentTerms { name } currency
-    credit { limit { amount } balance { amount } overdue { amount } available { amount } status }
-    orders(first: 20) { nodes { number status total { amount } } }
-    invoices(first: 20) { nodes { number status amountDue { amount } dueDate } }
-    payments(first: 20) { nodes { number amount { amount } applications { amount { amount } } } }
-} } } }
-"""
 
 
 def test_a_hundred_customers_nested_cost_the_minimal_plan(

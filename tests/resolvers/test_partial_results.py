@@ -3,27 +3,21 @@ system's fields still arrive; the HTTP answer is never a 500."""
 
 from __future__ import annotations
 
-import datetime as dt
 from collections.abc import Iterator
 from typing import Any
 
 import pytest
 
 from sandbox.endpoints import Endpoints
-from sandbox.world import World, build_world
+from sandbox.world import World
 from sources.resilience import ResiliencePolicy
 from tests.accord import AccordServer
-from tests.conftest import CUSTOMERS, SEED, SandboxControl
+from tests.conftest import SandboxControl
 
 QUERY = """query($sf: ID!) { customer(salesforceId: $sf) {
   name industry billingAddress { city }
   credit { balance { amount } status } currency
 } }"""
-
-
-@pytest.fixture(scope="module")
-def world(sandbox: Endpoints) -> World:
-    return build_world(SEED, CUSTOMERS, as_of=dt.date.fromisoformat(sandbox.sandbox.as_of))
 
 
 @pytest.fixture

@@ -9,9 +9,8 @@ from typing import Any
 
 import pytest
 
-from sandbox.world import World, build_world
+from sandbox.world import World
 from tests.accord import AccordServer, Emulators
-from tests.conftest import CUSTOMERS, SEED
 
 CUSTOMER_FIELDS = """
   id salesforceId erpId systems name accountNumber industry owner phone website
@@ -21,11 +20,6 @@ CUSTOMER_FIELDS = """
   credit { limit { amount currency } balance { amount currency } overdue { amount currency }
            available { amount } status hold }
 """
-
-
-@pytest.fixture(scope="module")
-def world(sandbox: Any) -> World:
-    return build_world(SEED, CUSTOMERS, as_of=dt.date.fromisoformat(sandbox.sandbox.as_of))
 
 
 def ns_customer(emulators: Emulators, erp_id: str) -> dict[str, Any]:

@@ -3,10 +3,8 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Iterator
 
 import httpx
-import pytest
 
 from sandbox.endpoints import Endpoints
 from sandbox.netsuite import NetSuiteSettings
@@ -19,13 +17,6 @@ from tests.sandbox.test_netsuite_support import (
 )
 
 LIMIT = NetSuiteSettings().concurrency_limit
-
-
-@pytest.fixture(scope="module")
-def ns(sandbox: Endpoints) -> Iterator[NetSuiteHttp]:
-    client = NetSuiteHttp.connect(sandbox)
-    yield client
-    client.close()
 
 
 async def _parallel_gets(

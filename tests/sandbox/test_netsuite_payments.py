@@ -6,19 +6,7 @@ Every test works on a customer it creates, so the seeded world stays as it was.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-
-import pytest
-
-from sandbox.endpoints import Endpoints
 from tests.sandbox.test_netsuite_support import NetSuiteHttp, error_detail, new_customer
-
-
-@pytest.fixture(scope="module")
-def ns(sandbox: Endpoints) -> Iterator[NetSuiteHttp]:
-    client = NetSuiteHttp.connect(sandbox)
-    yield client
-    client.close()
 
 
 def _billed_order(ns: NetSuiteHttp, customer: str, **invoice: object) -> tuple[str, str]:

@@ -8,13 +8,11 @@ restores it; reads of seeded records compare with `sandbox.world` directly.
 from __future__ import annotations
 
 import random
-from collections.abc import Iterator
 from decimal import Decimal
 from typing import Any
 
 import pytest
 
-from sandbox.endpoints import Endpoints
 from sandbox.world import Customer, World
 from tests.sandbox.test_netsuite_support import (
     NetSuiteHttp,
@@ -22,23 +20,10 @@ from tests.sandbox.test_netsuite_support import (
     location_id,
     new_customer,
     new_key,
-    world_of,
 )
 
 SINGULAR = "application/vnd.oracle.resource+json; type=singular"
 COLLECTION = "application/vnd.oracle.resource+json; type=collection"
-
-
-@pytest.fixture(scope="module")
-def ns(sandbox: Endpoints) -> Iterator[NetSuiteHttp]:
-    client = NetSuiteHttp.connect(sandbox)
-    yield client
-    client.close()
-
-
-@pytest.fixture(scope="module")
-def world(sandbox: Endpoints) -> World:
-    return world_of(sandbox)
 
 
 def _erp_customers(world: World) -> list[Customer]:

@@ -8,28 +8,14 @@ other tests add customers and transactions of their own.
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterator
 from decimal import Decimal
 
 import pytest
 
-from sandbox.endpoints import Endpoints
 from sandbox.world import Customer, World
-from tests.sandbox.test_netsuite_support import SUITEQL, NetSuiteHttp, error_detail, world_of
+from tests.sandbox.test_netsuite_support import SUITEQL, NetSuiteHttp, error_detail
 
 INVALID_QUERY = "Invalid search query. Detailed unprocessed description follows. "
-
-
-@pytest.fixture(scope="module")
-def ns(sandbox: Endpoints) -> Iterator[NetSuiteHttp]:
-    client = NetSuiteHttp.connect(sandbox)
-    yield client
-    client.close()
-
-
-@pytest.fixture(scope="module")
-def world(sandbox: Endpoints) -> World:
-    return world_of(sandbox)
 
 
 def _erp(world: World) -> list[Customer]:

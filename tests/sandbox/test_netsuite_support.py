@@ -9,21 +9,18 @@ assertions, short-lived tokens).
 from __future__ import annotations
 
 import datetime as dt
-import socket
 import ssl
-import threading
-import time
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
 
 import httpx
-import uvicorn
 
 from sandbox.endpoints import Endpoints
 from sandbox.netsuite import NetSuiteEmulator, NetSuiteSettings
 from sandbox.world import World, build_world
+from tests.events.http_support import serve
 
 RECORD = "/services/rest/record/v1"
 SUITEQL = "/services/rest/query/v1/suiteql"
@@ -156,22 +153,5 @@ def new_customer(ns: NetSuiteHttp, **fields: Any) -> str:
 @contextmanager
 def serve_in_thread(world: World, settings: NetSuiteSettings) -> Iterator[str]:
     """An emulator with ``settings`` on a loopback port (plain HTTP); yields its base URL."""
-    emulator = NetSuiteEmulator(world, settings)
-    sock = socket.socket()
-    sock.bind(("127.0.0.1", 0))
-    port = sock.getsockname()[1]
-    server = uvicorn.Server(
-        uvicorn.Config(emulator.app, log_level="warning", lifespan="off", access_log=False)
-    )
-    thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 10
-    while not server.started:
-        assert time.monotonic() < deadline, "the emulator did not start"
-        time.sleep(0.01)
-    try:
-        yield f"http://127.0.0.1:{port}"
-    finally:
-        server.should_exit = True
-        thread.join(10)
-        sock.close()
+    with serve(NetSuiteEmulator(world, settings).app) as url:
+        yield url

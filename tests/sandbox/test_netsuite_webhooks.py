@@ -21,25 +21,11 @@ from tests.sandbox.test_netsuite_support import NetSuiteHttp, new_customer
 SECRET = "ns-webhook-secret"
 
 
-@pytest.fixture(scope="module")
-def ns(sandbox: Endpoints) -> Iterator[NetSuiteHttp]:
-    client = NetSuiteHttp.connect(sandbox)
-    yield client
-    client.close()
-
-
 @pytest.fixture
 def targets(sandbox: Endpoints) -> Iterator[WebhookTargets]:
     registry = WebhookTargets(sandbox.netsuite.base_url, sandbox.netsuite.ca_file)
     yield registry
     registry.close()
-
-
-@pytest.fixture(scope="module")
-def receiver() -> Iterator[tuple[Receiver, str]]:
-    recorder = Receiver()
-    with serve(recorder.app) as url:
-        yield recorder, f"{url}/hook"
 
 
 def about(record_type: str, record_id: str) -> Callable[[Received], bool]:

@@ -33,14 +33,9 @@ from sandbox.endpoints import Endpoints
 from sandbox.process import SandboxProcess
 from sandbox.salesforce.client import emulator_session
 from sandbox.world import World, build_world
-from tests.conftest import CUSTOMERS, SEED, SandboxControl
+from tests.conftest import SEED, SandboxControl
 
 BIG_WORLD_CUSTOMERS = 600  # about 2,900 opportunity line items: more than one query page
-
-
-@pytest.fixture(scope="module")
-def world(sandbox: Endpoints) -> World:
-    return build_world(SEED, CUSTOMERS, as_of=dt.date.fromisoformat(sandbox.sandbox.as_of))
 
 
 @pytest.fixture

@@ -9,12 +9,10 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-import ssl
 import time
 import uuid
 from collections.abc import Callable, Iterator
 
-import httpx
 import pytest
 
 from events.signing import EVENT_ID_HEADER, SIGNATURE_HEADER, verify
@@ -33,30 +31,12 @@ def targets(sandbox: Endpoints) -> Iterator[WebhookTargets]:
     registry.close()
 
 
-@pytest.fixture(scope="module")
-def receiver() -> Iterator[tuple[Receiver, str]]:
-    recorder = Receiver()
-    with serve(recorder.app) as url:
-        yield recorder, f"{url}/hook"
-
-
 def about(record_id: str) -> Callable[[Received], bool]:
     def accept(item: Received) -> bool:
         header = json.loads(item.body)["data"]["payload"]["ChangeEventHeader"]
         return record_id in header["recordIds"]
 
     return accept
-
-
-def sf_delete(sandbox: Endpoints, sobject: str, record_id: str) -> None:
-    sf = sandbox.salesforce
-    with httpx.Client(
-        base_url=sf.instance_url,
-        verify=ssl.create_default_context(cafile=sf.ca_file) if sf.ca_file else True,
-        headers={"Authorization": f"Bearer {sf.session_id}"},
-    ) as client:
-        answer = client.delete(f"/services/data/v59.0/sobjects/{sobject}/{record_id}")
-    assert answer.status_code == 204, answer.text
 
 
 def new_account(emulators: Emulators) -> str:
@@ -91,7 +71,6 @@ def test_an_update_arrives_as_a_signed_change_event(
 
 
 def test_a_create_carries_the_new_record_and_a_delete_only_the_header(
-    sandbox: Endpoints,
     emulators: Emulators,
     targets: WebhookTargets,
     receiver: tuple[Receiver, str],
@@ -100,7 +79,7 @@ def test_a_create_carries_the_new_record_and_a_delete_only_the_header(
     targets.add(url, SECRET)
 
     account = new_account(emulators)
-    sf_delete(sandbox, "Account", account)
+    emulators.sf_delete("Account", account)
 
     found = [json.loads(item.body) for item in recorder.wait_for(about(account), count=2)]
     kinds = {event["data"]["payload"]["ChangeEventHeader"]["changeType"]: event for event in found}

@@ -6,39 +6,16 @@ Every test writes records of its own; the world's seeded records are only read.
 
 from __future__ import annotations
 
-import datetime as dt
-import ssl
 import uuid
-from collections.abc import Iterator
 from decimal import Decimal
 from typing import Any
 
 import httpx
 import pytest
 
-from sandbox.endpoints import Endpoints
-from sandbox.world import World, build_world
-from tests.conftest import CUSTOMERS, SEED
+from sandbox.world import World
 
 API = "/services/data/v59.0"
-
-
-@pytest.fixture(scope="module")
-def world(sandbox: Endpoints) -> World:
-    return build_world(SEED, CUSTOMERS, as_of=dt.date.fromisoformat(sandbox.sandbox.as_of))
-
-
-@pytest.fixture(scope="module")
-def api(sandbox: Endpoints) -> Iterator[httpx.Client]:
-    endpoint = sandbox.salesforce
-    client = httpx.Client(
-        base_url=endpoint.instance_url,
-        verify=ssl.create_default_context(cafile=endpoint.ca_file),
-        headers={"Authorization": f"Bearer {endpoint.session_id}"},
-        timeout=30.0,
-    )
-    yield client
-    client.close()
 
 
 def unique(prefix: str) -> str:

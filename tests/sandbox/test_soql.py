@@ -25,8 +25,8 @@ from sandbox.querylang.ast import (
 )
 from sandbox.querylang.evaluate import matches
 from sandbox.querylang.lexer import LexError, TokenKind, tokenize
+from sandbox.querylang.parser import MAX_NESTING
 from sandbox.querylang.soql import (
-    MAX_NESTING,
     MAX_SOQL_LENGTH,
     SoqlSyntaxError,
     field_position,

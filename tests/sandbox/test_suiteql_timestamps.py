@@ -4,12 +4,10 @@ comparisons, as pollers use them for watermarks."""
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
 
-from sandbox.endpoints import Endpoints
 from sandbox.querylang.suiteql import (
     SuiteQlError,
     execute_suiteql,
@@ -94,13 +92,6 @@ def test_unsupported_or_mismatched_formats_are_query_errors(text: str) -> None:
 def test_to_char_of_a_number_is_a_query_error_not_a_crash() -> None:
     with pytest.raises(SuiteQlError):
         run("SELECT TO_CHAR(id, 'YYYY') AS x FROM t")
-
-
-@pytest.fixture(scope="module")
-def ns(sandbox: Endpoints) -> Iterator[NetSuiteHttp]:
-    client = NetSuiteHttp.connect(sandbox)
-    yield client
-    client.close()
 
 
 def test_the_emulator_keeps_modification_times_below_the_second(ns: NetSuiteHttp) -> None:

@@ -29,8 +29,8 @@ from sources.ports import CustomerQuery, InvoiceQuery
 from sources.records import CreditHold, CreditStatus, ErpCustomer, InvoiceStatus, OrderStatus
 from sources.resilience import ResiliencePolicy
 from tests.accord import Emulators
+from tests.adapters import make_erp
 from tests.conftest import SandboxControl
-from tests.sources.conftest import make_erp
 
 SUITEQL = "POST /services/rest/query/v1/suiteql"
 

@@ -107,6 +107,15 @@ async def fail_times(h: Harness, times: int) -> None:
             await h.resilience.call(Script(down()), name="read", idempotent=False)
 
 
+async def until(condition: Any, *, spins: int = 1000) -> None:
+    """Let other tasks run until ``condition()`` holds."""
+    for _ in range(spins):
+        if condition():
+            return
+        await asyncio.sleep(0)
+    raise AssertionError("condition never held")
+
+
 # --- retries -------------------------------------------------------------------------------
 
 
@@ -373,12 +382,12 @@ async def test_a_failed_trial_opens_the_breaker_again() -> None:
     assert operation.calls == 1
 
 
-async def test_half_open_lets_through_only_the_allowed_number_of_trials() -> None:
-    # given a half-open breaker allowing one trial, and a trial in flight
+async def half_open_with_a_trial(answer: asyncio.Event) -> tuple[Harness, asyncio.Task[str]]:
+    """A half-open breaker allowing one trial, and that trial in flight: it answers "ok"
+    once ``answer`` is set."""
     h = harness(failure_threshold=1, recovery_time=30.0, half_open_max_calls=1)
     await fail_times(h, 1)
     h.clock.advance(30.0)
-    answer = asyncio.Event()
 
     async def slow_trial() -> str:
         await answer.wait()
@@ -386,6 +395,13 @@ async def test_half_open_lets_through_only_the_allowed_number_of_trials() -> Non
 
     trial = asyncio.create_task(h.resilience.call(slow_trial, name="read", idempotent=True))
     await until(lambda: h.resilience.snapshot()["in_flight"] == 1)
+    return h, trial
+
+
+async def test_half_open_lets_through_only_the_allowed_number_of_trials() -> None:
+    # given a half-open breaker allowing one trial, and a trial in flight
+    answer = asyncio.Event()
+    h, trial = await half_open_with_a_trial(answer)
 
     # when another call arrives meanwhile
     other = Script("ok")
@@ -470,15 +486,6 @@ async def test_a_timeout_error_raised_by_the_operation_itself_is_a_bug() -> None
 # --- concurrency and cancellation ----------------------------------------------------------
 
 
-async def until(condition: Any, *, spins: int = 1000) -> None:
-    """Let other tasks run until ``condition()`` holds."""
-    for _ in range(spins):
-        if condition():
-            return
-        await asyncio.sleep(0)
-    raise AssertionError("condition never held")
-
-
 async def test_attempts_in_flight_never_exceed_the_concurrency_limit() -> None:
     # given 50 concurrent calls and a limit of 5
     h = harness(max_concurrency=5)
@@ -547,17 +554,7 @@ async def test_cancelling_a_call_releases_its_slot() -> None:
 
 async def test_cancelling_a_trial_frees_it_for_the_next_call() -> None:
     # given a half-open breaker whose single trial is cancelled
-    h = harness(failure_threshold=1, recovery_time=30.0, half_open_max_calls=1)
-    await fail_times(h, 1)
-    h.clock.advance(30.0)
-    never = asyncio.Event()
-
-    async def stuck() -> str:
-        await never.wait()
-        return "never"
-
-    trial = asyncio.create_task(h.resilience.call(stuck, name="read", idempotent=True))
-    await until(lambda: h.resilience.snapshot()["in_flight"] == 1)
+    h, trial = await half_open_with_a_trial(asyncio.Event())
     trial.cancel()
     with pytest.raises(asyncio.CancelledError):
         await trial

@@ -27,8 +27,8 @@ from sources.errors import (
 from sources.resilience import ResiliencePolicy
 from sources.salesforce import ACCOUNT_FIELDS, SalesforceCrm
 from tests.accord import Emulators
+from tests.adapters import make_crm
 from tests.conftest import SandboxControl
-from tests.sources.conftest import make_crm
 
 QUERY = "GET /services/data/v59.0/query"
 
