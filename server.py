@@ -18,6 +18,7 @@ import logging
 import os
 import secrets
 import shutil
+import signal
 import sys
 from collections.abc import AsyncIterator, Callable, Mapping
 from dataclasses import dataclass, field
@@ -27,7 +28,7 @@ from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.routing import Route, WebSocketRoute
 
-from api.auth import DEMO_KEYS, ApiKeyAuthenticator, AuthenticationFailed
+from api.auth import DEMO_KEYS, ApiKeyAuthenticator
 from api.graphql_http import GraphQLHttp
 from api.health import Readiness, healthz
 from api.persisted import PersistedQueries, PersistedQueryOptions
@@ -167,7 +168,7 @@ def create_app(
     salesforce: SalesforceConfig, netsuite: NetSuiteConfig, options: AppOptions = AppOptions()
 ) -> Starlette:
     crm = SalesforceCrm(salesforce)
-    erp = NetSuiteErp(netsuite)
+    erp = NetSuiteErp(netsuite, today=options.today)  # one notion of today, reads and writes
     sources = Sources(crm=crm, erp=erp)
     # One read cache per process; Redis (when configured) shares it between replicas.
     cache = (
@@ -200,7 +201,7 @@ def create_app(
         services=services,
         settings=options.engine,
     )
-    authenticator = ApiKeyAuthenticator(options.api_keys)
+    authenticator = ApiKeyAuthenticator(options.api_keys, anonymous=options.anonymous_reads)
 
     events = options.events
     bus = open_bus(options.redis_url, prefix=options.state_prefix) if events.enabled else None
@@ -217,10 +218,7 @@ def create_app(
         return context
 
     async def context(request: Request) -> AccordContext:
-        caller = authenticator.authenticate(request)
-        if caller.anonymous and not options.anonymous_reads:
-            raise AuthenticationFailed("send Authorization: Bearer <API key>")
-        return connection_context(caller)
+        return connection_context(authenticator.authenticate(request))
 
     schema = build_schema()
     persisted = PersistedQueries(options.persisted_queries, backend)
@@ -369,6 +367,14 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     return parser.parse_args(argv)
 
 
+class _Stop(Exception):
+    """A supervisor's signal asked Accord to stop."""
+
+
+def _stop_on_signal(signum: int, frame: object) -> None:
+    raise _Stop(signum)
+
+
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     try:
@@ -381,25 +387,35 @@ def main(argv: list[str] | None = None) -> int:
     )
     logging.getLogger("httpx").setLevel(logging.WARNING)  # a line per upstream call is noise
 
+    # SIGTERM (and Ctrl-C) must unwind through the `finally` below, which stops the sandbox
+    # child on every way out. While serving, uvicorn handles the signal itself (a graceful
+    # shutdown) and raises it again once done, which then lands here.
+    signal.signal(signal.SIGTERM, _stop_on_signal)
     process = None
-    endpoints_file: Path | None = args.sandbox
-    if settings.sandbox and endpoints_file is None:
-        from sandbox.process import SandboxProcess
-
-        process = SandboxProcess(customers=settings.sandbox_customers)
-        print("Starting the embedded sandbox (Salesforce and NetSuite emulators)...", flush=True)
-        process.start()
-        endpoints_file = process.endpoints_file
-        if args.endpoints_file:
-            shutil.copyfile(endpoints_file, args.endpoints_file)
-    if settings.sandbox:
-        state = "in Redis" if settings.redis_url else "in memory"
-        print(
-            f"Accord runs on its sandbox with state {state}: for trying Accord and development. "
-            "Demo API keys: demo-sales, demo-finance, demo-ops, demo-analytics.",
-            flush=True,
-        )
     try:
+        endpoints_file: Path | None = args.sandbox
+        if settings.sandbox and endpoints_file is None:
+            from sandbox.process import SandboxProcess
+
+            process = SandboxProcess(customers=settings.sandbox_customers)
+            print(
+                "Starting the embedded sandbox (Salesforce and NetSuite emulators)...", flush=True
+            )
+            process.start()
+            endpoints_file = process.endpoints_file
+            if args.endpoints_file:
+                try:
+                    shutil.copyfile(endpoints_file, args.endpoints_file)
+                except OSError as exc:
+                    problem = f"--endpoints-file {args.endpoints_file}: {exc.strerror or exc}"
+                    raise SettingsError([problem]) from None
+        if settings.sandbox:
+            state = "in Redis" if settings.redis_url else "in memory"
+            print(
+                f"Accord runs on its sandbox with state {state}: for trying Accord and "
+                "development. Demo API keys: demo-sales, demo-finance, demo-ops, demo-analytics.",
+                flush=True,
+            )
         salesforce, netsuite = source_configs(settings, endpoints_file)
         endpoints = Endpoints.read(endpoints_file) if settings.sandbox and endpoints_file else None
         shown_host = "127.0.0.1" if args.host in ("0.0.0.0", "::", "") else args.host
@@ -412,8 +428,11 @@ def main(argv: list[str] | None = None) -> int:
     except SettingsError as exc:
         print(exc, file=sys.stderr)
         return 2
+    except (_Stop, KeyboardInterrupt):
+        return 0
     finally:
         if process is not None:
+            signal.signal(signal.SIGTERM, signal.SIG_IGN)  # stopping already
             process.stop()
     return 0
 

@@ -3,8 +3,9 @@
 `Authenticator` is the interface; `ApiKeyAuthenticator` maps API keys (``Authorization:
 Bearer <key>``) to roles by configuration (``ACCORD_API_KEYS``), and the sandbox adds its demo
 keys ``demo-sales``, ``demo-finance``, ``demo-ops`` and ``demo-analytics``. A request without
-credentials is anonymous (reads only, and only where anonymous reads are allowed); a request
-with credentials Accord does not know is refused with 401. Keys are compared in constant time.
+credentials is anonymous (reads only, and only where anonymous reads are allowed: otherwise it
+is refused like unknown credentials, on every way in); a request with credentials Accord does
+not know is refused with 401. Keys are compared in constant time.
 """
 
 from __future__ import annotations
@@ -31,8 +32,10 @@ class Authenticator(Protocol):
 
 
 class ApiKeyAuthenticator:
-    def __init__(self, keys: Mapping[str, Role]) -> None:
+    def __init__(self, keys: Mapping[str, Role], *, anonymous: bool = True) -> None:
+        """``anonymous``: whether a request without credentials is served (as `ANONYMOUS`)."""
         self._keys = [(key.encode(), role) for key, role in keys.items()]
+        self.anonymous = anonymous
 
     def caller_for_key(self, key: str) -> Caller:
         presented = key.encode()
@@ -48,6 +51,8 @@ class ApiKeyAuthenticator:
     def authenticate(self, connection: HTTPConnection) -> Caller:
         header = connection.headers.get("authorization")
         if header is None:
+            if not self.anonymous:
+                raise AuthenticationFailed("send Authorization: Bearer <API key>")
             return ANONYMOUS
         scheme, _, credentials = header.partition(" ")
         if scheme.lower() != "bearer" or not credentials.strip():
@@ -67,6 +72,6 @@ def parse_api_keys(text: str) -> dict[str, Role]:
         except ValueError:
             roles = ", ".join(r.value for r in Role)
             raise ValueError(f"{role.strip()!r} is not a role ({roles})") from None
-        if len(key.strip()) < 16 and not key.startswith("demo-"):
+        if len(key.strip()) < 16:
             raise ValueError(f"the API key for {role.strip()} is shorter than 16 characters")
     return keys

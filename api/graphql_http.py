@@ -14,6 +14,12 @@ A document may be sent by its SHA-256 instead (persisted queries, `api.persisted
 Documents are parsed with a token limit, validated with depth and alias limits, and both steps are
 cached by document text, so a repeated query skips straight to execution. Unexpected
 exceptions are logged and reach the client as "Internal server error" only.
+
+A body over `MAX_BODY_BYTES` is refused with 413 before it is read (by its declared length) or
+as soon as it passes the limit; JSON nested too deeply to decode is a 400 like any other bad
+JSON. Answers to GET carry ``Vary: Accept, Authorization`` (one URL answers by media type and
+by caller), and ``Cache-Control: no-store`` unless they are clean (no errors, nothing served
+stale), so that no HTTP cache keeps a refusal or an outage.
 """
 
 from __future__ import annotations
@@ -24,6 +30,7 @@ import logging
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any
+from urllib.parse import parse_qsl
 
 import strawberry
 from cachetools import LRUCache
@@ -104,24 +111,36 @@ class GraphQLHttp:
     # ------------------------------------------------------------------ ASGI entry
 
     async def handle(self, request: Request) -> Response:
+        response, clean = await self._answer(request)
+        if request.method in ("GET", "HEAD"):
+            # One URL answers by media type and by caller; an answer that reports a problem
+            # (errors, values served stale) must not outlive the request in any cache.
+            response.headers["Vary"] = "Accept, Authorization"
+            if not clean:
+                response.headers["Cache-Control"] = "no-store"
+        return response
+
+    async def _answer(self, request: Request) -> tuple[Response, bool]:
+        """The response, and whether it is a clean answer (no errors, nothing stale)."""
         media = _negotiate(request.headers.get("accept", ""))
         if request.method == "GET" and media == "text/html" and "query" not in request.query_params:
-            return HTMLResponse(get_graphql_ide_html())
+            return HTMLResponse(get_graphql_ide_html()), True
         media = media if media != "text/html" else JSON
         try:
             params = await _read_params(request)
             result, pre_execution = await self._run(request, params)
         except RequestError as exc:
             body = {"errors": [{"message": exc.message, "extensions": {"code": "BAD_REQUEST"}}]}
-            return JSONResponse(body, exc.status, headers=exc.headers, media_type=media)
+            return JSONResponse(body, exc.status, headers=exc.headers, media_type=media), False
         except PersistedQueryError as exc:
-            return _persisted_query_refused(exc, media)
+            return _persisted_query_refused(exc, media), False
         except AuthenticationFailed as exc:
             body = {"errors": [{"message": str(exc), "extensions": {"code": "UNAUTHENTICATED"}}]}
             headers = {"WWW-Authenticate": 'Bearer realm="accord"'}
-            return JSONResponse(body, 401, headers=headers, media_type=media)
+            return JSONResponse(body, 401, headers=headers, media_type=media), False
         status = 400 if pre_execution and media == GRAPHQL_RESPONSE else 200
-        return JSONResponse(_format(result), status, media_type=media)
+        clean = not result.errors and not (result.extensions and "stale" in result.extensions)
+        return JSONResponse(_format(result), status, media_type=media), clean
 
     # ------------------------------------------------------------------ pipeline
 
@@ -198,20 +217,23 @@ def _operation(document: DocumentNode, name: str | None) -> OperationDefinitionN
 
 
 def _negotiate(accept: str) -> str:
-    """The response media type for an Accept header."""
-    ranked: list[tuple[float, int, str]] = []
+    """The response media type for an Accept header: the acceptable type of highest quality,
+    a named type before a wildcard of the same quality; ``q=0`` means not acceptable."""
+    ranked: list[tuple[float, int, int, str]] = []
     for position, part in enumerate(accept.split(",")):
         media, _, params = part.strip().partition(";")
         quality = 1.0
         for param in params.split(";"):
             key, _, value = param.strip().partition("=")
-            if key == "q":
+            if key.strip().lower() == "q":
                 try:
                     quality = float(value)
                 except ValueError:
                     quality = 0.0
-        ranked.append((-quality, position, media.strip().lower()))
-    for _, _, media in sorted(ranked):
+        media = media.strip().lower()
+        if quality > 0:
+            ranked.append((-quality, media.count("*"), position, media))
+    for _, _, _, media in sorted(ranked):
         if media in (GRAPHQL_RESPONSE, JSON):
             return media
         if media == "text/html":
@@ -223,29 +245,34 @@ def _negotiate(accept: str) -> str:
 
 async def _read_params(request: Request) -> dict[str, Any]:
     if request.method == "GET":
-        query: dict[str, str] = dict(request.query_params)
+        try:
+            query = dict(
+                parse_qsl(
+                    request.scope.get("query_string", b"").decode("latin-1"),
+                    keep_blank_values=True,
+                    encoding="utf-8",
+                    errors="strict",
+                )
+            )
+        except UnicodeDecodeError:
+            raise RequestError("the query string is not UTF-8") from None
         params: dict[str, Any] = {
             "query": query.get("query"),
             "operationName": query.get("operationName") or None,
         }
         for key in ("variables", "extensions"):
             if query.get(key):
-                try:
-                    params[key] = json.loads(query[key])
-                except ValueError:
-                    raise RequestError(f"{key} is not valid JSON") from None
+                params[key] = _json(query[key], key)
     elif request.method == "POST":
-        body = await request.body()
-        if len(body) > MAX_BODY_BYTES:
-            raise RequestError(f"the request body is over {MAX_BODY_BYTES} bytes", status=413)
+        body = await _body(request)
         content_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
         if content_type == "application/graphql":
-            params = {"query": body.decode("utf-8", errors="replace")}
-        elif content_type in ("application/json", ""):
             try:
-                params = json.loads(body)
-            except ValueError:
-                raise RequestError("the request body is not valid JSON") from None
+                params = {"query": body.decode("utf-8")}
+            except UnicodeDecodeError:
+                raise RequestError("the request body is not UTF-8") from None
+        elif content_type in ("application/json", ""):
+            params = _json(body, "the request body")
             if not isinstance(params, dict):
                 raise RequestError("the request body must be a JSON object")
         else:
@@ -264,6 +291,32 @@ async def _read_params(request: Request) -> dict[str, Any]:
     if name is not None and not isinstance(name, str):
         raise RequestError("operationName must be a string")
     return params
+
+
+async def _body(request: Request) -> bytes:
+    """The request body, refused with 413 as soon as it is known to be over the limit: from
+    its declared length before reading anything, else while it streams in."""
+    too_large = RequestError(f"the request body is over {MAX_BODY_BYTES} bytes", status=413)
+    declared = request.headers.get("content-length", "")
+    if declared.isdigit() and int(declared) > MAX_BODY_BYTES:
+        raise too_large
+    chunks: list[bytes] = []
+    size = 0
+    async for chunk in request.stream():
+        size += len(chunk)
+        if size > MAX_BODY_BYTES:
+            raise too_large
+        chunks.append(chunk)
+    return b"".join(chunks)
+
+
+def _json(text: str | bytes, what: str) -> Any:
+    try:
+        return json.loads(text)
+    except RecursionError:
+        raise RequestError(f"{what} is nested too deeply") from None
+    except ValueError:
+        raise RequestError(f"{what} is not valid JSON") from None
 
 
 def _has_persisted_query(params: dict[str, Any]) -> bool:

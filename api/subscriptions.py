@@ -19,7 +19,7 @@ import datetime as dt
 import json
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, cast
 
 import strawberry
 from starlette.requests import Request
@@ -28,6 +28,13 @@ from starlette.websockets import WebSocket
 from strawberry.asgi import GraphQL
 from strawberry.exceptions import ConnectionRejectionError
 from strawberry.subscriptions import GRAPHQL_TRANSPORT_WS_PROTOCOL
+from strawberry.subscriptions.protocols.graphql_transport_ws.handlers import (
+    BaseGraphQLTransportWSHandler,
+)
+from strawberry.subscriptions.protocols.graphql_transport_ws.types import (
+    ConnectionInitMessage,
+    SubscribeMessage,
+)
 from strawberry.types.unset import UnsetType
 
 from api.auth import ApiKeyAuthenticator, AuthenticationFailed
@@ -44,8 +51,49 @@ class SubscriptionLimits:
     keep_alive: float = 15.0  # seconds between pings
 
 
+class _TransportWsHandler(BaseGraphQLTransportWSHandler[Any, Any]):
+    """strawberry's graphql-transport-ws handler, closing a connection idle for too long.
+
+    A connection is idle while it runs no operation (a subscription, or a query or mutation
+    sent over it) and has started none for `SubscriptionLimits.idle_timeout` seconds. The
+    watchdog lives as long as the connection: it ends with it, however the client left.
+    """
+
+    watchdog: asyncio.Task[None] | None = None
+    last_activity: float = 0.0
+
+    async def handle_connection_init(self, message: ConnectionInitMessage) -> None:
+        await super().handle_connection_init(message)
+        if self.connection_acknowledged and self.watchdog is None:
+            self.last_activity = asyncio.get_running_loop().time()
+            self.watchdog = asyncio.create_task(self._watch_idle())
+
+    async def handle_subscribe(self, message: SubscribeMessage) -> None:
+        self.last_activity = asyncio.get_running_loop().time()
+        await super().handle_subscribe(message)
+
+    async def shutdown(self) -> None:
+        if self.watchdog is not None:
+            self.watchdog.cancel()
+        await super().shutdown()
+
+    async def _watch_idle(self) -> None:
+        limits = cast(SubscriptionServer, self.view).limits
+        loop = asyncio.get_running_loop()
+        with contextlib.suppress(Exception):
+            while True:
+                await asyncio.sleep(min(1.0, limits.idle_timeout / 4))
+                if self.operations:
+                    self.last_activity = loop.time()
+                elif loop.time() - self.last_activity >= limits.idle_timeout:
+                    await self.websocket.close(code=4408, reason="Idle connection closed")
+                    return
+
+
 class SubscriptionServer(GraphQL):
     """strawberry's graphql-transport-ws server, with Accord's callers, context and limits."""
+
+    graphql_transport_ws_handler_class = _TransportWsHandler
 
     def __init__(
         self,
@@ -84,22 +132,7 @@ class SubscriptionServer(GraphQL):
                 context.caller = self.authenticator.authenticate(context.websocket)
         except AuthenticationFailed:
             raise ConnectionRejectionError({"reason": "unknown API key"}) from None
-        if context.websocket is not None:
-            context.watchdog = asyncio.create_task(self._watch_idle(context))
         return {"role": context.caller.role.value if context.caller.role else None}
-
-    async def _watch_idle(self, context: Any) -> None:
-        """Close the connection once it has held no operation for `idle_timeout` seconds."""
-        websocket: WebSocket = context.websocket
-        idle_since = asyncio.get_running_loop().time()
-        with contextlib.suppress(Exception):
-            while True:
-                await asyncio.sleep(min(1.0, self.limits.idle_timeout / 4))
-                if context.active_operations > 0:
-                    idle_since = asyncio.get_running_loop().time()
-                elif asyncio.get_running_loop().time() - idle_since >= self.limits.idle_timeout:
-                    await websocket.close(code=4408, reason="Idle connection closed")
-                    return
 
 
 def _anonymous_until_init() -> Caller:
@@ -125,6 +158,8 @@ class EventStream:
             context = await self.context_for_request(request)
         except AuthenticationFailed as exc:
             return _error(401, str(exc), "UNAUTHENTICATED")
+        except BodyTooLarge as exc:
+            return _error(413, str(exc), "BODY_TOO_LARGE")
         except ValueError as exc:
             return _error(400, str(exc), "BAD_REQUEST")
         results = await self.schema.subscribe(
@@ -173,6 +208,31 @@ def _error(status: int, message: str, code: str) -> Response:
     return JSONResponse({"errors": [{"message": message, "extensions": {"code": code}}]}, status)
 
 
+MAX_BODY = 1_000_000
+"""Bytes a POSTed subscription may have; as the GraphQL endpoint's limit."""
+
+
+class BodyTooLarge(Exception):
+    pass
+
+
+async def _body(request: Request) -> bytes:
+    """The body, refused as soon as it is known to be over `MAX_BODY` (by its declared length,
+    or while it streams in), so an oversized one is never held in memory."""
+    too_large = BodyTooLarge(f"the request body is over {MAX_BODY} bytes")
+    declared = request.headers.get("content-length", "")
+    if declared.isdigit() and int(declared) > MAX_BODY:
+        raise too_large
+    chunks: list[bytes] = []
+    size = 0
+    async for chunk in request.stream():
+        size += len(chunk)
+        if size > MAX_BODY:
+            raise too_large
+        chunks.append(chunk)
+    return b"".join(chunks)
+
+
 async def _sse_params(request: Request) -> dict[str, Any]:
     if request.method == "GET":
         params: dict[str, Any] = dict(request.query_params)
@@ -183,7 +243,7 @@ async def _sse_params(request: Request) -> dict[str, Any]:
                 raise ValueError("variables is not valid JSON") from None
     else:
         try:
-            params = json.loads(await request.body())
+            params = json.loads(await _body(request))
         except ValueError:
             raise ValueError("the request body is not valid JSON") from None
         if not isinstance(params, dict):

@@ -10,9 +10,9 @@ What an event may tell, besides its ``subject`` and ``customer`` (ids as in `sch
 from ``data`` when present (as `events.normalize` writes it; canonical ids or bare ERP ids):
 ``applications`` (``[{"invoiceId": "inv:50013", ...}]``), ``orderId``, ``opportunityId``,
 ``recordId`` (of a customer event: the account id from Salesforce, the internal id from the
-ERP), ``customerErpId``. What an event leaves out is filled in from `Identities`; what neither
-knows (a payment's invoices in a replica that never saw them) is covered by dropping every
-invoice of the customer this replica has seen.
+ERP), ``customerErpId`` (``erpId`` in a credit event). What an event leaves out is filled in
+from `Identities`; what neither knows (a payment's invoices in a replica that never saw them)
+is covered by dropping every invoice of the customer this replica has seen.
 """
 
 from __future__ import annotations
@@ -60,12 +60,12 @@ class Changes:
     # -- customers --------------------------------------------------------------------------
 
     def erp_customer(self, erp_id: str | None = None, key: str | None = None) -> str | None:
-        """The ERP customer's record, by id and by key; its ERP id when known."""
+        """The ERP customer's record, by id and by key (the key it had too, if it changed);
+        its ERP id when known."""
         known = self.identities
         erp_id = erp_id or known.customer_id(key)
-        key = key or known.customer_key(erp_id)
         self.drop(E.CUSTOMER, erp_id)
-        self.drop(E.CUSTOMER_BY_KEY, key)
+        self.drop(E.CUSTOMER_BY_KEY, key, known.customer_key(erp_id))
         return erp_id
 
     def crm_account(self, account_id: str | None = None, key: str | None = None) -> None:
@@ -173,7 +173,7 @@ def _customer_ref(event: Event, sources: Mapping[System, str]) -> CustomerRef:
                 continue
     data = event.data
     account_id = _datum(data, "salesforceId", "salesforce_id")
-    erp_id = _datum(data, "customerErpId", "customer_erp_id")
+    erp_id = _datum(data, "customerErpId", "customer_erp_id", "erpId")
     if event.type in (EventType.CUSTOMER_CREATED, EventType.CUSTOMER_UPDATED):
         record = _datum(data, "recordId")
         if event.source == sources[System.CRM]:

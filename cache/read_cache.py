@@ -326,6 +326,7 @@ class ReadCache:
             return
         at = self._clock()
         to_redis: list[tuple[str, bytes, float]] = []
+        written: list[str] = []
         for key in remaining:
             value = answer.get(key)
             if entity.many:
@@ -334,11 +335,20 @@ class ReadCache:
             entry = self._entry(entity, value, at)
             outcomes[key] = _Outcome(value=value)
             if self._remember(source, entity, key, entry, started) and self._level2 is not None:
+                written.append(key)
                 to_redis.append(
                     (self._redis_key(source, entity, key), _payload(entry), entry.expires - at)
                 )
-        if self._level2 is not None:
+        if self._level2 is not None and to_redis:
             await self._level2.set_many(to_redis)
+            # An invalidation that ran while the write was on its way (its DEL may have reached
+            # Redis first) must not leave what was read before the change: delete it again.
+            late = [
+                self._redis_key(source, entity, key)
+                for key in written
+                if self._invalidated.get((source, entity.name, key), -1) > started
+            ]
+            await self._level2.delete(late)
 
     def _serve_stale(
         self,

@@ -61,6 +61,7 @@ import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
+from typing import get_args
 from urllib.parse import urlparse
 
 from api.auth import parse_api_keys
@@ -68,7 +69,7 @@ from api.persisted import Mode, PersistedQueryOptions, RegisteredOperationsError
 from schema.ownership import Role
 from sources.netsuite_http import NetSuiteConfig
 from sources.resilience import ResiliencePolicy
-from sources.salesforce import SalesforceConfig
+from sources.salesforce import AuthMode, SalesforceConfig
 
 
 class SettingsError(ValueError):
@@ -130,6 +131,27 @@ class _Reader:
             return default
         return value
 
+    def integer(self, name: str, default: int, *, low: int, high: int) -> int:
+        raw = self.text(name)
+        if raw is None:
+            return default
+        try:
+            value = int(raw)
+        except ValueError:
+            self.problems.append(f"{name}={raw!r} is not a whole number")
+            return default
+        if not low <= value <= high:
+            self.problems.append(f"{name}={raw} must be between {low} and {high}")
+            return default
+        return value
+
+    def matching(self, name: str, pattern: re.Pattern[str], what: str) -> str | None:
+        raw = self.text(name)
+        if raw is not None and not pattern.fullmatch(raw):
+            self.problems.append(f"{name}={raw!r} is not {what}")
+            return None
+        return raw
+
     def flag(self, name: str, *, default: bool) -> bool:
         raw = self.text(name)
         if raw is None:
@@ -159,11 +181,23 @@ class _Reader:
         return raw
 
 
+_SOURCE_PREFIXES = ("ACCORD_SALESFORCE_", "ACCORD_NETSUITE_")
+# Variables under the source prefixes that configure Accord's intake, not a source: they are
+# read in the sandbox too, so they do not mean "real systems".
+_NOT_SOURCE = frozenset({"ACCORD_SALESFORCE_WEBHOOK_SECRETS", "ACCORD_NETSUITE_WEBHOOK_SECRETS"})
+_API_VERSION = re.compile(r"[0-9]{1,3}\.[0-9]")
+_DOMAIN = re.compile(r"[A-Za-z0-9](?:[A-Za-z0-9.-]{0,120}[A-Za-z0-9])?")
+_ACCOUNT_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9_-]{0,62}")
+_AUTH_MODES: tuple[str, ...] = get_args(AuthMode)
+
+
 def load_settings(env: Mapping[str, str]) -> Settings:
     read = _Reader(env)
     policy = ResiliencePolicy(timeout=read.number("ACCORD_SOURCE_TIMEOUT", 10.0, low=0.1, high=300))
     configured = [
-        name for name in env if name.startswith(("ACCORD_SALESFORCE_", "ACCORD_NETSUITE_"))
+        name
+        for name, value in env.items()
+        if name.startswith(_SOURCE_PREFIXES) and name not in _NOT_SOURCE and value.strip()
     ]
     salesforce = netsuite = None
     if configured:
@@ -172,7 +206,7 @@ def load_settings(env: Mapping[str, str]) -> Settings:
     redis_url = read.text("ACCORD_REDIS_URL")
     if redis_url and urlparse(redis_url).scheme not in ("redis", "rediss", "unix"):
         read.problems.append(f"ACCORD_REDIS_URL={redis_url!r} is not a redis:// URL")
-    customers = int(read.number("ACCORD_SANDBOX_CUSTOMERS", 300, low=0, high=200_000))
+    customers = read.integer("ACCORD_SANDBOX_CUSTOMERS", 300, low=0, high=200_000)
     level = (read.text("ACCORD_LOG_LEVEL") or "info").lower()
     if level not in ("debug", "info", "warning", "error"):
         read.problems.append(f"ACCORD_LOG_LEVEL={level!r}: use debug, info, warning or error")
@@ -187,7 +221,7 @@ def load_settings(env: Mapping[str, str]) -> Settings:
     recovery = read.number("ACCORD_WORKFLOW_RECOVERY_SECONDS", 5.0, low=0.1, high=3600)
     persisted = _persisted_queries(read)
     cache = read.flag("ACCORD_CACHE", default=True)
-    cache_size = int(read.number("ACCORD_CACHE_SIZE", 100_000, low=100, high=10_000_000))
+    cache_size = read.integer("ACCORD_CACHE_SIZE", 100_000, low=100, high=10_000_000)
     sf_secrets = _secrets(read, "ACCORD_SALESFORCE_WEBHOOK_SECRETS")
     ns_secrets = _secrets(read, "ACCORD_NETSUITE_WEBHOOK_SECRETS")
     poll = read.number("ACCORD_POLL_SECONDS", 60.0 if configured else 5.0, low=0, high=86400)
@@ -254,20 +288,25 @@ def _persisted_queries(read: _Reader) -> PersistedQueryOptions:
 def _salesforce(read: _Reader, policy: ResiliencePolicy) -> SalesforceConfig | None:
     prefix = "ACCORD_SALESFORCE_"
     auth = read.text(prefix + "AUTH") or "client_credentials"
+    if auth not in _AUTH_MODES:
+        read.problems.append(f"{prefix}AUTH={auth!r}: use {', '.join(_AUTH_MODES)}")
+        return None
     fields = {
         "instance_url": read.url(prefix + "INSTANCE_URL"),
         "auth": auth,
         "username": read.text(prefix + "USERNAME"),
         "password": read.text(prefix + "PASSWORD"),
         "security_token": read.text(prefix + "SECURITY_TOKEN"),
-        "domain": read.text(prefix + "DOMAIN") or "login",
+        "domain": read.matching(prefix + "DOMAIN", _DOMAIN, "login, test or a My Domain name")
+        or "login",
         "session_id": read.text(prefix + "SESSION_ID"),
         "client_id": read.text(prefix + "CLIENT_ID"),
         "client_secret": read.text(prefix + "CLIENT_SECRET"),
         "token_url": read.url(prefix + "TOKEN_URL"),
         "private_key_file": read.file(prefix + "PRIVATE_KEY_FILE"),
         "ca_file": read.file(prefix + "CA_FILE"),
-        "api_version": read.text(prefix + "API_VERSION") or "59.0",
+        "api_version": read.matching(prefix + "API_VERSION", _API_VERSION, "a version like 59.0")
+        or "59.0",
         "policy": policy,
     }
     try:
@@ -282,7 +321,10 @@ def _netsuite(read: _Reader, policy: ResiliencePolicy) -> NetSuiteConfig | None:
     key_file = read.file(prefix + "PRIVATE_KEY_FILE")
     try:
         return NetSuiteConfig(
-            account_id=read.text(prefix + "ACCOUNT_ID") or "",
+            account_id=read.matching(
+                prefix + "ACCOUNT_ID", _ACCOUNT_ID, "an account id like 1234567_SB1"
+            )
+            or "",
             base_url=read.url(prefix + "BASE_URL"),
             token_url=read.url(prefix + "TOKEN_URL"),
             client_id=read.text(prefix + "CLIENT_ID"),
@@ -290,7 +332,7 @@ def _netsuite(read: _Reader, policy: ResiliencePolicy) -> NetSuiteConfig | None:
             certificate_id=read.text(prefix + "CERTIFICATE_ID"),
             private_key=Path(key_file).read_text() if key_file else None,
             ca_file=read.file(prefix + "CA_FILE"),
-            max_connections=int(read.number(prefix + "MAX_CONNECTIONS", 10, low=1, high=100)),
+            max_connections=read.integer(prefix + "MAX_CONNECTIONS", 10, low=1, high=100),
             policy=policy,
         )
     except ValueError as exc:

@@ -11,6 +11,7 @@ JSON of the source's shape                  400     malformed or not a change no
 the event id (in the signed body) matches   400     the header cannot rebind a signed body
   ``X-Accord-Event-Id`` when both are given
 event id not seen before                    409     a replay, or a retry of a delivered one
+event id not being processed right now      503     a retry racing the first delivery
 ==========================================  ======  =======================================
 
 Refusals answer ``{"error": <code>, "message": <text>}`` and publish nothing. Then each
@@ -27,6 +28,11 @@ The event id is where replay protection binds: Salesforce-shaped bodies carry it
 ``data.event.EventUuid``, NetSuite-shaped ones as ``id``. Ids seen are kept in the state
 backend (``events:intake:seen:<source>:<id>``) for ``replay_ttl`` seconds, longer than the
 signature's tolerance window, so every replay inside the window is caught, across replicas.
+While a delivery is processed its id is only *claimed* (for ``processing_ttl`` seconds): a
+retry arriving meanwhile (the sender gave up waiting) is answered 503 ``IN_PROGRESS`` with
+``Retry-After``, not 409, because senders take a 409 for "delivered" and the processing may
+still fail. The id becomes *seen* once processing succeeded; a replica that dies mid-way
+leaves a claim that expires, after which the sender's retry is taken.
 """
 
 from __future__ import annotations
@@ -35,6 +41,7 @@ import datetime as dt
 import json
 import logging
 import ssl
+import uuid
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
@@ -50,6 +57,7 @@ from events.signing import (
     SIGNATURE_HEADER,
     Secrets,
     SignatureError,
+    signature_header,
     verify,
 )
 from sources import sfid
@@ -62,7 +70,9 @@ logger = logging.getLogger("accord.events.intake")
 
 MAX_BODY = 1_000_000
 REPLAY_TTL = 86400.0
+PROCESSING_TTL = 60.0
 SEEN_PREFIX = "events:intake:seen:"
+SEEN = "seen"
 MAX_EVENT_ID = 128
 
 Process = Callable[[Change], Awaitable[object]]
@@ -166,7 +176,10 @@ def _instant(value: Any, where: str) -> dt.datetime:
         raise MalformedNotification(f"{where} must be an ISO 8601 date-time") from None
     if moment.tzinfo is None:
         raise MalformedNotification(f"{where} must carry a time zone (Z)")
-    return moment.astimezone(dt.UTC)
+    try:
+        return moment.astimezone(dt.UTC)
+    except OverflowError:  # 9999-12-31T23:59:59-01:00 is past the last representable instant
+        raise MalformedNotification(f"{where} is out of range") from None
 
 
 def parse_netsuite(body: Any) -> tuple[str, list[Change]]:
@@ -246,9 +259,13 @@ class IntakeEndpoint:
         tolerance: float = DEFAULT_TOLERANCE,
         replay_ttl: float = REPLAY_TTL,
         max_body: int = MAX_BODY,
+        processing_ttl: float = PROCESSING_TTL,
     ) -> None:
         if replay_ttl < 2 * tolerance:
             raise ValueError("replay_ttl must cover the signature window both ways")
+        if processing_ttl <= 0:
+            raise ValueError("processing_ttl must be positive")
+        signature_header(secrets, b"")  # an empty secret is refused now, not at each request
         self.source = source
         self.secrets = secrets
         self.backend = backend
@@ -256,6 +273,7 @@ class IntakeEndpoint:
         self.tolerance = tolerance
         self.replay_ttl = replay_ttl
         self.max_body = max_body
+        self.processing_ttl = processing_ttl
         self.parse = PARSERS[source]
 
     async def handle(self, request: Request) -> Response:
@@ -278,7 +296,15 @@ class IntakeEndpoint:
         if claimed is not None and claimed != identifier:
             return _refuse(400, "EVENT_ID_MISMATCH", f"{EVENT_ID_HEADER} differs from the body's")
         seen = f"{SEEN_PREFIX}{self.source}:{identifier}"
-        if not await self.backend.set(seen, 1, ttl=self.replay_ttl, only_if_absent=True):
+        claim = f"processing:{uuid.uuid4().hex}"
+        if not await self.backend.set(seen, claim, ttl=self.processing_ttl, only_if_absent=True):
+            held = await self.backend.get(seen)
+            if isinstance(held, str) and held.startswith("processing:"):
+                refusal = _refuse(
+                    503, "IN_PROGRESS", f"event {identifier} is being processed; retry"
+                )
+                refusal.headers["Retry-After"] = "1"
+                return refusal
             return _refuse(409, "REPLAYED", f"event {identifier} was already received")
         try:
             for change in changes:
@@ -287,8 +313,13 @@ class IntakeEndpoint:
             logger.exception(
                 "processing %s event %s failed; the sender retries", self.source, identifier
             )
-            await self.backend.delete(seen)
+            if await self.backend.get(seen) == claim:
+                await self.backend.delete(seen)
             return _refuse(503, "PROCESSING_FAILED", "the change could not be processed; retry")
+        try:
+            await self.backend.set(seen, SEEN, ttl=self.replay_ttl)
+        except Exception:  # processed all the same; the claim expires, and snapshots dedupe
+            logger.warning("could not record %s event %s as seen", self.source, identifier)
         return JSONResponse({"accepted": identifier, "changes": len(changes)}, status_code=202)
 
 
@@ -301,6 +332,7 @@ def intake_routes(
     tolerance: float = DEFAULT_TOLERANCE,
     replay_ttl: float = REPLAY_TTL,
     max_body: int = MAX_BODY,
+    processing_ttl: float = PROCESSING_TTL,
 ) -> list[Route]:
     """The intake routes of the sources that have a secret (one, or several while rotating)."""
     routes: list[Route] = []
@@ -315,6 +347,7 @@ def intake_routes(
             tolerance=tolerance,
             replay_ttl=replay_ttl,
             max_body=max_body,
+            processing_ttl=processing_ttl,
         )
         routes.append(Route(f"/events/{source}", endpoint.handle, methods=["POST"]))
     return routes

@@ -39,11 +39,14 @@ import datetime as dt
 import hashlib
 import json
 import logging
+import time
 from collections.abc import Awaitable, Callable, Mapping
+from contextvars import ContextVar
 from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
 from typing import Any, Literal
 
+from events import outbox
 from events.model import Event, EventType, event_id
 from schema.ids import customer_id, erp_object_id
 from sources.ports import CrmPort, ErpPort
@@ -71,6 +74,8 @@ SNAPSHOT_PREFIX = "events:snapshot:"
 SNAPSHOT_TTL = 30 * 86400.0
 """Snapshots of objects untouched for this long expire; their next change is a first sight."""
 CAS_ATTEMPTS = 8
+OUTBOX_GRACE = 30.0
+"""Seconds an event being published is left to its publisher before another may publish it."""
 
 
 @dataclass(frozen=True)
@@ -123,6 +128,20 @@ _KEEP = object()
 Decision = tuple[Any, list[Event]]
 
 
+def _keep(current: Any | None) -> Decision:
+    return _KEEP, []
+
+
+@dataclass
+class _Run:
+    """The events one `Normalizer.process` took on to publish: event id -> snapshot key."""
+
+    keys: dict[str, str] = field(default_factory=dict)
+
+
+_RUN: ContextVar[_Run | None] = ContextVar("accord_normalize_run", default=None)
+
+
 def _status_decision(
     change: Change,
     now: dict[str, Any],
@@ -149,7 +168,9 @@ class Normalizer:
     """Turns `Change` notices into canonical events, each exactly once.
 
     ``today`` must be the date the ERP adapter judges overdue invoices by. With ``publish``,
-    `process` publishes what it finds; `normalize` only returns it.
+    `process` publishes what it finds, through the snapshots' outbox (`events.outbox`), so an
+    event whose publication fails is published by a later processing; `normalize` only
+    returns what it finds.
     """
 
     def __init__(
@@ -161,6 +182,8 @@ class Normalizer:
         publish: Publish | None = None,
         today: Callable[[], dt.date] = dt.date.today,
         snapshot_ttl: float | None = SNAPSHOT_TTL,
+        outbox_grace: float = OUTBOX_GRACE,
+        clock: Callable[[], float] = time.time,
     ) -> None:
         self.crm = crm
         self.erp = erp
@@ -168,6 +191,9 @@ class Normalizer:
         self.publish = publish
         self.today = today
         self.snapshot_ttl = snapshot_ttl
+        self.outbox_grace = outbox_grace
+        self.clock = clock
+        self._next_sweep = 0.0
         self._handlers: dict[tuple[str, str], Callable[[Change], Awaitable[list[Event]]]] = {
             (NETSUITE, "customer"): self._erp_customer,
             (NETSUITE, "salesorder"): self._order,
@@ -177,12 +203,116 @@ class Normalizer:
         }
 
     async def process(self, change: Change) -> list[Event]:
-        """`normalize`, then publish each event in order (when a publisher was given)."""
-        events = await self.normalize(change)
-        if self.publish is not None:
+        """`normalize`, then publish each event in order (when a publisher was given).
+
+        The events are kept in their snapshots' outbox until published: if publishing fails
+        (raised to the caller, whose retry is the delivery guarantee), the next processing
+        of those snapshots publishes them, as does `flush_outbox`. So a change's events reach
+        the bus at least once, and exactly once unless a publication fails or is cut short.
+        The returned events include any left over from such an earlier failure.
+        """
+        if self.publish is None:
+            return await self.normalize(change)
+        run = _Run()
+        token = _RUN.set(run)
+        try:
+            events = await self.normalize(change)
+        finally:
+            _RUN.reset(token)
+        await self._publish_run(run, events)
+        await self._sweep_now_and_then()
+        return events
+
+    async def flush_outbox(self, *, limit: int = 100) -> list[Event]:
+        """Publish events left in the outbox by a publication that failed or was cut short
+        (claimed more than ``outbox_grace`` seconds ago, or released); the events published.
+
+        `process` calls it at most once per ``outbox_grace``; a deployment may also call it
+        periodically, so that leftovers go out even when no change comes in.
+        """
+        if self.publish is None:
+            return []
+        cutoff = self.clock() - self.outbox_grace
+        published: list[Event] = []
+        for key, score in await self.backend.index_range(outbox.INDEX, limit=limit):
+            if score > cutoff:
+                break
+            run = _Run()
+            token = _RUN.set(run)
+            try:
+                _, _, events = await self._swap(key, _keep)
+            finally:
+                _RUN.reset(token)
+            if events:
+                await self._publish_run(run, events)
+                published += events
+            else:
+                await self._unlist_if_empty(key)
+        return published
+
+    async def _sweep_now_and_then(self) -> None:
+        now = self.clock()
+        if now < self._next_sweep:
+            return
+        self._next_sweep = now + max(self.outbox_grace, 1.0)
+        try:
+            await self.flush_outbox()
+        except Exception:
+            logger.warning("publishing leftover events failed; tried again later", exc_info=True)
+
+    async def _publish_run(self, run: _Run, events: list[Event]) -> None:
+        """Publish ``events`` in order, then take them out of their outboxes. On a failure,
+        release what was not published (a retry takes it at once) and raise."""
+        assert self.publish is not None
+        done = 0
+        try:
             for event in events:
                 await self.publish(event)
-        return events
+                done += 1
+        except Exception:
+            try:
+                await self._settle(run, events[:done])
+                await self._settle(run, events[done:], release=True)
+            except Exception:
+                logger.warning("could not release unpublished events", exc_info=True)
+            raise
+        try:
+            await self._settle(run, events)
+        except Exception:  # published: at worst published once more after the grace period
+            logger.warning("could not clear published events from the outbox", exc_info=True)
+
+    async def _settle(self, run: _Run, events: list[Event], *, release: bool = False) -> None:
+        """Take ``events`` out of their snapshots' outboxes (``release``: mark them due)."""
+        by_key: dict[str, set[str]] = {}
+        for event in events:
+            key = run.keys.get(event.id)
+            if key is not None:
+                by_key.setdefault(key, set()).add(event.id)
+        for key, ids in by_key.items():
+            for _ in range(CAS_ATTEMPTS):
+                raw = await self.backend.get(key)
+                state, pending = outbox.split(raw)
+                if not any(outbox.event_id_of(item) in ids for item in pending):
+                    break
+                if release:
+                    kept = [
+                        {**item, "claimed": 0} if outbox.event_id_of(item) in ids else item
+                        for item in pending
+                    ]
+                else:
+                    kept = outbox.without(pending, ids)
+                stored = outbox.join(state, kept)
+                if await self.backend.compare_and_set(key, raw, stored, ttl=self.snapshot_ttl):
+                    if not kept:
+                        await self._unlist_if_empty(key)
+                    break
+
+    async def _unlist_if_empty(self, key: str) -> None:
+        """Take ``key`` off the outbox index unless it holds pending events."""
+        await self.backend.index_remove(outbox.INDEX, key)
+        _, pending = outbox.split(await self.backend.get(key))
+        if pending:  # added meanwhile: keep it listed
+            await self.backend.index_add(outbox.INDEX, key, self.clock())
 
     async def normalize(self, change: Change) -> list[Event]:
         """The events this change means that no earlier processing has emitted.
@@ -205,18 +335,48 @@ class Normalizer:
     ) -> tuple[bool, Any | None, list[Event]]:
         """Move the snapshot at ``key`` as ``decide(current)`` says, atomically.
 
-        Returns (moved, the snapshot it replaced, the decision's events); the events count only
-        when this call moved the snapshot.
+        Returns (moved, the snapshot it replaced, events); the decision's events count only
+        when this call moved the snapshot. Within `process`, the events go into the snapshot's
+        outbox in the same compare-and-set, and events left there by a failed publication
+        (due: see `events.outbox`) are taken over and returned first.
         """
+        run = _RUN.get()
         for _ in range(CAS_ATTEMPTS):
-            current = await self.backend.get(key)
-            new, events = decide(current)
-            if new is _KEEP or new == current:
+            raw = await self.backend.get(key)
+            current, pending = outbox.split(raw)
+            new, decided = decide(current)
+            moved = not (new is _KEEP or new == current)
+            now = self.clock()
+            taken = outbox.due(pending, now, self.outbox_grace) if run is not None else []
+            if not moved and not taken:
                 return False, current, []
-            if await self.backend.compare_and_set(key, current, new, ttl=self.snapshot_ttl):
-                return True, current, events
+            ids = {outbox.event_id_of(item) for item in pending}
+            fresh = [event for event in decided if event.id not in ids] if moved else []
+            if run is not None:
+                taken_ids = {outbox.event_id_of(item) for item in taken}
+                claimed = [{**item, "claimed": now} for item in taken]
+                claimed += [outbox.entry(event, now) for event in fresh]
+                pending = [item for item in pending if outbox.event_id_of(item) not in taken_ids]
+                pending += claimed
+                if claimed:  # listed first, so that a sweep finds it even if we stop here
+                    await self.backend.index_add(outbox.INDEX, key, now)
+            stored = outbox.join(new if moved else current, pending)
+            if await self.backend.compare_and_set(key, raw, stored, ttl=self.snapshot_ttl):
+                events = [outbox.event_of(item) for item in taken] + fresh
+                if run is not None:
+                    for event in events:
+                        run.keys[event.id] = key
+                return moved, current, events
         logger.warning("snapshot %s kept changing under us; left for the next change", key)
         return False, None, []
+
+    async def _forget(self, key: str) -> list[Event]:
+        """Clear the snapshot at ``key`` (its record is gone). Events still in its outbox stay
+        there until published; those due are returned, as `_swap` does."""
+        _, _, leftovers = await self._swap(
+            key, lambda current: (None, []) if current is not None else (_KEEP, [])
+        )
+        return leftovers
 
     # ------------------------------------------------------------------ credit standing
 
@@ -328,6 +488,7 @@ class Normalizer:
                 "amountPaid": _money(invoice.amount_paid, invoice.currency),
                 "amountDue": _money(invoice.amount_due, invoice.currency),
                 "currency": invoice.currency,
+                "customerErpId": invoice.customer_erp_id,
             },
         )
 
@@ -369,8 +530,7 @@ class Normalizer:
         key = self._key(NETSUITE, "customer", erp_id)
         customer = await self._customer_of(erp_id)
         if customer is None:
-            await self.backend.delete(key)
-            return []
+            return await self._forget(key)
         subject = _erp_customer_ref(customer, erp_id)
         fields = {
             "name": customer.name,
@@ -459,8 +619,7 @@ class Normalizer:
         key = self._key(NETSUITE, "salesorder", erp_id)
         order = (await self.erp.orders_by_ids([erp_id])).get(erp_id)
         if order is None:
-            await self.backend.delete(key)
-            return []
+            return await self._forget(key)
         customer = _erp_customer_ref(
             await self._customer_of(order.customer_erp_id), order.customer_erp_id
         )
@@ -483,6 +642,7 @@ class Normalizer:
             "currency": order.currency,
             "orderDate": order.order_date.isoformat() if order.order_date else None,
             "opportunityId": order.external_id,
+            "customerErpId": order.customer_erp_id,
         }
         if previous is None:
             kind = EventType.ORDER_BOOKED
@@ -530,17 +690,17 @@ class Normalizer:
         return events + await self._credit(customer, change, owner=owner, before=before)
 
     async def _invoice_gone(self, change: Change, key: str) -> list[Event]:
-        current = await self.backend.get(key)
-        if current is None or not await self.backend.compare_and_set(
-            key, current, None, ttl=self.snapshot_ttl
-        ):
-            return []
+        moved, current, leftovers = await self._swap(
+            key, lambda snapshot: (None, []) if snapshot is not None else (_KEEP, [])
+        )
+        if not moved or current is None:
+            return leftovers
         customer = await self._customer_of(str(current.get("customer") or ""))
         if customer is None:
-            return []
+            return leftovers
         balance = customer.balance + Decimal(str(current.get("amountDue") or 0))
         before = self._standing_with_balance(customer, balance)
-        return await self._credit(customer, change, owner=True, before=before)
+        return leftovers + await self._credit(customer, change, owner=True, before=before)
 
     def _posted_event(self, invoice: ErpInvoice, change: Change, customer: str) -> Event:
         return Event(
@@ -561,6 +721,7 @@ class Normalizer:
                 "orderId": erp_object_id("Order", invoice.order_erp_id)
                 if invoice.order_erp_id
                 else None,
+                "customerErpId": invoice.customer_erp_id,
             },
         )
 
@@ -568,7 +729,7 @@ class Normalizer:
         erp_id = change.record_id
         key = self._key(NETSUITE, "customerpayment", erp_id)
         payment = (await self.erp.payments_by_ids([erp_id])).get(erp_id)
-        earlier = await self.backend.get(key)
+        earlier, _ = outbox.split(await self.backend.get(key))
         if payment is None:
             if earlier is None:
                 return []
@@ -647,6 +808,7 @@ class Normalizer:
                     for app in payment.applications
                 ],
                 "balanceAfter": _money(customer.balance, customer.currency) if customer else None,
+                "customerErpId": payment.customer_erp_id,
             },
         )
 
@@ -657,8 +819,7 @@ class Normalizer:
         key = self._key(SALESFORCE, "Account", record_id)
         account = (await self.crm.accounts_by_ids([record_id])).get(record_id)
         if account is None:
-            await self.backend.delete(key)
-            return []
+            return await self._forget(key)
         subject = customer_id(account.erp_key, account.salesforce_id, None)
         fields = _account_fields(account)
         _, events = await self._swap_fields(key, change, subject, fields)

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
+from typing import Any
 
 from events.model import Event, EventType
 from mutations.audit import AuditEntry, AuditTrail
@@ -68,7 +69,7 @@ class CreditStatusPropagation:
         account = accounts.get(key)
         if account is None:
             return "no account"
-        if not await self._newer(account.salesforce_id, event.time):
+        if not await self._newer(account.salesforce_id, event):
             return "older than the standing already mirrored"
         value = MIRROR_VALUES[status]
         await self.crm.update_account(
@@ -93,16 +94,32 @@ class CreditStatusPropagation:
         )
         return "applied"
 
-    async def _newer(self, account_id: str, time: dt.datetime) -> bool:
-        """Record ``time`` as the account's latest mirrored change unless a later one is."""
+    async def _newer(self, account_id: str, event: Event) -> bool:
+        """Record ``event`` as the account's latest mirrored change unless a later one is.
+
+        The mark names the event, so the same event handled again (its write failed, and the
+        bus handed it out once more) is still the newest and is applied.
+        """
         name = f"propagated:credit:{account_id}"
-        stamp = time.astimezone(dt.UTC).isoformat()
+        stamp = event.time.astimezone(dt.UTC).isoformat()
+        mark = {"at": stamp, "event": event.id}
         while True:
             current = await self.backend.get(name)
-            if current is not None and str(current) >= stamp:
-                return False
-            if await self.backend.compare_and_set(name, current, stamp, ttl=30 * 86400):
+            if current is not None:
+                at, by = _mark(current)
+                if by == event.id:
+                    return True
+                if at >= stamp:
+                    return False
+            if await self.backend.compare_and_set(name, current, mark, ttl=30 * 86400):
                 return True
+
+
+def _mark(value: Any) -> tuple[str, str | None]:
+    """(time, event id) of a mirrored-change mark; a bare time (no event) from older marks."""
+    if isinstance(value, dict):
+        return str(value.get("at", "")), str(value.get("event")) if value.get("event") else None
+    return str(value), None
 
 
 def _status(event: Event) -> CreditStatus | None:

@@ -12,16 +12,23 @@ Steps (each persisted before and after it runs):
 3. ``upsert_customer``: a customer new to the ERP is created by external id (its
    cross-reference key); undone by deleting it.
 4. ``create_sales_order``: the ERP sales order, whose external id is the opportunity's id, so
-   that it can never be booked twice; undone by deleting it.
+   that it can never be booked twice, and whose memo names the workflow, so that the booking
+   knows its own order from one booked otherwise; undone by deleting it.
 5. ``write_back``: the ERP order number and status on the opportunity and the ERP key on the
    account, all or none.
+
+The writing steps look for what they may have written before writing (an answer lost to a
+timeout, a crash), and their undo looks for it too. An opportunity is claimed by one booking
+at a time (``booking:<opportunity id>``, changed only atomically); finance's approval covers
+the order total it was asked for.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import uuid
-from collections.abc import Mapping
+from collections.abc import Awaitable, Callable, Mapping
 from decimal import Decimal
 from typing import Any
 
@@ -31,6 +38,8 @@ from mutations.common import (
     WriteServices,
     erp_customer_by_key,
     idempotent,
+    request_fingerprint,
+    upstream_key,
     upstream_problem,
 )
 from mutations.policies import BOOKING_POLICIES, BookingFacts, evaluate
@@ -44,10 +53,11 @@ from mutations.workflow import (
     WorkflowStatus,
 )
 from resolvers.context import Caller
-from sources.errors import SourceError
+from sources.errors import RecordNotFound, SourceError
 from sources.records import (
     CreditHold,
     CustomerFields,
+    ErpOrder,
     NewSalesOrder,
     OrderLineInput,
 )
@@ -60,9 +70,16 @@ def services_of(ctx: StepContext) -> WriteServices:
     return services
 
 
-def workflow_id_for(key: str) -> str:
-    """The workflow a bookOrder idempotency key starts: the same key, the same workflow."""
-    return f"wf:{uuid.uuid5(WORKFLOW_NAMESPACE, f'bookOrder:{key}')}"
+def workflow_id_for(upstream: str) -> str:
+    """The workflow a bookOrder request starts, from its `upstream_key`: the same request, the
+    same workflow; another caller's or another opportunity's, another workflow."""
+    return f"wf:{uuid.uuid5(WORKFLOW_NAMESPACE, upstream)}"
+
+
+def booking_workflow_id(caller: Caller, key: str, opportunity_id: str) -> str:
+    """The workflow ``caller``'s bookOrder of ``opportunity_id`` under ``key`` starts."""
+    request = request_fingerprint(caller, {"opportunityId": opportunity_id})
+    return workflow_id_for(upstream_key("bookOrder", key, request))
 
 
 class _BookingStep:
@@ -108,7 +125,7 @@ class Validate(_BookingStep):
         lines = lines_by_id.get(opportunity_id, [])
         account = accounts.get(opportunity.account_id or "")
         existing = orders.get(opportunity_id)
-        if existing is not None and ctx.workflow.state.get("order_erp_id") != existing.erp_id:
+        if existing is not None and not posted_by(ctx.workflow, existing):
             message = f"the opportunity was already booked as ERP order {existing.number}"
             raise StepRefused(
                 "ORDER_ALREADY_BOOKED",
@@ -183,10 +200,10 @@ class CreditCheck(_BookingStep):
 
     async def run(self, ctx: StepContext) -> Mapping[str, Any]:
         state = ctx.workflow.state
-        if ctx.workflow.approved_by:
+        total = Decimal(state["total"])
+        if _approval_covers(ctx.workflow, total):
             return {"credit": {"approved_by": ctx.workflow.approved_by}}
         services = services_of(ctx)
-        total = Decimal(state["total"])
         customer = await erp_customer_by_key(services, state["key"])
         if customer is None:
             raise NeedsApproval(
@@ -218,7 +235,24 @@ class CreditCheck(_BookingStep):
         return {"credit": {"limit": customer.credit_limit, "balance": customer.balance}}
 
 
+def _approval_covers(workflow: Workflow, total: Decimal) -> bool:
+    """Whether finance's approval covers an order of ``total`` in the booking's currency: an
+    approval is for the order total it was asked for (a deal that grew since, and is run
+    again by a retry, is checked, and asked for, anew)."""
+    approved = workflow.approved_for
+    if not workflow.approved_by or not approved or "order_total" not in approved:
+        return False
+    currency = approved.get("currency")
+    if currency is not None and currency != workflow.state.get("currency"):
+        return False
+    return total <= Decimal(str(approved["order_total"]))
+
+
 class UpsertCustomer(_BookingStep):
+    """Creates the ERP customer when there is none with the key. ``customer_creating`` is
+    remembered before the write, so that a customer found later (after a crash, or an answer
+    that never came) is known to be this booking's, to adopt or to undo."""
+
     name = "upsert_customer"
 
     async def run(self, ctx: StepContext) -> Mapping[str, Any]:
@@ -227,7 +261,9 @@ class UpsertCustomer(_BookingStep):
         key = state["key"]
         existing = await erp_customer_by_key(services, key)
         if existing is not None:
-            return {"customer_erp_id": existing.erp_id, "customer_created": False}
+            mine = bool(state.get("customer_creating"))
+            return {"customer_erp_id": existing.erp_id, "customer_created": mine}
+        await ctx.remember(customer_creating=True)
         details = state["customer"]
         address = details["billing_address"]
         terms = await services.erp.payment_terms()
@@ -255,24 +291,43 @@ class UpsertCustomer(_BookingStep):
 
     async def compensate(self, ctx: StepContext) -> None:
         state = ctx.workflow.state
-        if not state.get("customer_created"):
-            return
-        await services_of(ctx).erp.delete_customer(state["customer_erp_id"])
-        await ctx.audit_write(
-            outcome="compensated",
-            system="netsuite",
-            record_type="customer",
-            record_id=state["customer_erp_id"],
-            message="deleted the customer this booking created",
-        )
+        if not state.get("customer_creating"):
+            return  # this booking never wrote a customer
+        services = services_of(ctx)
+        erp_id = state.get("customer_erp_id") if state.get("customer_created") else None
+        if erp_id is None:
+            found = await erp_customer_by_key(services, state["key"])
+            erp_id = found.erp_id if found is not None else None
+        if erp_id is not None:
+            await _delete(services.erp.delete_customer, erp_id)
+            await ctx.audit_write(
+                outcome="compensated",
+                system="netsuite",
+                record_type="customer",
+                record_id=erp_id,
+                message="deleted the customer this booking created",
+            )
+        state.update(customer_creating=False, customer_created=False)
+        state.pop("customer_erp_id", None)
 
 
 class CreateSalesOrder(_BookingStep):
+    """Posts the sales order, its memo naming the workflow: an order with the opportunity's
+    external id and this memo is this booking's (found after a crash or a lost answer, it is
+    adopted or undone); any other is someone else's booking."""
+
     name = "create_sales_order"
 
     async def run(self, ctx: StepContext) -> Mapping[str, Any]:
         services = services_of(ctx)
         state = ctx.workflow.state
+        existing = await _order_of(ctx)
+        if existing is not None:
+            return {
+                "order_erp_id": existing.erp_id,
+                "order_number": existing.number,
+                "order_status": existing.status.value,
+            }
         order = NewSalesOrder(
             customer_erp_id=state["customer_erp_id"],
             external_id=state["opportunity_id"],
@@ -287,7 +342,8 @@ class CreateSalesOrder(_BookingStep):
                 )
                 for line in state["lines"]
             ),
-            memo=f"Booked by Accord from opportunity {state['opportunity_name']}",
+            memo=f"Booked by Accord from opportunity {state['opportunity_name']} "
+            f"({ctx.workflow.id})",
             reference=state["opportunity_id"],
         )
         erp_id = await services.erp.create_sales_order(order, idempotency_key=ctx.key())
@@ -309,15 +365,52 @@ class CreateSalesOrder(_BookingStep):
 
     async def compensate(self, ctx: StepContext) -> None:
         state = ctx.workflow.state
-        await services_of(ctx).erp.delete_sales_order(state["order_erp_id"])
-        await ctx.audit_write(
-            outcome="compensated",
-            system="netsuite",
-            record_type="salesOrder",
-            record_id=state["order_erp_id"],
-            message="deleted the order this booking created",
-        )
+        erp_id = state.get("order_erp_id")
+        if erp_id is None:
+            found = await _order_of(ctx, refuse_others=False)
+            erp_id = found.erp_id if found is not None else None
+        if erp_id is not None:
+            await _delete(services_of(ctx).erp.delete_sales_order, erp_id)
+            await ctx.audit_write(
+                outcome="compensated",
+                system="netsuite",
+                record_type="salesOrder",
+                record_id=erp_id,
+                message="deleted the order this booking created",
+            )
         state.pop("order_erp_id", None)
+
+
+def posted_by(workflow: Workflow, order: ErpOrder) -> bool:
+    """Whether ``workflow`` posted ``order`` (its memo names the workflow)."""
+    return order.erp_id == workflow.state.get("order_erp_id") or workflow.id in (order.memo or "")
+
+
+async def _order_of(ctx: StepContext, *, refuse_others: bool = True) -> ErpOrder | None:
+    """The ERP order this booking posted, if there is one. An order of the opportunity that
+    another booking posted refuses the booking (``refuse_others``), or is left alone."""
+    opportunity_id = ctx.workflow.state["opportunity_id"]
+    found = await services_of(ctx).erp.orders_by_external_ids([opportunity_id])
+    order = found.get(opportunity_id)
+    if order is None:
+        return None
+    if not posted_by(ctx.workflow, order):
+        if not refuse_others:
+            return None
+        message = f"the opportunity was already booked as ERP order {order.number}"
+        raise StepRefused(
+            "ORDER_ALREADY_BOOKED",
+            message,
+            [{"code": "ORDER_ALREADY_BOOKED", "field": "opportunityId", "message": message}],
+        )
+    return order
+
+
+async def _delete(delete: Callable[[str], Awaitable[None]], erp_id: str) -> None:
+    """Delete an ERP record; one that is gone already (an earlier undo whose answer was lost,
+    or a person) counts as deleted."""
+    with contextlib.suppress(RecordNotFound):
+        await delete(erp_id)
 
 
 class WriteBack(_BookingStep):
@@ -373,6 +466,11 @@ BOOK_ORDER_STEPS: list[Step] = [
 # --------------------------------------------------------------------------- the mutation
 
 
+CLAIM_GRACE = 60.0
+"""Seconds a booking claim lives before its workflow is stored: a process that dies between
+claiming an opportunity and storing the workflow frees it after this long."""
+
+
 async def book_order(
     services: WriteServices, caller: Caller, key: str, opportunity_id: str
 ) -> Outcome:
@@ -380,38 +478,12 @@ async def book_order(
     engine = services.engine
     assert engine is not None
 
-    async def run() -> Outcome:
-        workflow_id = workflow_id_for(key)
+    async def run(upstream: str) -> Outcome:
+        workflow_id = workflow_id_for(upstream)
         claim = f"booking:{opportunity_id}"
-        if not await services.backend.set(claim, workflow_id, only_if_absent=True):
-            holder = await services.backend.get(claim)
-            if holder != workflow_id:
-                current = await services.workflows.get(str(holder)) if holder else None
-                if current is not None and current.status is WorkflowStatus.COMPLETED:
-                    number = current.state.get("order_number")
-                    return Outcome(
-                        {"workflow": current.to_json()},
-                        [
-                            Problem(
-                                "ORDER_ALREADY_BOOKED",
-                                f"the opportunity was already booked as ERP order {number}",
-                                "opportunityId",
-                            )
-                        ],
-                    )
-                if current is not None and current.status is not WorkflowStatus.CANCELLED:
-                    return Outcome(
-                        {"workflow": current.to_json()},
-                        [
-                            Problem(
-                                "BOOKING_IN_PROGRESS",
-                                f"the opportunity is being booked by workflow {current.id} "
-                                f"({current.status.value})",
-                                "opportunityId",
-                            )
-                        ],
-                    )
-                await services.backend.set(claim, workflow_id)
+        refusal = await _claim(services, claim, workflow_id)
+        if refusal is not None:
+            return refusal
         workflow = engine.new(
             WorkflowKind.BOOK_ORDER,
             workflow_id,
@@ -420,8 +492,13 @@ async def book_order(
             role=caller.role.value if caller.role else None,
             idempotency_key=key,
         )
+
+        async def stored() -> None:
+            # The workflow now answers for the opportunity: the claim no longer lapses.
+            await services.backend.compare_and_set(claim, workflow_id, workflow_id)
+
         try:
-            done = await engine.start(workflow)
+            done = await engine.start(workflow, stored=stored)
         except SourceError as error:
             return Outcome(problems=[upstream_problem(error)], transient=True)
         return outcome_of(done)
@@ -431,21 +508,89 @@ async def book_order(
     )
 
 
+async def _claim(services: WriteServices, claim: str, workflow_id: str) -> Outcome | None:
+    """Make ``workflow_id`` the one booking of the opportunity, or the refusal saying why not.
+
+    Every change of the claim is atomic (set-if-absent, compare-and-set), so that of many
+    bookings racing for one opportunity, on any replicas, exactly one goes ahead. A new claim
+    lapses after `CLAIM_GRACE` unless its workflow gets stored; a claim of a cancelled
+    booking is taken over.
+    """
+    backend = services.backend
+    while True:
+        if await backend.set(claim, workflow_id, ttl=CLAIM_GRACE, only_if_absent=True):
+            return None
+        holder = await backend.get(claim)
+        if holder is None:
+            continue  # it lapsed or was released meanwhile: try again
+        if holder == workflow_id:
+            return None
+        current = await services.workflows.get(str(holder))
+        if current is None:
+            # Claimed a moment ago by a booking whose workflow is not stored yet (or whose
+            # process died: the claim then lapses). Not final: the answer is not kept.
+            return Outcome(
+                problems=[
+                    Problem(
+                        "BOOKING_IN_PROGRESS",
+                        "the opportunity is being booked by another request",
+                        "opportunityId",
+                    )
+                ],
+                transient=True,
+            )
+        if current.status is WorkflowStatus.COMPLETED:
+            number = current.state.get("order_number")
+            return Outcome(
+                {"workflow": current.to_json()},
+                [
+                    Problem(
+                        "ORDER_ALREADY_BOOKED",
+                        f"the opportunity was already booked as ERP order {number}",
+                        "opportunityId",
+                    )
+                ],
+            )
+        if current.status is not WorkflowStatus.CANCELLED:
+            # Not final either: once that booking is cancelled, this request may go ahead.
+            return Outcome(
+                {"workflow": current.to_json()},
+                [
+                    Problem(
+                        "BOOKING_IN_PROGRESS",
+                        f"the opportunity is being booked by workflow {current.id} "
+                        f"({current.status.value})",
+                        "opportunityId",
+                    )
+                ],
+                transient=True,
+            )
+        if await backend.compare_and_set(claim, holder, workflow_id, ttl=CLAIM_GRACE):
+            return None
+        # another booking took the cancelled one's claim first: look again
+
+
 def outcome_of(workflow: Workflow) -> Outcome:
     """The payload of a workflow at rest: the workflow, and its refusal's problems if any."""
     problems: list[Problem] = []
     failure = workflow.failure
     if workflow.status is WorkflowStatus.EXCEPTION and failure is not None:
+        # A refusal by the booking's own rules lists each of them; an upstream's refusal is
+        # one error (its vendor codes and field paths stay in `failure`, not in `errors`).
+        own = failure.source is None
         problems = [
             Problem(str(p.get("code")), str(p.get("message")), p.get("field"))
-            for p in failure.problems
+            for p in (failure.problems if own else [])
             if p.get("code")
         ] or [Problem(failure.code, failure.message)]
     return Outcome({"workflow": workflow.to_json()}, problems)
 
 
 async def release_booking(services: WriteServices, workflow: Workflow) -> None:
-    """A cancelled booking frees its opportunity for another booking."""
+    """A cancelled booking frees its opportunity for another booking: its claim is taken over
+    by the next booking (see `_claim`), and lapses after `CLAIM_GRACE` if none comes. Only a
+    compare-and-set touches it, so a claim another booking has just taken stays."""
     opportunity_id = workflow.input.get("opportunityId")
-    if opportunity_id and await services.backend.get(f"booking:{opportunity_id}") == workflow.id:
-        await services.backend.delete(f"booking:{opportunity_id}")
+    if opportunity_id:
+        claim = f"booking:{opportunity_id}"
+        await services.backend.compare_and_set(claim, workflow.id, workflow.id, ttl=CLAIM_GRACE)

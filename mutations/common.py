@@ -6,15 +6,23 @@ turns into its payload. The runner stores that JSON under the mutation's name an
 client's idempotency key for 24 hours: a retry with the same key and input gets the same
 outcome without running again (and concurrent duplicates wait for the one run); the same key
 with a different input is refused.
+
+A key names one request of one caller: the caller is part of the request's fingerprint, and
+the key that the mutation's upstream writes carry (`upstream_key`) is derived from the
+mutation's name, the client's key and that fingerprint. So the same client key on two
+mutations, or on two different requests after the first was abandoned or forgotten, never
+makes NetSuite take a new write for a repeat of an old one.
 """
 
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import datetime as dt
 import logging
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
+from decimal import Decimal
 from typing import Any
 
 from graphql import GraphQLError
@@ -29,7 +37,14 @@ from sources.errors import SourceError
 from sources.ports import CrmPort, ErpPort
 from sources.records import ErpCustomer
 from state.backend import StateBackend
-from state.idempotency import IdempotencyStore, Mismatch, Started, Stored, fingerprint
+from state.idempotency import (
+    IdempotencyStore,
+    IdempotencyTimeout,
+    Mismatch,
+    Started,
+    Stored,
+    fingerprint,
+)
 
 logger = logging.getLogger("accord.mutations")
 
@@ -106,15 +121,58 @@ def authorize(operation: str, caller: Caller) -> None:
         raise AccessDenied(operation, caller)
 
 
+def canonical(value: Any) -> Any:
+    """The JSON form of a request for its fingerprint: as `plain`, except that a decimal is
+    written exactly and compactly, the same for every spelling of one number ("1500",
+    "1500.00" and "1.5E+3" are one amount)."""
+    if isinstance(value, Decimal):
+        return _decimal_key(value)
+    if dataclasses.is_dataclass(value) and not isinstance(value, type):
+        return {f.name: canonical(getattr(value, f.name)) for f in dataclasses.fields(value)}
+    if isinstance(value, Mapping):
+        return {str(key): canonical(item) for key, item in value.items()}
+    if isinstance(value, list | tuple):
+        return [canonical(item) for item in value]
+    return plain(value)
+
+
+def _decimal_key(value: Decimal) -> str:
+    """``<sign><digits>E<exponent>`` without trailing zeros: exact, and short however large
+    the exponent (never the number written out in full)."""
+    if not value.is_finite():
+        return str(value)
+    sign, digits, exponent = value.as_tuple()
+    assert isinstance(exponent, int)
+    significant = list(digits)
+    while len(significant) > 1 and significant[-1] == 0:
+        significant.pop()
+        exponent += 1
+    if significant == [0]:
+        return "0"
+    return f"{'-' if sign else ''}{''.join(map(str, significant))}E{exponent}"
+
+
+def request_fingerprint(caller: Caller, payload: Mapping[str, Any]) -> str:
+    """What makes two calls the same request: the caller and the canonical input."""
+    return fingerprint({"caller": caller.name, "input": canonical(payload)})
+
+
+def upstream_key(operation: str, key: str, request: str) -> str:
+    """The idempotency key of a mutation's upstream writes: the mutation, the client's key and
+    the request's fingerprint, so that no other request ever shares it."""
+    return f"{operation}:{key}:{request[:32]}"
+
+
 async def idempotent(
     services: WriteServices,
     operation: str,
     caller: Caller,
     key: str,
     payload: Mapping[str, Any],
-    run: Callable[[], Awaitable[Outcome]],
+    run: Callable[[str], Awaitable[Outcome]],
 ) -> Outcome:
-    """Run ``run`` once per (operation, key); replay its outcome for a repeat of the same input."""
+    """Run ``run`` once per (operation, key); replay its outcome for a repeat of the same
+    request. ``run`` gets the `upstream_key` its upstream writes carry."""
     if not key or not key.strip() or len(key) > MAX_KEY_LENGTH:
         return refused(
             Problem(
@@ -123,7 +181,23 @@ async def idempotent(
                 "idempotencyKey",
             )
         )
-    claim = await services.idempotency.begin(operation, key, fingerprint(plain(payload)))
+    request = request_fingerprint(caller, payload)
+    try:
+        claim = await services.idempotency.begin(operation, key, request)
+    except IdempotencyTimeout:
+        # The first request with this key is still running (a slow upstream): this duplicate
+        # is told to come back, and its answer is not kept.
+        return Outcome(
+            problems=[
+                Problem(
+                    "SOURCE_TIMEOUT",
+                    f"the first request with this idempotencyKey is still running after "
+                    f"{services.idempotency.wait:g} s; send it again later for its answer",
+                    "idempotencyKey",
+                )
+            ],
+            transient=True,
+        )
     if isinstance(claim, Stored):
         await audit_write(
             services,
@@ -144,7 +218,7 @@ async def idempotent(
     assert isinstance(claim, Started)
     heartbeat = asyncio.create_task(_keep_claim(services.idempotency, operation, key, claim.token))
     try:
-        outcome = await run()
+        outcome = await run(upstream_key(operation, key, request))
     except BaseException:
         await services.idempotency.abandon(operation, key, claim.token)
         raise

@@ -39,6 +39,79 @@ def evaluate(policies: Sequence[Policy[S]], subject: S) -> list[Violation]:
     return [violation for policy in policies for violation in policy.check(subject)]
 
 
+# --------------------------------------------------------------------------- money
+
+# ISO 4217 minor units where they are not two decimals.
+CURRENCY_DECIMALS: dict[str, int] = {
+    **dict.fromkeys(
+        [
+            "BIF",
+            "CLP",
+            "DJF",
+            "GNF",
+            "ISK",
+            "JPY",
+            "KMF",
+            "KRW",
+            "PYG",
+            "RWF",
+            "UGX",
+            "UYI",
+            "VND",
+            "VUV",
+            "XAF",
+            "XOF",
+            "XPF",
+        ],
+        0,
+    ),
+    **dict.fromkeys(["BHD", "IQD", "JOD", "KWD", "LYD", "OMR", "TND"], 3),
+}
+MONEY_DIGITS = 15
+"""Significant digits an amount may have: the ERP takes amounts as JSON numbers, which keep
+15 significant digits exactly (and it refuses anything from 10^15 up)."""
+
+
+def currency_decimals(currency: str | None) -> int:
+    return CURRENCY_DECIMALS.get(currency or "", 2)
+
+
+def money_problem(
+    amount: Decimal, currency: str | None, field: str, what: str = "the amount"
+) -> Violation | None:
+    """The violation of an amount that the currency cannot hold exactly: finer than its minor
+    unit (JPY has none), or too large to reach the ERP exactly."""
+    decimals = currency_decimals(currency)
+    exponent = amount.as_tuple().exponent
+    if not amount.is_finite() or not isinstance(exponent, int):
+        return Violation("INVALID_VALUE", f"{what} must be a finite number", field)
+    if _finer_than(amount, decimals):
+        unit = "whole units" if decimals == 0 else f"at most {decimals} decimals"
+        return Violation(
+            "INVALID_VALUE", f"{what} in {currency or 'this currency'} takes {unit}", field
+        )
+    if amount.copy_abs() >= Decimal(10) ** (MONEY_DIGITS - decimals):
+        return Violation(
+            "INVALID_VALUE",
+            f"{what} must be less than 10^{MONEY_DIGITS - decimals} {currency or ''}".rstrip(),
+            field,
+        )
+    return None
+
+
+def _in_range(amount: Decimal) -> bool:
+    return amount.is_finite() and amount.copy_abs() < Decimal(10) ** MONEY_DIGITS
+
+
+def _finer_than(amount: Decimal, decimals: int) -> bool:
+    """Whether a non-zero digit of ``amount`` lies beyond ``decimals`` places (trailing zeros
+    do not count: "10.500" EUR is 10.50)."""
+    _, digits, exponent = amount.as_tuple()
+    assert isinstance(exponent, int)
+    beyond = -decimals - exponent  # how many of the last digits lie past the minor unit
+    return any(digits[-beyond:]) if beyond > 0 else False
+
+
 # --------------------------------------------------------------------------- tax ids
 
 TAX_ID_FORMATS: dict[str, tuple[re.Pattern[str], str]] = {
@@ -220,6 +293,9 @@ def _payment_amount(facts: PaymentFacts) -> Iterable[Violation]:
         yield Violation(
             "NO_APPLICATIONS", "apply the payment to at least one invoice", "applications"
         )
+    amounts = [facts.amount, *(amount for _, amount in facts.applications)]
+    if not all(_in_range(amount) for amount in amounts):
+        return  # `_payment_money` reports it; the sum of such amounts is not computed
     applied = sum((amount for _, amount in facts.applications), Decimal(0))
     if facts.applications and applied != facts.amount:
         yield Violation(
@@ -271,7 +347,20 @@ def _applications(facts: PaymentFacts) -> Iterable[Violation]:
             )
 
 
+def _payment_money(facts: PaymentFacts) -> Iterable[Violation]:
+    problem = money_problem(facts.amount, facts.currency, "amount", "the payment amount")
+    if problem is not None:
+        yield problem
+    for position, (_, amount) in enumerate(facts.applications):
+        problem = money_problem(
+            amount, facts.currency, f"applications.{position}", "an applied amount"
+        )
+        if problem is not None:
+            yield problem
+
+
 PAYMENT_POLICIES: list[Policy[PaymentFacts]] = [
+    Policy("INVALID_VALUE", "Amounts fit the currency's minor unit and range.", _payment_money),
     Policy("OVERPAYMENT", "The payment equals what it is applied to.", _payment_amount),
     Policy("CURRENCY_MISMATCH", "The payment is in the customer's currency.", _payment_currency),
     Policy(

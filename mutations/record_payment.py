@@ -33,8 +33,9 @@ from sources.records import NewPayment, PaymentApplication
 MAX_APPLICATIONS = 100
 
 
-def payment_external_id(key: str) -> str:
-    return "ACCORD-PAY-" + hashlib.sha256(key.encode()).hexdigest()[:24]
+def payment_external_id(upstream: str) -> str:
+    """The ERP payment's external id, from the request's `upstream_key`."""
+    return "ACCORD-PAY-" + hashlib.sha256(upstream.encode()).hexdigest()[:24]
 
 
 async def record_payment(
@@ -48,7 +49,7 @@ async def record_payment(
     applications: Sequence[tuple[str, Decimal]],
     memo: str | None,
 ) -> Outcome:
-    async def run() -> Outcome:
+    async def run(upstream: str) -> Outcome:
         if len(applications) > MAX_APPLICATIONS:
             return refused(
                 Problem(
@@ -74,7 +75,7 @@ async def record_payment(
             return refused(*problems_of(violations))
         payment = NewPayment(
             customer_erp_id=customer.erp_id,
-            external_id=payment_external_id(key),
+            external_id=payment_external_id(upstream),
             amount=amount,
             currency=currency,
             payment_date=payment_date or services.today(),
@@ -82,7 +83,7 @@ async def record_payment(
             memo=memo,
         )
         try:
-            erp_id = await services.erp.create_payment(payment, idempotency_key=key)
+            erp_id = await services.erp.create_payment(payment, idempotency_key=upstream)
             posted = (await services.erp.payments_by_ids([erp_id]))[erp_id]
         except SourceError as error:
             return Outcome(problems=[upstream_problem(error)], transient=True)

@@ -32,7 +32,7 @@ async def set_credit_hold(
     hold: CreditHold,
     reason: str,
 ) -> Outcome:
-    async def run() -> Outcome:
+    async def run(upstream: str) -> Outcome:
         if not reason.strip() or len(reason) > MAX_REASON:
             return refused(
                 Problem("INVALID_VALUE", f"reason must have 1 to {MAX_REASON} characters", "reason")
@@ -44,7 +44,7 @@ async def set_credit_hold(
                     Problem("CUSTOMER_NOT_IN_ERP", "the ERP has no such customer", "customerId")
                 )
             await services.erp.update_customer(
-                customer.erp_id, CustomerFields(credit_hold=hold), idempotency_key=key
+                customer.erp_id, CustomerFields(credit_hold=hold), idempotency_key=upstream
             )
         except SourceError as error:
             return Outcome(problems=[upstream_problem(error)], transient=True)

@@ -23,7 +23,7 @@ from mutations.common import (
     refused,
     upstream_problem,
 )
-from mutations.policies import address_gaps, tax_id_problem
+from mutations.policies import address_gaps, money_problem, tax_id_problem
 from resolvers.context import Caller
 from schema.ids import CustomerRef
 from schema.ownership import REGISTRY, System
@@ -80,7 +80,7 @@ async def update_customer(
         caller,
         key,
         payload,
-        lambda: _update(services, caller, key, ref, changes),
+        lambda upstream: _update(services, caller, key, upstream, ref, changes),
     )
 
 
@@ -112,7 +112,12 @@ async def _nothing() -> dict[str, Any]:
 
 
 async def _update(
-    services: WriteServices, caller: Caller, key: str, ref: CustomerRef, changes: CustomerChanges
+    services: WriteServices,
+    caller: Caller,
+    key: str,
+    upstream: str,
+    ref: CustomerRef,
+    changes: CustomerChanges,
 ) -> Outcome:
     wanted = given(changes)
     if not wanted:
@@ -171,7 +176,7 @@ async def _update(
     try:
         if crm_fields and account is not None:
             await services.crm.update_account(
-                account.salesforce_id, account_fields, idempotency_key=f"{key}:crm"
+                account.salesforce_id, account_fields, idempotency_key=f"{upstream}:crm"
             )
             written_crm = True
             before = _before_account(account, crm_fields)
@@ -180,13 +185,13 @@ async def _update(
             )
         if erp_fields and customer is not None:
             await services.erp.update_customer(
-                customer.erp_id, customer_fields, idempotency_key=f"{key}:erp"
+                customer.erp_id, customer_fields, idempotency_key=f"{upstream}:erp"
             )
             before = _before_customer(customer, erp_fields)
             await applied("netsuite", "customer", customer.erp_id, before=before, after=erp_fields)
     except SourceError as error:
         if written_crm and account is not None:
-            await _restore_account(services, caller, key, account, crm_fields)
+            await _restore_account(services, caller, key, upstream, account, crm_fields)
         return Outcome(problems=[upstream_problem(error)], transient=True)
     return Outcome(
         {
@@ -208,8 +213,16 @@ async def _validate(
         problems.append(
             Problem("INVALID_VALUE", f"name must have 1 to {MAX_NAME} characters", "name")
         )
-    if changes.credit_limit is not None and changes.credit_limit < 0:
-        problems.append(Problem("INVALID_VALUE", "creditLimit must not be negative", "creditLimit"))
+    if changes.credit_limit is not None:
+        if changes.credit_limit < 0:
+            problems.append(
+                Problem("INVALID_VALUE", "creditLimit must not be negative", "creditLimit")
+            )
+        else:
+            currency = customer.currency if customer else None
+            problem = money_problem(changes.credit_limit, currency, "creditLimit", "creditLimit")
+            if problem is not None:
+                problems.append(Problem.of(problem))
     if changes.billing_address is not None:
         gaps = address_gaps(changes.billing_address)
         if gaps:
@@ -291,7 +304,12 @@ def _before_customer(customer: ErpCustomer, changed: dict[str, Any]) -> dict[str
 
 
 async def _restore_account(
-    services: WriteServices, caller: Caller, key: str, account: CrmAccount, changed: dict[str, Any]
+    services: WriteServices,
+    caller: Caller,
+    key: str,
+    upstream: str,
+    account: CrmAccount,
+    changed: dict[str, Any],
 ) -> None:
     """Put the CRM's fields back after the ERP refused its part."""
     before = AccountFields(**_before_account(account, changed))
@@ -302,7 +320,7 @@ async def _restore_account(
     )
     try:
         await services.crm.update_account(
-            account.salesforce_id, restore, idempotency_key=f"{key}:crm-restore"
+            account.salesforce_id, restore, idempotency_key=f"{upstream}:crm-restore"
         )
         outcome = "compensated"
     except SourceError:

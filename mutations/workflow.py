@@ -14,17 +14,24 @@ middle of one is resumed by another (or by itself after a restart) at that step.
                   └──▶ EXCEPTION ──▶ RUNNING (retry) / CANCELLED (cancel)
 
 - A step raises `NeedsApproval` to pause the workflow for finance (nothing written yet);
-  approving resumes it at that step.
-- A step that fails (a business refusal, or an upstream error after its retries) stops the
-  workflow in EXCEPTION, recording the step, the reason and the upstream error, after the
-  steps done so far are compensated in reverse order: nothing stays half-posted.
-- A step whose retryable failures exhaust its attempts is also put on the dead-letter list.
+  approving resumes it at that step, and keeps what was approved (`approved_for`) so that
+  the step, run again on a retry, can tell whether the approval still covers the work.
+- A step that fails (a business refusal, an upstream error after its retries, or a defect)
+  stops the workflow in EXCEPTION, recording the step, the reason and the upstream error,
+  after the failed step (whose write may have landed although its answer never came) and the
+  steps done so far are compensated in reverse order: nothing stays half-posted. Steps find
+  what to undo rather than assume it, and what is gone already counts as undone.
+- A step whose retryable failures exhaust its attempts, or whose undo fails, is also put on
+  the dead-letter list; an undo that failed leaves the step marked ``undo_pending``.
 - Retrying runs the read-only steps again (the cause may have been fixed), then every step not
-  COMPLETED, from the first compensated or failed one. The workflow's `generation` is part of
-  each step's idempotency key, so a retry after compensation posts anew, while a resumption
-  after a crash (same generation) finds what the first attempt posted.
-- While a process runs a workflow it holds a lease on it; `recover` resumes RUNNING and
-  PENDING workflows whose lease has lapsed.
+  COMPLETED (or whose undo is pending), from the first compensated or failed one. The
+  workflow's `generation` is part of each step's idempotency key, so a retry after
+  compensation posts anew, while a resumption after a crash (same generation) finds what the
+  first attempt posted.
+- One runner at a time: a process works on a workflow (running it, or retrying, approving,
+  cancelling it) only while it holds the workflow's lease, which it renews for as long as the
+  work lasts; an action waits briefly for another runner and is otherwise refused as busy.
+  `recover` resumes RUNNING and PENDING workflows whose lease has lapsed (a dead process's).
 """
 
 from __future__ import annotations
@@ -42,6 +49,7 @@ from typing import Any, Protocol
 from mutations.audit import AuditEntry, AuditTrail, plain
 from sources.errors import SourceError
 from state.backend import StateBackend
+from state.errors import StateError
 
 logger = logging.getLogger("accord.workflow")
 
@@ -100,6 +108,7 @@ class StepRecord:
     started_at: str | None = None
     finished_at: str | None = None
     error: str | None = None
+    undo_pending: bool = False  # its compensation failed: what it wrote may still be posted
 
 
 @dataclass
@@ -118,6 +127,7 @@ class Workflow:
     pending_reason: dict[str, Any] | None = None
     approved_by: str | None = None
     approved_at: str | None = None
+    approved_for: dict[str, Any] | None = None  # the pending reason finance approved
     cancelled_by: str | None = None
     dead_lettered: bool = False
     created_at: str = field(default_factory=now)
@@ -178,6 +188,15 @@ class StepContext:
     actor: str
     role: str | None
     services: Any
+    persist: Callable[[Workflow], Awaitable[None]] | None = None
+
+    async def remember(self, **facts: Any) -> None:
+        """Merge ``facts`` into the workflow's state and persist it now, before the write they
+        announce: a resumption after a crash, or an undo after an answer that never came,
+        then knows the write may have happened."""
+        self.workflow.state.update(plain(facts))
+        if self.persist is not None:
+            await self.persist(self.workflow)
 
     def key(self, purpose: str = "") -> str:
         """The idempotency key of one write of this step in this generation."""
@@ -205,7 +224,10 @@ class Step(Protocol):
         """Do the step; the mapping is merged into the workflow's state."""
 
     async def compensate(self, ctx: StepContext) -> None:
-        """Undo what `run` wrote (called only after it completed)."""
+        """Undo what `run` wrote, or may have written: it is called after `run` completed and
+        also after it failed (a write whose answer was lost may still have landed), and again
+        by a cancel, so it finds what to undo rather than assume it, and undoing what is
+        gone already is success."""
 
 
 # --------------------------------------------------------------------------- persistence
@@ -323,12 +345,29 @@ class ConcurrentUpdate(Exception):
 
 
 class WorkflowStateError(Exception):
-    """The action does not apply to the workflow in its current status."""
+    """The action does not apply to the workflow in its current status, or another runner is
+    working on it right now (``busy``)."""
 
-    def __init__(self, workflow: Workflow, action: str) -> None:
-        super().__init__(f"cannot {action} a workflow in {workflow.status.value}")
+    def __init__(self, workflow: Workflow, action: str, *, busy: bool = False) -> None:
+        message = (
+            f"cannot {action} the workflow now: another process is working on it "
+            f"({workflow.status.value}); try again shortly"
+            if busy
+            else f"cannot {action} a workflow in {workflow.status.value}"
+        )
+        super().__init__(message)
         self.workflow = workflow
         self.action = action
+        self.busy = busy
+
+
+class CompensationFailed(Exception):
+    """Undoing a step failed: what it wrote may still be posted."""
+
+    def __init__(self, step: str, cause: Exception) -> None:
+        super().__init__(f"compensation failed, still posted: {cause}")
+        self.step = step
+        self.cause = cause
 
 
 # --------------------------------------------------------------------------- the engine
@@ -340,6 +379,7 @@ class EngineSettings:
     step_backoff: float = 0.2  # first pause between attempts of a step; doubles
     step_backoff_max: float = 2.0
     recover_every: float = 5.0
+    action_wait: float = 2.0  # how long retry/approve/cancel wait for a runner to let go
 
 
 class WorkflowEngine:
@@ -386,44 +426,114 @@ class WorkflowEngine:
             steps=[StepRecord(step.name) for step in self.definitions[kind]],
         )
 
-    async def start(self, workflow: Workflow) -> Workflow:
-        """Store a new workflow and run it; an existing one with the same id is resumed."""
+    async def start(
+        self, workflow: Workflow, *, stored: Callable[[], Awaitable[None]] | None = None
+    ) -> Workflow:
+        """Store a new workflow and run it; an existing one with the same id is resumed.
+        ``stored`` is called once the workflow is stored (new or found), before it runs."""
         if not await self.store.create(workflow):
             existing = await self.store.get(workflow.id)
             assert existing is not None
+            if stored is not None:
+                await stored()
             if existing.status in ACTIVE:
                 return await self.run(existing.id)
             return existing
+        if stored is not None:
+            await stored()
         await self._changed(workflow)
         return await self.run(workflow.id)
 
     async def run(self, workflow_id: str) -> Workflow:
-        """Run (or resume) a workflow under this process's lease, to a resting status."""
-        task = self._running.get(workflow_id)
-        if task is None or task.done():
-            task = asyncio.ensure_future(self._run(workflow_id))
-            self._running[workflow_id] = task
+        """Run (or resume) a workflow to a resting status; as stored when another process runs
+        it (that process reports its own outcome)."""
+
+        async def resume(workflow: Workflow) -> Workflow:
+            if workflow.status not in ACTIVE:
+                return workflow
+            return await self._advance(workflow)
+
+        return await self._exclusively(workflow_id, None, resume)
+
+    async def _exclusively(
+        self,
+        workflow_id: str,
+        action: str | None,
+        work: Callable[[Workflow], Awaitable[Workflow]],
+    ) -> Workflow:
+        """Do ``work`` on the workflow as its only runner anywhere: one task of this process,
+        holding the workflow's lease. A plain run (``action`` None) joins this process's
+        runner if it has one; an action waits for it (and for another process's lease) for
+        `EngineSettings.action_wait`, then is refused as busy."""
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + (self.settings.action_wait if action else 0.0)
+        while True:
+            task = self._running.get(workflow_id)
+            if task is None or task.done():
+                break
+            if action is None:
+                try:
+                    return await asyncio.shield(task)
+                except (WorkflowStateError, SourceError, CompensationFailed):
+                    return await self._get(workflow_id)  # an action refused; the rest stands
+            left = deadline - loop.time()
+            if left <= 0:
+                raise WorkflowStateError(await self._get(workflow_id), action, busy=True)
+            await asyncio.wait({task}, timeout=left)
+        # No await between the check above and registering the task: one runner per process.
+        task = asyncio.ensure_future(self._leased(workflow_id, action, work, deadline))
+        self._running[workflow_id] = task
         # Shield: a client hanging up must not stop a workflow halfway through a step.
         return await asyncio.shield(task)
 
-    async def _run(self, workflow_id: str) -> Workflow:
+    async def _leased(
+        self,
+        workflow_id: str,
+        action: str | None,
+        work: Callable[[Workflow], Awaitable[Workflow]],
+        deadline: float,
+    ) -> Workflow:
         lease = f"workflow:{workflow_id}"
-        if not await self.store.backend.lease(lease, self.owner, self.settings.lease_ttl):
-            self._running.pop(workflow_id, None)
-            workflow = await self.store.get(workflow_id)
-            assert workflow is not None
-            return workflow  # another process runs it; it will report its own outcome
+        backend = self.store.backend
+        loop = asyncio.get_running_loop()
         try:
-            workflow = await self.store.get(workflow_id)
-            assert workflow is not None
-            if workflow.status not in ACTIVE:
+            while not await backend.lease(lease, self.owner, self.settings.lease_ttl):
+                if loop.time() >= deadline:
+                    workflow = await self._get(workflow_id)
+                    if action is None:
+                        return workflow  # another process runs it
+                    raise WorkflowStateError(workflow, action, busy=True)
+                await asyncio.sleep(0.05)
+            heartbeat = asyncio.create_task(self._keep_lease(lease))
+            try:
+                return await work(await self._get(workflow_id))
+            except ConcurrentUpdate:
+                # This runner lost its lease (a stalled process) and another took over.
+                logger.warning("workflow %s changed under its runner; leaving it", workflow_id)
+                workflow = await self._get(workflow_id)
+                if action is not None:
+                    raise WorkflowStateError(workflow, action, busy=True) from None
                 return workflow
-            return await self._advance(workflow, lease)
+            finally:
+                heartbeat.cancel()
+                await backend.release(lease, self.owner)
         finally:
-            await self.store.backend.release(lease, self.owner)
-            self._running.pop(workflow_id, None)
+            if self._running.get(workflow_id) is asyncio.current_task():
+                del self._running[workflow_id]
 
-    async def _advance(self, workflow: Workflow, lease: str) -> Workflow:
+    async def _keep_lease(self, lease: str) -> None:
+        """Renew the lease while the work lasts: a live runner keeps its workflow however long
+        a step takes; a dead one loses it within `lease_ttl`."""
+        while True:
+            await asyncio.sleep(self.settings.lease_ttl / 3)
+            try:
+                if not await self.store.backend.renew(lease, self.owner, self.settings.lease_ttl):
+                    logger.warning("lost the lease %s", lease)
+                    return
+            except Exception:
+                logger.exception("could not renew the lease %s", lease)
+
+    async def _advance(self, workflow: Workflow) -> Workflow:
         steps = self.definitions[workflow.kind]
         if workflow.status is not WorkflowStatus.RUNNING:
             workflow.status = WorkflowStatus.RUNNING
@@ -432,7 +542,6 @@ class WorkflowEngine:
             record = workflow.step(step.name)
             if record.status is StepStatus.COMPLETED:
                 continue
-            await self.store.backend.renew(lease, self.owner, self.settings.lease_ttl)
             outcome = await self._run_step(workflow, step)
             if outcome is not None:
                 return outcome
@@ -451,6 +560,7 @@ class WorkflowEngine:
             workflow.created_by,
             workflow.created_role,
             self.services,
+            self._save,
         )
 
     async def _run_step(self, workflow: Workflow, step: Step) -> Workflow | None:
@@ -500,8 +610,17 @@ class WorkflowEngine:
                     delay = min(delay * 2, self.settings.step_backoff_max)
                     continue
                 return await self._fail(workflow, step, failure, dead_letter=error.retryable)
+            except (ConcurrentUpdate, StateError):
+                raise  # the workflow's own record cannot be kept: leave it to recovery
+            except Exception as error:
+                # A defect, not a business answer: stop visibly (and undo) rather than leave
+                # the workflow RUNNING to fail the same way on every recovery.
+                logger.exception("workflow %s: step %s failed", workflow.id, step.name)
+                failure = Failure(step.name, "INTERNAL_ERROR", f"{type(error).__name__}: {error}")
+                return await self._fail(workflow, step, failure, dead_letter=True)
             record.status = StepStatus.COMPLETED
             record.finished_at = now()
+            record.undo_pending = False
             workflow.state.update(plain(dict(output)))
             await self._save(workflow)
             return None
@@ -517,10 +636,10 @@ class WorkflowEngine:
         await self._save(workflow)
         try:
             await self._compensate(workflow)
-        except SourceError as error:
+        except CompensationFailed as error:
             # The undo itself failed: the workflow must not look clean. Finance sees it on the
-            # dead-letter list; a retry carries the work forward from what is still posted.
-            failure.message += f"; compensation failed, still posted: {error}"
+            # dead-letter list; a retry runs that step again (finding what is still posted).
+            failure.message += f"; {error}"
             dead_letter = True
         workflow.status = WorkflowStatus.EXCEPTION
         workflow.dead_lettered = dead_letter
@@ -531,67 +650,95 @@ class WorkflowEngine:
         return workflow
 
     async def _compensate(self, workflow: Workflow) -> None:
-        """Undo the completed writing steps, newest first."""
+        """Undo the writing steps that completed, or failed (their write may have landed all
+        the same), newest first; `CompensationFailed` when one cannot be undone."""
         for step in reversed(self.definitions[workflow.kind]):
             record = workflow.step(step.name)
-            if record.status is not StepStatus.COMPLETED or step.read_only:
+            wrote = record.status is StepStatus.COMPLETED or record.status is StepStatus.FAILED
+            if step.read_only or not (wrote or record.undo_pending):
                 continue
             context = self._context(workflow, step)
             for attempt in range(1, step.attempts + 1):
                 try:
                     await step.compensate(context)
                     break
-                except SourceError as error:
-                    if attempt == step.attempts:
+                except (ConcurrentUpdate, StateError):
+                    raise
+                except Exception as error:
+                    if not isinstance(error, SourceError) or attempt == step.attempts:
                         # Record it: the workflow stays in EXCEPTION with the undo pending.
+                        record.undo_pending = True
                         record.error = f"compensation failed: {error}"
                         await self._save(workflow)
-                        raise
+                        raise CompensationFailed(step.name, error) from error
                     await asyncio.sleep(self.settings.step_backoff * attempt)
-            record.status = StepStatus.COMPENSATED
+            if record.status is StepStatus.COMPLETED:
+                record.status = StepStatus.COMPENSATED
+            record.undo_pending = False
             record.finished_at = now()
             await self._save(workflow)
 
     # ------------------------------------------------------------------ actions
 
     async def retry(self, workflow_id: str) -> Workflow:
-        workflow = await self._get(workflow_id)
-        if workflow.status is not WorkflowStatus.EXCEPTION:
-            raise WorkflowStateError(workflow, "retry")
-        workflow.generation += 1
-        workflow.failure = None
-        workflow.dead_lettered = False
-        for step in self.definitions[workflow.kind]:
-            record = workflow.step(step.name)
-            if step.read_only or record.status is not StepStatus.COMPLETED:
-                record.status = StepStatus.PENDING
-                record.error = None
-        workflow.status = WorkflowStatus.RUNNING
-        await self._save(workflow)
-        await self.store.clear_dead_letter(workflow.id)
-        return await self.run(workflow.id)
+        async def work(workflow: Workflow) -> Workflow:
+            if workflow.status is not WorkflowStatus.EXCEPTION:
+                raise WorkflowStateError(workflow, "retry")
+            workflow.generation += 1
+            workflow.failure = None
+            workflow.dead_lettered = False
+            for step in self.definitions[workflow.kind]:
+                record = workflow.step(step.name)
+                if (
+                    step.read_only
+                    or record.status is not StepStatus.COMPLETED
+                    or record.undo_pending
+                ):
+                    # A step whose undo failed runs again too: it finds what it still has
+                    # posted (or posts it anew if the undo did happen after all).
+                    record.status = StepStatus.PENDING
+                    record.error = None
+            workflow.status = WorkflowStatus.RUNNING
+            await self._save(workflow)
+            await self.store.clear_dead_letter(workflow.id)
+            return await self._advance(workflow)
+
+        return await self._exclusively(workflow_id, "retry", work)
 
     async def approve(self, workflow_id: str, actor: str) -> Workflow:
-        workflow = await self._get(workflow_id)
-        if workflow.status is not WorkflowStatus.PENDING_APPROVAL:
-            raise WorkflowStateError(workflow, "approve")
-        workflow.approved_by = actor
-        workflow.approved_at = now()
-        workflow.pending_reason = None
-        workflow.status = WorkflowStatus.RUNNING
-        await self._save(workflow)
-        return await self.run(workflow.id)
+        async def work(workflow: Workflow) -> Workflow:
+            if workflow.status is not WorkflowStatus.PENDING_APPROVAL:
+                raise WorkflowStateError(workflow, "approve")
+            workflow.approved_by = actor
+            workflow.approved_at = now()
+            workflow.approved_for = workflow.pending_reason
+            workflow.pending_reason = None
+            workflow.status = WorkflowStatus.RUNNING
+            await self._save(workflow)
+            return await self._advance(workflow)
+
+        return await self._exclusively(workflow_id, "approve", work)
 
     async def cancel(self, workflow_id: str, actor: str) -> Workflow:
-        workflow = await self._get(workflow_id)
-        if workflow.status not in (WorkflowStatus.PENDING_APPROVAL, WorkflowStatus.EXCEPTION):
-            raise WorkflowStateError(workflow, "cancel")
-        await self._compensate(workflow)
-        workflow.status = WorkflowStatus.CANCELLED
-        workflow.cancelled_by = actor
-        await self._save(workflow)
-        await self.store.clear_dead_letter(workflow.id)
-        return workflow
+        async def work(workflow: Workflow) -> Workflow:
+            if workflow.status not in (
+                WorkflowStatus.PENDING_APPROVAL,
+                WorkflowStatus.EXCEPTION,
+            ):
+                raise WorkflowStateError(workflow, "cancel")
+            try:
+                await self._compensate(workflow)
+            except CompensationFailed as error:
+                if isinstance(error.cause, SourceError):
+                    raise error.cause from None  # the upstream is in trouble: try later
+                raise
+            workflow.status = WorkflowStatus.CANCELLED
+            workflow.cancelled_by = actor
+            await self._save(workflow)
+            await self.store.clear_dead_letter(workflow.id)
+            return workflow
+
+        return await self._exclusively(workflow_id, "cancel", work)
 
     async def recover(self) -> list[str]:
         """Resume the RUNNING and PENDING workflows no live process holds; their ids."""

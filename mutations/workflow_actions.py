@@ -3,6 +3,10 @@
 - retry: an EXCEPTION workflow runs again from its failed step (read-only checks first);
 - approve (finance): a PENDING_APPROVAL workflow continues past its credit check;
 - cancel: a PENDING_APPROVAL or EXCEPTION workflow is compensated and closed.
+
+An action on a workflow in another status, or one that another runner is working on, is
+refused with INVALID_STATE; that refusal is not kept as the key's answer, since the same
+request may apply once the workflow has moved on.
 """
 
 from __future__ import annotations
@@ -33,7 +37,7 @@ async def act_on_workflow(
     engine = services.engine
     assert engine is not None
 
-    async def run() -> Outcome:
+    async def run(upstream: str) -> Outcome:
         try:
             if action == "retryWorkflow":
                 workflow = await engine.retry(workflow_id)
@@ -45,8 +49,11 @@ async def act_on_workflow(
         except KeyError:
             return refused(Problem("WORKFLOW_NOT_FOUND", f"no workflow {workflow_id}", "id"))
         except WorkflowStateError as error:
+            # Nothing was done, and the workflow's status moves on: not an answer to keep.
             return Outcome(
-                {"workflow": error.workflow.to_json()}, [Problem("INVALID_STATE", str(error), "id")]
+                {"workflow": error.workflow.to_json()},
+                [Problem("INVALID_STATE", str(error), "id")],
+                transient=True,
             )
         except SourceError as error:
             return Outcome(problems=[upstream_problem(error)], transient=True)

@@ -20,7 +20,7 @@ from graphql import GraphQLError
 
 from resolvers.context import AccordContext
 from resolvers.errors import BadInputError, SourceFieldError
-from resolvers.paging import decode_cursor, encode_cursor, page_size
+from resolvers.paging import cursor_scope, decode_cursor, encode_cursor, page_size
 from schema.ids import CustomerRef
 from schema.ownership import REGISTRY, System
 from sources.errors import SourceError
@@ -236,10 +236,13 @@ async def list_customers(
 ) -> CustomerPage:
     """A page of customers whose ``fields`` are loaded from their owners."""
     size = page_size(first)
+    cursors = cursor_scope(
+        "customers", filters.name_contains, filters.country, filters.credit_status
+    )
     if filters.name_contains is None and filters.country is None:
-        edges, has_next, total = await _erp_driven(ctx, filters, size, after)
+        edges, has_next, total = await _erp_driven(ctx, filters, size, after, cursors)
     else:
-        edges, has_next, total = await _crm_driven(ctx, filters, size, after)
+        edges, has_next, total = await _crm_driven(ctx, filters, size, after, cursors)
     loaded = await load_customers(ctx, [ref for _, ref in edges], fields)
     return CustomerPage(
         [(cursor, data) for (cursor, _), data in zip(edges, loaded, strict=True)],
@@ -253,9 +256,9 @@ _Edges = tuple[list[tuple[str, CustomerRef]], bool, int | None]
 
 
 async def _erp_driven(
-    ctx: AccordContext, filters: CustomerFilter, size: int, after: str | None
+    ctx: AccordContext, filters: CustomerFilter, size: int, after: str | None, cursors: str
 ) -> _Edges:
-    cursor = decode_cursor(after, "e")
+    cursor = decode_cursor(after, "e", cursors)
     after_id = cursor[1] if cursor else None
     if after_id is not None and not after_id.isdigit():
         raise BadInputError(f"{after!r} is not a cursor of this list", argument="after")
@@ -266,15 +269,16 @@ async def _erp_driven(
     except SourceError as exc:
         raise SourceFieldError.from_source_error(exc) from exc
     edges = [
-        (encode_cursor("e", customer.erp_id), _ref_of_erp(ctx, customer)) for customer in page.items
+        (encode_cursor("e", customer.erp_id, cursors), _ref_of_erp(ctx, customer))
+        for customer in page.items
     ]
     return edges, page.has_more, page.total
 
 
 async def _crm_driven(
-    ctx: AccordContext, filters: CustomerFilter, size: int, after: str | None
+    ctx: AccordContext, filters: CustomerFilter, size: int, after: str | None, cursors: str
 ) -> _Edges:
-    cursor = decode_cursor(after, "k")
+    cursor = decode_cursor(after, "k", cursors)
     after_key = cursor[1] if cursor else None
     edges: list[tuple[str, CustomerRef]] = []
     batch = size + 1 if filters.credit_status is None else max(2 * size, 50)
@@ -305,7 +309,10 @@ async def _crm_driven(
         for account in keyed:
             key = account.erp_key or ""
             edges.append(
-                (encode_cursor("k", key), CustomerRef(key=key, salesforce_id=account.salesforce_id))
+                (
+                    encode_cursor("k", key, cursors),
+                    CustomerRef(key=key, salesforce_id=account.salesforce_id),
+                )
             )
         exhausted = len(accounts) < batch
         if len(edges) > size or exhausted:

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from resolvers.context import AccordContext
 from resolvers.customers import erp_customer
 from resolvers.errors import BadInputError, SourceFieldError
-from resolvers.paging import decode_cursor, encode_cursor, page_size
+from resolvers.paging import cursor_scope, decode_cursor, encode_cursor, page_size
 from schema.ids import CustomerRef
 from sources.errors import SourceError
 from sources.ports import InvoiceQuery
@@ -35,7 +35,10 @@ async def list_invoices(
     ctx: AccordContext, filters: InvoiceFilter, first: int | None, after: str | None
 ) -> InvoicePage:
     size = page_size(first)
-    cursor = decode_cursor(after, "e")
+    cursors = cursor_scope(
+        "invoices", filters.status, filters.customer, filters.due_before, filters.due_after
+    )
+    cursor = decode_cursor(after, "e", cursors)
     after_id = cursor[1] if cursor else None
     if after_id is not None and not after_id.isdigit():
         raise BadInputError(f"{after!r} is not a cursor of this list", argument="after")
@@ -60,5 +63,5 @@ async def list_invoices(
         raise SourceFieldError.from_source_error(exc) from exc
     for invoice in page.items:
         ctx.loaders.invoice_by_id.prime(invoice.erp_id, invoice)
-    edges = [(encode_cursor("e", invoice.erp_id), invoice) for invoice in page.items]
+    edges = [(encode_cursor("e", invoice.erp_id, cursors), invoice) for invoice in page.items]
     return InvoicePage(edges, page.has_more, after is not None, page.total)

@@ -1,14 +1,18 @@
 """Relay-style paging: opaque cursors, page-size bounds, and slicing of loaded lists.
 
-A cursor is the base64url text of ``<kind>:<value>``, where the kind names the ordering the
-page was taken in (``e`` ERP internal id, ``k`` cross-reference key, ``i`` position in a list
-loaded whole). A cursor from another list, or a tampered one, is refused as bad input.
+A cursor is the base64url text of ``<kind>[.<scope>]:<value>``. The kind names the ordering
+the page was taken in (``e`` ERP internal id, ``k`` cross-reference key, ``i`` position in a
+list loaded whole); the scope is a digest of the list and its filters (`cursor_scope`). A
+cursor from another list, from the same list under other filters, or a tampered one, is
+refused as bad input: a position or a key means nothing in another list, and a page taken
+after it would silently skip or repeat nodes.
 """
 
 from __future__ import annotations
 
 import base64
 import binascii
+import hashlib
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Generic, TypeVar
@@ -31,21 +35,31 @@ def page_size(first: int | None) -> int:
     return first
 
 
-def encode_cursor(kind: str, value: str) -> str:
-    return base64.urlsafe_b64encode(f"{kind}:{value}".encode()).decode().rstrip("=")
+def cursor_scope(*parts: object) -> str:
+    """The scope of a list's cursors: a digest of what the list is (its field, its owner, its
+    filters), so that a cursor is only accepted where it was given."""
+    return hashlib.sha256("\x1f".join(map(repr, parts)).encode()).hexdigest()[:12]
 
 
-def decode_cursor(cursor: str | None, kinds: str) -> tuple[str, str] | None:
-    """``(kind, value)`` of a cursor whose kind is one of ``kinds``; None for no cursor."""
+def encode_cursor(kind: str, value: str, scope: str = "") -> str:
+    head = f"{kind}.{scope}" if scope else kind
+    return base64.urlsafe_b64encode(f"{head}:{value}".encode()).decode().rstrip("=")
+
+
+def decode_cursor(cursor: str | None, kinds: str, scope: str = "") -> tuple[str, str] | None:
+    """``(kind, value)`` of a cursor whose kind is one of ``kinds`` and whose scope is
+    ``scope``; None for no cursor."""
     if cursor is None:
         return None
+    refused = BadInputError(f"{cursor!r} is not a cursor of this list", argument="after")
     try:
         text = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode()
     except (binascii.Error, UnicodeDecodeError, ValueError):
-        raise BadInputError(f"{cursor!r} is not a cursor of this list", argument="after") from None
-    kind, _, value = text.partition(":")
-    if kind not in kinds or not value:
-        raise BadInputError(f"{cursor!r} is not a cursor of this list", argument="after")
+        raise refused from None
+    head, _, value = text.partition(":")
+    kind, _, given_scope = head.partition(".")
+    if len(kind) != 1 or kind not in kinds or given_scope != scope or not value:
+        raise refused
     return kind, value
 
 
@@ -57,11 +71,14 @@ class Slice(Generic[T]):
     total: int | None
 
 
-def slice_loaded(items: Sequence[T], first: int | None, after: str | None) -> Slice[T]:
-    """A page of a list already loaded whole (a customer's orders, say)."""
+def slice_loaded(
+    items: Sequence[T], first: int | None, after: str | None, scope: str = ""
+) -> Slice[T]:
+    """A page of a list already loaded whole (a customer's orders, say); ``scope`` names the
+    list (see `cursor_scope`)."""
     size = page_size(first)
     start = 0
-    decoded = decode_cursor(after, "i")
+    decoded = decode_cursor(after, "i", scope)
     if decoded is not None:
         if not decoded[1].isdigit():
             raise BadInputError(f"{after!r} is not a cursor of this list", argument="after")
@@ -69,7 +86,8 @@ def slice_loaded(items: Sequence[T], first: int | None, after: str | None) -> Sl
     chosen = items[start : start + size]
     return Slice(
         items=[
-            (encode_cursor("i", str(start + offset)), item) for offset, item in enumerate(chosen)
+            (encode_cursor("i", str(start + offset), scope), item)
+            for offset, item in enumerate(chosen)
         ],
         has_next=start + size < len(items),
         has_previous=start > 0,

@@ -4,7 +4,9 @@
 - ``POST /__sandbox__/reset``  -> clears the stats and the faults (the data stays)
 - ``GET  /__sandbox__/faults`` -> the active faults
 - ``POST /__sandbox__/faults`` -> adds a fault ``{"pattern", "latency_ms", "error_rate",
-  "error_status", "outage", "garbage"}``, or removes them all with ``{"clear": true}``
+  "error_status", "outage", "garbage", "late_answer"}``, or removes them all with
+  ``{"clear": true}``; with ``late_answer`` the request is carried out at once and only its
+  answer waits ``latency_ms``, so a client that gives up first still has its write applied
 
 Faults and stats live in an ASGI middleware in front of the emulator, so an injected failure
 looks to a client exactly like one from the vendor: the request is counted, delayed, and
@@ -19,7 +21,7 @@ import fnmatch
 import json
 import random
 from collections import Counter
-from collections.abc import Callable
+from collections.abc import Callable, MutableMapping
 from dataclasses import asdict, dataclass
 from typing import Any
 
@@ -46,6 +48,7 @@ class Fault:
     error_status: int = 503
     outage: bool = False
     garbage: bool = False
+    late_answer: bool = False  # carry the request out, then hold its answer for latency_ms
 
     @classmethod
     def from_json(cls, body: Any) -> Fault:
@@ -112,9 +115,12 @@ class ControlMiddleware:
             return
         self.state.record(scope["method"], path)
         faults = self.state.active(path)
-        latency = sum(fault.latency_ms for fault in faults)
+        late = sum(fault.latency_ms for fault in faults if fault.late_answer)
+        latency = sum(fault.latency_ms for fault in faults if not fault.late_answer)
         if latency:
             await asyncio.sleep(latency / 1000.0)
+        if late:
+            send = _held(send, late / 1000.0)
         for fault in faults:
             if fault.outage:
                 await self.error_body(503, "Service unavailable (sandbox outage)")(
@@ -151,3 +157,17 @@ class ControlMiddleware:
                 return JSONResponse({"error": str(exc)}, status_code=400)
             return JSONResponse({"faults": [asdict(fault) for fault in self.state.faults]})
         return JSONResponse({"error": f"no control action {request.method} {action}"}, 404)
+
+
+def _held(send: Send, seconds: float) -> Send:
+    """``send`` whose first message waits ``seconds``: the work is done, the answer is late."""
+    waiting = True
+
+    async def held(message: MutableMapping[str, Any]) -> None:
+        nonlocal waiting
+        if waiting:
+            waiting = False
+            await asyncio.sleep(seconds)
+        await send(message)
+
+    return held

@@ -53,7 +53,7 @@ def parse_customer_id(value: str) -> CustomerRef:
         raise InvalidId(f"{value!r} is not a Customer id (expected cus:<key>)")
     rest = value[4:]
     if rest.startswith("sf:"):
-        return CustomerRef(salesforce_id=parse_salesforce_id(rest[3:], "Customer"))
+        return CustomerRef(salesforce_id=parse_salesforce_id(rest[3:], "Account"))
     if rest.startswith("erp:"):
         return CustomerRef(erp_id=parse_erp_id(rest[4:], "Customer"))
     key = unquote(rest)
@@ -62,13 +62,24 @@ def parse_customer_id(value: str) -> CustomerRef:
     return CustomerRef(key=key)
 
 
+# The key prefix (first three characters) of the Salesforce objects Accord takes ids of.
+_KEY_PREFIXES = {"Account": "001", "Opportunity": "006"}
+
+
 def parse_salesforce_id(value: str, what: str = "record") -> str:
+    """The 18-character form of a Salesforce id of object ``what`` (``Account``,
+    ``Opportunity``; any object for ``record``): a well-formed id of another object is as
+    invalid as a malformed one."""
     try:
-        return sfid.to18(value)
+        found = sfid.to18(value)
     except ValueError:
         raise InvalidId(
             f"{value!r} is not a Salesforce {what} id (15 or 18 letters and digits)"
         ) from None
+    prefix = _KEY_PREFIXES.get(what)
+    if prefix is not None and not found.startswith(prefix):
+        raise InvalidId(f"{value!r} is not a Salesforce {what} id (those start with {prefix})")
+    return found
 
 
 def parse_erp_id(value: str, what: str = "record") -> str:

@@ -113,7 +113,7 @@ class Query:
         first: int | None = 50,
         after: str | None = None,
         filter: CustomerFilter | None = None,
-    ) -> Connection[Customer]:
+    ) -> Connection[Customer] | None:
         chosen = filter or CustomerFilter()
         name = chosen.name_contains
         if name is not None and (not name.strip() or len(name) > MAX_NAME_FILTER):
@@ -153,7 +153,7 @@ class Query:
         first: int | None = 50,
         after: str | None = None,
         filter: InvoiceFilter | None = None,
-    ) -> Connection[Invoice]:
+    ) -> Connection[Invoice] | None:
         chosen = filter or InvoiceFilter()
         customer = None
         if chosen.customer_id is not None:

@@ -13,6 +13,7 @@ from collections.abc import AsyncGenerator, Callable
 from typing import Any, cast
 
 import strawberry
+from graphql import GraphQLError
 from strawberry.scalars import JSON
 
 from events.model import Event, EventType
@@ -23,6 +24,7 @@ from resolvers.loaders import Loaders
 from schema import ids
 from schema.types import Customer, Info, Invoice, Order, Payment
 from schema.workflows import Workflow
+from sources.records import CrmAccount, ErpCustomer
 
 
 @strawberry.type(description="What every event carries (CloudEvents attributes).")
@@ -151,8 +153,13 @@ def _erp_id(type_name: str, subject: str) -> str | None:
         return None
 
 
-async def _customer_filter(info: Info, customer_id: strawberry.ID | None) -> str | None:
-    """The canonical id events carry for the customer a client named, in any of its forms."""
+async def _customer_filter(info: Info, customer_id: strawberry.ID | None) -> frozenset[str] | None:
+    """The canonical ids events may carry for the customer a client named, in any of its forms.
+
+    Events name a customer by its cross-reference key when it has one, so a customer named by
+    its Salesforce or ERP id is looked up first; when that look-up fails, the subscription
+    fails with the source's error rather than wait, unmatched, for events under the key.
+    """
     if customer_id is None:
         return None
     try:
@@ -160,9 +167,24 @@ async def _customer_filter(info: Info, customer_id: strawberry.ID | None) -> str
     except ids.InvalidId as exc:
         raise BadInputError(str(exc), argument="customerId") from None
     if ref.key:
-        return ids.customer_id(ref.key, None, None)
+        return frozenset({ids.customer_id(ref.key, None, None)})
     data = await customer_resolvers.load_customer(info.context, ref, {"id"})
-    return ids.customer_id(data.key, ref.salesforce_id, ref.erp_id)
+    forms = {ids.customer_id(None, ref.salesforce_id, ref.erp_id)}
+    for side in (data.account, data.erp):
+        if isinstance(side, GraphQLError):
+            # a fresh error: raised as it is, the source failure inside would read as a bug
+            raise GraphQLError(side.message, extensions=side.extensions)
+        if isinstance(side, CrmAccount):
+            forms.add(ids.customer_id(None, side.salesforce_id, None))
+        if isinstance(side, ErpCustomer):
+            forms.add(ids.customer_id(None, None, side.erp_id))
+    if data.key:
+        forms.add(ids.customer_id(data.key, None, None))
+    return frozenset(forms)
+
+
+def _of_customer(wanted: frozenset[str] | None) -> Callable[[Event], bool]:
+    return lambda event: wanted is None or event.customer in wanted
 
 
 async def _events(
@@ -172,15 +194,18 @@ async def _events(
     if bus is None:
         raise BadInputError("subscriptions need the event bus, which is not running")
     context = info.context
-    context.active_operations += 1
+    subscription = bus.subscribe()
     try:
-        async for event in bus.subscribe():
+        async for event in subscription:
             if event.type in types and accept(event):
                 # Each event is read against the systems as they are now, not an earlier view.
                 context.loaders = Loaders(context.sources.crm, context.sources.erp)
                 yield event
     finally:
-        context.active_operations -= 1
+        # Unsubscribe now, however the operation ended: a client gone away (the SSE stream
+        # cancelled) leaves the iterator in a reference cycle that only the collector breaks,
+        # and until then it would keep receiving every event.
+        await subscription.aclose()
 
 
 def _status(event: Event) -> tuple[str | None, str | None]:
@@ -202,7 +227,7 @@ class Subscription:
         authorize("subscribe", info.context.caller)
         wanted = await _customer_filter(info, customer_id)
         types = {EventType.INVOICE_STATUS_CHANGED, EventType.INVOICE_POSTED}
-        async for event in _events(info, types, lambda e: wanted in (None, e.customer)):
+        async for event in _events(info, types, _of_customer(wanted)):
             previous, current = _status(event)
             yield InvoiceStatusEvent(
                 event=EventInfo.of(event), previous_status=previous, status=current
@@ -214,9 +239,7 @@ class Subscription:
     ) -> AsyncGenerator[PaymentEvent, None]:
         authorize("subscribe", info.context.caller)
         wanted = await _customer_filter(info, customer_id)
-        async for event in _events(
-            info, {EventType.PAYMENT_RECEIVED}, lambda e: wanted in (None, e.customer)
-        ):
+        async for event in _events(info, {EventType.PAYMENT_RECEIVED}, _of_customer(wanted)):
             yield PaymentEvent(event=EventInfo.of(event))
 
     @strawberry.subscription(description="Orders booked or whose status changed.")  # type: ignore[untyped-decorator]
@@ -226,7 +249,7 @@ class Subscription:
         authorize("subscribe", info.context.caller)
         wanted = await _customer_filter(info, customer_id)
         types = {EventType.ORDER_BOOKED, EventType.ORDER_STATUS_CHANGED}
-        async for event in _events(info, types, lambda e: wanted in (None, e.customer)):
+        async for event in _events(info, types, _of_customer(wanted)):
             previous, current = _status(event)
             yield OrderStatusEvent(
                 event=EventInfo.of(event), previous_status=previous, status=current
@@ -238,9 +261,7 @@ class Subscription:
     ) -> AsyncGenerator[CreditStatusEvent, None]:
         authorize("subscribe", info.context.caller)
         wanted = await _customer_filter(info, customer_id)
-        async for event in _events(
-            info, {EventType.CREDIT_STATUS_CHANGED}, lambda e: wanted in (None, e.customer)
-        ):
+        async for event in _events(info, {EventType.CREDIT_STATUS_CHANGED}, _of_customer(wanted)):
             previous, current = _status(event)
             yield CreditStatusEvent(
                 event=EventInfo.of(event), previous_status=previous, status=current

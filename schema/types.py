@@ -18,7 +18,8 @@ from strawberry import Private
 from resolvers import customers as customer_resolvers
 from resolvers import lookahead
 from resolvers.context import AccordContext
-from resolvers.paging import Slice, slice_loaded
+from resolvers.errors import SourceFieldError
+from resolvers.paging import Slice, cursor_scope, slice_loaded
 from schema import ids
 from schema.directives import owned, resolves
 from schema.enums import (
@@ -30,6 +31,7 @@ from schema.enums import (
 )
 from schema.scalars import CountryCode, CurrencyCode
 from sources import records
+from sources.errors import SourceError
 
 Info = strawberry.Info[AccordContext, None]
 N = TypeVar("N")
@@ -214,7 +216,14 @@ class Customer:
     @resolves("Customer.id", "Canonical id: cus:<cross-reference key>.")
     def id(self) -> strawberry.ID:
         ref = self.data.ref
-        return strawberry.ID(ids.customer_id(self.data.key, ref.salesforce_id, ref.erp_id))
+        key = self.data.key
+        if key is None:
+            # The key is on the record of the system the customer was found by: when that
+            # system failed, no other id may stand in for the canonical one.
+            side = self.data.account if ref.salesforce_id else self.data.erp
+            if isinstance(side, BaseException):
+                raise side
+        return strawberry.ID(ids.customer_id(key, ref.salesforce_id, ref.erp_id))
 
     @resolves("Customer.salesforceId", "Salesforce Account id (18 characters).")
     def salesforce_id(self) -> strawberry.ID | None:
@@ -231,7 +240,7 @@ class Customer:
         return strawberry.ID(customer.erp_id) if customer else None
 
     @resolves("Customer.systems", "The systems that hold this customer.")
-    def systems(self) -> list[SourceSystem]:
+    def systems(self) -> list[SourceSystem] | None:
         found = []
         if self.data.crm_side() is not None:
             found.append(SourceSystem.CRM)
@@ -279,7 +288,10 @@ class Customer:
         customer = self.data.erp_side()
         if customer is None or customer.legal_entity_id is None:
             return None
-        entities = await info.context.sources.erp.legal_entities()
+        try:
+            entities = await info.context.sources.erp.legal_entities()
+        except SourceError as exc:
+            raise SourceFieldError.from_source_error(exc) from exc
         entity = entities.get(customer.legal_entity_id)
         return LegalEntity.of(entity) if entity else None
 
@@ -293,7 +305,10 @@ class Customer:
         customer = self.data.erp_side()
         if customer is None or customer.terms_id is None:
             return None
-        terms = (await info.context.sources.erp.payment_terms()).get(customer.terms_id)
+        try:
+            terms = (await info.context.sources.erp.payment_terms()).get(customer.terms_id)
+        except SourceError as exc:
+            raise SourceFieldError.from_source_error(exc) from exc
         return PaymentTerms(name=terms.name, days=terms.days) if terms else None
 
     @resolves("Customer.taxId", "Tax registration number.")
@@ -313,13 +328,14 @@ class Customer:
         first: int | None = 50,
         after: str | None = None,
         status: OrderStatus | None = None,
-    ) -> Connection[Order]:
+    ) -> Connection[Order] | None:
         customer = self.data.erp_side()
         found = (
             await info.context.loaders.orders_by_customer.load(customer.erp_id) if customer else []
         )
         chosen = [Order.of(order) for order in found if status is None or order.status is status]
-        return connection_of_slice(slice_loaded(chosen, first, after))
+        cursors = cursor_scope("Customer.orders", customer and customer.erp_id, status)
+        return connection_of_slice(slice_loaded(chosen, first, after, cursors))
 
     @resolves("Customer.invoices", "Invoices, newest first.")
     async def invoices(
@@ -328,7 +344,7 @@ class Customer:
         first: int | None = 50,
         after: str | None = None,
         status: InvoiceStatus | None = None,
-    ) -> Connection[Invoice]:
+    ) -> Connection[Invoice] | None:
         customer = self.data.erp_side()
         found = (
             await info.context.loaders.invoices_by_customer.load(customer.erp_id)
@@ -338,19 +354,22 @@ class Customer:
         chosen = [
             Invoice.of(invoice) for invoice in found if status is None or invoice.status is status
         ]
-        return connection_of_slice(slice_loaded(chosen, first, after))
+        cursors = cursor_scope("Customer.invoices", customer and customer.erp_id, status)
+        return connection_of_slice(slice_loaded(chosen, first, after, cursors))
 
     @resolves("Customer.payments", "Payments received, newest first.")
     async def payments(
         self, info: Info, first: int | None = 50, after: str | None = None
-    ) -> Connection[Payment]:
+    ) -> Connection[Payment] | None:
         customer = self.data.erp_side()
         found = (
             await info.context.loaders.payments_by_customer.load(customer.erp_id)
             if customer
             else []
         )
-        return connection_of_slice(slice_loaded([Payment.of(p) for p in found], first, after))
+        cursors = cursor_scope("Customer.payments", customer and customer.erp_id)
+        chosen = [Payment.of(payment) for payment in found]
+        return connection_of_slice(slice_loaded(chosen, first, after, cursors))
 
     @resolves("Customer.opportunities", "Sales opportunities, latest close date first.")
     async def opportunities(
@@ -359,7 +378,7 @@ class Customer:
         first: int | None = 50,
         after: str | None = None,
         stage: str | None = None,
-    ) -> Connection[Opportunity]:
+    ) -> Connection[Opportunity] | None:
         account = self.data.crm_side()
         found = (
             await info.context.loaders.opportunities_by_account.load(account.salesforce_id)
@@ -367,7 +386,8 @@ class Customer:
             else []
         )
         chosen = [Opportunity.of(opp) for opp in found if stage is None or opp.stage == stage]
-        return connection_of_slice(slice_loaded(chosen, first, after))
+        cursors = cursor_scope("Customer.opportunities", account and account.salesforce_id, stage)
+        return connection_of_slice(slice_loaded(chosen, first, after, cursors))
 
 
 async def load_customer(info: Info, ref: ids.CustomerRef) -> Customer:
@@ -405,12 +425,12 @@ class Order:
         )
 
     @resolves("Order.lines", "Order lines.")
-    async def lines(self, info: Info) -> list[LineItem]:
+    async def lines(self, info: Info) -> list[LineItem] | None:
         found = await info.context.loaders.transaction_lines.load(self.record.erp_id)
         return [LineItem.of(line, self.record.currency or "XXX") for line in found]
 
     @resolves("Order.customer", "The customer who placed the order.")
-    async def customer(self, info: Info) -> Customer:
+    async def customer(self, info: Info) -> Customer | None:
         return await load_customer(info, ids.CustomerRef(erp_id=self.record.customer_erp_id))
 
     @resolves("Order.opportunity", "The Salesforce opportunity the order was booked from.")
@@ -422,14 +442,14 @@ class Order:
         return Opportunity.of(found) if found else None
 
     @resolves("Order.invoices", "Invoices billed from this order.")
-    async def invoices(self, info: Info) -> list[Invoice]:
+    async def invoices(self, info: Info) -> list[Invoice] | None:
         found = await info.context.loaders.invoices_by_order.load(self.record.erp_id)
         return [Invoice.of(invoice) for invoice in found]
 
 
 def ids_is_salesforce(value: str) -> bool:
     try:
-        ids.parse_salesforce_id(value)
+        ids.parse_salesforce_id(value, "Opportunity")
     except ids.InvalidId:
         return False
     return True
@@ -466,12 +486,12 @@ class Invoice:
         )
 
     @resolves("Invoice.lines", "Invoice lines.")
-    async def lines(self, info: Info) -> list[LineItem]:
+    async def lines(self, info: Info) -> list[LineItem] | None:
         found = await info.context.loaders.transaction_lines.load(self.record.erp_id)
         return [LineItem.of(line, self.record.currency or "XXX") for line in found]
 
     @resolves("Invoice.customer", "The customer billed.")
-    async def customer(self, info: Info) -> Customer:
+    async def customer(self, info: Info) -> Customer | None:
         return await load_customer(info, ids.CustomerRef(erp_id=self.record.customer_erp_id))
 
     @resolves("Invoice.order", "The sales order this invoice bills.")
@@ -482,7 +502,7 @@ class Invoice:
         return Order.of(found) if found else None
 
     @resolves("Invoice.payments", "Payments applied to this invoice.")
-    async def payments(self, info: Info) -> list[Payment]:
+    async def payments(self, info: Info) -> list[Payment] | None:
         found = await info.context.loaders.payments_by_invoice.load(self.record.erp_id)
         return [Payment.of(payment) for payment in found]
 
@@ -534,7 +554,7 @@ class Payment:
         )
 
     @resolves("Payment.customer", "The paying customer.")
-    async def customer(self, info: Info) -> Customer:
+    async def customer(self, info: Info) -> Customer | None:
         return await load_customer(info, ids.CustomerRef(erp_id=self.record.customer_erp_id))
 
 
@@ -568,7 +588,7 @@ class Opportunity:
         )
 
     @resolves("Opportunity.lines", "Products on the opportunity.")
-    async def lines(self, info: Info) -> list[LineItem]:
+    async def lines(self, info: Info) -> list[LineItem] | None:
         found = await info.context.loaders.opportunity_lines.load(self.record.salesforce_id)
         return [LineItem.of(line, self.record.currency or "XXX") for line in found]
 

@@ -64,7 +64,7 @@ CUSTOMER_COLUMNS = (
 TRANSACTION_COLUMNS = (
     "t.id, t.tranid, t.entity, t.externalid, t.trandate, t.duedate, t.status, t.currency, "
     "t.foreigntotal, t.foreignamountpaid, t.foreignamountunpaid, "
-    "t.foreignpaymentamountunused, t.memo"
+    "t.foreignpaymentamountunused, t.memo, t.voided"
 )
 
 DateOrder = Literal["MDY", "DMY", "YMD"]
@@ -331,8 +331,12 @@ class NetSuiteErp:
         ]
 
     def invoice_status(
-        self, status: str | None, due: dt.date | None, paid: Decimal
+        self, status: str | None, due: dt.date | None, paid: Decimal, voided: str | None
     ) -> InvoiceStatus:
+        """The canonical status of an invoice from its status letter (A open, B paid in full,
+        V voided), its ``voided`` flag, due date and amount paid; due today is not overdue."""
+        if voided == "T" or status == "V":
+            return InvoiceStatus.VOIDED
         if status == "B":
             return InvoiceStatus.PAID
         if due is not None and due < self.today():
@@ -354,7 +358,7 @@ class NetSuiteErp:
                     order_erp_id=row.get("createdfrom"),
                     issue_date=self._date(row.get("trandate")),
                     due_date=due,
-                    status=self.invoice_status(row.get("status"), due, paid),
+                    status=self.invoice_status(row.get("status"), due, paid, row.get("voided")),
                     currency=currencies.get(str(row.get("currency"))),
                     total=total,
                     amount_paid=paid,
@@ -463,10 +467,12 @@ class NetSuiteErp:
         if query.due_after is not None:
             conditions.append(f"t.duedate > TO_DATE('{query.due_after.isoformat()}', 'YYYY-MM-DD')")
         status = query.status
+        if status is InvoiceStatus.VOIDED:
+            conditions.append("(t.voided = 'T' OR t.status = 'V')")
+        elif status is not None:
+            conditions.append("t.voided = 'F'")  # a voided invoice has only that status
         if status is InvoiceStatus.PAID:
             conditions.append("t.status = 'B'")
-        elif status is InvoiceStatus.VOIDED:
-            conditions.append("t.voided = 'T'")
         elif status is InvoiceStatus.OVERDUE:
             conditions.append(f"t.status = 'A' AND t.duedate < {today}")
         elif status is not None:

@@ -44,9 +44,11 @@ def quote(value: str | int | Decimal | bool | dt.date | None) -> str:
 
 
 def like_contains(text: str) -> str:
-    """A LIKE pattern matching ``text`` anywhere, its own wildcards escaped."""
-    escaped = text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
-    return quote(f"%{escaped}%").replace("\\\\%", "\\%").replace("\\\\_", "\\_")
+    """A LIKE literal matching ``text`` anywhere. SOQL has one level of escapes, in the string
+    literal: ``\\%`` and ``\\_`` are a literal percent sign and underscore in a LIKE pattern,
+    and ``\\\\`` is a backslash (in a LIKE pattern too)."""
+    body = "".join("\\" + char if char in "%_" else _ESCAPES.get(char, char) for char in text)
+    return f"'%{body}%'"
 
 
 def in_chunks(

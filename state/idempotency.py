@@ -100,11 +100,13 @@ class IdempotencyStore:
         ttl: float = 86400,
         running_ttl: float = 120,
         poll: float = 0.02,
+        wait: float = 30.0,
     ) -> None:
         self._backend = backend
         self.ttl = ttl
         self.running_ttl = running_ttl
         self.poll = poll
+        self.wait = wait
 
     @staticmethod
     def _key(scope: str, key: str) -> str:
@@ -119,13 +121,14 @@ class IdempotencyStore:
         raise StateValueError(f"key {name!r} does not hold an idempotency record")
 
     async def begin(
-        self, scope: str, key: str, fingerprint: str, *, wait: float = 30.0
+        self, scope: str, key: str, fingerprint: str, *, wait: float | None = None
     ) -> Stored | Started | Mismatch:
         """Claim (scope, key) for this input, or learn what became of it; see the module docs.
 
         Raises `IdempotencyTimeout` when another caller is still running the same key with
-        the same input after `wait` seconds.
+        the same input after `wait` seconds (default: the store's `wait`).
         """
+        wait = self.wait if wait is None else wait
         name = self._key(scope, key)
         token = f"{secrets.token_hex(16)}:{fingerprint}"
         loop = asyncio.get_running_loop()

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import json
+import socket
 from typing import Any
+from urllib.parse import quote_from_bytes
 
 import pytest
 
@@ -104,6 +106,16 @@ def test_mutations_are_refused_over_get_and_unsupported_media(accord: AccordServ
         ("{ customer(id: 1) { nope } }", "GRAPHQL_VALIDATION_FAILED", "Cannot query field 'nope'"),
         ('{ customer(id: "ord:1") { id } }', "BAD_USER_INPUT", "is not a Customer id"),
         ('{ customer(salesforceId: "006xx") { id } }', "BAD_USER_INPUT", "Salesforce Account id"),
+        # well-formed ids of another object: an Opportunity where an Account is expected...
+        (
+            '{ customer(salesforceId: "0065g0000004UgZAAU") { id } }',
+            "BAD_USER_INPUT",
+            "Salesforce Account id",
+        ),
+        ('{ customer(id: "cus:sf:0065g0000004UgZAAU") { id } }', "BAD_USER_INPUT", "Account id"),
+        # ...and an Account where an Opportunity is
+        ('{ opportunity(id: "0015g0000004EClAAM") { id } }', "BAD_USER_INPUT", "Opportunity id"),
+        ('{ opportunity(id: "opp:0015g0000004EClAAM") { id } }', "BAD_USER_INPUT", "Opportunity"),
         ('{ customer(erpId: "12a") { id } }', "BAD_USER_INPUT", "ERP customer id"),
         ('{ customer(id: "cus:A", erpId: "1") { id } }', "BAD_USER_INPUT", "exactly one"),
         ('{ invoice(id: "pay:1") { id } }', "BAD_USER_INPUT", "not an Invoice id"),
@@ -173,3 +185,88 @@ def test_unknown_operation_name(accord: AccordServer) -> None:
         },
     )
     assert "Unknown operation named 'C'" in response.json()["errors"][0]["message"]
+
+
+def test_deeply_nested_json_is_a_bad_request_not_a_crash(accord: AccordServer) -> None:
+    deep = "[" * 50_000 + "]" * 50_000
+    with accord.client() as client:
+        body = client.post(
+            "/graphql",
+            content='{"query": "{ __typename }", "variables": {"v": ' + deep + "}}",
+            headers={"content-type": "application/json"},
+        )
+        url = client.get(
+            "/graphql",
+            params={
+                "query": "{ __typename }",
+                "variables": '{"v": ' + "[" * 3_000 + "]" * 3_000 + "}",
+            },
+        )
+
+    for response in (body, url):
+        assert response.status_code == 400, response.text
+        assert error_codes(response) == ["BAD_REQUEST"]
+        assert "nested too deeply" in response.json()["errors"][0]["message"]
+
+
+def test_a_body_declared_too_large_is_refused_before_it_is_read(accord: AccordServer) -> None:
+    # Given a request that announces 50 MB and sends only its first bytes
+    host, port = accord.url.removeprefix("http://").split(":")
+    with socket.create_connection((host, int(port)), timeout=5) as connection:
+        connection.sendall(
+            b"POST /graphql HTTP/1.1\r\nHost: accord\r\nContent-Type: application/json\r\n"
+            b"Content-Length: 50000000\r\n\r\n" + b'{"query": "'
+        )
+        # When Accord reads the headers, then the answer comes at once, without the body
+        answer = connection.recv(4096)
+
+    assert answer.startswith(b"HTTP/1.1 413 "), answer
+
+
+@pytest.mark.parametrize(
+    ("accept", "media"),
+    [
+        ("*/*, application/graphql-response+json", GRAPHQL_RESPONSE),
+        ("application/graphql-response+json;q=0, */*;q=0.1", "application/json"),
+        ("application/json;Q=0.5, application/graphql-response+json;q=0.9", GRAPHQL_RESPONSE),
+    ],
+)
+def test_accept_prefers_the_most_specific_acceptable_type(
+    accord: AccordServer, accept: str, media: str
+) -> None:
+    response = post(accord, {"query": "{ __typename }"}, accept=accept)
+    assert response.headers["content-type"].startswith(media)
+
+
+def test_get_answers_say_how_a_cache_may_keep_them(accord: AccordServer) -> None:
+    with accord.client() as client:
+        good = client.get("/graphql", params={"query": "{ customers(first: 1) { totalCount } }"})
+        bad = client.get("/graphql", params={"query": '{ customer(id: "ord:1") { id } }'})
+        invalid = client.get("/graphql", params={"query": "{ nope }"})
+        mutation = client.get("/graphql", params={"query": "mutation { __typename }"})
+
+    # the same URL answers differently by Accept and by caller
+    for response in (good, bad, invalid, mutation):
+        vary = {part.strip().lower() for part in response.headers.get("vary", "").split(",")}
+        assert {"accept", "authorization"} <= vary, response.headers
+    # an answer with errors is never kept by a cache
+    assert "errors" not in good.json()
+    assert "no-store" not in good.headers.get("cache-control", "")
+    for response in (bad, invalid, mutation):
+        assert "errors" in response.json()
+        assert "no-store" in response.headers.get("cache-control", ""), response.headers
+
+
+def test_text_that_is_not_utf8_is_refused_not_altered(accord: AccordServer) -> None:
+    # A byte that is not UTF-8 inside a filter must not become U+FFFD and run as a search.
+    document = b'{ customers(filter: {nameContains: "Ac\xffme"}) { totalCount } }'
+    with accord.client() as client:
+        body = client.post(
+            "/graphql", content=document, headers={"content-type": "application/graphql"}
+        )
+        url = client.get("/graphql?query=" + quote_from_bytes(document))
+
+    for response in (body, url):
+        assert response.status_code == 400, response.text
+        assert error_codes(response) == ["BAD_REQUEST"]
+        assert "UTF-8" in response.json()["errors"][0]["message"]

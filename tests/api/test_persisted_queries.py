@@ -105,6 +105,19 @@ def test_a_registered_hash_runs_alone_over_post_and_get(accord: AccordServer) ->
     assert len(by_post.json()["data"]["customers"]["edges"]) == 2
     assert by_get.status_code == 200
     assert len(by_get.json()["data"]["customers"]["edges"]) == 3
+    # a cache in front may keep the hash-only GET, per Accept and caller
+    assert "no-store" not in by_get.headers.get("cache-control", "")
+    assert by_get.headers["vary"] == "Accept, Authorization"
+
+
+def test_a_hash_only_get_that_is_refused_is_never_cached(accord: AccordServer) -> None:
+    unknown = f"query Unknown{uuid.uuid4().hex} {{ __typename }}"
+
+    response = get(accord, extensions=persisted(unknown))
+
+    assert only_error(response)["extensions"]["code"] == "PERSISTED_QUERY_NOT_FOUND"
+    assert response.headers["cache-control"] == "no-store"
+    assert response.headers["vary"] == "Accept, Authorization"
 
 
 def test_a_document_that_fails_validation_is_not_registered(accord: AccordServer) -> None:

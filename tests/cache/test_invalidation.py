@@ -201,3 +201,23 @@ def test_workflow_events_and_malformed_ids_drop_nothing() -> None:
     assert invalidation_for(event(EventType.WORKFLOW_CHANGED, "wf:1")) == []
     odd = event(EventType.CUSTOMER_UPDATED, "cus:", "not-an-id")
     assert invalidation_for(odd) == []
+
+
+def test_an_erp_customer_whose_key_changed_drops_the_entry_under_its_old_key(
+    known: Identities,
+) -> None:
+    # the ERP customer 42, known under key CUST-42, is now cross-referenced as NEW-42
+    rekeyed = event(EventType.CUSTOMER_UPDATED, "cus:NEW-42", "cus:NEW-42", recordId="42")
+
+    targets = invalidation_for(rekeyed, known)
+
+    assert ("netsuite", "customer", "42") in targets
+    assert ("netsuite", "customer_by_key", "NEW-42") in targets
+    assert ("netsuite", "customer_by_key", "CUST-42") in targets
+
+
+def test_a_credit_event_names_the_erp_customer_by_its_erp_id() -> None:
+    credit = event(EventType.CREDIT_STATUS_CHANGED, "cus:CUST-9", "cus:CUST-9", erpId="9")
+    targets = invalidation_for(credit)
+    assert ("netsuite", "customer", "9") in targets
+    assert ("netsuite", "customer_by_key", "CUST-9") in targets

@@ -3,8 +3,9 @@ never in the way when Redis is not."""
 
 from __future__ import annotations
 
+import asyncio
 import json
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
 
 import pytest
@@ -13,6 +14,7 @@ import redis.asyncio as aioredis
 from cache import entities as E
 from cache.codec import CODEC_VERSION, shape
 from cache.read_cache import CacheSettings, ReadCache
+from cache.redis_level import RedisLevel
 from cache.stale import StaleNotes
 from sources.errors import SourceUnavailable
 from sources.records import ErpCustomer
@@ -107,6 +109,41 @@ async def test_invalidation_reaches_redis(redis_url: str, prefix: str) -> None:
 
         assert found == {"1": customer("1", "0.00")}
         assert len(source.calls) == 2
+
+
+class SlowWrites(RedisLevel):
+    """The test Redis, with writes that wait for ``go`` first (a connection being opened)."""
+
+    def __init__(self, url: str) -> None:
+        super().__init__(url)
+        self.writing = asyncio.Event()
+        self.go = asyncio.Event()
+
+    async def set_many(self, items: Sequence[tuple[str, bytes, float]]) -> None:
+        self.writing.set()
+        await self.go.wait()
+        await super().set_many(items)
+
+
+async def test_a_read_answered_before_a_change_does_not_reach_redis_after_its_invalidation(
+    redis_url: str, prefix: str
+) -> None:
+    source = Source({"1": customer("1", "100.00")})
+    async with two_replicas(redis_url, prefix) as (one, two):
+        # given a read whose source answered before a change, still writing to Redis
+        slow = one._level2 = SlowWrites(redis_url)
+        reading = asyncio.create_task(one.load(E.CUSTOMER, ["1"], source.fetch))
+        await asyncio.wait_for(slow.writing.wait(), 5)
+
+        # when the change's event is handled meanwhile, and the write then goes through
+        source.records["1"] = customer("1", "0.00")
+        await one.invalidate("netsuite", "customer", ["1"])
+        slow.go.set()
+        await reading
+
+        # then no replica is served the value from before the change
+        found = await two.load(E.CUSTOMER, ["1"], source.fetch)
+        assert found == {"1": customer("1", "0.00")}
 
 
 async def test_a_replica_that_never_read_a_key_serves_the_shared_copy_in_an_outage(

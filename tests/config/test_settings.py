@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -97,3 +98,80 @@ def test_server_refuses_a_missing_sandbox_file(tmp_path: Path) -> None:
     )
     assert started.returncode == 2
     assert "none.json" in started.stderr
+
+
+PRODUCTION = {
+    "ACCORD_SALESFORCE_INSTANCE_URL": "https://acme.my.salesforce.com",
+    "ACCORD_SALESFORCE_CLIENT_ID": "ck",
+    "ACCORD_SALESFORCE_CLIENT_SECRET": "cs",
+    "ACCORD_NETSUITE_ACCOUNT_ID": "1234567_SB1",
+    "ACCORD_NETSUITE_CLIENT_ID": "nc",
+    "ACCORD_NETSUITE_CLIENT_SECRET": "ns",
+}
+
+
+def test_webhook_secrets_and_empty_variables_do_not_leave_the_sandbox() -> None:
+    secret = "s" * 32
+    settings = load_settings(
+        {
+            "ACCORD_SALESFORCE_WEBHOOK_SECRETS": secret,
+            "ACCORD_NETSUITE_WEBHOOK_SECRETS": secret,
+            "ACCORD_SALESFORCE_CA_FILE": "",  # set but empty, as a compose file leaves it
+        }
+    )
+    assert settings.sandbox
+    assert settings.salesforce_webhook_secrets == (secret,)
+    assert settings.netsuite_webhook_secrets == (secret,)
+    assert settings.anonymous_reads  # the sandbox's default
+
+
+@pytest.mark.parametrize(
+    ("name", "value", "fragment"),
+    [
+        ("ACCORD_SANDBOX_CUSTOMERS", "1.5", "ACCORD_SANDBOX_CUSTOMERS='1.5' is not a whole number"),
+        ("ACCORD_CACHE_SIZE", "5000.5", "ACCORD_CACHE_SIZE='5000.5' is not a whole number"),
+        (
+            "ACCORD_NETSUITE_MAX_CONNECTIONS",
+            "2.5",
+            "ACCORD_NETSUITE_MAX_CONNECTIONS='2.5' is not a whole number",
+        ),
+        ("ACCORD_SALESFORCE_API_VERSION", "v59", "ACCORD_SALESFORCE_API_VERSION='v59'"),
+        (
+            "ACCORD_SALESFORCE_DOMAIN",
+            "https://acme.my.salesforce.com",
+            "ACCORD_SALESFORCE_DOMAIN='https://acme.my.salesforce.com'",
+        ),
+        ("ACCORD_NETSUITE_ACCOUNT_ID", "1234567.evil.com/x", "ACCORD_NETSUITE_ACCOUNT_ID="),
+        ("ACCORD_SALESFORCE_AUTH", "oauth", "ACCORD_SALESFORCE_AUTH='oauth'"),
+    ],
+)
+def test_malformed_values_are_named_at_start(name: str, value: str, fragment: str) -> None:
+    with pytest.raises(SettingsError) as refused:
+        load_settings({**PRODUCTION, name: value})
+    assert fragment in str(refused.value)
+
+
+class _Recording(dict[str, str]):
+    """An environment that remembers which variables were asked for."""
+
+    def __init__(self, values: dict[str, str]) -> None:
+        super().__init__(values)
+        self.asked: set[str] = set()
+
+    def get(self, key: str, default: str | None = None) -> str | None:  # type: ignore[override]
+        self.asked.add(key)
+        return super().get(key, default)
+
+
+def test_every_variable_read_is_documented_and_every_documented_one_is_read() -> None:
+    table_rows = [
+        line.split("|")[1]
+        for line in (ROOT / "docs" / "configuration.md").read_text().splitlines()
+        if line.startswith("| `ACCORD_")
+    ]
+    documented = {name for row in table_rows for name in re.findall(r"`(ACCORD_[A-Z_]+)`", row)}
+    env = _Recording(PRODUCTION)
+
+    load_settings(env)
+
+    assert env.asked == documented

@@ -3,12 +3,14 @@ publish nothing."""
 
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
 import json
 import threading
 import time
 import uuid
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 import httpx
@@ -27,14 +29,21 @@ ACCOUNT_ID = "001000000000001AAA"
 
 
 class Recorder:
-    """The ``process`` the intake hands changes to; fails while ``failing`` is set."""
+    """The ``process`` the intake hands changes to; fails while ``failing`` is set, and waits
+    for ``released`` while ``holding`` is (telling ``entered`` that it waits)."""
 
     def __init__(self) -> None:
         self.changes: list[Change] = []
         self.failing = False
+        self.holding = False
+        self.entered = threading.Event()
+        self.released = threading.Event()
         self.lock = threading.Lock()
 
     async def __call__(self, change: Change) -> None:
+        if self.holding:
+            self.entered.set()
+            await asyncio.to_thread(self.released.wait, 10)
         if self.failing:
             raise RuntimeError("the ERP is down")
         with self.lock:
@@ -61,6 +70,9 @@ def recorder(_served: tuple[httpx.Client, Recorder]) -> Recorder:
     with recorder.lock:
         recorder.changes.clear()
     recorder.failing = False
+    recorder.holding = False
+    recorder.entered.clear()
+    recorder.released.clear()
     return recorder
 
 
@@ -264,6 +276,8 @@ def test_an_event_id_header_cannot_rebind_a_signed_body(
         ("netsuite", json.dumps(ns_notice(eventType="rename")).encode()),
         ("netsuite", json.dumps(ns_notice(lastModified="last tuesday")).encode()),
         ("netsuite", json.dumps(ns_notice(lastModified="2026-01-05T10:11:12")).encode()),
+        ("netsuite", json.dumps(ns_notice(lastModified="9999-12-31T23:59:59-01:00")).encode()),
+        ("netsuite", json.dumps(ns_notice(lastModified="0001-01-01T00:00:00+01:00")).encode()),
         ("netsuite", json.dumps(ns_notice(fields=[1, 2])).encode()),
         ("netsuite", json.dumps({**ns_notice(), "id": ""}).encode()),
         ("netsuite", b"null"),
@@ -335,3 +349,46 @@ def test_a_gap_overflow_is_accepted_with_no_change_to_process(
 
 def test_only_post_is_served(intake: httpx.Client) -> None:
     assert intake.get("/events/netsuite").status_code == 405
+
+
+def test_a_retry_while_the_first_delivery_is_processed_is_asked_to_come_back(
+    intake: httpx.Client, recorder: Recorder
+) -> None:
+    # given a delivery whose processing is under way (the sender timed out waiting for it)
+    notice = ns_notice()
+    recorder.holding = True
+    with ThreadPoolExecutor(1) as pool:
+        first = pool.submit(post, intake, "netsuite", notice, secret=NS_SECRET)
+        assert recorder.entered.wait(10)
+
+        # when the sender's retry arrives meanwhile
+        meanwhile = post(intake, "netsuite", notice, secret=NS_SECRET)
+
+        # and the first processing then fails
+        recorder.failing = True
+        recorder.released.set()
+        failed = first.result(10)
+    recorder.holding = recorder.failing = False
+    retried = post(intake, "netsuite", notice, secret=NS_SECRET)
+
+    # then the retry was not taken for a delivery (a 409 tells the sender it arrived), so its
+    # next attempt is processed
+    assert meanwhile.status_code == 503, meanwhile.text
+    assert meanwhile.json()["error"] == "IN_PROGRESS"
+    assert meanwhile.headers["Retry-After"] == "1"
+    assert failed.status_code == 503
+    assert retried.status_code == 202
+    assert len(recorder.changes) == 1
+
+
+@pytest.mark.parametrize("secret", ["", [], ["current", ""]])
+def test_an_empty_secret_is_refused_when_the_routes_are_built_not_per_request(
+    secret: str | list[str],
+) -> None:
+    with pytest.raises(ValueError, match="non-empty"):
+        intake_routes(
+            backend=MemoryBackend(),
+            process=Recorder(),
+            salesforce_secret=None,
+            netsuite_secret=secret,
+        )

@@ -8,9 +8,11 @@ import asyncio
 import dataclasses
 import datetime as dt
 import uuid
+from collections.abc import AsyncIterator
 
 import pytest
 
+from events.bus import BusUnavailable, MemoryBus
 from events.model import Event, EventType
 from events.normalize import Change, Normalizer, version
 from sandbox.endpoints import Endpoints
@@ -391,3 +393,121 @@ async def test_records_it_does_not_follow_and_records_that_are_gone_yield_nothin
     assert await normalizer.normalize(Change("salesforce", "Contact", "003", "update", now)) == []
     assert await normalizer.normalize(Change("netsuite", "vendor", "1", "create", now)) == []
     assert await normalizer.normalize(Change("netsuite", "invoice", "999999", "update", now)) == []
+
+
+class BusWithOutage:
+    """A real in-process bus that is unreachable while ``down`` is set, as Redis may be."""
+
+    def __init__(self) -> None:
+        self.bus = MemoryBus()
+        self.down = False
+
+    async def publish(self, event: Event) -> str:
+        if self.down:
+            raise BusUnavailable("Redis at redis://bus is unavailable: connection refused")
+        return await self.bus.publish(event)
+
+    async def log(self) -> list[Event]:
+        subscription = self.bus.subscribe(from_now=False)
+        found: list[Event] = []
+        for _ in range(await self.bus.log_length()):
+            found.append(await anext(subscription))
+        await subscription.aclose()
+        return found
+
+
+@pytest.fixture(params=["memory", "redis"])
+async def shared_backend(request: pytest.FixtureRequest) -> AsyncIterator[StateBackend]:
+    """The state backend in each of its forms (Redis: a real one, under a prefix of its own)."""
+    prefix = f"test:{uuid.uuid4().hex}:"
+    if request.param == "memory":
+        yield MemoryBackend(prefix=prefix)
+        return
+    redis_url: str = request.getfixturevalue("redis_url")
+    backend = RedisBackend(redis_url, prefix=prefix)
+    yield backend
+    await backend.close()
+    import redis.asyncio as aioredis
+
+    client = aioredis.Redis.from_url(redis_url)
+    stale = [key async for key in client.scan_iter(match=f"{prefix}*")]
+    if stale:
+        await client.delete(*stale)
+    await client.aclose()
+
+
+async def test_events_whose_publication_failed_are_published_when_the_change_comes_again(
+    ns: NetSuiteHttp, crm: SalesforceCrm, erp: NetSuiteErp, shared_backend: StateBackend
+) -> None:
+    backend = shared_backend
+    # given a payment, and the bus unreachable when its webhook is processed
+    bus = BusWithOutage()
+    normalizer = Normalizer(crm, erp, backend, publish=bus.publish, today=erp.today)
+    customer, _, invoice = billed(ns, total=400, limit=100)
+    payment = pay(ns, customer, invoice, 400)
+    seen = change(ns, "customerpayment", payment)
+    bus.down = True
+    with pytest.raises(BusUnavailable):
+        await normalizer.process(seen)
+
+    # when the bus is back and the change comes again (the sender's retry, or the poller)
+    bus.down = False
+    await normalizer.process(seen)
+    await normalizer.process(seen)
+
+    # then every event of the payment is on the bus, once
+    assert sorted(event.type.value for event in await bus.log()) == sorted(
+        kind.value
+        for kind in (
+            EventType.PAYMENT_RECEIVED,
+            EventType.INVOICE_STATUS_CHANGED,
+            EventType.CREDIT_STATUS_CHANGED,
+        )
+    )
+
+
+async def test_events_of_a_processing_that_died_while_publishing_go_out_once_later(
+    ns: NetSuiteHttp, crm: SalesforceCrm, erp: NetSuiteErp, backend: StateBackend
+) -> None:
+    # given a replica whose publication hangs, then dies (its task is cancelled at shutdown)
+    bus = MemoryBus()
+    entered = asyncio.Event()
+    now = [1_000_000.0]
+
+    async def hanging(event: Event) -> str:
+        entered.set()
+        await asyncio.Event().wait()
+        raise AssertionError("never published")
+
+    def clock() -> float:
+        return now[0]
+
+    dying = Normalizer(crm, erp, backend, publish=hanging, today=erp.today, clock=clock)
+    other = Normalizer(crm, erp, backend, publish=bus.publish, today=erp.today, clock=clock)
+    customer, _, invoice = billed(ns, total=250, limit=100)
+    payment = pay(ns, customer, invoice, 250)
+    seen = change(ns, "customerpayment", payment)
+    task = asyncio.create_task(dying.process(seen))
+    await asyncio.wait_for(entered.wait(), 10)
+
+    # when another replica sees the same change meanwhile, and later sweeps the outbox
+    meanwhile = await other.process(seen)
+    task.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await task
+    early = await other.flush_outbox()
+    now[0] += 31.0
+    swept = await other.flush_outbox()
+    again = await other.flush_outbox()
+
+    # then the events go out once, after the grace period the dead publisher had
+    assert (meanwhile, early, again) == ([], [], [])
+    assert sorted(event.type.value for event in swept) == sorted(
+        kind.value
+        for kind in (
+            EventType.PAYMENT_RECEIVED,
+            EventType.INVOICE_STATUS_CHANGED,
+            EventType.CREDIT_STATUS_CHANGED,
+        )
+    )
+    assert await bus.log_length() == 3

@@ -5,9 +5,12 @@ from __future__ import annotations
 import datetime as dt
 import uuid
 
+import pytest
+
 from events.model import Event, EventType, event_id
 from events.propagation import CreditStatusPropagation
 from mutations.audit import AuditTrail
+from sources.errors import SourceError
 from sources.salesforce import SalesforceCrm
 from state.idempotency import IdempotencyStore
 from state.memory_backend import MemoryBackend
@@ -75,3 +78,26 @@ async def test_events_it_cannot_mirror_are_ignored(
     )
     await handler.handle(other)
     assert sf_control.stats()["by_endpoint"].get(PATCH_ACCOUNT, 0) == 0
+
+
+async def test_a_write_that_failed_is_applied_when_the_event_comes_again(
+    crm: SalesforceCrm, emulators: Emulators, sf_control: SandboxControl
+) -> None:
+    # given an account, and Salesforce refusing writes to accounts for a while
+    key = f"TEST-{uuid.uuid4().hex[:10]}"
+    account = emulators.sf_create("Account", {"Name": "Retry Test Ltd", "ERP_Customer_Id__c": key})
+    backend = MemoryBackend()
+    handler = CreditStatusPropagation(crm, backend, IdempotencyStore(backend), AuditTrail(backend))
+    event = credit_event(key, "OVER_LIMIT", dt.datetime.now(dt.UTC))
+    sf_control.fault(pattern="/services/data/v59.0/sobjects/Account/*", outage=True)
+
+    # when the handler fails on the event (the bus keeps it pending) ...
+    with pytest.raises(SourceError):
+        await handler.handle(event)
+    # ... and the event is handed out again once Salesforce is back
+    sf_control.reset()
+    await handler.handle(event)
+
+    # then the standing is mirrored: the first attempt did not count as applied
+    assert emulators.sf_get("Account", account)["Credit_Status__c"] == "Over Limit"
+    assert sf_control.count(PATCH_ACCOUNT) == 1

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import time
 import uuid
 from collections.abc import Iterator
 from decimal import Decimal
@@ -22,11 +23,14 @@ import websockets
 from websockets.typing import Subprotocol
 
 from api.auth import DEMO_KEYS
+from api.subscriptions import SubscriptionServer
 from bench.harness import AccordProcess
+from events.bus import Bus, MemoryBus, RedisBus
 from sandbox.endpoints import Endpoints
 from sandbox.world import World
 from server import AppOptions, EventOptions
 from tests.accord import AccordServer, Emulators
+from tests.conftest import SandboxControl
 from tests.mutations.conftest import Deals
 
 PAYMENTS = """subscription($customer: ID) { paymentReceived(customerId: $customer) {
@@ -265,3 +269,235 @@ async def test_websocket_refuses_unknown_keys_and_closes_idle_connections(
             await drain(socket)
         assert idle.value.rcvd is not None
         assert idle.value.rcvd.code == 4408
+
+
+async def first_message(socket: Any, wait: float) -> dict[str, Any] | None:
+    """The first message that is not a ping or pong within ``wait`` seconds; None if none."""
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + wait
+    while (left := deadline - loop.time()) > 0:
+        try:
+            message: dict[str, Any] = json.loads(await asyncio.wait_for(socket.recv(), left))
+        except TimeoutError:
+            return None
+        if message["type"] not in ("ping", "pong"):
+            return message
+    return None
+
+
+async def test_a_customer_filter_that_cannot_be_resolved_is_an_error_not_a_silent_stream(
+    webhooks_and_polling: AccordServer, deals: Deals, ns_control: SandboxControl
+) -> None:
+    # given a customer with a cross-reference key (events name it by the key), and the ERP down
+    accord = webhooks_and_polling
+    _, erp_id, _ = customer_with_invoice(deals, amount=700)
+    ns_control.fault(pattern="/services/rest/*", outage=True)
+
+    # when a client subscribes to its payments naming it by its ERP id
+    socket = await ws_subscribe(accord.url, PAYMENTS, {"customer": f"cus:erp:{erp_id}"}, "demo-ops")
+    try:
+        answer = await first_message(socket, wait=10.0)
+    finally:
+        await socket.close()
+
+    # then it is told the ERP failed, rather than left waiting under a filter no event matches
+    assert answer is not None
+    assert answer["type"] == "next"
+    assert answer["payload"]["data"] is None
+    assert answer["payload"]["errors"][0]["extensions"]["code"] == "SOURCE_UNAVAILABLE"
+
+
+async def test_a_customer_named_by_its_salesforce_or_erp_id_gets_its_events(
+    webhooks_and_polling: AccordServer, deals: Deals, emulators: Emulators
+) -> None:
+    # given a customer both systems know, watched under its ERP id and its 15-character
+    # Salesforce id (events name it by its cross-reference key)
+    accord = webhooks_and_polling
+    deal = deals.on_existing_customer()
+    erp_id = emulators.suiteql(f"SELECT id FROM customer WHERE externalid = '{deal.erp_key}'")[0][
+        "id"
+    ]
+    invoice = emulators.ns_create(
+        "invoice",
+        {
+            "entity": {"id": erp_id},
+            "item": {"items": [{"item": {"id": "106"}, "quantity": 1, "rate": 300}]},
+        },
+    )
+    names = [f"cus:erp:{erp_id}", f"cus:sf:{deal.account_id[:15]}"]
+    sockets = [
+        await ws_subscribe(accord.url, PAYMENTS, {"customer": name}, "demo-finance")
+        for name in names
+    ]
+    try:
+        # when the customer pays
+        await asyncio.sleep(0.3)
+        payment = pay(emulators, erp_id, invoice, 300)
+
+        # then both subscribers receive the payment
+        received = [await next_payload(socket) for socket in sockets]
+    finally:
+        for socket in sockets:
+            await socket.close()
+    for payload in received:
+        assert payload["data"]["paymentReceived"]["event"]["subject"] == f"pay:{payment}"
+        assert payload["data"]["paymentReceived"]["event"]["customerId"] == f"cus:{deal.erp_key}"
+
+
+async def _tasks(names: tuple[str, ...]) -> set[tuple[int, str]]:
+    """The running tasks whose coroutine is one of ``names`` (qualified-name endings)."""
+    found = set()
+    for task in asyncio.all_tasks():
+        name = getattr(task.get_coro(), "__qualname__", "")
+        if name.endswith(names):
+            found.add((id(task), name))
+    return found
+
+
+def tasks_left(
+    accord: AccordServer, names: tuple[str, ...], than: set[tuple[int, str]]
+) -> list[tuple[int, str]]:
+    """The server's tasks running one of ``names`` that were not among ``than``, once they have
+    had up to 3 s to end."""
+    left: list[tuple[int, str]] = []
+    for _ in range(60):
+        left = sorted(accord.call(_tasks(names)) - than)
+        if not left:
+            break
+        time.sleep(0.05)
+    return left
+
+
+async def test_a_websocket_client_that_vanishes_leaves_no_task_behind(
+    accord: AccordServer,
+) -> None:
+    # given a subscriber with a subscription running, and another with none left
+    watched = ("_watch_idle", "run_operation")
+    before = accord.call(_tasks(watched))
+    subscribers = subscribers_now(accord)
+    socket = await ws_subscribe(accord.url, PAYMENTS, {"customer": None}, "demo-ops")
+    idle = await ws_subscribe(accord.url, PAYMENTS, {"customer": None}, "demo-ops")
+    await idle.send(json.dumps({"id": "1", "type": "complete"}))
+    await asyncio.sleep(0.2)
+    assert len(accord.call(_tasks(watched)) - before) == 3  # two watchdogs, one operation
+
+    # when one drops its connection without a close frame, and the other closes it properly
+    socket.transport.abort()
+    await idle.close()
+
+    # then neither connection's tasks (operation, idle watchdog) are left on the server
+    assert tasks_left(accord, watched, than=before) == []
+    assert subscribers_left(accord, subscribers) == subscribers
+
+
+def bus_of(accord: AccordServer) -> Bus:
+    """The server's event bus, as its subscription endpoint's contexts are given it."""
+    for route in accord.app.routes:
+        server = getattr(route, "app", None)
+        if isinstance(server, SubscriptionServer):
+            for cell in server.context_for.__closure__ or ():
+                if isinstance(cell.cell_contents, MemoryBus | RedisBus):
+                    return cell.cell_contents
+    raise AssertionError("no event bus found")
+
+
+def subscribers_now(accord: AccordServer) -> int:
+    bus = bus_of(accord)
+
+    async def count() -> int:
+        return bus.subscribers
+
+    return accord.call(count())
+
+
+def subscribers_left(accord: AccordServer, expected: int) -> int:
+    """The bus's subscriber count, once it has had up to 3 s to come down to ``expected``."""
+    found = subscribers_now(accord)
+    for _ in range(60):
+        if found <= expected:
+            break
+        time.sleep(0.05)
+        found = subscribers_now(accord)
+    return found
+
+
+async def test_a_server_sent_events_client_that_goes_away_leaves_nothing_running(
+    accord: AccordServer,
+) -> None:
+    # given an SSE subscriber waiting for events that do not come
+    watched = ("run_asgi",)
+    before = accord.call(_tasks(watched))
+    subscribers = subscribers_now(accord)
+    client = httpx.AsyncClient(base_url=accord.url, timeout=30)
+    request = client.build_request(
+        "POST",
+        "/graphql/stream",
+        json={"query": PAYMENTS, "variables": {"customer": None}},
+        headers={"Authorization": "Bearer demo-ops", "Accept": "text/event-stream"},
+    )
+    response = await client.send(request, stream=True)
+    assert response.status_code == 200
+    await asyncio.sleep(0.3)
+    assert len(accord.call(_tasks(watched)) - before) == 1
+
+    # when the client goes away
+    await response.aclose()
+    await client.aclose()
+
+    # then its request is over on the server too, and so is its subscription to the bus
+    assert tasks_left(accord, watched, than=before) == []
+    assert subscribers_left(accord, subscribers) == subscribers
+
+
+async def test_a_connection_running_queries_is_not_idle(sandbox: Endpoints) -> None:
+    from api.subscriptions import SubscriptionLimits
+
+    options = AppOptions(api_keys=DEMO_KEYS, subscriptions=SubscriptionLimits(idle_timeout=1.0))
+    with AccordServer(sandbox, options=options) as accord:
+        # given a connection over which a client runs one query after another, no subscription
+        socket = await websockets.connect(
+            accord.url.replace("http://", "ws://") + "/graphql",
+            subprotocols=[Subprotocol("graphql-transport-ws")],
+        )
+        await socket.send(
+            json.dumps({"type": "connection_init", "payload": {"Authorization": "Bearer demo-ops"}})
+        )
+        assert json.loads(await asyncio.wait_for(socket.recv(), 10))["type"] == "connection_ack"
+        answers = []
+        try:
+            # when it keeps doing so for longer than the idle timeout
+            for number in range(10):
+                query = {"query": "{ __typename }"}
+                await socket.send(
+                    json.dumps({"id": str(number), "type": "subscribe", "payload": query})
+                )
+                while (message := json.loads(await asyncio.wait_for(socket.recv(), 5)))[
+                    "type"
+                ] != "complete":
+                    if message["type"] == "next":
+                        answers.append(message["payload"])
+                await asyncio.sleep(0.25)
+        finally:
+            await socket.close()
+
+        # then it was never closed as idle
+        assert answers == [{"data": {"__typename": "Query"}}] * 10
+
+
+def test_a_server_sent_events_request_over_a_megabyte_is_refused_unread(
+    accord: AccordServer,
+) -> None:
+    padded = {"query": "subscription { paymentReceived { event { id } } }", "pad": "x" * 2_000_000}
+
+    with accord.client() as client:
+        declared = client.post(
+            "/graphql/stream", json=padded, headers={"Authorization": "Bearer demo-ops"}
+        )
+        streamed = client.post(
+            "/graphql/stream",
+            content=iter([json.dumps(padded).encode()]),
+            headers={"Authorization": "Bearer demo-ops", "Content-Type": "application/json"},
+        )
+
+    assert (declared.status_code, streamed.status_code) == (413, 413)
+    assert declared.json()["errors"][0]["extensions"]["code"] == "BODY_TOO_LARGE"

@@ -10,9 +10,10 @@ from __future__ import annotations
 import concurrent.futures
 import json
 
+from sandbox.world import World
 from tests.accord import AccordServer, Emulators
 from tests.conftest import SandboxControl
-from tests.mutations.conftest import Deals, act, book, erp_orders_for, key
+from tests.mutations.conftest import ACT, Deals, act, book, erp_orders_for, key
 
 
 def test_books_a_closed_won_deal_into_the_erp_and_writes_back(
@@ -169,6 +170,51 @@ def test_policy_failures_are_reported_together_then_fixed_and_retried(
     assert len(erp_orders_for(emulators, euro.opportunity_id)) == 1
 
 
+def test_booking_in_progress_is_not_kept_as_the_answer_to_its_key(
+    accord: AccordServer, deals: Deals, emulators: Emulators
+) -> None:
+    # given a booking waiting for approval, and a second booking of the same deal refused
+    account = deals.new_account()
+    deal = deals.deal(account, currency="EUR")
+    first = book(accord, deal.opportunity_id, key())["workflow"]
+    second_key = key()
+    refused = book(accord, deal.opportunity_id, second_key)
+    assert [e["code"] for e in refused["errors"]] == ["BOOKING_IN_PROGRESS"]
+
+    # when the first is cancelled and the second is sent again with its key
+    act(accord, "cancelWorkflow", first["id"], role="ops")
+    again = book(accord, deal.opportunity_id, second_key)
+
+    # then it goes ahead: "in progress" was no final answer to replay
+    assert again["errors"] == []
+    assert again["workflow"]["status"] == "PENDING_APPROVAL"
+    assert again["workflow"]["id"] != first["id"]
+
+
+def test_an_action_refused_for_the_status_applies_when_sent_again_later(
+    accord: AccordServer, deals: Deals, emulators: Emulators
+) -> None:
+    # given a new customer's booking stopped at validation (no street), which finance tries
+    # to approve: refused, it is not waiting for approval
+    account = deals.new_account(BillingStreet=None)
+    deal = deals.deal(account, currency="EUR")
+    stopped = book(accord, deal.opportunity_id, key())["workflow"]
+    approve = {"idempotencyKey": key(), "id": stopped["id"]}
+    early = accord.graphql(ACT % "approveWorkflow", {"input": approve}, key="demo-finance")
+    assert [e["code"] for e in early["data"]["approveWorkflow"]["errors"]] == ["INVALID_STATE"]
+
+    # when the address is fixed and the retry waits for approval
+    emulators.sf_update("Account", account, {"BillingStreet": "3 Hauptstrasse"})
+    waiting = act(accord, "retryWorkflow", stopped["id"], role="ops")["workflow"]
+    assert waiting["status"] == "PENDING_APPROVAL"
+
+    # then finance's approval, sent again with its key, applies
+    later = accord.graphql(ACT % "approveWorkflow", {"input": approve}, key="demo-finance")
+    assert later["data"]["approveWorkflow"]["errors"] == []
+    assert later["data"]["approveWorkflow"]["workflow"]["status"] == "COMPLETED"
+    assert len(erp_orders_for(emulators, deal.opportunity_id)) == 1
+
+
 def test_an_opportunity_that_is_not_closed_won(accord: AccordServer, deals: Deals) -> None:
     deal = deals.on_existing_customer()
     open_deal = deals.deal(deal.account_id, currency=deal.currency, stage="Negotiation/Review")
@@ -208,6 +254,103 @@ def test_erp_down_at_order_creation_leaves_nothing_then_retry_completes(
     assert pending["id"] not in [
         n["workflow"]["id"] for n in letters["data"]["deadLetters"]["nodes"]
     ]
+
+
+def test_an_approval_covers_the_total_approved_not_a_bigger_order_on_retry(
+    writer: AccordServer, deals: Deals, emulators: Emulators, ns_control: SandboxControl
+) -> None:
+    # given a new customer's deal approved by finance, which then failed at the order
+    account = deals.new_account()
+    deal = deals.deal(account, currency="EUR")
+    pending = book(writer, deal.opportunity_id, key())["workflow"]
+    ns_control.fault(pattern="/services/rest/record/v1/salesOrder*", outage=True)
+    stopped = act(writer, "approveWorkflow", pending["id"])["workflow"]
+    ns_control.fault(clear=True)
+    assert stopped["status"] == "EXCEPTION"
+
+    # when the deal grows far past what finance approved, and ops retries
+    for _ in range(5):
+        deals.emulators.sf_create(
+            "OpportunityLineItem",
+            {
+                "OpportunityId": deal.opportunity_id,
+                "PricebookEntryId": deals.world.pricebook_entry_ids[("ACC-PLAT", "EUR")],
+                "Quantity": 10,
+                "UnitPrice": 100000,
+            },
+        )
+    retried = act(writer, "retryWorkflow", pending["id"], role="ops")["workflow"]
+
+    # then the bigger order waits for finance again instead of being booked
+    assert retried["status"] == "PENDING_APPROVAL"
+    assert erp_orders_for(emulators, deal.opportunity_id) == []
+
+
+def test_an_order_booked_elsewhere_while_waiting_stops_the_booking_cleanly(
+    accord: AccordServer, deals: Deals, emulators: Emulators
+) -> None:
+    # given a new customer's deal waiting for approval, which someone books in the ERP by hand
+    account = deals.new_account()
+    deal = deals.deal(account, currency="EUR")
+    pending = book(accord, deal.opportunity_id, key())["workflow"]
+    elsewhere = emulators.ns_create(
+        "salesOrder",
+        {
+            "entity": {"id": "1001"},
+            "externalId": deal.opportunity_id,
+            "item": {"items": [{"item": {"id": "106"}, "quantity": 1, "rate": 10}]},
+        },
+    )
+
+    # when finance approves the booking
+    stopped = act(accord, "approveWorkflow", pending["id"])["workflow"]
+
+    # then it stops as a refusal (no dead letter), the customer it created is gone again,
+    # and the order booked by hand stays
+    assert stopped["status"] == "EXCEPTION"
+    assert stopped["failure"]["code"] == "ORDER_ALREADY_BOOKED"
+    assert stopped["deadLettered"] is False
+    assert emulators.suiteql(f"SELECT id FROM customer WHERE externalid = 'SF-{account}'") == []
+    assert [o["id"] for o in erp_orders_for(emulators, deal.opportunity_id)] == [elsewhere]
+
+
+def test_an_erp_refusal_is_reported_as_one_typed_error_of_the_booking(
+    accord: AccordServer, deals: Deals, emulators: Emulators, world: World
+) -> None:
+    # given a deal on a product the CRM sells but the ERP does not know
+    deal = deals.on_existing_customer()
+    product = emulators.sf_create(
+        "Product2",
+        {"Name": "Not in the ERP", "ProductCode": f"NO-SKU-{key()[-6:]}", "IsActive": True},
+    )
+    entry = emulators.sf_create(
+        "PricebookEntry",
+        {
+            "Pricebook2Id": world.pricebook_id,
+            "Product2Id": product,
+            "UnitPrice": 10,
+            "CurrencyIsoCode": "EUR",
+            "IsActive": True,
+        },
+    )
+    emulators.sf_create(
+        "OpportunityLineItem",
+        {
+            "OpportunityId": deal.opportunity_id,
+            "PricebookEntryId": entry,
+            "Quantity": 1,
+            "UnitPrice": 10,
+        },
+    )
+
+    stopped = book(accord, deal.opportunity_id, key())
+
+    # then the booking stops at the order with the ERP's refusal as one error of its own
+    # enum (not the ERP's field paths and codes as if they were the booking's)
+    assert stopped["workflow"]["failure"]["step"] == "create_sales_order"
+    assert [(e["code"], e["field"]) for e in stopped["errors"]] == [("SOURCE_VALIDATION", None)]
+    assert "NO-SKU-" in stopped["errors"][0]["message"]
+    assert erp_orders_for(emulators, deal.opportunity_id) == []
 
 
 def test_erp_down_at_customer_upsert(

@@ -16,9 +16,9 @@ from typing import Any
 import httpx
 import pytest
 
-from api.auth import DEMO_KEYS
+from api.auth import DEMO_KEYS, ApiKeyAuthenticator
 from bench.harness import AccordProcess
-from mutations.book_order import workflow_id_for
+from mutations.book_order import booking_workflow_id
 from mutations.workflow import EngineSettings
 from sandbox.endpoints import Endpoints
 from server import AppOptions
@@ -90,7 +90,8 @@ def test_a_replica_killed_mid_workflow_is_finished_by_the_next_exactly_once(
     }
     deal = deals.on_existing_customer()
     idem = key()
-    workflow_id = workflow_id_for(idem)
+    sales = ApiKeyAuthenticator(DEMO_KEYS).caller_for_key("demo-sales")
+    workflow_id = booking_workflow_id(sales, idem, deal.opportunity_id)
     query = "query($id: ID!) { workflow(id: $id) { status steps { name status } } }"
 
     # given a replica posting a sales order that the ERP is slow to accept

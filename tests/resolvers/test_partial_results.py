@@ -121,3 +121,103 @@ def test_upstream_garbage_and_readiness(
     sources = {s["source"]: s for s in ready.json()["sources"]}
     assert sources["netsuite"]["ready"] is False
     assert sources["salesforce"]["ready"] is True
+
+
+def linked(world: World) -> Any:
+    """A customer known to both systems, with invoices and opportunities."""
+    return next(
+        c
+        for c in world.customers
+        if c.key and c.sf_account_id and c.ns_id and c.invoices and c.opportunities
+    )
+
+
+def test_a_down_erp_nulls_the_customers_lists_not_the_customer(
+    fresh_accord: AccordServer, ns_control: SandboxControl, world: World
+) -> None:
+    customer = linked(world)
+    ns_control.fault(pattern="/services/rest/*", outage=True)
+
+    body = fresh_accord.graphql(
+        """query($sf: ID!) {
+          customer(salesforceId: $sf) {
+            name systems
+            orders(first: 2) { totalCount } invoices(first: 2) { totalCount }
+            payments(first: 2) { totalCount } opportunities(first: 2) { totalCount }
+          }
+          invoices(first: 1) { totalCount }
+        }""",
+        {"sf": customer.sf_account_id},
+    )
+
+    node = body["data"]["customer"]
+    assert node["name"] == customer.name
+    assert node["opportunities"]["totalCount"] == len(customer.opportunities)
+    assert node["systems"] is node["orders"] is node["invoices"] is node["payments"] is None
+    assert body["data"]["invoices"] is None
+    assert codes(body) == {
+        (f"customer.{name}", "SOURCE_UNAVAILABLE", "netsuite")
+        for name in ("systems", "orders", "invoices", "payments")
+    } | {("invoices", "SOURCE_UNAVAILABLE", "netsuite")}
+
+
+def test_a_down_crm_nulls_the_opportunities_not_the_customer(
+    fresh_accord: AccordServer, sf_control: SandboxControl, world: World
+) -> None:
+    customer = linked(world)
+    sf_control.fault(pattern="/services/data/*", outage=True)
+
+    body = fresh_accord.graphql(
+        """query($erp: ID!) { customer(erpId: $erp) {
+          erpId credit { status } invoices { totalCount } opportunities { totalCount }
+        } }""",
+        {"erp": str(customer.ns_id)},
+    )
+
+    node = body["data"]["customer"]
+    assert node["erpId"] == str(customer.ns_id)
+    assert node["credit"]["status"]
+    assert node["invoices"]["totalCount"] == len(customer.invoices)
+    assert node["opportunities"] is None
+    assert codes(body) == {("customer.opportunities", "SOURCE_UNAVAILABLE", "salesforce")}
+
+
+def test_what_fails_below_a_record_read_earlier_is_its_sources_error(
+    fresh_accord: AccordServer, ns_control: SandboxControl, world: World
+) -> None:
+    # Given records Accord read while the ERP answered (now in its read cache): a customer's
+    # credit, and an invoice of another customer
+    customer = linked(world)
+    other = next(c for c in world.customers if c.invoices and c.key and c is not customer)
+    invoice = other.invoices[0]
+    warm = fresh_accord.graphql(
+        """query($sf: ID!, $inv: ID!) {
+          customer(salesforceId: $sf) { credit { status } }
+          invoice(id: $inv) { number }
+        }""",
+        {"sf": customer.sf_account_id, "inv": f"inv:{invoice.ns_id}"},
+    )
+    assert "errors" not in warm
+
+    # When the ERP goes down and a query asks for what was not read then
+    ns_control.fault(pattern="/services/rest/*", outage=True)
+    body = fresh_accord.graphql(
+        """query($sf: ID!, $inv: ID!) {
+          customer(salesforceId: $sf) { name paymentTerms { name } }
+          invoice(id: $inv) { number lines { sku } customer { id } }
+        }""",
+        {"sf": customer.sf_account_id, "inv": f"inv:{invoice.ns_id}"},
+    )
+
+    # Then those fields are null with the ERP's error, and the rest arrives
+    assert body["data"]["customer"]["name"] == customer.name
+    assert body["data"]["customer"]["paymentTerms"] is None
+    assert body["data"]["invoice"]["number"] == invoice.tran_id
+    assert body["data"]["invoice"]["lines"] is None
+    # the customer's canonical id needs the ERP's record: no other id stands in for it
+    assert body["data"]["invoice"]["customer"] is None
+    assert codes(body) == {
+        ("customer.paymentTerms", "SOURCE_UNAVAILABLE", "netsuite"),
+        ("invoice.lines", "SOURCE_UNAVAILABLE", "netsuite"),
+        ("invoice.customer.id", "SOURCE_UNAVAILABLE", "netsuite"),
+    }

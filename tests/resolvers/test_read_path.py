@@ -4,6 +4,7 @@ emulators hold (read directly with SOQL and SuiteQL, not through Accord)."""
 from __future__ import annotations
 
 import datetime as dt
+import uuid
 from decimal import Decimal
 from typing import Any
 
@@ -393,3 +394,61 @@ def test_nested_connections_page_with_cursors(accord: AccordServer, world: World
             break
         after = connection["pageInfo"]["endCursor"]
     assert sorted(seen) == sorted(i.tran_id for i in customer.invoices)
+
+
+def test_name_filter_matches_wildcards_and_backslashes_literally(
+    accord: AccordServer, emulators: Emulators
+) -> None:
+    # Given an account whose name holds SOQL's special characters
+    key = f"ZZ-LIKE-{uuid.uuid4().hex[:8]}"
+    name = f"Zq {key} 50% Back\\slash Under_score O'Brien"
+    account_id = emulators.sf_create("Account", {"Name": name, "ERP_Customer_Id__c": key})
+    try:
+
+        def names(text: str) -> set[str]:
+            body = accord.graphql(
+                "query($text: String!) { customers(first: 500, "
+                "filter: {nameContains: $text}) { nodes { name } } }",
+                {"text": text},
+            )
+            assert "errors" not in body, body
+            return {node["name"] for node in body["data"]["customers"]["nodes"]}
+
+        # When it is searched by parts of its name, each part matches as written
+        for part in ("50%", "k\\s", "r_s", "O'B", "%", "\\"):
+            assert name in names(part), part
+        # and a wildcard or escape never matches something else
+        for other in ("50%B", "rXs", "k\\\\s", "0_%"):
+            assert name not in names(other), other
+    finally:
+        emulators.sf_delete("Account", account_id)
+
+
+def test_fields_behind_fragments_aliases_and_directives_are_loaded(
+    accord: AccordServer, world: World
+) -> None:
+    customer = next(c for c in world.customers if c.key and c.sf_account_id and c.ns_id)
+    plain = accord.graphql(
+        f'{{ customer(id: "cus:{customer.key}") {{ name credit {{ status }} '
+        "opportunities { totalCount } } customers(first: 3) { nodes { name credit { status } } } }"
+    )
+    shaped = accord.graphql(
+        """query($id: ID!, $yes: Boolean!) {
+          customer(id: $id) { ...Crm ... on Customer { c: credit @include(if: $yes) { status } } }
+          customers(first: 3) { ...Page }
+        }
+        fragment Crm on Customer { name @skip(if: false) o: opportunities { totalCount } }
+        fragment Page on CustomerConnection {
+          n: nodes { ... on Customer { ...Money } name }
+        }
+        fragment Money on Customer { credit { status } }""",
+        {"id": f"cus:{customer.key}", "yes": True},
+    )
+
+    assert "errors" not in plain, plain
+    assert "errors" not in shaped, shaped
+    node = shaped["data"]["customer"]
+    assert node["name"] == plain["data"]["customer"]["name"]
+    assert node["c"] == plain["data"]["customer"]["credit"]
+    assert node["o"] == plain["data"]["customer"]["opportunities"]
+    assert shaped["data"]["customers"]["n"] == plain["data"]["customers"]["nodes"]

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
+import datetime as dt
 import uuid
 from decimal import Decimal
 
@@ -362,3 +363,30 @@ async def test_certificate_client_assertion_gets_a_token(sandbox: Endpoints) -> 
         assert "1001" in found
     finally:
         await adapter.close()
+
+
+async def test_invoice_status_from_the_erps_fields(sandbox: Endpoints) -> None:
+    today = dt.date(2026, 3, 10)
+    erp = make_erp(sandbox)
+    erp.today = lambda: today
+    day = dt.timedelta(days=1)
+    try:
+        status = erp.invoice_status
+        assert status("A", today, Decimal(0), "F") is InvoiceStatus.OPEN  # due today
+        assert status("A", today, Decimal("0.01"), "F") is InvoiceStatus.PARTIALLY_PAID
+        assert status("A", today - day, Decimal("0.01"), "F") is InvoiceStatus.OVERDUE
+        assert status("A", None, Decimal(0), "F") is InvoiceStatus.OPEN  # no due date
+        assert status("B", today - day, Decimal(100), "F") is InvoiceStatus.PAID
+        # a voided invoice is voided, not overdue, whatever its dates
+        assert status("A", today - day, Decimal(0), "T") is InvoiceStatus.VOIDED
+        assert status("V", today - day, Decimal(0), None) is InvoiceStatus.VOIDED
+    finally:
+        await erp.close()
+
+
+async def test_the_voided_filter_asks_for_what_the_status_reports(erp: NetSuiteErp) -> None:
+    # The sandbox voids nothing: the filter runs, and finds nothing voided.
+    page = await erp.invoice_page(InvoiceQuery(status=InvoiceStatus.VOIDED, limit=10))
+    everything = await erp.invoice_page(InvoiceQuery(limit=1000))
+    assert page.items == []
+    assert InvoiceStatus.VOIDED not in {invoice.status for invoice in everything.items}
