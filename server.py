@@ -318,6 +318,7 @@ def _event_tasks(
         tasks.append(asyncio.create_task(_invalidate_on_events(bus, cache)))
     if events.propagate:
         tasks.append(asyncio.create_task(bus.consume("propagation", owner, propagation.handle)))
+    tasks.append(asyncio.create_task(_flush_outbox(normalizer)))
     if events.poll_interval > 0:
         for poller in (
             netsuite_poller(
@@ -331,6 +332,22 @@ def _event_tasks(
     return tasks
 
 
+async def _flush_outbox(normalizer: Normalizer) -> None:
+    """Publish what a cut-short publication left in the outbox, even when no change comes in
+    to trigger it (a quiet system after a crash would otherwise keep those events back)."""
+    while True:
+        await asyncio.sleep(normalizer.outbox_grace)
+        try:
+            published = await normalizer.flush_outbox()
+        except asyncio.CancelledError:
+            raise
+        except Exception:
+            logger.exception("publishing events left in the outbox failed; retrying later")
+        else:
+            if published:
+                logger.info("published %d events left in the outbox", len(published))
+
+
 async def _invalidate_on_events(bus: Bus, cache: ReadCache) -> None:
     """Every replica drops its cached copies of what each event says changed."""
     while True:
@@ -338,7 +355,8 @@ async def _invalidate_on_events(bus: Bus, cache: ReadCache) -> None:
             async for event in bus.subscribe():
                 await cache.invalidate_event(event)
         except SubscriberOverflow:
-            logger.warning("cache invalidation fell behind the bus; resubscribing")
+            logger.warning("cache invalidation fell behind the bus; dropping local entries")
+            cache.forget_local()
         except asyncio.CancelledError:
             raise
         except Exception:

@@ -10,6 +10,7 @@ not know is refused with 401. Keys are compared in constant time.
 
 from __future__ import annotations
 
+import hashlib
 import hmac
 from collections.abc import Mapping
 from typing import Protocol
@@ -46,7 +47,10 @@ class ApiKeyAuthenticator:
                 found = role
         if found is None:
             raise AuthenticationFailed("unknown API key")
-        return Caller(name=f"api-key:{key[:4]}…{found.value}", role=found)
+        # A digest names the key in the audit trail and idempotency records without showing it,
+        # and two keys never share a name.
+        digest = hashlib.sha256(presented).hexdigest()[:12]
+        return Caller(name=f"api-key:{digest}:{found.value}", role=found)
 
     def authenticate(self, connection: HTTPConnection) -> Caller:
         header = connection.headers.get("authorization")

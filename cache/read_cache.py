@@ -154,6 +154,7 @@ class ReadCache:
         self._flights: dict[_CacheKey, asyncio.Future[_Outcome]] = {}
         self._tasks: set[asyncio.Task[None]] = set()
         self._epoch = 0
+        self._cleared = 0
         # key -> epoch of its last invalidation; reads in flight longer than this are rare
         self._invalidated: TTLCache[_CacheKey, int] = TTLCache(settings.max_entries, ttl=600.0)
         for name in settings.ttl_overrides:
@@ -376,7 +377,7 @@ class ReadCache:
     def _remember(self, source: str, entity: Entity, key: str, entry: _Entry, started: int) -> bool:
         """Store in level 1 unless the key was invalidated after the read began."""
         ck = (source, entity.name, key)
-        if self._invalidated.get(ck, -1) > started:
+        if self._cleared > started or self._invalidated.get(ck, -1) > started:
             return False
         self._level1[ck] = entry
         return True
@@ -412,6 +413,14 @@ class ReadCache:
     def changes(self) -> Changes:
         """A collector of entries to drop, expanded through what this cache has learned."""
         return Changes(self.identities, self.sources)
+
+    def forget_local(self) -> None:
+        """Drop every first-level entry of this process: when it may have missed invalidations
+        (its event subscription fell behind), only Redis and the sources are to be trusted."""
+        self._epoch += 1
+        self._cleared = self._epoch  # reads already under way do not store what they find
+        self._level1.clear()
+        self._flights.clear()
 
     async def invalidate(self, source: str, entity: str, keys: Iterable[str]) -> None:
         """Drop entries of ``entity`` from both levels (an idempotent delete in Redis)."""

@@ -48,8 +48,6 @@ class AccordContext:
     # operations it runs (for the idle limit); None over plain HTTP.
     connection_params: Any = None
     websocket: Any = None
-    watchdog: Any = None
-    active_operations: int = 0
     stale: StaleNotes = field(default_factory=StaleNotes)  # values served stale, for extensions
 
     @classmethod

@@ -17,13 +17,14 @@ from schema.mutation import Mutation, WorkflowQueries
 from schema.query import Query as ReadQuery
 from schema.scalars import SCALAR_MAP
 from schema.subscription import Subscription
+from sources.errors import SourceError
 
 Query = merge_types("Query", (ReadQuery, WorkflowQueries))
 
 
 def _is_bug(error: GraphQLError) -> bool:
     original = error.original_error
-    return original is not None and not isinstance(original, GraphQLError)
+    return original is not None and not isinstance(original, GraphQLError | SourceError)
 
 
 def build_schema() -> strawberry.Schema:

@@ -3,6 +3,8 @@ no sandbox child behind, however it stops."""
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import json
 import os
 import signal
@@ -12,8 +14,12 @@ import sys
 import time
 import uuid
 from pathlib import Path
+from typing import cast
 
 import httpx
+
+import server
+from events.normalize import Normalizer
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -114,3 +120,33 @@ def test_a_start_that_fails_after_the_sandbox_started_stops_it(tmp_path: Path) -
     assert left == [], output
     assert server.returncode == 2, output
     assert str(unwritable) in output
+
+
+class Outbox:
+    """A normalizer's outbox side: the first sweep fails, the later ones publish."""
+
+    outbox_grace = 0.01
+
+    def __init__(self) -> None:
+        self.sweeps = 0
+
+    async def flush_outbox(self) -> list[str]:
+        self.sweeps += 1
+        if self.sweeps == 1:
+            raise ConnectionError("Redis went away")
+        return ["event"]
+
+
+async def test_the_outbox_is_swept_periodically_and_a_failed_sweep_is_retried() -> None:
+    outbox = Outbox()
+    task = asyncio.create_task(server._flush_outbox(cast(Normalizer, outbox)))
+    try:
+        for _ in range(200):
+            if outbox.sweeps >= 3:
+                break
+            await asyncio.sleep(0.01)
+    finally:
+        task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await task
+    assert outbox.sweeps >= 3

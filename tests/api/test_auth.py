@@ -10,7 +10,8 @@ import pytest
 import websockets
 from websockets.typing import Subprotocol
 
-from api.auth import DEMO_KEYS, parse_api_keys
+from api.auth import DEMO_KEYS, ApiKeyAuthenticator, parse_api_keys
+from resolvers.context import Role
 from sandbox.endpoints import Endpoints
 from server import AppOptions
 from tests.accord import AccordServer
@@ -68,3 +69,15 @@ async def test_without_anonymous_reads_a_websocket_wants_a_key(keyed_only: Accor
         answer = json.loads(await socket.recv())
     assert answer["type"] == "next"
     assert answer["payload"]["data"]["customers"]["nodes"][0]["name"]
+
+
+def test_keys_alike_in_their_first_characters_name_different_callers_and_stay_secret() -> None:
+    first, second = "finance-team-key-0001", "finance-team-key-0002"
+    keys = ApiKeyAuthenticator({first: Role.FINANCE, second: Role.FINANCE})
+
+    one, other = keys.caller_for_key(first), keys.caller_for_key(second)
+
+    assert one.name != other.name  # idempotency records and the audit tell them apart
+    assert one.name == keys.caller_for_key(first).name
+    assert "finance-team" not in one.name
+    assert one.role is Role.FINANCE

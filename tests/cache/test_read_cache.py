@@ -373,6 +373,27 @@ async def test_a_read_in_flight_when_invalidated_is_neither_joined_nor_kept(
     assert len(source.calls) == 2
 
 
+async def test_forgetting_local_entries_drops_them_and_keeps_out_reads_under_way(
+    cache: ReadCache,
+) -> None:
+    # given one cached entry and one read still under way
+    source = Source({"1": customer("1", "100.00"), "2": customer("2", "100.00")})
+    await cache.load(E.CUSTOMER, ["1"], source.fetch)
+    gate = source.hold()
+    under_way = asyncio.create_task(cache.load(E.CUSTOMER, ["2"], source.fetch))
+    await started()
+
+    # when the process forgets what it holds (it may have missed invalidations)
+    cache.forget_local()
+    gate.set()
+    source.gate = None
+    await under_way
+
+    # then both keys are read again from the source
+    await cache.load(E.CUSTOMER, ["1", "2"], source.fetch)
+    assert source.calls == [["1"], ["2"], ["1", "2"]]
+
+
 async def test_identities_are_learned_from_what_passes_through(cache: ReadCache) -> None:
     source = Source({"CUST-1": customer("1")})
     await cache.load(E.CUSTOMER_BY_KEY, ["CUST-1"], source.fetch)
