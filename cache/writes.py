@@ -128,10 +128,10 @@ class InvalidatingCrm(_Invalidating):
         self,
         *,
         opportunity_id: str,
-        order_number: str,
-        order_status: str,
+        order_number: str | None,
+        order_status: str | None,
         account_id: str,
-        erp_key: str,
+        erp_key: str | None,
         idempotency_key: str,
     ) -> None:
         def change(changes: Changes, _: None) -> None:

@@ -88,6 +88,7 @@ class _BookingStep:
 
     read_only = False
     attempts = 3
+    independent_undo = False
 
     async def compensate(self, ctx: StepContext) -> None:
         return None
@@ -171,6 +172,10 @@ class Validate(_BookingStep):
             "opportunity_name": opportunity.name,
             "account_id": account.salesforce_id,
             "account_key_before": account.erp_key,
+            "opportunity_before": {
+                "order_number": opportunity.erp_order_number,
+                "order_status": opportunity.erp_order_status,
+            },
             "key": key or f"SF-{account.salesforce_id}",
             "customer_exists": customer is not None,
             "legal_entity_id": entity.erp_id,
@@ -414,9 +419,18 @@ async def _delete(delete: Callable[[str], Awaitable[None]], erp_id: str) -> None
 
 
 class WriteBack(_BookingStep):
-    """The last step: once it is done the workflow is COMPLETED and is never compensated."""
+    """The last step: once it is done the workflow is COMPLETED and is never compensated.
+
+    It is undone only when it failed: its answer may have been lost although Salesforce
+    applied it, and an opportunity must not name an order the compensation deletes. The undo
+    puts back the values Validate saw, in the fields that still hold what this booking wrote
+    (a later edit by someone else is left alone). It lives in Salesforce alone, so when it
+    cannot be done the ERP order is still undone, and the workflow waits on the dead-letter
+    list with this step's undo pending.
+    """
 
     name = "write_back"
+    independent_undo = True
 
     async def run(self, ctx: StepContext) -> Mapping[str, Any]:
         services = services_of(ctx)
@@ -440,6 +454,92 @@ class WriteBack(_BookingStep):
             upstream_ids={"order": state["order_erp_id"], "account": state["account_id"]},
         )
         return {"written_back": True}
+
+    async def compensate(self, ctx: StepContext) -> None:
+        services = services_of(ctx)
+        state = ctx.workflow.state
+        found = await self._undo(ctx)
+        if found is None:
+            return
+        undo, current = found
+        try:
+            await services.crm.write_back_booking(**undo, idempotency_key=ctx.key("undo"))
+        except SourceError as error:
+            if not error.retryable or await self._undo(ctx) is not None:
+                raise
+            # the answer was lost, but the fields hold their old values again: it happened
+        await ctx.audit_write(
+            outcome="compensated",
+            system="salesforce",
+            record_type="Opportunity",
+            record_id=state["opportunity_id"],
+            before=current,
+            after={
+                "ERP_Order_Id__c": undo["order_number"],
+                "ERP_Order_Status__c": undo["order_status"],
+                "ERP_Customer_Id__c": undo["erp_key"],
+            },
+            message="put back the CRM fields this booking wrote",
+        )
+
+    async def _undo(self, ctx: StepContext) -> tuple[dict[str, Any], dict[str, Any]] | None:
+        """The values that undo this booking's write-back, as `write_back_booking` takes
+        them, and the fields as they are now; None when no field holds what the booking wrote
+        (it never landed, or it was undone, or changed since)."""
+        services = services_of(ctx)
+        state = ctx.workflow.state
+        opportunity_id, account_id = state["opportunity_id"], state["account_id"]
+        opportunities, accounts = await asyncio.gather(
+            services.crm.opportunities_by_ids([opportunity_id]),
+            services.crm.accounts_by_ids([account_id]),
+        )
+        opportunity = opportunities.get(opportunity_id)
+        account = accounts.get(account_id)
+        before = state.get("opportunity_before") or {}
+        order_written = (
+            opportunity is not None
+            and state.get("order_number") is not None
+            and opportunity.erp_order_number == state["order_number"]
+            and opportunity.erp_order_number != before.get("order_number")
+        )
+        key_written = (
+            account is not None
+            and account.erp_key == state["key"]
+            and account.erp_key != state.get("account_key_before")
+        )
+        if not (order_written or key_written):
+            return None
+        current = {
+            "ERP_Order_Id__c": opportunity.erp_order_number if opportunity else None,
+            "ERP_Order_Status__c": opportunity.erp_order_status if opportunity else None,
+            "ERP_Customer_Id__c": account.erp_key if account else None,
+        }
+        undo = {
+            "opportunity_id": opportunity_id,
+            "account_id": account_id,
+            "order_number": (
+                before.get("order_number")
+                if order_written
+                else opportunity.erp_order_number
+                if opportunity
+                else None
+            ),
+            "order_status": (
+                before.get("order_status")
+                if order_written
+                else opportunity.erp_order_status
+                if opportunity
+                else None
+            ),
+            "erp_key": (
+                state.get("account_key_before")
+                if key_written
+                else account.erp_key
+                if account
+                else None
+            ),
+        }
+        return undo, current
 
 
 def _address(value: Mapping[str, Any]) -> Any:

@@ -20,7 +20,9 @@ middle of one is resumed by another (or by itself after a restart) at that step.
   stops the workflow in EXCEPTION, recording the step, the reason and the upstream error,
   after the failed step (whose write may have landed although its answer never came) and the
   steps done so far are compensated in reverse order: nothing stays half-posted. Steps find
-  what to undo rather than assume it, and what is gone already counts as undone.
+  what to undo rather than assume it, and what is gone already counts as undone. An undo
+  that fails stops the earlier steps' undo (they may be needed by it), unless the step says
+  its undo stands alone (``independent_undo``): then the earlier steps are still undone.
 - A step whose retryable failures exhaust its attempts, or whose undo fails, is also put on
   the dead-letter list; an undo that failed leaves the step marked ``undo_pending``.
 - Retrying runs the read-only steps again (the cause may have been fixed), then every step not
@@ -219,6 +221,9 @@ class Step(Protocol):
     name: str
     read_only: bool  # read-only steps run again on retry; they have nothing to compensate
     attempts: int  # tries for retryable upstream failures before giving up
+    # whether undoing the earlier steps may go ahead when this step's undo failed (what it
+    # wrote lives in another system and does not depend on what they wrote)
+    independent_undo: bool
 
     async def run(self, ctx: StepContext) -> Mapping[str, Any]:
         """Do the step; the mapping is merged into the workflow's state."""
@@ -652,15 +657,18 @@ class WorkflowEngine:
     async def _compensate(self, workflow: Workflow) -> None:
         """Undo the writing steps that completed, or failed (their write may have landed all
         the same), newest first; `CompensationFailed` when one cannot be undone."""
+        failed: CompensationFailed | None = None
         for step in reversed(self.definitions[workflow.kind]):
             record = workflow.step(step.name)
             wrote = record.status is StepStatus.COMPLETED or record.status is StepStatus.FAILED
             if step.read_only or not (wrote or record.undo_pending):
                 continue
             context = self._context(workflow, step)
+            undone = False
             for attempt in range(1, step.attempts + 1):
                 try:
                     await step.compensate(context)
+                    undone = True
                     break
                 except (ConcurrentUpdate, StateError):
                     raise
@@ -670,13 +678,21 @@ class WorkflowEngine:
                         record.undo_pending = True
                         record.error = f"compensation failed: {error}"
                         await self._save(workflow)
-                        raise CompensationFailed(step.name, error) from error
+                        failure = CompensationFailed(step.name, error)
+                        if not step.independent_undo:
+                            raise failure from error
+                        failed = failed or failure
+                        break
                     await asyncio.sleep(self.settings.step_backoff * attempt)
+            if not undone:
+                continue
             if record.status is StepStatus.COMPLETED:
                 record.status = StepStatus.COMPENSATED
             record.undo_pending = False
             record.finished_at = now()
             await self._save(workflow)
+        if failed is not None:
+            raise failed
 
     # ------------------------------------------------------------------ actions
 

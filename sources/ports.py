@@ -108,12 +108,15 @@ class CrmPort(SourceHealth, Protocol):
         self,
         *,
         opportunity_id: str,
-        order_number: str,
-        order_status: str,
+        order_number: str | None,
+        order_status: str | None,
         account_id: str,
-        erp_key: str,
+        erp_key: str | None,
         idempotency_key: str,
-    ) -> None: ...
+    ) -> None:
+        """Record a booking on the CRM side, all or nothing: the ERP order number and status
+        on the opportunity, the ERP customer key on the account. Each value is written as
+        given; None empties the field (how a compensation puts back what was there)."""
 
 
 class ErpPort(SourceHealth, Protocol):

@@ -774,14 +774,15 @@ class SalesforceCrm:
         self,
         *,
         opportunity_id: str,
-        order_number: str,
-        order_status: str,
+        order_number: str | None,
+        order_status: str | None,
         account_id: str,
-        erp_key: str,
+        erp_key: str | None,
         idempotency_key: str,
     ) -> None:
         """Record a booking on the CRM side, atomically: the ERP order number and status on
-        the opportunity and the ERP customer key on the account (all or none)."""
+        the opportunity and the ERP customer key on the account (all or none). None empties
+        a field."""
         await self.composite_update_mixed(
             [
                 (

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 
@@ -129,11 +130,6 @@ def test_a_workflow_whose_undo_already_happened_can_be_cancelled(
     assert len(erp_orders_for(emulators, deal.opportunity_id)) == 1
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="write_back has no undo: the CRM port has no way to clear the order number it "
-    "wrote (needs a port method; see the write-path review report)",
-)
 def test_a_write_back_whose_answer_never_came_leaves_no_order_number_of_a_deleted_order(
     impatient: AccordServer,
     deals: Deals,
@@ -153,4 +149,68 @@ def test_a_write_back_whose_answer_never_came_leaves_no_order_number_of_a_delete
     # then the ERP order was undone, and the opportunity does not name it either
     assert stopped["status"] == "EXCEPTION"
     assert erp_orders_for(emulators, deal.opportunity_id) == []
+    assert emulators.sf_get("Opportunity", deal.opportunity_id)["ERP_Order_Id__c"] is None
+
+
+def test_a_new_customers_write_back_that_never_answered_leaves_the_account_unlinked(
+    impatient: AccordServer,
+    deals: Deals,
+    emulators: Emulators,
+    sf_control: SandboxControl,
+) -> None:
+    # given a new customer's deal, approved while Salesforce applies write-backs too slowly
+    account = deals.new_account()
+    deal = deals.deal(account, currency="EUR")
+    pending = book(impatient, deal.opportunity_id, key())["workflow"]
+    sf_control.fault(
+        pattern="/services/data/v59.0/composite/*", latency_ms=LATE_MS, late_answer=True
+    )
+
+    stopped = act(impatient, "approveWorkflow", pending["id"])["workflow"]
+    time.sleep(LATE_MS / 1000 + 0.2)
+    sf_control.fault(clear=True)
+
+    # then the customer this booking created is gone, and the account names no ERP customer
+    assert stopped["status"] == "EXCEPTION"
+    assert customers_keyed(emulators, f"SF-{account}") == []
+    assert emulators.sf_get("Account", account)["ERP_Customer_Id__c"] is None
+    assert emulators.sf_get("Opportunity", deal.opportunity_id)["ERP_Order_Id__c"] is None
+
+
+def test_an_undo_salesforce_cannot_take_still_undoes_the_erp_order_and_waits_for_a_cancel(
+    impatient: AccordServer,
+    deals: Deals,
+    emulators: Emulators,
+    sf_control: SandboxControl,
+) -> None:
+    # given a booking whose write-back Salesforce applies but answers too late, and whose
+    # queries fail from the moment the write-back landed (its undo cannot see the fields)
+    deal = deals.on_existing_customer()
+    sf_control.fault(
+        pattern="/services/data/v59.0/composite/*", latency_ms=LATE_MS, late_answer=True
+    )
+    with ThreadPoolExecutor(1) as pool:
+        booking = pool.submit(book, impatient, deal.opportunity_id, key())
+        deadline = time.monotonic() + 10
+        while emulators.sf_get("Opportunity", deal.opportunity_id)["ERP_Order_Id__c"] is None:
+            assert time.monotonic() < deadline, "the write-back never landed"
+            time.sleep(0.02)
+        sf_control.fault(pattern="/services/data/v59.0/query*", error_rate=1.0)
+        stopped = booking.result(timeout=60)["workflow"]
+    time.sleep(LATE_MS / 1000 + 0.2)
+    sf_control.fault(clear=True)
+
+    # then the ERP order is undone all the same; the opportunity still names it, and the
+    # workflow is on the dead-letter list with the write-back's undo pending
+    assert stopped["status"] == "EXCEPTION"
+    assert stopped["deadLettered"] is True
+    assert erp_orders_for(emulators, deal.opportunity_id) == []
+    write_back = next(s for s in stopped["steps"] if s["name"] == "write_back")
+    assert "compensation failed" in write_back["error"]
+    assert emulators.sf_get("Opportunity", deal.opportunity_id)["ERP_Order_Id__c"] is not None
+
+    # when ops cancels it once Salesforce answers again, the opportunity is cleared too
+    cancelled = act(impatient, "cancelWorkflow", stopped["id"], role="ops")
+    assert cancelled["errors"] == []
+    assert cancelled["workflow"]["status"] == "CANCELLED"
     assert emulators.sf_get("Opportunity", deal.opportunity_id)["ERP_Order_Id__c"] is None

@@ -28,6 +28,7 @@ class Post:
 
     read_only = False
     attempts = 3
+    independent_undo = False
 
     def __init__(self, name: str, then: Exception | None = None) -> None:
         self.name = name
