@@ -461,9 +461,16 @@ class WriteBack(_BookingStep):
         found = await self._undo(ctx)
         if found is None:
             return
-        undo, current = found
+        current, undo = found
         try:
-            await services.crm.write_back_booking(**undo, idempotency_key=ctx.key("undo"))
+            await services.crm.write_back_booking(
+                opportunity_id=state["opportunity_id"],
+                account_id=state["account_id"],
+                order_number=undo["order_number"],
+                order_status=undo["order_status"],
+                erp_key=undo["erp_key"],
+                idempotency_key=ctx.key("undo"),
+            )
         except SourceError as error:
             if not error.retryable or await self._undo(ctx) is not None:
                 raise
@@ -473,19 +480,15 @@ class WriteBack(_BookingStep):
             system="salesforce",
             record_type="Opportunity",
             record_id=state["opportunity_id"],
-            before=current,
-            after={
-                "ERP_Order_Id__c": undo["order_number"],
-                "ERP_Order_Status__c": undo["order_status"],
-                "ERP_Customer_Id__c": undo["erp_key"],
-            },
+            before=_crm_fields(current),
+            after=_crm_fields(undo),
             message="put back the CRM fields this booking wrote",
         )
 
-    async def _undo(self, ctx: StepContext) -> tuple[dict[str, Any], dict[str, Any]] | None:
-        """The values that undo this booking's write-back, as `write_back_booking` takes
-        them, and the fields as they are now; None when no field holds what the booking wrote
-        (it never landed, or it was undone, or changed since)."""
+    async def _undo(self, ctx: StepContext) -> tuple[_WrittenBack, _WrittenBack] | None:
+        """The fields as they are now and the values that undo this booking's write-back, as
+        `write_back_booking` takes them; None when no field holds what the booking wrote (it
+        never landed, or it was undone, or changed since)."""
         services = services_of(ctx)
         state = ctx.workflow.state
         opportunity_id, account_id = state["opportunity_id"], state["account_id"]
@@ -495,51 +498,35 @@ class WriteBack(_BookingStep):
         )
         opportunity = opportunities.get(opportunity_id)
         account = accounts.get(account_id)
+        current: _WrittenBack = {
+            "order_number": opportunity.erp_order_number if opportunity else None,
+            "order_status": opportunity.erp_order_status if opportunity else None,
+            "erp_key": account.erp_key if account else None,
+        }
+        undo = dict(current)
         before = state.get("opportunity_before") or {}
-        order_written = (
-            opportunity is not None
-            and state.get("order_number") is not None
-            and opportunity.erp_order_number == state["order_number"]
-            and opportunity.erp_order_number != before.get("order_number")
-        )
-        key_written = (
-            account is not None
-            and account.erp_key == state["key"]
-            and account.erp_key != state.get("account_key_before")
-        )
-        if not (order_written or key_written):
-            return None
-        current = {
-            "ERP_Order_Id__c": opportunity.erp_order_number if opportunity else None,
-            "ERP_Order_Status__c": opportunity.erp_order_status if opportunity else None,
-            "ERP_Customer_Id__c": account.erp_key if account else None,
-        }
-        undo = {
-            "opportunity_id": opportunity_id,
-            "account_id": account_id,
-            "order_number": (
-                before.get("order_number")
-                if order_written
-                else opportunity.erp_order_number
-                if opportunity
-                else None
-            ),
-            "order_status": (
-                before.get("order_status")
-                if order_written
-                else opportunity.erp_order_status
-                if opportunity
-                else None
-            ),
-            "erp_key": (
-                state.get("account_key_before")
-                if key_written
-                else account.erp_key
-                if account
-                else None
-            ),
-        }
-        return undo, current
+        written = state.get("order_number")
+        if written is not None and current["order_number"] == written != before.get("order_number"):
+            undo["order_number"] = before.get("order_number")
+            undo["order_status"] = before.get("order_status")
+        if current["erp_key"] == state["key"] != state.get("account_key_before"):
+            undo["erp_key"] = state.get("account_key_before")
+        return None if undo == current else (current, undo)
+
+
+_WrittenBack = dict[str, str | None]
+"""The fields a write-back sets, by `write_back_booking`'s parameter names."""
+
+_CRM_FIELDS = {
+    "order_number": "ERP_Order_Id__c",
+    "order_status": "ERP_Order_Status__c",
+    "erp_key": "ERP_Customer_Id__c",
+}
+
+
+def _crm_fields(values: _WrittenBack) -> dict[str, str | None]:
+    """Write-back values under their Salesforce field names, for the audit trail."""
+    return {_CRM_FIELDS[name]: value for name, value in values.items()}
 
 
 def _address(value: Mapping[str, Any]) -> Any:

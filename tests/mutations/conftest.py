@@ -144,6 +144,14 @@ def book(
     return payload
 
 
+def awaiting_approval(server: AccordServer, deals: Deals) -> tuple[str, Deal, dict[str, Any]]:
+    """A new account's euro deal, booked: its workflow waits for finance, a customer new to
+    the ERP having no credit limit. The account id, the deal, and the workflow."""
+    account = deals.new_account()
+    deal = deals.deal(account, currency="EUR")
+    return account, deal, book(server, deal.opportunity_id, key())["workflow"]
+
+
 def act(
     accord: AccordServer, action: str, workflow_id: str, role: str = "finance"
 ) -> dict[str, Any]:

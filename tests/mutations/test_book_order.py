@@ -13,7 +13,7 @@ import json
 from sandbox.world import World
 from tests.accord import AccordServer, Emulators
 from tests.conftest import SandboxControl
-from tests.mutations.conftest import ACT, Deals, act, book, erp_orders_for, key
+from tests.mutations.conftest import ACT, Deals, act, awaiting_approval, book, erp_orders_for, key
 
 
 def test_books_a_closed_won_deal_into_the_erp_and_writes_back(
@@ -226,9 +226,7 @@ def test_erp_down_at_order_creation_leaves_nothing_then_retry_completes(
     writer: AccordServer, deals: Deals, emulators: Emulators, ns_control: SandboxControl
 ) -> None:
     # given a new customer's deal, approved, while the ERP refuses sales orders
-    account = deals.new_account()
-    deal = deals.deal(account, currency="EUR")
-    pending = book(writer, deal.opportunity_id, key())["workflow"]
+    account, deal, pending = awaiting_approval(writer, deals)
     ns_control.fault(pattern="/services/rest/record/v1/salesOrder*", outage=True)
 
     stopped = act(writer, "approveWorkflow", pending["id"])["workflow"]
@@ -260,9 +258,7 @@ def test_an_approval_covers_the_total_approved_not_a_bigger_order_on_retry(
     writer: AccordServer, deals: Deals, emulators: Emulators, ns_control: SandboxControl
 ) -> None:
     # given a new customer's deal approved by finance, which then failed at the order
-    account = deals.new_account()
-    deal = deals.deal(account, currency="EUR")
-    pending = book(writer, deal.opportunity_id, key())["workflow"]
+    _, deal, pending = awaiting_approval(writer, deals)
     ns_control.fault(pattern="/services/rest/record/v1/salesOrder*", outage=True)
     stopped = act(writer, "approveWorkflow", pending["id"])["workflow"]
     ns_control.fault(clear=True)
@@ -290,9 +286,7 @@ def test_an_order_booked_elsewhere_while_waiting_stops_the_booking_cleanly(
     accord: AccordServer, deals: Deals, emulators: Emulators
 ) -> None:
     # given a new customer's deal waiting for approval, which someone books in the ERP by hand
-    account = deals.new_account()
-    deal = deals.deal(account, currency="EUR")
-    pending = book(accord, deal.opportunity_id, key())["workflow"]
+    account, deal, pending = awaiting_approval(accord, deals)
     elsewhere = emulators.ns_create(
         "salesOrder",
         {
@@ -356,9 +350,7 @@ def test_an_erp_refusal_is_reported_as_one_typed_error_of_the_booking(
 def test_erp_down_at_customer_upsert(
     writer: AccordServer, deals: Deals, emulators: Emulators, ns_control: SandboxControl
 ) -> None:
-    account = deals.new_account()
-    deal = deals.deal(account, currency="EUR")
-    pending = book(writer, deal.opportunity_id, key())["workflow"]
+    account, deal, pending = awaiting_approval(writer, deals)
     ns_control.fault(pattern="/services/rest/record/v1/customer*", outage=True)
 
     stopped = act(writer, "approveWorkflow", pending["id"])["workflow"]

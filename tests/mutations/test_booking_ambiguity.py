@@ -8,6 +8,7 @@ from __future__ import annotations
 import time
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
+from typing import Any
 
 import pytest
 
@@ -18,7 +19,7 @@ from server import AppOptions
 from sources.resilience import ResiliencePolicy
 from tests.accord import AccordServer, Emulators
 from tests.conftest import SandboxControl
-from tests.mutations.conftest import Deals, act, book, erp_orders_for, key
+from tests.mutations.conftest import Deal, Deals, act, awaiting_approval, book, erp_orders_for, key
 
 LATE_MS = 450  # the ERP's answer comes after the client gave up on it, but the write lands
 
@@ -45,9 +46,7 @@ def test_an_order_whose_answer_never_came_is_found_not_refused_nor_posted_twice(
 ) -> None:
     # given a new customer's deal, approved while the ERP posts sales orders but answers too
     # late for Accord to hear it (every repeat is answered too late as well)
-    account = deals.new_account()
-    deal = deals.deal(account, currency="EUR")
-    pending = book(impatient, deal.opportunity_id, key())["workflow"]
+    account, deal, pending = awaiting_approval(impatient, deals)
     ns_control.fault(
         pattern="/services/rest/record/v1/salesOrder", latency_ms=LATE_MS, late_answer=True
     )
@@ -67,6 +66,23 @@ def test_an_order_whose_answer_never_came_is_found_not_refused_nor_posted_twice(
     assert opportunity["ERP_Order_Id__c"] == orders[0]["tranid"]
 
 
+def stopped_with_a_late_undo(
+    server: AccordServer, deals: Deals, ns_control: SandboxControl, sf_control: SandboxControl
+) -> tuple[Deal, dict[str, Any]]:
+    """A booking stopped at its write-back (Salesforce is down), whose undo the ERP carried
+    out but answered too late: the deal, and the workflow as bookOrder answered it."""
+    deal = deals.on_existing_customer()
+    sf_control.fault(pattern="/services/data/v59.0/composite/*", outage=True)
+    ns_control.fault(
+        pattern="/services/rest/record/v1/salesOrder/*", latency_ms=LATE_MS, late_answer=True
+    )
+    stopped = book(server, deal.opportunity_id, key())["workflow"]
+    time.sleep(LATE_MS / 1000 + 0.2)
+    sf_control.fault(clear=True)
+    ns_control.fault(clear=True)
+    return deal, stopped
+
+
 def test_an_undo_that_timed_out_but_happened_is_not_taken_for_a_posted_order(
     impatient: AccordServer,
     deals: Deals,
@@ -76,16 +92,7 @@ def test_an_undo_that_timed_out_but_happened_is_not_taken_for_a_posted_order(
 ) -> None:
     # given a booking whose write-back fails, and whose undo (deleting the order) the ERP
     # carries out but answers too late
-    deal = deals.on_existing_customer()
-    sf_control.fault(pattern="/services/data/v59.0/composite/*", outage=True)
-    ns_control.fault(
-        pattern="/services/rest/record/v1/salesOrder/*", latency_ms=LATE_MS, late_answer=True
-    )
-
-    stopped = book(impatient, deal.opportunity_id, key())["workflow"]
-    time.sleep(LATE_MS / 1000 + 0.2)
-    sf_control.fault(clear=True)
-    ns_control.fault(clear=True)
+    deal, stopped = stopped_with_a_late_undo(impatient, deals, ns_control, sf_control)
 
     assert stopped["status"] == "EXCEPTION"
     assert stopped["failure"]["step"] == "write_back"
@@ -108,15 +115,7 @@ def test_a_workflow_whose_undo_already_happened_can_be_cancelled(
     ns_control: SandboxControl,
     sf_control: SandboxControl,
 ) -> None:
-    deal = deals.on_existing_customer()
-    sf_control.fault(pattern="/services/data/v59.0/composite/*", outage=True)
-    ns_control.fault(
-        pattern="/services/rest/record/v1/salesOrder/*", latency_ms=LATE_MS, late_answer=True
-    )
-    stopped = book(impatient, deal.opportunity_id, key())["workflow"]
-    time.sleep(LATE_MS / 1000 + 0.2)
-    sf_control.fault(clear=True)
-    ns_control.fault(clear=True)
+    deal, stopped = stopped_with_a_late_undo(impatient, deals, ns_control, sf_control)
     assert stopped["status"] == "EXCEPTION"
 
     # when ops cancels it (the order it would undo is gone already)
@@ -159,9 +158,7 @@ def test_a_new_customers_write_back_that_never_answered_leaves_the_account_unlin
     sf_control: SandboxControl,
 ) -> None:
     # given a new customer's deal, approved while Salesforce applies write-backs too slowly
-    account = deals.new_account()
-    deal = deals.deal(account, currency="EUR")
-    pending = book(impatient, deal.opportunity_id, key())["workflow"]
+    account, deal, pending = awaiting_approval(impatient, deals)
     sf_control.fault(
         pattern="/services/data/v59.0/composite/*", latency_ms=LATE_MS, late_answer=True
     )
