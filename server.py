@@ -112,7 +112,7 @@ class AppOptions:
     engine: EngineSettings = field(default_factory=EngineSettings)
     idempotency_claim: float = 10.0  # a dead process's claim on a key lapses after this
     recover_workflows: bool = True
-    today: Callable[[], dt.date] = dt.date.today
+    today: Callable[[], dt.date] | None = None  # None: the ERP's own date (sources.clock)
     cache: CacheSettings = field(default_factory=CacheSettings)  # the read cache (docs/caching.md)
     persisted_queries: PersistedQueryOptions = field(default_factory=PersistedQueryOptions)
     events: EventOptions = field(default_factory=lambda: EventOptions())
@@ -192,7 +192,7 @@ def create_app(
         audit=audit,
         idempotency=IdempotencyStore(backend, running_ttl=options.idempotency_claim),
         workflows=workflows,
-        today=options.today,
+        today=erp.today,
     )
     services.engine = WorkflowEngine(
         workflows,

@@ -48,6 +48,19 @@ def _redis_url() -> str | None:
     return url
 
 
+def _delete_keys(url: str, prefix: str) -> None:
+    """Leave the Redis as the scenario found it: drop every key under ``prefix``."""
+    import redis
+
+    client = redis.Redis.from_url(url, socket_connect_timeout=2)
+    try:
+        keys = list(client.scan_iter(match=f"{prefix}*", count=1000))
+        for start in range(0, len(keys), 500):
+            client.delete(*keys[start : start + 500])
+    finally:
+        client.close()
+
+
 async def _connect(url: str, subscriptions: int, customer: str) -> Any:
     socket = await websockets.connect(
         url.replace("http://", "ws://") + "/graphql",
@@ -143,9 +156,10 @@ def run(bench: Bench) -> Outcome:
     if key is None or customer_id is None or invoice_id is None:
         raise RuntimeError("no customer in the sandbox has an open invoice and a key")
     customer = f"cus:{key}"
+    prefix = f"bench:{uuid.uuid4().hex}:"
     env = {
         "ACCORD_REDIS_URL": redis_url,
-        "ACCORD_REDIS_PREFIX": f"bench:{uuid.uuid4().hex}:",
+        "ACCORD_REDIS_PREFIX": prefix,
         "ACCORD_POLL_SECONDS": "0",
     }
     samples = int(bench.pick(15, 3))
@@ -153,20 +167,28 @@ def run(bench: Bench) -> Outcome:
     def post() -> None:
         box.upstream.post_payment(customer_id, invoice_id, str(PAYMENT))
 
-    with AccordProcess(box.endpoints_file, env), AccordProcess(box.endpoints_file, env) as second:
-        single, _ = asyncio.run(
-            _measure(second.url, customer, post, connections=1, per_connection=1, payments=samples)
-        )
-        fanned, delivered = asyncio.run(
-            _measure(
-                second.url,
-                customer,
-                post,
-                connections=CONNECTIONS,
-                per_connection=PER_CONNECTION,
-                payments=int(bench.pick(3, 1)),
+    try:
+        with (
+            AccordProcess(box.endpoints_file, env),
+            AccordProcess(box.endpoints_file, env) as second,
+        ):
+            single, _ = asyncio.run(
+                _measure(
+                    second.url, customer, post, connections=1, per_connection=1, payments=samples
+                )
             )
-        )
+            fanned, delivered = asyncio.run(
+                _measure(
+                    second.url,
+                    customer,
+                    post,
+                    connections=CONNECTIONS,
+                    per_connection=PER_CONNECTION,
+                    payments=int(bench.pick(3, 1)),
+                )
+            )
+    finally:
+        _delete_keys(redis_url, prefix)
     subscribers = CONNECTIONS * PER_CONNECTION
     errors = (samples - len(single)) + (subscribers - delivered)
     if not single or not fanned:

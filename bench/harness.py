@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import socket
 import ssl
 import subprocess
@@ -48,6 +49,7 @@ class ServerProcess:
         self.env = {**os.environ, **(env or {})}
         self.log = Path(tempfile.mkdtemp(prefix=f"accord-bench-{self.name}-")) / "server.log"
         self.process: subprocess.Popen[bytes] | None = None
+        self._final_output: str | None = None  # the log, kept once its directory is removed
 
     @property
     def pid(self) -> int:
@@ -70,7 +72,8 @@ class ServerProcess:
         deadline = time.monotonic() + 60
         while time.monotonic() < deadline:
             if self.process.poll() is not None:
-                raise RuntimeError(f"{self.name} exited:\n{self.log.read_text()}")
+                self.__exit__(None, None, None)
+                raise RuntimeError(f"{self.name} exited:\n{self.output()}")
             try:
                 if self._ready():
                     return self
@@ -78,7 +81,7 @@ class ServerProcess:
                 pass
             time.sleep(0.05)
         self.__exit__(None, None, None)
-        raise RuntimeError(f"{self.name} did not start:\n{self.log.read_text()}")
+        raise RuntimeError(f"{self.name} did not start:\n{self.output()}")
 
     def __exit__(
         self, kind: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
@@ -90,9 +93,14 @@ class ServerProcess:
             except subprocess.TimeoutExpired:
                 self.process.kill()
                 self.process.wait(10)
+        if self._final_output is None:
+            self._final_output = self.output()
+            shutil.rmtree(self.log.parent, ignore_errors=True)
 
     def output(self) -> str:
         """What the server printed so far (its log), for error reports."""
+        if self._final_output is not None:
+            return self._final_output
         return self.log.read_text(errors="replace") if self.log.exists() else ""
 
 

@@ -49,6 +49,7 @@ from typing import Any, Literal
 from events import outbox
 from events.model import Event, EventType, event_id
 from schema.ids import customer_id, erp_object_id
+from sources.clock import utc_today
 from sources.ports import CrmPort, ErpPort
 from sources.records import (
     CreditHold,
@@ -180,7 +181,7 @@ class Normalizer:
         backend: StateBackend,
         *,
         publish: Publish | None = None,
-        today: Callable[[], dt.date] = dt.date.today,
+        today: Callable[[], dt.date] = utc_today,
         snapshot_ttl: float | None = SNAPSHOT_TTL,
         outbox_grace: float = OUTBOX_GRACE,
         clock: Callable[[], float] = time.time,

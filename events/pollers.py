@@ -21,7 +21,12 @@ found; the records of that second are fed again each round and the snapshots dis
 first run starts at the newest record the scan finds and remembers the records it found there
 as history (the watermark's ``skip``), so history is not replayed as news while a record
 changed in that same second after the start still is. A round that fails part-way keeps the
-watermark at the record that failed, which the next round retries. Records deleted between
+watermark at the record that failed, which the next round retries. A watermark is never later
+than the source's own present (read from the ``Date`` of its answers, `sources.clock`): a
+record stamped in the source's future (clock skew, a bad import) would otherwise become the
+watermark and hide every change made before that moment; clamped, the poller reads those
+records again each round, their snapshots discard them, and the changes made meanwhile are
+found. Records deleted between
 two rounds are not seen (webhooks report deletions), and a record changed twice between rounds
 is one change: the pollers report states, not every step.
 
@@ -41,6 +46,7 @@ from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 from events.normalize import NETSUITE, SALESFORCE, Change, ChangeType
+from sources.clock import SourceClock
 from state.backend import StateBackend
 
 logger = logging.getLogger("accord.events.pollers")
@@ -57,11 +63,15 @@ Process = Callable[[Change], Awaitable[object]]
 class SoqlClient(Protocol):
     """What the Salesforce poller needs: `sources.salesforce.SalesforceCrm` has it."""
 
+    clock: SourceClock
+
     async def query(self, text: str) -> list[dict[str, Any]]: ...
 
 
 class SuiteQlClient(Protocol):
     """What the NetSuite poller needs: `sources.netsuite_http.NetSuiteClient` has it."""
+
+    clock: SourceClock
 
     async def suiteql(self, text: str) -> list[dict[str, Any]]: ...
 
@@ -96,6 +106,23 @@ class Watermark:
     def known(self, change: Change) -> bool:
         return self.skip.get(change.record_id) == change.modified_at.isoformat()
 
+    def no_later_than(self, present: dt.datetime | None) -> Watermark:
+        """This watermark, moved back to ``present`` when it lies after it (``skip`` kept)."""
+        if present is None or self.at <= present:
+            return self
+        return Watermark(present.astimezone(dt.UTC), self.skip)
+
+    def moved_to(self, at: dt.datetime) -> Watermark:
+        """The watermark at ``at``, still knowing the records of ``skip`` not before it."""
+        return Watermark(
+            at,
+            {
+                record: stamp
+                for record, stamp in self.skip.items()
+                if dt.datetime.fromisoformat(stamp) >= at
+            },
+        )
+
 
 EPOCH = Watermark(dt.datetime(1970, 1, 1, tzinfo=dt.UTC))
 
@@ -104,6 +131,9 @@ class Scan(Protocol):
     """One query over one table: what changed since a watermark."""
 
     name: str
+
+    def present(self) -> dt.datetime | None:
+        """The source's own time now, when known (from its last answer)."""
 
     async def start(self) -> Watermark:
         """Where a first run begins: the newest records there are now, as known ones."""
@@ -137,6 +167,9 @@ class SoqlScan:
         self.client = client
         self.sobject = sobject
         self.name = sobject
+
+    def present(self) -> dt.datetime | None:
+        return self.client.clock.now()
 
     async def start(self) -> Watermark:
         newest = await self.client.query(
@@ -192,6 +225,9 @@ class SuiteQlScan:
         self.record_type = record_type  # None: read from the row's recordtype column
         self.where = where
         self.timezone = timezone
+
+    def present(self) -> dt.datetime | None:
+        return self.client.clock.now()
 
     def _instant(self, text: Any) -> dt.datetime:
         naive = dt.datetime.strptime(str(text), _PY_FORMAT)
@@ -268,12 +304,14 @@ class Poller:
         return Watermark.from_json(await self.backend.get(self._key(scan)))
 
     async def _advance(self, scan: Scan, mark: Watermark) -> None:
-        """Store ``mark`` unless another poller moved the watermark past it meanwhile."""
+        """Store ``mark`` (never later than the source's present) unless another poller moved
+        the watermark past it meanwhile."""
+        mark = mark.no_later_than(scan.present())
         key = self._key(scan)
         for _ in range(5):
             current_raw = await self.backend.get(key)
             current = Watermark.from_json(current_raw)
-            if current is not None and current.at > mark.at:
+            if current is not None and current.no_later_than(scan.present()).at > mark.at:
                 return
             if await self.backend.compare_and_set(
                 key, current_raw, mark.to_json(), ttl=WATERMARK_TTL
@@ -286,10 +324,11 @@ class Poller:
             return None
         fed = 0
         for scan in self.scans:
-            mark = await self.watermark(scan)
-            if mark is None:
+            stored = await self.watermark(scan)
+            if stored is None:
                 await self._advance(scan, await scan.start())
                 continue
+            mark = stored.no_later_than(scan.present())
             newest = mark
             try:
                 for change in await scan.since(mark):
@@ -298,9 +337,9 @@ class Poller:
                     await self.process(change)
                     fed += 1
                     if change.modified_at > newest.at:
-                        newest = Watermark(change.modified_at)
+                        newest = newest.moved_to(change.modified_at)
             finally:
-                if newest != mark:
+                if newest != stored:
                     await self._advance(scan, newest)
         return fed
 

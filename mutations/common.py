@@ -33,6 +33,7 @@ from mutations.workflow import WorkflowEngine, WorkflowStore
 from resolvers.context import Caller
 from schema.ids import CustomerRef
 from schema.ownership import OPERATIONS
+from sources.clock import utc_today
 from sources.errors import SourceError
 from sources.ports import CrmPort, ErpPort
 from sources.records import ErpCustomer
@@ -62,7 +63,7 @@ class WriteServices:
     idempotency: IdempotencyStore
     workflows: WorkflowStore
     engine: WorkflowEngine | None = None  # set right after construction (it needs `self`)
-    today: Callable[[], dt.date] = dt.date.today
+    today: Callable[[], dt.date] = utc_today
 
 
 @dataclass(frozen=True)

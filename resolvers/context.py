@@ -10,6 +10,7 @@ from cache.read_cache import ReadCache
 from cache.stale import StaleNotes
 from resolvers.loaders import Loaders
 from schema.ownership import Role
+from sources.clock import utc_today
 from sources.ports import CrmPort, ErpPort
 
 
@@ -42,7 +43,7 @@ class AccordContext:
     loaders: Loaders
     caller: Caller = ANONYMOUS
     services: Any = None  # the write path's services (mutations.services.WriteServices)
-    today: dt.date = field(default_factory=dt.date.today)
+    today: dt.date = field(default_factory=utc_today)
     bus: Any = None  # the event bus (events.bus.Bus), for subscriptions
     # A WebSocket connection's state: its connection_init payload, the socket, and how many
     # operations it runs (for the idle limit); None over plain HTTP.

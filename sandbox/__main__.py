@@ -1,7 +1,7 @@
 """``python -m sandbox``: run the Salesforce and NetSuite emulators alone.
 
     python -m sandbox --host 127.0.0.1 --salesforce-port 0 --netsuite-port 0 \
-        --seed 42 --customers 300 --endpoints-file sandbox.json
+        --seed 42 --customers 300 --endpoints-file sandbox.json [--now 2026-12-05T00:30:00Z]
 """
 
 from __future__ import annotations
@@ -13,6 +13,7 @@ import json
 import sys
 from pathlib import Path
 
+from sandbox.clock import parse_instant
 from sandbox.endpoints import Endpoints
 from sandbox.runner import SandboxConfig, run
 
@@ -42,10 +43,11 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--seed", type=int, default=42, help="seed of the generated data")
     parser.add_argument("--customers", type=_non_negative, default=300, help="number of customers")
     parser.add_argument(
-        "--as-of",
-        type=dt.date.fromisoformat,
+        "--now",
+        metavar="TIMESTAMP",
         default=None,
-        help="date the data is generated around (YYYY-MM-DD; default today)",
+        help="the instant the sandbox starts at, ISO 8601 (e.g. 2026-12-05T00:30:00Z; no offset "
+        "means UTC; default: the real time). Its clock runs on from there.",
     )
     parser.add_argument("--endpoints-file", type=Path, help="write the endpoints JSON here")
     parser.add_argument("--state-dir", type=Path, help="where to keep the CA and certificates")
@@ -53,15 +55,27 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     return parser.parse_args(argv)
 
 
+def _start_instant(text: str | None) -> dt.datetime | None:
+    """``--now`` as an instant; a value that is not a timestamp ends the process (status 2)."""
+    if text is None:
+        return None
+    try:
+        return parse_instant(text)
+    except ValueError as exc:
+        print(f"python -m sandbox: --now: {exc}", file=sys.stderr)
+        raise SystemExit(2) from None
+
+
 def main(argv: list[str] | None = None) -> None:
     args = parse_args(argv)
+    now = _start_instant(args.now)
     config = SandboxConfig(
         host=args.host,
         salesforce_port=args.salesforce_port,
         netsuite_port=args.netsuite_port,
         seed=args.seed,
         customers=args.customers,
-        as_of=args.as_of,
+        now=now,
         state_dir=args.state_dir,
         log_level=args.log_level,
     )

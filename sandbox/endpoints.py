@@ -7,7 +7,10 @@ server.py --sandbox F`` and the tests read it. Shape::
                     "client_id", "client_secret", "ca_file"},
      "netsuite":   {"base_url", "account_id", "token_url", "client_id", "client_secret",
                     "ca_file"},
-     "sandbox":    {"pid", "seed", "customers", "as_of"}}
+     "sandbox":    {"pid", "seed", "customers", "as_of", "now"}}
+
+``as_of`` is the UTC date the data was generated around, ``now`` the instant the sandbox's
+clock read when it started (ISO 8601, UTC).
 
 ``ca_file`` is null where an emulator serves plain http.
 """
@@ -50,6 +53,7 @@ class SandboxInfo:
     seed: int
     customers: int
     as_of: str
+    now: str
 
 
 @dataclass(frozen=True)

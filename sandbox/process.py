@@ -1,13 +1,17 @@
 """Run the sandbox as a child process and wait until it is ready.
 
 ``python server.py`` uses this for its embedded default; tests and benchmarks use it for the
-emulators they speak to. The child writes its endpoints file once both emulators listen.
+emulators they speak to. The child writes its endpoints file once both emulators listen. Its
+working directory (the certificate authority with its private key, the endpoints file, the
+log) is removed when it stops.
 """
 
 from __future__ import annotations
 
 import contextlib
+import datetime as dt
 import os
+import shutil
 import signal
 import subprocess
 import sys
@@ -34,6 +38,7 @@ class SandboxProcess:
         host: str = "127.0.0.1",
         extra_args: tuple[str, ...] = (),
         endpoints_file: Path | None = None,
+        now: dt.datetime | None = None,
     ) -> None:
         self._dir = Path(tempfile.mkdtemp(prefix="accord-sandbox-"))
         self.endpoints_file = endpoints_file or self._dir / "endpoints.json"
@@ -52,6 +57,7 @@ class SandboxProcess:
             str(self.endpoints_file),
             "--state-dir",
             str(self._dir),
+            *(("--now", now.isoformat()) if now is not None else ()),
             *extra_args,
         ]
         self.process: subprocess.Popen[bytes] | None = None
@@ -71,25 +77,32 @@ class SandboxProcess:
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             if self.process.poll() is not None:
-                raise SandboxStartError(
-                    f"sandbox exited with {self.process.returncode}:\n{self.log_file.read_text()}"
-                )
+                output = self.log_file.read_text()
+                self._remove_files()
+                raise SandboxStartError(f"sandbox exited with {self.process.returncode}:\n{output}")
             if self.endpoints_file.exists():
                 self.endpoints = Endpoints.read(self.endpoints_file)
                 return self.endpoints
             time.sleep(0.05)
+        output = self.log_file.read_text()
         self.stop()
-        raise SandboxStartError(f"sandbox not ready after {timeout}s:\n{self.log_file.read_text()}")
+        raise SandboxStartError(f"sandbox not ready after {timeout}s:\n{output}")
 
     def stop(self, timeout: float = 10.0) -> None:
-        if self.process is None or self.process.poll() is not None:
-            return
-        self.process.send_signal(signal.SIGTERM)
+        """Stop the child (SIGTERM, then SIGKILL) and remove its working directory."""
         try:
-            self.process.wait(timeout)
-        except subprocess.TimeoutExpired:
-            self.process.kill()
-            self.process.wait(timeout)
+            if self.process is not None and self.process.poll() is None:
+                self.process.send_signal(signal.SIGTERM)
+                try:
+                    self.process.wait(timeout)
+                except subprocess.TimeoutExpired:
+                    self.process.kill()
+                    self.process.wait(timeout)
+        finally:
+            self._remove_files()
+
+    def _remove_files(self) -> None:
+        shutil.rmtree(self._dir, ignore_errors=True)
 
     def __enter__(self) -> Endpoints:
         return self.start()

@@ -21,11 +21,12 @@ from pathlib import Path
 
 import uvicorn
 
+from sandbox.clock import SandboxClock
 from sandbox.endpoints import Endpoints, NetSuiteEndpoint, SalesforceEndpoint, SandboxInfo
 from sandbox.netsuite import NetSuiteEmulator
 from sandbox.salesforce import SalesforceEmulator
 from sandbox.tls import TlsFiles, issue_loopback_certificates
-from sandbox.world import build_world
+from sandbox.world import World, build_world
 
 
 @dataclass(frozen=True)
@@ -35,7 +36,7 @@ class SandboxConfig:
     netsuite_port: int = 0
     seed: int = 42
     customers: int = 300
-    as_of: dt.date | None = None
+    now: dt.datetime | None = None  # the instant the sandbox starts at (default: real time)
     state_dir: Path | None = None  # where the CA and certificates go; a temp dir by default
     log_level: str = "warning"
     extra: dict[str, str] = field(default_factory=dict)
@@ -67,7 +68,7 @@ def _url(scheme: str, host: str, sock: socket.socket) -> str:
 
 async def run(config: SandboxConfig, on_ready: Callable[[Endpoints], None]) -> None:
     """Serve until SIGINT/SIGTERM; ``on_ready`` receives the endpoints once both listen."""
-    world = build_world(config.seed, config.customers, as_of=config.as_of)
+    world = build_world(config.seed, config.customers, now=SandboxClock(config.now))
     salesforce = SalesforceEmulator(world)
     netsuite = NetSuiteEmulator(world)
     # The seeded records live as long as the process: keep them out of the garbage collector's
@@ -75,8 +76,23 @@ async def run(config: SandboxConfig, on_ready: Callable[[Endpoints], None]) -> N
     gc.collect()
     gc.freeze()
 
-    state_dir = config.state_dir or Path(tempfile.mkdtemp(prefix="accord-sandbox-"))
-    tls: TlsFiles = issue_loopback_certificates(state_dir, config.host)
+    with contextlib.ExitStack() as cleanup:
+        state_dir = config.state_dir
+        if state_dir is None:  # a private directory that leaves with the process
+            temporary = tempfile.TemporaryDirectory(prefix="accord-sandbox-")
+            state_dir = Path(cleanup.enter_context(temporary))
+        tls = issue_loopback_certificates(state_dir, config.host)
+        await _serve(config, world, salesforce, netsuite, tls, on_ready)
+
+
+async def _serve(
+    config: SandboxConfig,
+    world: World,
+    salesforce: SalesforceEmulator,
+    netsuite: NetSuiteEmulator,
+    tls: TlsFiles,
+    on_ready: Callable[[Endpoints], None],
+) -> None:
     sf_sock = _bind(config.host, config.salesforce_port)
     ns_sock = _bind(config.host, config.netsuite_port)
 
@@ -89,6 +105,7 @@ async def run(config: SandboxConfig, on_ready: Callable[[Endpoints], None]) -> N
                 lifespan="off",
                 timeout_keep_alive=120,
                 timeout_graceful_shutdown=1,  # idle keep-alive clients must not hold up a stop
+                date_header=False,  # the emulators stamp Date from the sandbox clock
                 ssl_certfile=str(tls.cert_file),
                 ssl_keyfile=str(tls.key_file),
             )
@@ -146,6 +163,7 @@ async def run(config: SandboxConfig, on_ready: Callable[[Endpoints], None]) -> N
                 seed=config.seed,
                 customers=config.customers,
                 as_of=world.as_of.isoformat(),
+                now=world.started.isoformat().replace("+00:00", "Z"),
             ),
         )
     )

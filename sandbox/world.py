@@ -10,7 +10,10 @@ except the deliberate drift recorded here:
 - ``unbooked`` drift: a Closed Won opportunity with no ERP sales order;
 - ``erp_only`` / ``crm_only``: a customer that exists in one system only.
 
-The same ``seed``, ``customers`` and ``as_of`` always give the same world. Sizes scale from a
+The same ``seed``, ``customers`` and start instant always give the same world. Dates are laid
+out around the day the sandbox starts (``as_of``), and no record is stamped later than the start
+itself (`World.stamp`), whatever the hour: a change feed that starts from the newest record
+never starts in the future. Sizes scale from a
 few hundred customers (the default) to tens of thousands (benchmarks) in well under a minute.
 """
 
@@ -21,9 +24,11 @@ import random
 from dataclasses import dataclass, field
 from decimal import Decimal
 
+from sandbox.clock import SandboxClock
 from sources import sfid
 
 CENT = Decimal("0.01")
+_SEED_MARGIN = dt.timedelta(minutes=1)
 
 
 @dataclass(frozen=True)
@@ -206,7 +211,7 @@ class Customer:
 @dataclass
 class World:
     seed: int
-    as_of: dt.date
+    clock: SandboxClock  # the emulators' clock; it read ``clock.start`` when the world was built
     org_id: str
     users: list[tuple[str, str]]  # (Salesforce user id, full name)
     currencies: list[Currency]
@@ -216,6 +221,24 @@ class World:
     pricebook_id: str
     pricebook_entry_ids: dict[tuple[str, str], str]  # (sku, currency) -> PricebookEntry id
     customers: list[Customer]
+
+    @property
+    def as_of(self) -> dt.date:
+        """The day the sandbox starts: dates are generated around it."""
+        return self.clock.start.date()
+
+    @property
+    def started(self) -> dt.datetime:
+        return self.clock.start
+
+    def stamp(self, day: dt.date, at: dt.time) -> dt.datetime:
+        """When a seeded record dated ``day`` was saved: at ``at`` (UTC) that day, but never
+        later than a minute before the start (nor before that day began), so a record of today
+        is already in the past at any hour the sandbox starts."""
+        stamp = dt.datetime.combine(day, at, dt.UTC)
+        start = self.clock.start
+        latest = max(dt.datetime.combine(start.date(), dt.time(0), dt.UTC), start - _SEED_MARGIN)
+        return min(stamp, latest)
 
     def drift(self) -> dict[str, list[str]]:
         """What differs between the systems, by kind, as customer keys or opportunity ids."""
@@ -528,14 +551,16 @@ def build_world(
     seed: int = 42,
     customers: int = 300,
     *,
-    as_of: dt.date | None = None,
+    now: dt.datetime | SandboxClock | None = None,
     drift_rate: float = 0.04,
 ) -> World:
-    """Generate the world for ``seed``; ``as_of`` (default today) anchors every date."""
+    """Generate the world for ``seed`` as of ``now``: a start instant (default: the real time,
+    in UTC) or a running clock. Every date is laid out around the start's UTC day."""
     if customers < 0:
         raise ValueError("customers must not be negative")
+    clock = now if isinstance(now, SandboxClock) else SandboxClock(now)
     rng = random.Random(seed)
-    as_of = as_of or dt.date.today()
+    as_of = clock.start.date()
     ids = _Ids()
     org_id = sfid.make("00D", 1000 + seed)
     users = [
@@ -611,7 +636,7 @@ def build_world(
 
     return World(
         seed=seed,
-        as_of=as_of,
+        clock=clock,
         org_id=org_id,
         users=users,
         currencies=list(CURRENCIES),

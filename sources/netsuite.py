@@ -101,11 +101,12 @@ class NetSuiteErp:
         *,
         client: NetSuiteClient | None = None,
         date_order: DateOrder = "MDY",
-        today: Callable[[], dt.date] = dt.date.today,
+        today: Callable[[], dt.date] | None = None,
     ) -> None:
         self.client = client or NetSuiteClient(config)
         self.date_order = date_order
-        self.today = today
+        # "Overdue" is judged by NetSuite's date (from its answers), not this machine's.
+        self.today = today or self.client.clock.today
         self._reference: dict[str, tuple[float, Any]] = {}
         self._reference_locks: dict[str, asyncio.Lock] = {}
 

@@ -22,6 +22,7 @@ from urllib.parse import quote
 
 import httpx
 
+from sources.clock import SourceClock
 from sources.errors import (
     FieldProblem,
     RecordNotFound,
@@ -190,6 +191,7 @@ class NetSuiteClient:
         self._token: str | None = None
         self._token_expires = 0.0
         self._token_lock = asyncio.Lock()
+        self.clock = SourceClock()  # NetSuite's own time, from its answers' Date header
 
     async def close(self) -> None:
         await self._http.aclose()
@@ -269,6 +271,7 @@ class NetSuiteClient:
                 raise SourceTimeout(SOURCE, f"{method} {url}: no answer in time") from exc
             except httpx.TransportError as exc:
                 raise SourceUnavailable(SOURCE, f"{method} {url}: {exc!r}") from exc
+            self.clock.observe(response.headers.get("date"))
             kwargs["headers"] = {k: v for k, v in headers.items() if k != "Authorization"}
             if response.status_code == 401 and attempt == 1:
                 token = await self._bearer(stale=token)

@@ -34,6 +34,7 @@ from simple_salesforce.api import Salesforce
 from simple_salesforce.login import SalesforceLogin
 
 from sources import sfid, soql
+from sources.clock import SourceClock
 from sources.errors import (
     FieldProblem,
     RecordNotFound,
@@ -360,6 +361,10 @@ class SalesforceCrm:
             pool_connections=4, pool_maxsize=config.max_threads, max_retries=0
         )
         self._session.mount("https://", adapter)
+        self.clock = SourceClock()  # Salesforce's own time, from its answers' Date header
+        self._session.hooks["response"].append(
+            lambda response, *args, **kwargs: self.clock.observe(response.headers.get("Date"))
+        )
         self._client: Salesforce | None = None
         self._login_lock = threading.Lock()
         self._generation = 0  # bumps on every login, so concurrent 401s refresh once

@@ -7,8 +7,6 @@ keep fault tests short (or one of the test's own); the ``crm`` and ``erp`` fixtu
 
 from __future__ import annotations
 
-import datetime as dt
-
 from sandbox.endpoints import Endpoints
 from server import configs_from_endpoints
 from sources.netsuite import NetSuiteErp
@@ -33,4 +31,4 @@ def make_crm(sandbox: Endpoints, policy: ResiliencePolicy = TEST_POLICY) -> Sale
 
 def make_erp(sandbox: Endpoints, policy: ResiliencePolicy = TEST_POLICY) -> NetSuiteErp:
     _, config = configs_from_endpoints(sandbox, policy)
-    return NetSuiteErp(config, today=lambda: dt.date.fromisoformat(sandbox.sandbox.as_of))
+    return NetSuiteErp(config)  # "today" is NetSuite's, from the Date of its answers

@@ -8,7 +8,7 @@ emulators' control state before and after themselves through `SandboxControl`.
 
 from __future__ import annotations
 
-import datetime as dt
+import os
 import ssl
 from collections.abc import AsyncIterator, Iterator
 from typing import Any
@@ -16,6 +16,7 @@ from typing import Any
 import httpx
 import pytest
 
+from sandbox.clock import parse_instant
 from sandbox.endpoints import Endpoints
 from sandbox.process import SandboxProcess
 from sandbox.world import World, build_world
@@ -23,10 +24,22 @@ from sources.netsuite import NetSuiteErp
 from sources.salesforce import SalesforceCrm
 from tests.accord import AccordServer, Emulators
 from tests.adapters import make_crm, make_erp
+from tests.redis_keys import sweep
 from tests.sandbox.test_netsuite_support import NetSuiteHttp
 
 SEED = 42
 CUSTOMERS = 300
+TEST_REDIS_URL = os.environ.get("ACCORD_TEST_REDIS_URL", "redis://127.0.0.1:6379/0")
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _leave_redis_as_found() -> Iterator[None]:
+    """Set up first, torn down last: after every other fixture (Accord processes included) has
+    stopped, delete the keys this run wrote and fail the run if any come back."""
+    yield
+    left = sweep(TEST_REDIS_URL)
+    if left:
+        pytest.fail(f"the test run left {len(left)} keys in Redis, e.g. {left[:5]}", pytrace=False)
 
 
 class SandboxControl:
@@ -70,7 +83,7 @@ def sandbox() -> Iterator[Endpoints]:
 def world(sandbox: Endpoints) -> World:
     """The world the sandbox was seeded from, built again in this process (read-only)."""
     info = sandbox.sandbox
-    return build_world(info.seed, info.customers, as_of=dt.date.fromisoformat(info.as_of))
+    return build_world(info.seed, info.customers, now=parse_instant(info.now))
 
 
 @pytest.fixture(scope="session")
@@ -151,15 +164,13 @@ def redis_url() -> str:
     Read from ``ACCORD_TEST_REDIS_URL`` (default ``redis://127.0.0.1:6379/0``). Tests share the
     server: each writes under a key prefix of its own (``test:<uuid>:``) and deletes it after.
     """
-    import os
-
     import redis
     from redis.backoff import NoBackoff
     from redis.retry import Retry
 
     from state.redis_backend import redact_url
 
-    url = os.environ.get("ACCORD_TEST_REDIS_URL", "redis://127.0.0.1:6379/0")
+    url = TEST_REDIS_URL
     client = redis.Redis.from_url(url, socket_connect_timeout=2, retry=Retry(NoBackoff(), 0))
     problem: redis.RedisError | None = None
     try:
@@ -175,3 +186,13 @@ def redis_url() -> str:
             pytrace=False,
         )
     return url
+
+
+SLOW_GROUPS = ("bench", "fault_matrix", "fuzz", "second_erp")
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """A test of a slow group is also ``slow``, so ``-m 'not slow'`` leaves every group out."""
+    for item in items:
+        if any(item.get_closest_marker(group) for group in SLOW_GROUPS):
+            item.add_marker(pytest.mark.slow)

@@ -87,8 +87,11 @@ def test_sigterm_stops_the_embedded_sandbox_too(tmp_path: Path) -> None:
                     break
             except httpx.HTTPError:
                 time.sleep(0.2)
-        sandbox_pid = json.loads(endpoints.read_text())["sandbox"]["pid"]
+        started = json.loads(endpoints.read_text())
+        sandbox_pid = started["sandbox"]["pid"]
         assert sandbox_pid in marked_processes(mark)
+        sandbox_files = Path(started["salesforce"]["ca_file"]).parent  # its CA and private keys
+        assert sandbox_files.is_dir()
 
         # When it is told to stop, as a supervisor does
         server.send_signal(signal.SIGTERM)
@@ -99,9 +102,10 @@ def test_sigterm_stops_the_embedded_sandbox_too(tmp_path: Path) -> None:
         output = server.stdout.read() if server.stdout else ""
         left = left_behind(mark, timeout=10)
 
-    # Then it stops cleanly, and nothing it started is left running
+    # Then it stops cleanly, nothing it started is left running, and no key stays on disk
     assert left == [], output
     assert server.returncode == 0, output
+    assert not sandbox_files.exists()
 
 
 def test_a_start_that_fails_after_the_sandbox_started_stops_it(tmp_path: Path) -> None:

@@ -14,6 +14,7 @@ from dataclasses import dataclass
 
 from starlette.types import ASGIApp
 
+from sandbox.clock import DateHeader
 from sandbox.control import ControlMiddleware, ControlState
 from sandbox.netsuite.app import NetSuiteApi
 from sandbox.netsuite.auth import AuthSettings, TokenIssuer
@@ -68,4 +69,4 @@ class NetSuiteEmulator:
         # Record change notifications for writes from here on (the seed is not announced).
         self.webhooks = Webhooks("netsuite")
         self.notifier = RecordChangeNotifier(self.store, self.webhooks)
-        self.app: ASGIApp = self.webhooks.wrap(self.gate)
+        self.app: ASGIApp = DateHeader(self.webhooks.wrap(self.gate), world.clock)

@@ -31,7 +31,9 @@ def run_query(
     """
     query = parse_suiteql(text)
     subset, schemas = _tables_of(query, tables)
-    return execute_suiteql(query, subset, schemas=schemas, strategy=strategy)
+    return execute_suiteql(
+        query, subset, schemas=schemas, strategy=strategy, today=tables.store.reference_date()
+    )
 
 
 def run_page(
@@ -46,7 +48,13 @@ def run_page(
     query = parse_suiteql(text)
     subset, schemas = _tables_of(query, tables)
     return execute_suiteql_page(
-        query, subset, offset=offset, limit=limit, schemas=schemas, strategy=strategy
+        query,
+        subset,
+        offset=offset,
+        limit=limit,
+        schemas=schemas,
+        strategy=strategy,
+        today=tables.store.reference_date(),
     )
 
 

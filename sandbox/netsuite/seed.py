@@ -39,8 +39,7 @@ _ITEM_TYPES = {
 }
 
 
-def _created(date: dt.date) -> dt.datetime:
-    return dt.datetime.combine(date, dt.time(9, 0), dt.UTC)
+_BOOKED_AT = dt.time(9, 0)  # seeded transactions are saved at 09:00 UTC on their date
 
 
 def _price(usd: Decimal, code: str) -> Decimal:
@@ -53,6 +52,8 @@ def build_store(world: World) -> Store:
     currency_ids = {c.code: c.ns_id for c in world.currencies}
     store = Store(
         as_of=world.as_of,
+        today=world.clock.today,
+        now=world.clock.now,
         subsidiaries=[
             SubsidiaryRec(s.ns_id, s.name, s.country, currency_ids[s.currency])
             for s in world.subsidiaries
@@ -86,7 +87,7 @@ def build_store(world: World) -> Store:
         address_id += 1
     for customer in world.customers:
         if customer.ns_id is not None:
-            _transactions(store, customer, currency_ids)
+            _transactions(store, world, customer, currency_ids)
     return store
 
 
@@ -141,7 +142,9 @@ def _lines(lines: list[Line]) -> list[LineRec]:
     ]
 
 
-def _transactions(store: Store, customer: Customer, currency_ids: dict[str, int]) -> None:
+def _transactions(
+    store: Store, world: World, customer: Customer, currency_ids: dict[str, int]
+) -> None:
     entity = customer.ns_id
     assert entity is not None
     currency = currency_ids[customer.currency]
@@ -149,6 +152,7 @@ def _transactions(store: Store, customer: Customer, currency_ids: dict[str, int]
 
     def commit(kind: str, record: SalesOrder | Invoice | Payment, **details: Any) -> None:
         """One of the customer's transactions, dated and numbered as the world has it."""
+        saved = world.stamp(record.date, _BOOKED_AT)
         store.commit(
             "transaction",
             record.ns_id,
@@ -160,8 +164,8 @@ def _transactions(store: Store, customer: Customer, currency_ids: dict[str, int]
                 entity=entity,
                 currency=currency,
                 subsidiary=subsidiary,
-                created=_created(record.date),
-                last_modified=_created(record.date),
+                created=saved,
+                last_modified=saved,
                 **details,
             ),
         )

@@ -68,7 +68,7 @@ class Store:
         currencies: Iterable[CurrencyRec],
         terms: Iterable[TermRec],
         items: Iterable[ItemRec],
-        today: Callable[[], dt.date] = dt.date.today,
+        today: Callable[[], dt.date] = lambda: dt.datetime.now(dt.UTC).date(),
         now: Callable[[], dt.datetime] = lambda: dt.datetime.now(dt.UTC),
     ) -> None:
         self.as_of = as_of

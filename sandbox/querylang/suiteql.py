@@ -553,9 +553,12 @@ def run_suiteql(
     *,
     schemas: Mapping[str, Iterable[str]] | None = None,
     strategy: Strategy = "indexed",
+    today: dt.date | None = None,
 ) -> list[dict[str, Any]]:
     """Parse and execute ``text``; see `execute_suiteql`."""
-    return execute_suiteql(parse_suiteql(text), tables, schemas=schemas, strategy=strategy)
+    return execute_suiteql(
+        parse_suiteql(text), tables, schemas=schemas, strategy=strategy, today=today
+    )
 
 
 def execute_suiteql(
@@ -564,6 +567,7 @@ def execute_suiteql(
     *,
     schemas: Mapping[str, Iterable[str]] | None = None,
     strategy: Strategy = "indexed",
+    today: dt.date | None = None,
 ) -> list[dict[str, Any]]:
     """Run ``query`` over ``tables`` (table name, any case -> rows with lower-case columns).
 
@@ -582,7 +586,7 @@ def execute_suiteql(
     afterwards, the reference the others are tested against. A type error is raised for the
     rows a plan reads, so an ill-typed filter may fail under one plan and not another.
     """
-    return _execute(query, tables, schemas, strategy, None)[0]
+    return _execute(query, tables, schemas, strategy, None, today)[0]
 
 
 def execute_suiteql_page(
@@ -593,12 +597,13 @@ def execute_suiteql_page(
     limit: int,
     schemas: Mapping[str, Iterable[str]] | None = None,
     strategy: Strategy = "indexed",
+    today: dt.date | None = None,
 ) -> tuple[list[dict[str, Any]], int]:
     """One page of `execute_suiteql`'s answer, ``[offset : offset + limit]``, and the answer's
     total length. Only the page's rows are built (all of them under DISTINCT)."""
     if offset < 0 or limit < 0:
         raise ValueError("offset and limit must not be negative")
-    return _execute(query, tables, schemas, strategy, slice(offset, offset + limit))
+    return _execute(query, tables, schemas, strategy, slice(offset, offset + limit), today)
 
 
 def _execute(
@@ -607,9 +612,10 @@ def _execute(
     schemas: Mapping[str, Iterable[str]] | None,
     strategy: Strategy,
     window: slice | None,
+    today: dt.date | None,
 ) -> tuple[list[dict[str, Any]], int]:
     try:
-        return _Execution(query, tables, schemas or {}, strategy).run(window)
+        return _Execution(query, tables, schemas or {}, strategy, today).run(window)
     except QueryTypeError as exc:
         raise SuiteQlError(UNSUPPORTED, reason=exc.message) from exc
     except RecursionError:
@@ -623,9 +629,11 @@ class _Execution:
         tables: Mapping[str, TableInput],
         schemas: Mapping[str, Iterable[str]],
         strategy: Strategy,
+        today: dt.date | None = None,
     ) -> None:
         self.query = query
         self.strategy = strategy
+        self.today = today or dt.datetime.now(dt.UTC).date()
         by_name = {name.lower(): rows for name, rows in tables.items()}
         schema_by_name = {
             name.lower(): tuple(column.lower() for column in columns)
@@ -716,7 +724,7 @@ class _Execution:
         return compile_condition(
             condition,
             lambda field: self.combo_getter(field, scope),
-            today=dt.date.today(),
+            today=self.today,
             text_case_insensitive=False,
             sql_nulls=True,
             implicit_conversion=True,
@@ -732,7 +740,7 @@ class _Execution:
         return compile_condition(
             condition,
             accessor,
-            today=dt.date.today(),
+            today=self.today,
             text_case_insensitive=False,
             sql_nulls=True,
             implicit_conversion=True,

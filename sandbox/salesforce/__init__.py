@@ -20,6 +20,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.types import ASGIApp
 
+from sandbox.clock import DateHeader
 from sandbox.control import ControlMiddleware, ControlState
 from sandbox.salesforce import soap
 from sandbox.salesforce.app import RestApi, record_summary
@@ -65,7 +66,9 @@ class SalesforceEmulator:
         self.integration_user_id = sfid.make("005", 1)
         self.schema = build_schema(tuple(currency.code for currency in world.currencies))
         self.store = Store(self.schema)
-        self.dml = Dml(self.schema, self.store, user_id=self.integration_user_id)
+        self.dml = Dml(
+            self.schema, self.store, user_id=self.integration_user_id, clock=world.clock.now
+        )
         load_world(
             world,
             self.dml,
@@ -76,16 +79,17 @@ class SalesforceEmulator:
             ),
         )
         self.sessions = Sessions(self.org_id, self.settings.session_ttl_seconds)
-        self.usage = ApiUsage(self.settings.daily_api_limit)
-        self.queries = QueryEngine(self.schema, self.store)
+        self.usage = ApiUsage(self.settings.daily_api_limit, today=world.clock.today)
+        self.queries = QueryEngine(self.schema, self.store, today=world.clock.today)
         self.control = ControlState(normalize_path)
         self.rest_api = RestApi(self)
         middleware = ControlMiddleware(self.rest_api.app(), self.control, injected_error)
         # Change events for writes from here on (the seed above is not announced).
         self.webhooks = Webhooks("salesforce")
         self.change_events = ChangeEventPublisher(self.store, self.webhooks)
-        self.app: ASGIApp = self.webhooks.wrap(
-            SalesforceControl(middleware, self.usage, self.sessions)
+        self.app: ASGIApp = DateHeader(
+            self.webhooks.wrap(SalesforceControl(middleware, self.usage, self.sessions)),
+            world.clock,
         )
 
     def issue_session(self) -> str:

@@ -6,8 +6,9 @@ Salesforce, the account, its contacts, its opportunities with their line items, 
 Salesforce orders mirroring some booked ERP sales orders. Roll-ups (opportunity amounts, order
 totals) are computed by the same rules the API applies, so they equal the world's sums.
 
-Timestamps come from the world (an account's CreatedDate is the customer's ``created``), so
-the same world always loads into the same records.
+Timestamps come from the world (an account's CreatedDate is the customer's ``created``; the
+rest through `World.stamp`, never later than the sandbox's start), so the same world always
+loads into the same records.
 """
 
 from __future__ import annotations
@@ -44,15 +45,11 @@ def list_price(usd: Decimal, currency: str) -> Decimal:
     return converted.quantize(Decimal("1") if currency == "JPY" else CENT)
 
 
-def _at(day: dt.date, hour: int = 9) -> dt.datetime:
-    return dt.datetime.combine(day, dt.time(hour, 0), dt.UTC)
-
-
 def load_world(world: World, dml: Dml, *, integration_user: tuple[str, str, str]) -> None:
     """Insert the world's records; ``integration_user`` is (id, username, full name)."""
     schema = dml.schema
     objects = schema.objects
-    genesis = _at(world.as_of - dt.timedelta(days=2000), 8)
+    genesis = world.stamp(world.as_of - dt.timedelta(days=2000), dt.time(8))
 
     def insert(
         sobject: str,
@@ -196,7 +193,7 @@ def _load_customer(world: World, customer: Customer, owner: str, insert: Any) ->
         )
     for opp in customer.opportunities:
         opened = min(world.as_of, max(created.date(), opp.close_date - dt.timedelta(days=60)))
-        stamp = max(created, _at(opened, 10))
+        stamp = max(created, world.stamp(opened, dt.time(10)))
         order = opp.sales_order
         insert(
             "Opportunity",
@@ -241,7 +238,7 @@ def _load_order(
     insert: Any,
 ) -> None:
     assert order.sf_order_id is not None
-    stamp = _at(order.date, 11)
+    stamp = world.stamp(order.date, dt.time(11))
     insert(
         "Order",
         order.sf_order_id,

@@ -33,6 +33,7 @@ from sandbox.endpoints import Endpoints
 from server import AppOptions
 from state.redis_backend import RedisBackend
 from tests.accord import AccordServer
+from tests.redis_keys import unique_prefix
 
 COUNT = "query Count { customers(first: 1) { totalCount } }"
 FIRST = "query First($n: Int!) { customers(first: $n) { edges { node { name } } } }"
@@ -170,7 +171,7 @@ def test_a_request_with_neither_query_nor_hash_is_still_refused(accord: AccordSe
 
 @pytest.fixture
 def shared_prefix(redis_url: str) -> Iterator[str]:
-    prefix = f"test:{uuid.uuid4().hex}:"
+    prefix = unique_prefix()
     yield prefix
     client = redis.Redis.from_url(redis_url)
     stale = list(client.scan_iter(match=f"{prefix}*", count=500))
@@ -200,7 +201,7 @@ def test_a_hash_registered_on_one_replica_runs_on_another(
 
 @pytest.fixture
 async def redis_replicas(redis_url: str) -> AsyncIterator[tuple[RedisBackend, RedisBackend]]:
-    prefix = f"test:{uuid.uuid4().hex}:"
+    prefix = unique_prefix()
     backends = (RedisBackend(redis_url, prefix=prefix), RedisBackend(redis_url, prefix=prefix))
     yield backends
     for backend in backends:

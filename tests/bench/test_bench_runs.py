@@ -18,6 +18,8 @@ import pytest
 
 from bench.harness import ROOT
 
+pytestmark = pytest.mark.bench
+
 SCENARIOS = ("lightning", "portal", "cold", "freshness", "events", "memory")
 KEYS = {
     "scenario",

@@ -3,18 +3,19 @@ the test Redis."""
 
 from __future__ import annotations
 
-import uuid
 from collections.abc import AsyncIterator, Iterator
 
 import pytest
 import redis
 import redis.asyncio as aioredis
 
+from tests.redis_keys import unique_prefix
+
 
 @pytest.fixture
 def prefix(redis_url: str) -> Iterator[str]:
     """A key prefix of this test's own in the test Redis; its keys are deleted afterwards."""
-    chosen = f"test:{uuid.uuid4().hex}:"
+    chosen = unique_prefix()
     yield chosen
     client = redis.Redis.from_url(redis_url)
     try:

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import asyncio
 import datetime as dt
-import uuid
 from collections import Counter
 from collections.abc import AsyncIterator, Callable
 from typing import Any
@@ -31,6 +30,7 @@ from events.bus import (
 )
 from events.bus_codec import EVENT_FIELD
 from events.model import Event, EventType, event_id
+from tests.redis_keys import unique_prefix
 
 WAIT = 5.0
 """Seconds any one expected thing may take before the test fails: generous, never a target."""
@@ -48,7 +48,7 @@ OpenReplica = Callable[..., Bus]
 
 @pytest.fixture
 def prefix() -> str:
-    return f"test:{uuid.uuid4().hex}:"
+    return unique_prefix()
 
 
 async def delete_prefix(client: aioredis.Redis, prefix: str) -> None:

@@ -22,12 +22,13 @@ from state.backend import StateBackend
 from state.memory_backend import MemoryBackend
 from state.redis_backend import RedisBackend
 from tests.accord import Emulators
+from tests.redis_keys import unique_prefix
 from tests.sandbox.test_netsuite_support import NetSuiteHttp, new_customer
 
 
 @pytest.fixture
 def backend() -> StateBackend:
-    return MemoryBackend(prefix=f"test:{uuid.uuid4().hex}:")
+    return MemoryBackend(prefix=unique_prefix())
 
 
 @pytest.fixture
@@ -179,7 +180,7 @@ async def test_two_replicas_processing_one_change_at_once_emit_it_once(
 async def test_replicas_sharing_redis_emit_once(
     ns: NetSuiteHttp, crm: SalesforceCrm, erp: NetSuiteErp, redis_url: str
 ) -> None:
-    prefix = f"test:{uuid.uuid4().hex}:"
+    prefix = unique_prefix()
     backends = [RedisBackend(redis_url, prefix=prefix) for _ in range(3)]
     try:
         customer, _, invoice = billed(ns, total=700, limit=300)
@@ -419,7 +420,7 @@ class BusWithOutage:
 @pytest.fixture(params=["memory", "redis"])
 async def shared_backend(request: pytest.FixtureRequest) -> AsyncIterator[StateBackend]:
     """The state backend in each of its forms (Redis: a real one, under a prefix of its own)."""
-    prefix = f"test:{uuid.uuid4().hex}:"
+    prefix = unique_prefix()
     if request.param == "memory":
         yield MemoryBackend(prefix=prefix)
         return

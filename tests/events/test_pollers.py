@@ -5,6 +5,7 @@ looks only at events about them."""
 from __future__ import annotations
 
 import asyncio
+import datetime as dt
 import time
 import uuid
 from collections.abc import Callable
@@ -15,8 +16,8 @@ from starlette.applications import Starlette
 
 from events.intake import intake_routes, register_with_sandbox
 from events.model import Event, EventType
-from events.normalize import Change, Normalizer
-from events.pollers import Poller, netsuite_poller, salesforce_poller
+from events.normalize import NETSUITE, Change, Normalizer
+from events.pollers import Poller, Watermark, netsuite_poller, salesforce_poller
 from sandbox.endpoints import Endpoints
 from sources.netsuite import NetSuiteErp
 from sources.salesforce import SalesforceCrm
@@ -25,6 +26,7 @@ from state.memory_backend import MemoryBackend
 from state.redis_backend import RedisBackend
 from tests.accord import Emulators
 from tests.events.http_support import WAIT, serving
+from tests.redis_keys import unique_prefix
 from tests.sandbox.test_netsuite_support import NetSuiteHttp, new_customer
 
 SECRET = "poller-test-intake-secret"
@@ -236,7 +238,7 @@ async def test_a_failed_round_keeps_the_change_for_the_next(
 async def test_the_watermark_survives_a_restart_in_redis(
     ns: NetSuiteHttp, erp: NetSuiteErp, redis_url: str
 ) -> None:
-    prefix = f"test:{uuid.uuid4().hex}:"
+    prefix = unique_prefix()
     seen: list[Change] = []
 
     async def process(change: Change) -> None:
@@ -285,3 +287,90 @@ async def test_the_salesforce_poller_finds_accounts_created_and_updated(
         (EventType.CUSTOMER_UPDATED, who),
     ]
     assert published.events[-1].data["changedFields"] == ["industry"]
+
+
+class FutureStampedScan:
+    """A table whose newest records are stamped nine hours into the source's future (clock
+    skew, an import), and which gains one record changed after the start."""
+
+    name = "future"
+
+    def __init__(self, present: dt.datetime) -> None:
+        self.now = present
+        self.rows = [
+            Change(NETSUITE, "customer", "1", "update", present - dt.timedelta(days=1)),
+            Change(NETSUITE, "customer", "2", "update", present + dt.timedelta(hours=9)),
+        ]
+
+    def present(self) -> dt.datetime | None:
+        return self.now
+
+    async def start(self) -> Watermark:
+        newest = max(row.modified_at for row in self.rows)
+        return Watermark(newest, {r.record_id: r.modified_at.isoformat() for r in self.rows})
+
+    async def since(self, mark: Watermark) -> list[Change]:
+        found = [row for row in self.rows if row.modified_at >= mark.at]
+        return sorted(found, key=lambda row: row.modified_at)
+
+
+async def test_a_watermark_is_never_later_than_the_sources_present() -> None:
+    # Given a source whose newest record lies nine hours in its future
+    present = dt.datetime(2026, 12, 5, 0, 30, tzinfo=dt.UTC)
+    scan = FutureStampedScan(present)
+    fed: list[Change] = []
+
+    async def process(change: Change) -> None:
+        fed.append(change)
+
+    poller = Poller(NETSUITE, [scan], MemoryBackend(), process)
+
+    # When the first round sets the watermark
+    await poller.poll_once()
+
+    # Then it is the source's present, still knowing the future record as history
+    mark = await poller.watermark(scan)
+    assert mark is not None
+    assert mark.at == present
+    assert set(mark.skip) == {"1", "2"}
+
+    # And a change made one second after the start is fed (again in the rounds that still see
+    # its second, which the normaliser's snapshots discard), the history never
+    scan.now = present + dt.timedelta(seconds=2)
+    scan.rows.append(Change(NETSUITE, "customer", "3", "create", present + dt.timedelta(seconds=1)))
+    await poller.poll_once()
+    assert [change.record_id for change in fed] == ["3"]
+    await poller.poll_once()
+    assert {change.record_id for change in fed} == {"3"}
+    later = await poller.watermark(scan)
+    assert later is not None
+    assert later.at <= scan.now
+
+
+async def test_a_stored_watermark_from_the_future_is_moved_back() -> None:
+    # Given a watermark stored in the future (written before the clamp existed, or by skew)
+    present = dt.datetime(2026, 12, 5, 0, 30, tzinfo=dt.UTC)
+    scan = FutureStampedScan(present)
+    backend = MemoryBackend()
+    fed: list[str] = []
+
+    async def process(change: Change) -> None:
+        fed.append(change.record_id)
+
+    poller = Poller(NETSUITE, [scan], backend, process)
+    await backend.set(
+        f"events:poll:{NETSUITE}:future",
+        Watermark(
+            present + dt.timedelta(hours=9), {"2": scan.rows[1].modified_at.isoformat()}
+        ).to_json(),
+    )
+
+    # When a record changes now and the poller runs
+    scan.rows.append(Change(NETSUITE, "customer", "4", "update", present))
+    await poller.poll_once()
+
+    # Then the change is found, and the watermark no longer lies in the future
+    assert fed == ["4"]
+    mark = await poller.watermark(scan)
+    assert mark is not None
+    assert mark.at == present

@@ -11,7 +11,6 @@ from __future__ import annotations
 import asyncio
 import json
 import time
-import uuid
 from collections.abc import Iterator
 from decimal import Decimal
 from pathlib import Path
@@ -32,6 +31,7 @@ from server import AppOptions, EventOptions
 from tests.accord import AccordServer, Emulators
 from tests.conftest import SandboxControl
 from tests.mutations.conftest import Deals
+from tests.redis_keys import unique_prefix
 
 PAYMENTS = """subscription($customer: ID) { paymentReceived(customerId: $customer) {
   event { id type subject customerId source }
@@ -109,7 +109,7 @@ async def test_a_payment_reaches_a_subscriber_on_another_replica(
     sandbox.write(endpoints_file)
     env = {
         "ACCORD_REDIS_URL": redis_url,
-        "ACCORD_REDIS_PREFIX": f"test:{uuid.uuid4().hex}:",
+        "ACCORD_REDIS_PREFIX": unique_prefix(),
         "ACCORD_POLL_SECONDS": "0",
     }
     customer, erp_id, invoice = customer_with_invoice(deals)

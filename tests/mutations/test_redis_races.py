@@ -11,7 +11,6 @@ import asyncio
 import concurrent.futures
 import contextlib
 import time
-import uuid
 from collections.abc import Iterator
 from typing import Any
 
@@ -25,6 +24,7 @@ from state.redis_backend import RedisBackend
 from tests.accord import FAST_POLICY, AccordServer, Emulators
 from tests.conftest import SandboxControl
 from tests.mutations.conftest import ACT, BOOK, Deals, act, book, erp_orders_for, key
+from tests.redis_keys import unique_prefix
 
 
 @contextlib.contextmanager
@@ -33,7 +33,7 @@ def replica_pair(
 ) -> Iterator[tuple[AccordServer, AccordServer]]:
     options = AppOptions(
         redis_url=redis_url,
-        state_prefix=prefix or f"test:{uuid.uuid4().hex}:",
+        state_prefix=prefix or unique_prefix(),
         api_keys=DEMO_KEYS,
         engine=engine,
     )
@@ -115,7 +115,7 @@ def test_a_claim_whose_workflow_is_not_stored_yet_is_not_taken_over(
 ) -> None:
     # given an opportunity just claimed by a booking that has not stored its workflow yet
     # (its claim lapses after a grace period, should its process have died)
-    prefix = f"test:{uuid.uuid4().hex}:"
+    prefix = unique_prefix()
     deal = deals.deal(deals.new_account(), currency="EUR")
     state = RedisBackend(redis_url, prefix=prefix)
 

@@ -8,7 +8,6 @@ import json
 import os
 import signal
 import time
-import uuid
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -25,6 +24,7 @@ from server import AppOptions
 from tests.accord import AccordServer, Emulators
 from tests.conftest import SandboxControl
 from tests.mutations.conftest import BOOK, Deals, erp_orders_for, key
+from tests.redis_keys import unique_prefix
 
 
 @pytest.fixture
@@ -32,7 +32,7 @@ def replicas(sandbox: Endpoints, redis_url: str) -> Iterator[tuple[AccordServer,
     """Two Accord servers sharing one Redis (under a key prefix of this test's own)."""
     options = AppOptions(
         redis_url=redis_url,
-        state_prefix=f"test:{uuid.uuid4().hex}:",
+        state_prefix=unique_prefix(),
         api_keys=DEMO_KEYS,
         engine=EngineSettings(step_backoff=0.01, step_backoff_max=0.02),
     )
@@ -84,7 +84,7 @@ def test_a_replica_killed_mid_workflow_is_finished_by_the_next_exactly_once(
     sandbox.write(endpoints_file)
     env = {
         "ACCORD_REDIS_URL": redis_url,
-        "ACCORD_REDIS_PREFIX": f"test:{uuid.uuid4().hex}:",
+        "ACCORD_REDIS_PREFIX": unique_prefix(),
         "ACCORD_WORKFLOW_LEASE_SECONDS": "1",
         "ACCORD_WORKFLOW_RECOVERY_SECONDS": "0.2",
     }
@@ -126,6 +126,7 @@ def test_a_replica_killed_mid_workflow_is_finished_by_the_next_exactly_once(
     assert first.process is not None
     os.kill(first.process.pid, signal.SIGKILL)
     first.process.wait(10)
+    first.__exit__(None, None, None)  # nothing left to stop: this removes its log directory
     with pytest.raises(httpx.HTTPError):
         pending.result(timeout=10)
     ns_control.fault(clear=True)

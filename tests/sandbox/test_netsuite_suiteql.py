@@ -189,7 +189,7 @@ def test_customer_balances_match_the_world(ns: NetSuiteHttp, world: World) -> No
         f"SELECT id, balancesearch, overduebalancesearch FROM customer WHERE id IN ({ids})"
     )
 
-    as_of = max(world.as_of, dt.date.today())
+    as_of = max(world.as_of, dt.datetime.now(dt.UTC).date())
     assert {r["id"]: (r["balancesearch"], r["overduebalancesearch"]) for r in rows} == {
         str(c.ns_id): (_shown(c.balance()), _shown(c.overdue_balance(as_of))) for c in chosen
     }

@@ -8,7 +8,6 @@ assertions, short-lived tokens).
 
 from __future__ import annotations
 
-import datetime as dt
 import ssl
 import uuid
 from collections.abc import Iterator
@@ -17,6 +16,7 @@ from typing import Any
 
 import httpx
 
+from sandbox.clock import parse_instant
 from sandbox.endpoints import Endpoints
 from sandbox.netsuite import NetSuiteEmulator, NetSuiteSettings
 from sandbox.world import World, build_world
@@ -136,7 +136,7 @@ def error_detail(answer: httpx.Response) -> dict[str, Any]:
 def world_of(endpoints: Endpoints) -> World:
     """The world the sandbox was seeded with."""
     info = endpoints.sandbox
-    return build_world(info.seed, info.customers, as_of=dt.date.fromisoformat(info.as_of))
+    return build_world(info.seed, info.customers, now=parse_instant(info.now))
 
 
 def new_key() -> str:

@@ -8,7 +8,6 @@ each simple-salesforce exception raised by the condition that causes it on the r
 
 from __future__ import annotations
 
-import datetime as dt
 import ssl
 import uuid
 from collections.abc import Iterator
@@ -29,6 +28,7 @@ from simple_salesforce.exceptions import (
     SalesforceResourceNotFound,
 )
 
+from sandbox.clock import parse_instant
 from sandbox.endpoints import Endpoints
 from sandbox.process import SandboxProcess
 from sandbox.salesforce.client import emulator_session
@@ -229,9 +229,7 @@ def big_sandbox() -> Iterator[Endpoints]:
 
 
 def test_query_all_follows_next_records_url_across_pages(big_sandbox: Endpoints) -> None:
-    world = build_world(
-        SEED, BIG_WORLD_CUSTOMERS, as_of=dt.date.fromisoformat(big_sandbox.sandbox.as_of)
-    )
+    world = build_world(SEED, BIG_WORLD_CUSTOMERS, now=parse_instant(big_sandbox.sandbox.now))
     expected = {
         line_id for c in world.customers for opp in c.opportunities for line_id in opp.line_sf_ids
     }

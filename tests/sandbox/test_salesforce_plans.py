@@ -20,7 +20,7 @@ ACCOUNT = ", ".join(ACCOUNT_FIELDS)
 
 @pytest.fixture
 def emulator() -> SalesforceEmulator:
-    return SalesforceEmulator(build_world(11, 60, as_of=dt.date(2024, 6, 30)))
+    return SalesforceEmulator(build_world(11, 60, now=dt.datetime(2024, 6, 30, 12, tzinfo=dt.UTC)))
 
 
 def _run(emulator: SalesforceEmulator, text: str, *, indexed: bool, all_rows: bool) -> Any:
@@ -86,7 +86,9 @@ def test_indexed_plans_answer_like_a_scan(emulator: SalesforceEmulator) -> None:
 
 
 def test_the_ordered_walk_is_planned_only_where_it_answers_the_same() -> None:
-    emulator = SalesforceEmulator(build_world(11, 20, as_of=dt.date(2024, 6, 30)))
+    emulator = SalesforceEmulator(
+        build_world(11, 20, now=dt.datetime(2024, 6, 30, 12, tzinfo=dt.UTC))
+    )
     engine = emulator.queries
 
     def walks(text: str) -> bool:

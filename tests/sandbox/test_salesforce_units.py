@@ -29,7 +29,7 @@ class FakeClock:
 
 @pytest.fixture(scope="module")
 def emulator() -> SalesforceEmulator:
-    return SalesforceEmulator(build_world(7, 100, as_of=dt.date(2024, 6, 30)))
+    return SalesforceEmulator(build_world(7, 100, now=dt.datetime(2024, 6, 30, 12, tzinfo=dt.UTC)))
 
 
 @pytest.mark.parametrize(

@@ -7,7 +7,6 @@ process's one backend. `backend` is the first of them.
 
 from __future__ import annotations
 
-import uuid
 from collections.abc import AsyncIterator, Callable
 
 import pytest
@@ -16,13 +15,14 @@ import redis.asyncio as aioredis
 from state.backend import StateBackend
 from state.memory_backend import MemoryBackend
 from state.redis_backend import RedisBackend
+from tests.redis_keys import unique_prefix
 
 OpenReplica = Callable[[], StateBackend]
 
 
 @pytest.fixture
 def prefix() -> str:
-    return f"test:{uuid.uuid4().hex}:"
+    return unique_prefix()
 
 
 async def delete_prefix(client: aioredis.Redis, prefix: str) -> None:
