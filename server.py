@@ -29,6 +29,7 @@ from starlette.requests import Request
 from starlette.routing import Route, WebSocketRoute
 
 from api.auth import DEMO_KEYS, ApiKeyAuthenticator
+from api.graphiql import graphiql_assets
 from api.graphql_http import GraphQLHttp
 from api.health import Readiness, healthz
 from api.persisted import PersistedQueries, PersistedQueryOptions
@@ -293,6 +294,7 @@ def create_app(
             Route("/graphql/stream", stream.handle, methods=["GET", "POST"]),
             WebSocketRoute("/graphql", subscriptions),
             Route("/graphql", graphql.handle, methods=["GET", "POST"]),
+            graphiql_assets(),
             Route("/healthz", healthz, methods=["GET"]),
             Route("/readyz", Readiness([crm, erp]).handle, methods=["GET"]),
         ],

@@ -45,14 +45,14 @@ from graphql import (
     specified_rules,
 )
 from starlette.requests import Request
-from starlette.responses import HTMLResponse, JSONResponse, Response
+from starlette.responses import JSONResponse, Response
 from strawberry.extensions.max_aliases import create_validator as alias_limit
 from strawberry.extensions.query_depth_limiter import create_validator as depth_limit
-from strawberry.http.ides import get_graphql_ide_html
 from strawberry.schema._graphql_core import execution_context_class_kwargs
 from strawberry.schema.schema import validate_document
 
 from api.auth import AuthenticationFailed
+from api.graphiql import graphiql_page
 from api.persisted import PersistedQueries, PersistedQueryError
 
 logger = logging.getLogger("accord.graphql")
@@ -124,7 +124,7 @@ class GraphQLHttp:
         """The response, and whether it is a clean answer (no errors, nothing stale)."""
         media = _negotiate(request.headers.get("accept", ""))
         if request.method == "GET" and media == "text/html" and "query" not in request.query_params:
-            return HTMLResponse(get_graphql_ide_html()), True
+            return graphiql_page(request.url.path), True
         media = media if media != "text/html" else JSON
         try:
             params = await _read_params(request)

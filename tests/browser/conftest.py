@@ -1,0 +1,56 @@
+"""A real headless Chromium (Debian's ``chromium`` package) driven by Playwright.
+
+Playwright's own browser downloads are never used: the browser is the system's, at
+``ACCORD_TEST_CHROMIUM`` (default ``/usr/bin/chromium``); ``bash .ci/run`` installs it when it is
+missing. The flags keep Chromium off the network except for the pages a test opens. Pages
+that a test keeps as artefacts go to ``ACCORD_TEST_ARTIFACTS`` (default: pytest's temporary
+directory).
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from playwright.sync_api import Browser, Playwright, sync_playwright
+
+CHROMIUM = os.environ.get("ACCORD_TEST_CHROMIUM", "/usr/bin/chromium")
+FLAGS = [
+    "--headless=new",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+
+
+@pytest.fixture(scope="session")
+def playwright() -> Iterator[Playwright]:
+    with sync_playwright() as driver:
+        yield driver
+
+
+@pytest.fixture(scope="session")
+def browser(playwright: Playwright) -> Iterator[Browser]:
+    if shutil.which(CHROMIUM) is None and not Path(CHROMIUM).exists():
+        pytest.fail(
+            f"no Chromium at {CHROMIUM}: install Debian's chromium package (bash .ci/run does)",
+            pytrace=False,
+        )
+    launched = playwright.chromium.launch(executable_path=CHROMIUM, args=FLAGS)
+    yield launched
+    launched.close()
+
+
+@pytest.fixture
+def artifacts(tmp_path: Path) -> Path:
+    chosen = os.environ.get("ACCORD_TEST_ARTIFACTS")
+    folder = Path(chosen) if chosen else tmp_path
+    folder.mkdir(parents=True, exist_ok=True)
+    return folder
