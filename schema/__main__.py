@@ -31,11 +31,11 @@ def ownership_table() -> str:
     return "\n".join(rows) + "\n"
 
 
-def main() -> None:
+def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(prog="python -m schema", description=__doc__)
     parser.add_argument("--write", action="store_true", help=f"write {SDL_FILE}")
     parser.add_argument("--ownership", action="store_true", help="print the ownership table")
-    args = parser.parse_args()
+    args = parser.parse_args(argv)
     if args.ownership:
         print(ownership_table(), end="")
     elif args.write:
