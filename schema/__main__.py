@@ -1,11 +1,14 @@
-"""``python -m schema``: print the SDL, ``--write`` it to schema/schema.graphql, or print the
-``--ownership`` table of docs/schema.md."""
+"""``python -m schema``: print the SDL, ``--write`` it to schema/schema.graphql, print the
+``--ownership`` table of docs/schema.md, ``--check`` the changes since the last release against
+schema/changelog.toml, or ``--release X`` the SDL as schema/releases/X.graphql."""
 
 from __future__ import annotations
 
 import argparse
+import sys
 from pathlib import Path
 
+from schema import governance
 from schema.build import build_schema
 from schema.ownership import REGISTRY
 
@@ -31,11 +34,53 @@ def ownership_table() -> str:
     return "\n".join(rows) + "\n"
 
 
+def _govern(version: str | None) -> int:
+    """``--check`` (version None) or ``--release``: 0 when the changes may ship."""
+    current = SDL_FILE.read_text()
+    latest = governance.latest_release()
+    changelog = governance.read_changelog()
+    if version is not None:
+        try:
+            governance.version_key(version)
+        except ValueError as exc:
+            print(f"python -m schema: --release: {exc}", file=sys.stderr)
+            return 2
+        if changelog.release(version) is None:
+            print(
+                f"python -m schema: schema/changelog.toml has no release {version!r}: name the "
+                '"unreleased" table after it (with its date) first',
+                file=sys.stderr,
+            )
+            return 2
+    found = (
+        governance.problems(latest[1], current, changelog, version=version or "unreleased")
+        if latest
+        else []
+    )
+    for problem in found:
+        print(problem, file=sys.stderr)
+    if found:
+        return 1
+    if version is not None:
+        target = governance.RELEASES / f"{version}.graphql"
+        target.write_text(current)
+        print(f"wrote {target}")
+    else:
+        print(f"no unrecorded changes since {latest[0] if latest else 'the first release'}")
+    return 0
+
+
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(prog="python -m schema", description=__doc__)
     parser.add_argument("--write", action="store_true", help=f"write {SDL_FILE}")
     parser.add_argument("--ownership", action="store_true", help="print the ownership table")
+    parser.add_argument(
+        "--check", action="store_true", help="check the changes since the last release"
+    )
+    parser.add_argument("--release", metavar="VERSION", help="write the SDL as this release")
     args = parser.parse_args(argv)
+    if args.check or args.release:
+        raise SystemExit(_govern(args.release))
     if args.ownership:
         print(ownership_table(), end="")
     elif args.write:
