@@ -14,6 +14,7 @@ expire by their TTL otherwise.
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Awaitable, Callable, Sequence
 from typing import TypeVar
 
@@ -165,6 +166,9 @@ class InvalidatingErp(_Invalidating):
 
     def health(self) -> ResilienceSnapshot:
         return self.inner.health()
+
+    def today(self) -> dt.date:
+        return self.inner.today()
 
     async def customers_by_ids(self, erp_ids: Sequence[str]) -> dict[str, ErpCustomer]:
         return await self._read(self.inner.customers_by_ids(erp_ids))

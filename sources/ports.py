@@ -120,6 +120,9 @@ class CrmPort(SourceHealth, Protocol):
 
 
 class ErpPort(SourceHealth, Protocol):
+    def today(self) -> dt.date:
+        """The ERP's own date: an invoice is overdue once its due date lies before it."""
+
     async def customers_by_ids(self, erp_ids: Sequence[str]) -> dict[str, ErpCustomer]: ...
 
     async def customers_by_keys(self, keys: Sequence[str]) -> dict[str, ErpCustomer]: ...

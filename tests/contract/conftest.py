@@ -1,0 +1,148 @@
+"""The port contract suites: one set of tests that every adapter of a port must pass.
+
+Each adapter joins through a *harness*: the adapter, started against a system seeded from a
+sandbox `World`, plus the few things a test cannot do through the port itself (inject a
+fault, invoice an order to have something to pay). Reads are checked against the world; ERP
+ids are never assumed: a test finds a customer by its cross-reference key (which every ERP
+holds) and follows the ids the adapter hands back, as opaque strings.
+
+Add an ERP by adding a harness to `ERP_HARNESSES` (and a parameter to the ``erp_harness``
+fixture); nothing in the tests changes.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import datetime as dt
+from collections.abc import AsyncIterator, Iterator
+from dataclasses import dataclass
+from typing import Protocol
+
+import pytest
+
+from sandbox.endpoints import Endpoints
+from sandbox.world import World
+from sources.netsuite import NetSuiteErp
+from sources.ports import CrmPort, ErpPort
+from sources.resilience import ResiliencePolicy
+from tests.adapters import make_crm, make_erp
+from tests.conftest import SandboxControl
+from tests.sandbox.test_netsuite_support import NetSuiteHttp
+
+# Fails fast, retries little: a contract test waits for nothing it does not need.
+CONTRACT_POLICY = ResiliencePolicy(
+    timeout=2.0,
+    max_attempts=2,
+    backoff_base=0.01,
+    backoff_max=0.02,
+    failure_threshold=1000,
+    recovery_time=0.5,
+)
+
+
+class Faults(Protocol):
+    """Fault injection in front of one system: every request answered as the fault says."""
+
+    def outage(self) -> contextlib.AbstractContextManager[None]: ...
+
+    def errors(self, status: int) -> contextlib.AbstractContextManager[None]: ...
+
+    def garbage(self) -> contextlib.AbstractContextManager[None]: ...
+
+    def latency(self, seconds: float) -> contextlib.AbstractContextManager[None]: ...
+
+
+@dataclass
+class ErpHarness:
+    name: str
+    erp: ErpPort
+    world: World
+    faults: Faults
+
+    def today(self) -> dt.date:
+        """The ERP's own date (overdue is judged by it)."""
+        return self.erp.today()
+
+    async def invoice_order(self, customer_erp_id: str, order_erp_id: str) -> str:
+        """Bill a sales order in full (set-up for payment tests); the invoice's id."""
+        raise NotImplementedError
+
+
+@dataclass
+class CrmHarness:
+    name: str
+    crm: CrmPort
+    world: World
+    faults: Faults
+
+
+class ControlFaults:
+    """`Faults` through a sandbox emulator's control API (``/__sandbox__/faults``)."""
+
+    def __init__(self, control: SandboxControl, pattern: str = "/*") -> None:
+        self.control = control
+        self.pattern = pattern
+
+    @contextlib.contextmanager
+    def _fault(self, **fault: object) -> Iterator[None]:
+        self.control.fault(pattern=self.pattern, **fault)
+        try:
+            yield
+        finally:
+            self.control.fault(clear=True)
+
+    def outage(self) -> contextlib.AbstractContextManager[None]:
+        return self._fault(outage=True)
+
+    def errors(self, status: int) -> contextlib.AbstractContextManager[None]:
+        return self._fault(error_rate=1.0, error_status=status)
+
+    def garbage(self) -> contextlib.AbstractContextManager[None]:
+        return self._fault(garbage=True)
+
+    def latency(self, seconds: float) -> contextlib.AbstractContextManager[None]:
+        return self._fault(latency_ms=int(seconds * 1000))
+
+
+class NetSuiteHarness(ErpHarness):
+    def __init__(self, erp: NetSuiteErp, world: World, control: SandboxControl, ns: NetSuiteHttp):
+        super().__init__("netsuite", erp, world, ControlFaults(control, "/services/rest/*"))
+        self.ns = ns
+
+    async def invoice_order(self, customer_erp_id: str, order_erp_id: str) -> str:
+        return self.ns.create(
+            "/invoice", {"entity": {"id": customer_erp_id}, "createdFrom": {"id": order_erp_id}}
+        )
+
+
+@pytest.fixture(params=["netsuite"])
+async def erp_harness(
+    request: pytest.FixtureRequest,
+    sandbox: Endpoints,
+    world: World,
+    ns_control: SandboxControl,
+    ns: NetSuiteHttp,
+) -> AsyncIterator[ErpHarness]:
+    """Each ERP adapter, started against its system seeded from the session's world."""
+    adapter = make_erp(sandbox, CONTRACT_POLICY)
+    await adapter.start()
+    try:
+        yield NetSuiteHarness(adapter, world, ns_control, ns)
+    finally:
+        await adapter.close()
+
+
+@pytest.fixture(params=["salesforce"])
+async def crm_harness(
+    request: pytest.FixtureRequest,
+    sandbox: Endpoints,
+    world: World,
+    sf_control: SandboxControl,
+) -> AsyncIterator[CrmHarness]:
+    """Each CRM adapter, started against its system seeded from the session's world."""
+    adapter = make_crm(sandbox, CONTRACT_POLICY)
+    await adapter.start()
+    try:
+        yield CrmHarness("salesforce", adapter, world, ControlFaults(sf_control, "/services/*"))
+    finally:
+        await adapter.close()
