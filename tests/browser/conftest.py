@@ -30,13 +30,15 @@ FLAGS = [
 ]
 
 
-@pytest.fixture(scope="session")
+# Module scope, not session: Playwright's synchronous API keeps an event loop running in the
+# main thread while it is open, which the asyncio tests that follow could not start under.
+@pytest.fixture(scope="module")
 def playwright() -> Iterator[Playwright]:
     with sync_playwright() as driver:
         yield driver
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def browser(playwright: Playwright) -> Iterator[Browser]:
     if shutil.which(CHROMIUM) is None and not Path(CHROMIUM).exists():
         pytest.fail(
