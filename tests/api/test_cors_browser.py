@@ -13,7 +13,6 @@ from __future__ import annotations
 import asyncio
 import socket
 import threading
-import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -31,7 +30,7 @@ from api.auth import DEMO_KEYS
 from api.cors import parse_origins
 from sandbox.endpoints import Endpoints
 from server import AppOptions
-from tests.accord import AccordServer
+from tests.accord import AccordServer, wait_until_started
 
 CHROMIUM = "/usr/bin/chromium"
 LIGHTNING_HOST = "acme.lightning.force.com"
@@ -72,11 +71,7 @@ class PageServer:
 
     def __enter__(self) -> PageServer:
         self._thread.start()
-        deadline = time.monotonic() + 10
-        while not self._server.started:
-            if not self._thread.is_alive() or time.monotonic() > deadline:
-                raise RuntimeError("the page server did not start")
-            time.sleep(0.02)
+        wait_until_started(self._server, self._thread, "the page server", timeout=10)
         return self
 
     def __exit__(self, *exc: object) -> None:
