@@ -25,10 +25,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from starlette.applications import Starlette
+from starlette.middleware import Middleware
 from starlette.requests import Request
 from starlette.routing import Route, WebSocketRoute
 
 from api.auth import DEMO_KEYS, ApiKeyAuthenticator
+from api.cors import CorsMiddleware, CorsPolicy
 from api.graphiql import graphiql_assets
 from api.graphql_http import GraphQLHttp
 from api.health import Readiness, healthz
@@ -118,6 +120,7 @@ class AppOptions:
     persisted_queries: PersistedQueryOptions = field(default_factory=PersistedQueryOptions)
     events: EventOptions = field(default_factory=lambda: EventOptions())
     subscriptions: SubscriptionLimits = field(default_factory=SubscriptionLimits)
+    cors: CorsPolicy | None = None  # browser pages of other origins: none may call
 
 
 @dataclass(frozen=True)
@@ -162,6 +165,7 @@ def options_from(
             lease_ttl=settings.workflow_lease, recover_every=settings.workflow_recovery
         ),
         persisted_queries=settings.persisted_queries,
+        cors=settings.cors,
     )
 
 
@@ -299,6 +303,7 @@ def create_app(
             Route("/readyz", Readiness([crm, erp]).handle, methods=["GET"]),
         ],
         lifespan=lifespan,
+        middleware=[Middleware(CorsMiddleware, policy=options.cors)] if options.cors else [],
     )
 
 

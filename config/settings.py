@@ -51,6 +51,11 @@ Everything
                                          directory of .graphql files)
     ACCORD_CACHE                         on (default) | off: the read cache (docs/caching.md)
     ACCORD_CACHE_SIZE                    entries kept in each process, default 100000
+    ACCORD_CORS_ORIGINS                  web origins whose pages may call Accord, comma-separated:
+                                         exact (https://portal.example.com), a pattern
+                                         (https://*.lightning.force.com) or *; unset: none
+    ACCORD_CORS_CREDENTIALS              true|false (default): allow cookies cross-origin (exact
+                                         origins only)
     ACCORD_LOG_LEVEL                     default info
 """
 
@@ -65,6 +70,7 @@ from typing import get_args
 from urllib.parse import urlparse
 
 from api.auth import parse_api_keys
+from api.cors import CorsPolicy, OriginError, parse_origins
 from api.persisted import Mode, PersistedQueryOptions, RegisteredOperationsError, load_registered
 from schema.ownership import Role
 from sources.netsuite_http import NetSuiteConfig
@@ -102,6 +108,7 @@ class Settings:
     netsuite_webhook_secrets: tuple[str, ...] = ()
     poll_seconds: float = 0.0  # 0: no pollers
     propagate: bool = True
+    cors: CorsPolicy | None = None  # None: no cross-origin access from browsers
 
     @property
     def sandbox(self) -> bool:
@@ -226,6 +233,7 @@ def load_settings(env: Mapping[str, str]) -> Settings:
     ns_secrets = _secrets(read, "ACCORD_NETSUITE_WEBHOOK_SECRETS")
     poll = read.number("ACCORD_POLL_SECONDS", 60.0 if configured else 5.0, low=0, high=86400)
     propagate = read.flag("ACCORD_PROPAGATE", default=True)
+    cors = _cors(read)
     if read.problems:
         raise SettingsError(read.problems)
     return Settings(
@@ -247,6 +255,7 @@ def load_settings(env: Mapping[str, str]) -> Settings:
         netsuite_webhook_secrets=ns_secrets,
         poll_seconds=poll,
         propagate=propagate,
+        cors=cors,
     )
 
 
@@ -256,6 +265,20 @@ def _secrets(read: _Reader, name: str) -> tuple[str, ...]:
     if any(len(secret) < 24 for secret in found):
         read.problems.append(f"{name}: each secret needs 24 characters or more")
     return found
+
+
+def _cors(read: _Reader) -> CorsPolicy | None:
+    credentials = read.flag("ACCORD_CORS_CREDENTIALS", default=False)
+    origins = read.text("ACCORD_CORS_ORIGINS")
+    if origins is None:
+        if credentials:
+            read.problems.append("ACCORD_CORS_CREDENTIALS needs ACCORD_CORS_ORIGINS")
+        return None
+    try:
+        return parse_origins(origins, credentials=credentials)
+    except OriginError as exc:
+        read.problems.append(f"ACCORD_CORS_ORIGINS: {exc}")
+        return None
 
 
 # --- persisted queries (api.persisted) ------------------------------------------------------

@@ -79,11 +79,7 @@ class AccordServer:
 
     def start(self) -> AccordServer:
         self._thread.start()
-        deadline = time.monotonic() + 30
-        while not self._server.started:
-            if not self._thread.is_alive() or time.monotonic() > deadline:
-                raise RuntimeError("Accord did not start")
-            time.sleep(0.02)
+        wait_until_started(self._server, self._thread, "Accord", timeout=30)
         return self
 
     def stop(self) -> None:
@@ -122,6 +118,17 @@ class AccordServer:
         self, kind: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
     ) -> None:
         self.stop()
+
+
+def wait_until_started(
+    server: uvicorn.Server, thread: threading.Thread, what: str, *, timeout: float
+) -> None:
+    """Return once ``server``, serving in ``thread``, accepts connections."""
+    deadline = time.monotonic() + timeout
+    while not server.started:
+        if not thread.is_alive() or time.monotonic() > deadline:
+            raise RuntimeError(f"{what} did not start")
+        time.sleep(0.02)
 
 
 # Direct reads and writes of the emulators' data over their own APIs (no Accord code involved).

@@ -175,3 +175,50 @@ def test_every_variable_read_is_documented_and_every_documented_one_is_read() ->
     load_settings(env)
 
     assert env.asked == documented
+
+
+def test_cors_is_off_unless_origins_are_listed() -> None:
+    assert load_settings({}).cors is None
+
+
+def test_cors_origins_and_patterns_are_read() -> None:
+    settings = load_settings(
+        {"ACCORD_CORS_ORIGINS": "https://*.lightning.force.com,https://portal.example.com"}
+    )
+
+    assert settings.cors is not None
+    assert settings.cors.patterns == ("https://*.lightning.force.com",)
+    assert settings.cors.exact == ("https://portal.example.com",)
+    assert not settings.cors.credentials
+
+
+@pytest.mark.parametrize(
+    ("env", "fragment"),
+    [
+        (
+            {"ACCORD_CORS_ORIGINS": "https://portal.example.com/"},
+            "ACCORD_CORS_ORIGINS: 'https://portal.example.com/' has a path",
+        ),
+        (
+            {"ACCORD_CORS_ORIGINS": "*", "ACCORD_CORS_CREDENTIALS": "true"},
+            "ACCORD_CORS_ORIGINS: credentials need every allowed origin named exactly",
+        ),
+        (
+            {
+                "ACCORD_CORS_ORIGINS": "https://*.lightning.force.com",
+                "ACCORD_CORS_CREDENTIALS": "1",
+            },
+            "ACCORD_CORS_ORIGINS: credentials need every allowed origin named exactly",
+        ),
+        ({"ACCORD_CORS_CREDENTIALS": "true"}, "ACCORD_CORS_CREDENTIALS needs ACCORD_CORS_ORIGINS"),
+        (
+            {"ACCORD_CORS_ORIGINS": "https://a.example", "ACCORD_CORS_CREDENTIALS": "maybe"},
+            "ACCORD_CORS_CREDENTIALS='maybe': use true or false",
+        ),
+    ],
+)
+def test_cors_mistakes_are_named_at_start(env: dict[str, str], fragment: str) -> None:
+    with pytest.raises(SettingsError) as refused:
+        load_settings(env)
+
+    assert fragment in str(refused.value)
