@@ -39,24 +39,26 @@ from api.serving import serve
 from api.subscriptions import EventStream, SubscriptionLimits, SubscriptionServer
 from cache import CacheSettings, InvalidatingCrm, InvalidatingErp, ReadCache
 from config.settings import Settings, SettingsError, load_settings
+from domain.caller import Caller
+from domain.ownership import REGISTRY, Role, System
 from events.bus import Bus, SubscriberOverflow, open_bus
-from events.intake import intake_routes, register_with_sandbox
+from events.intake import intake_routes
 from events.normalize import Normalizer
 from events.pollers import netsuite_poller, salesforce_poller
 from events.propagation import CreditStatusPropagation
-from mutations.audit import AuditTrail
 from mutations.book_order import BOOK_ORDER_STEPS
 from mutations.common import WriteServices
 from mutations.workflow import EngineSettings, WorkflowEngine, WorkflowKind, WorkflowStore
 from mutations.workflow_events import publishing
-from resolvers.context import AccordContext, Caller, Sources
+from resolvers.context import AccordContext, Sources
 from sandbox.endpoints import Endpoints
+from sandbox.intake import register_intake
 from schema.build import build_schema
-from schema.ownership import Role, System
 from sources.netsuite import NetSuiteErp
 from sources.netsuite_http import NetSuiteConfig
 from sources.resilience import ResiliencePolicy
 from sources.salesforce import SalesforceConfig, SalesforceCrm
+from state.audit import AuditTrail
 from state.backend import StateBackend, open_backend
 from state.idempotency import IdempotencyStore
 
@@ -174,6 +176,12 @@ def create_app(
 ) -> Starlette:
     crm = SalesforceCrm(salesforce)
     erp = NetSuiteErp(netsuite, today=options.today)  # one notion of today, reads and writes
+    unmapped = [
+        *REGISTRY.unmapped(System.CRM, crm.customer_attributes, crm.writable_attributes),
+        *REGISTRY.unmapped(System.ERP, erp.customer_attributes, erp.writable_attributes),
+    ]
+    if unmapped:  # the registry gives a system a field its adapter cannot serve
+        raise SettingsError(unmapped)
     sources = Sources(crm=crm, erp=erp)
     # One read cache per process; Redis (when configured) shares it between replicas.
     cache = (
@@ -376,7 +384,7 @@ async def _register(events: EventOptions, *, enabled: bool) -> None:
     assert events.sandbox is not None
     assert events.public_url is not None
     secret = events.netsuite_secrets[0] if events.netsuite_secrets else ""
-    await register_with_sandbox(events.sandbox, events.public_url, secret, enabled=enabled)
+    await register_intake(events.sandbox, events.public_url, secret, enabled=enabled)
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:

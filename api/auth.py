@@ -17,8 +17,8 @@ from typing import Protocol
 
 from starlette.requests import HTTPConnection
 
-from resolvers.context import ANONYMOUS, Caller
-from schema.ownership import Role
+from domain.caller import ANONYMOUS, Caller
+from domain.ownership import Role
 
 DEMO_KEYS: dict[str, Role] = {f"demo-{role.value}": role for role in Role}
 

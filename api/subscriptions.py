@@ -38,7 +38,8 @@ from strawberry.subscriptions.protocols.graphql_transport_ws.types import (
 from strawberry.types.unset import UnsetType
 
 from api.auth import ApiKeyAuthenticator, AuthenticationFailed
-from resolvers.context import AccordContext, Caller
+from domain.caller import Caller
+from resolvers.context import AccordContext
 
 ContextFactory = Callable[[Caller], AccordContext]
 
@@ -136,7 +137,7 @@ class SubscriptionServer(GraphQL):
 
 
 def _anonymous_until_init() -> Caller:
-    from resolvers.context import ANONYMOUS
+    from domain.caller import ANONYMOUS
 
     return ANONYMOUS
 

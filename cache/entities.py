@@ -3,10 +3,11 @@
 An entity is one way of reading one kind of record: ``customer`` is an ERP customer by its
 internal id, ``customer_by_key`` the same record by its cross-reference key, and
 ``invoices_of_customer`` the list of a customer's invoices. Each names the canonical fields its
-values feed (paths of `schema.ownership.REGISTRY`); its fresh TTL is the shortest TTL class
-among them, so a value is never served longer than its most volatile field allows. An ERP
-customer carries the credit figures, so it lives 30 seconds; a CRM account carries the owner
-(STANDARD), so 300.
+values feed (paths of `domain.ownership.REGISTRY`; a customer record's are derived from the
+registry, so a field that moves to the other system moves to the other record's entity); its
+fresh TTL is the shortest TTL class among them, so a value is never served longer than its
+most volatile field allows. An ERP customer carries the credit figures, so it lives 30
+seconds; a CRM account carries the owner (STANDARD), so 300.
 
 ``field_set`` is the version of the columns the adapters read for the entity: bump it when an
 adapter starts filling a field it left empty, so that entries read with the old columns are
@@ -18,7 +19,7 @@ from __future__ import annotations
 import functools
 from dataclasses import dataclass
 
-from schema.ownership import REGISTRY, System, TtlClass
+from domain.ownership import REGISTRY, System, TtlClass
 from sources.records import (
     CrmAccount,
     CrmOpportunity,
@@ -55,16 +56,17 @@ class Entity:
 
 _CRM, _ERP = System.CRM, System.ERP
 
-_ACCOUNT_FIELDS = (
-    "Customer.salesforceId",
-    "Customer.name",
-    "Customer.accountNumber",
-    "Customer.industry",
-    "Customer.owner",
-    "Customer.phone",
-    "Customer.website",
-    "Customer.billingAddress",
-)
+
+def customer_fields(system: System) -> tuple[str, ...]:
+    """What one system's customer record feeds, from the registry: its id, every bound
+    Customer field it owns, and the credit figures it owns."""
+    identity = {_CRM: "Customer.salesforceId", _ERP: "Customer.erpId"}[system]
+    bound = [e.path for e in REGISTRY.of_type("Customer") if e.binding and e.owner is system]
+    credit = [e.path for e in REGISTRY.of_type("CreditSummary") if e.owner is system]
+    return (identity, *bound, *credit)
+
+
+_ACCOUNT_FIELDS = customer_fields(_CRM)
 _OPPORTUNITY_FIELDS = (
     "Opportunity.salesforceId",
     "Opportunity.name",
@@ -75,18 +77,7 @@ _OPPORTUNITY_FIELDS = (
     "Opportunity.isWon",
     "Opportunity.customer",
 )
-_CUSTOMER_FIELDS = (
-    "Customer.erpId",
-    "Customer.legalEntity",
-    "Customer.currency",
-    "Customer.paymentTerms",
-    "Customer.taxId",
-    "CreditSummary.limit",
-    "CreditSummary.balance",
-    "CreditSummary.overdue",
-    "CreditSummary.status",
-    "CreditSummary.hold",
-)
+_CUSTOMER_FIELDS = customer_fields(_ERP)
 _ORDER_FIELDS = (
     "Order.erpId",
     "Order.number",

@@ -6,7 +6,7 @@ drops its customer by internal id *and* by key, the customer's invoice and payme
 paid invoices by id with their payment lists and their orders' invoice lists. `invalidation_for`
 maps each canonical event type onto those changes.
 
-What an event may tell, besides its ``subject`` and ``customer`` (ids as in `schema.ids`), read
+What an event may tell, besides its ``subject`` and ``customer`` (ids as in `domain.ids`), read
 from ``data`` when present (as `events.normalize` writes it; canonical ids or bare ERP ids):
 ``applications`` (``[{"invoiceId": "inv:50013", ...}]``), ``orderId``, ``opportunityId``,
 ``recordId`` (of a customer event: the account id from Salesforce, the internal id from the
@@ -23,9 +23,9 @@ from typing import Any
 from cache import entities as E
 from cache.entities import Entity
 from cache.identities import Identities
+from domain.ids import CustomerRef, InvalidId, parse_customer_id
+from domain.ownership import System
 from events.model import Event, EventType
-from schema.ids import CustomerRef, InvalidId, parse_customer_id
-from schema.ownership import System
 
 __all__ = ["DEFAULT_SOURCES", "Changes", "Target", "invalidation_for"]
 

@@ -44,8 +44,8 @@ from cache.identities import Identities
 from cache.invalidation import DEFAULT_SOURCES, Changes, Target, invalidation_for
 from cache.redis_level import RedisLevel
 from cache.stale import StaleNotes, StaleValue
+from domain.ownership import System
 from events.model import Event
-from schema.ownership import System
 from sources.errors import (
     SourceAuthError,
     SourceError,

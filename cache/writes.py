@@ -71,6 +71,8 @@ class InvalidatingCrm(_Invalidating):
         super().__init__(cache)
         self.inner = crm
         self.source = crm.source
+        self.customer_attributes = crm.customer_attributes
+        self.writable_attributes = crm.writable_attributes
 
     async def ping(self) -> None:
         await self.inner.ping()
@@ -160,6 +162,8 @@ class InvalidatingErp(_Invalidating):
         super().__init__(cache)
         self.inner = erp
         self.source = erp.source
+        self.customer_attributes = erp.customer_attributes
+        self.writable_attributes = erp.writable_attributes
 
     async def ping(self) -> None:
         await self.inner.ping()

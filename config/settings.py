@@ -72,7 +72,7 @@ from urllib.parse import urlparse
 from api.auth import parse_api_keys
 from api.cors import CorsPolicy, OriginError, parse_origins
 from api.persisted import Mode, PersistedQueryOptions, RegisteredOperationsError, load_registered
-from schema.ownership import Role
+from domain.ownership import Role
 from sources.netsuite_http import NetSuiteConfig
 from sources.resilience import ResiliencePolicy
 from sources.salesforce import AuthMode, SalesforceConfig

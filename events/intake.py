@@ -40,16 +40,15 @@ from __future__ import annotations
 import datetime as dt
 import json
 import logging
-import ssl
 import uuid
-from collections.abc import Awaitable, Callable, Mapping, Sequence
-from typing import TYPE_CHECKING, Any
+from collections.abc import Awaitable, Callable
+from typing import Any
 
-import httpx
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
+from domain import sfid
 from events.normalize import NETSUITE, SALESFORCE, Change, ChangeType
 from events.signing import (
     DEFAULT_TOLERANCE,
@@ -60,11 +59,7 @@ from events.signing import (
     signature_header,
     verify,
 )
-from sources import sfid
 from state.backend import StateBackend
-
-if TYPE_CHECKING:
-    from sandbox.endpoints import Endpoints
 
 logger = logging.getLogger("accord.events.intake")
 
@@ -351,38 +346,3 @@ def intake_routes(
         )
         routes.append(Route(f"/events/{source}", endpoint.handle, methods=["POST"]))
     return routes
-
-
-# --------------------------------------------------------------------------- sandbox mode
-
-
-async def register_with_sandbox(
-    endpoints: Endpoints,
-    url: str,
-    secret: str | Sequence[str],
-    *,
-    enabled: bool = True,
-) -> dict[str, Any]:
-    """Point both sandbox emulators' webhooks at Accord's intake, served at base ``url``.
-
-    Idempotent (a target is keyed by its URL); ``enabled=False`` switches them off. Returns
-    each emulator's answer, by source.
-    """
-    base = url.rstrip("/")
-    targets: Mapping[str, tuple[str, str | None]] = {
-        SALESFORCE: (endpoints.salesforce.instance_url, endpoints.salesforce.ca_file),
-        NETSUITE: (endpoints.netsuite.base_url, endpoints.netsuite.ca_file),
-    }
-    answers: dict[str, Any] = {}
-    for source, (emulator, ca_file) in targets.items():
-        verify_tls: ssl.SSLContext | bool = (
-            ssl.create_default_context(cafile=ca_file) if ca_file else True
-        )
-        body: dict[str, Any] = {"url": f"{base}/events/{source}", "enabled": enabled}
-        if enabled:
-            body["secret"] = secret if isinstance(secret, str) else list(secret)
-        async with httpx.AsyncClient(verify=verify_tls, timeout=10.0) as client:
-            response = await client.post(f"{emulator}/__sandbox__/webhooks", json=body)
-            response.raise_for_status()
-            answers[source] = response.json()
-    return answers

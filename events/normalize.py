@@ -46,9 +46,9 @@ from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
 from typing import Any, Literal
 
+from domain.ids import customer_id, erp_object_id
 from events import outbox
 from events.model import Event, EventType, event_id
-from schema.ids import customer_id, erp_object_id
 from sources.clock import utc_today
 from sources.ports import CrmPort, ErpPort
 from sources.records import (
@@ -828,7 +828,7 @@ class Normalizer:
 
 
 def _account_fields(account: CrmAccount) -> dict[str, Any]:
-    address = account.billing_address
+    address = account.billing()
     return {
         "name": account.name,
         "accountNumber": account.account_number,

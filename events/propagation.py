@@ -13,10 +13,11 @@ import datetime as dt
 import logging
 from typing import Any
 
+from domain.audit import AuditEntry
 from events.model import Event, EventType
-from mutations.audit import AuditEntry, AuditTrail
 from sources.ports import CrmPort
 from sources.records import AccountFields, CreditStatus
+from state.audit import AuditTrail
 from state.backend import StateBackend
 from state.idempotency import IdempotencyStore, Mismatch, Started, Stored, fingerprint
 

@@ -32,6 +32,7 @@ from collections.abc import Awaitable, Callable, Mapping
 from decimal import Decimal
 from typing import Any
 
+from domain.caller import Caller
 from mutations.common import (
     Outcome,
     Problem,
@@ -52,7 +53,6 @@ from mutations.workflow import (
     WorkflowKind,
     WorkflowStatus,
 )
-from resolvers.context import Caller
 from sources.errors import RecordNotFound, SourceError
 from sources.records import (
     CreditHold,
@@ -137,7 +137,7 @@ class Validate(_BookingStep):
         customer = None
         if key:
             customer = await erp_customer_by_key(services, key)
-        country = account.billing_address.country if account else None
+        country = account.billing().country if account else None
         entity = (
             entities.get(customer.legal_entity_id or "")
             if customer is not None
@@ -285,7 +285,7 @@ class UpsertCustomer(_BookingStep):
         erp_id = await services.erp.upsert_customer(key, fields, idempotency_key=ctx.key())
         await ctx.audit_write(
             outcome="applied",
-            system="netsuite",
+            system=services.erp.source,
             record_type="customer",
             record_id=erp_id,
             after=fields,
@@ -307,7 +307,7 @@ class UpsertCustomer(_BookingStep):
             await _delete(services.erp.delete_customer, erp_id)
             await ctx.audit_write(
                 outcome="compensated",
-                system="netsuite",
+                system=services.erp.source,
                 record_type="customer",
                 record_id=erp_id,
                 message="deleted the customer this booking created",
@@ -355,7 +355,7 @@ class CreateSalesOrder(_BookingStep):
         created = (await services.erp.orders_by_ids([erp_id]))[erp_id]
         await ctx.audit_write(
             outcome="applied",
-            system="netsuite",
+            system=services.erp.source,
             record_type="salesOrder",
             record_id=erp_id,
             after={"number": created.number, "total": created.total, "currency": created.currency},
@@ -378,7 +378,7 @@ class CreateSalesOrder(_BookingStep):
             await _delete(services_of(ctx).erp.delete_sales_order, erp_id)
             await ctx.audit_write(
                 outcome="compensated",
-                system="netsuite",
+                system=services_of(ctx).erp.source,
                 record_type="salesOrder",
                 record_id=erp_id,
                 message="deleted the order this booking created",
@@ -446,7 +446,7 @@ class WriteBack(_BookingStep):
         )
         await ctx.audit_write(
             outcome="applied",
-            system="salesforce",
+            system=services.crm.source,
             record_type="Opportunity",
             record_id=state["opportunity_id"],
             after={"ERP_Order_Id__c": state["order_number"], "ERP_Order_Status__c": status},
@@ -477,7 +477,7 @@ class WriteBack(_BookingStep):
             # the answer was lost, but the fields hold their old values again: it happened
         await ctx.audit_write(
             outcome="compensated",
-            system="salesforce",
+            system=services.crm.source,
             record_type="Opportunity",
             record_id=state["opportunity_id"],
             before=_crm_fields(current),

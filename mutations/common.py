@@ -27,16 +27,17 @@ from typing import Any
 
 from graphql import GraphQLError
 
-from mutations.audit import AuditEntry, AuditTrail, plain
+from domain.audit import AuditEntry, plain
+from domain.caller import Caller
+from domain.ids import CustomerRef
+from domain.ownership import OPERATIONS
 from mutations.policies import Violation
 from mutations.workflow import WorkflowEngine, WorkflowStore
-from resolvers.context import Caller
-from schema.ids import CustomerRef
-from schema.ownership import OPERATIONS
 from sources.clock import utc_today
 from sources.errors import SourceError
 from sources.ports import CrmPort, ErpPort
 from sources.records import ErpCustomer
+from state.audit import AuditTrail
 from state.backend import StateBackend
 from state.idempotency import (
     IdempotencyStore,

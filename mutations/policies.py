@@ -201,7 +201,7 @@ def _account_present(facts: BookingFacts) -> Iterable[Violation]:
 def _billing_address(facts: BookingFacts) -> Iterable[Violation]:
     if facts.account is None:
         return
-    missing = address_gaps(facts.account.billing_address)
+    missing = address_gaps(facts.account.billing())
     if missing:
         yield Violation(
             "BILLING_ADDRESS_INCOMPLETE",
@@ -221,12 +221,12 @@ def address_gaps(address: Address) -> list[str]:
 
 
 def _legal_entity(facts: BookingFacts) -> Iterable[Violation]:
-    if facts.account is None or not facts.account.billing_address.country:
+    if facts.account is None or not facts.account.billing().country:
         return
     if facts.legal_entity is None:
         yield Violation(
             "NO_LEGAL_ENTITY_FOR_COUNTRY",
-            f"no legal entity books customers in {facts.account.billing_address.country}",
+            f"no legal entity books customers in {facts.account.billing().country}",
             "account.billingAddress.country",
         )
 
@@ -247,7 +247,7 @@ def _tax_id(facts: BookingFacts) -> Iterable[Violation]:
         return
     country = facts.legal_entity.country if facts.legal_entity else None
     problem = tax_id_problem(
-        country or facts.account.billing_address.country, facts.tax_id, "account.taxId"
+        country or facts.account.billing().country, facts.tax_id, "account.taxId"
     )
     if problem is not None:
         yield problem

@@ -13,6 +13,8 @@ import hashlib
 from collections.abc import Sequence
 from decimal import Decimal
 
+from domain.caller import Caller
+from domain.ids import CustomerRef
 from mutations.common import (
     Outcome,
     Problem,
@@ -25,8 +27,6 @@ from mutations.common import (
     upstream_problem,
 )
 from mutations.policies import PAYMENT_POLICIES, PaymentFacts, evaluate
-from resolvers.context import Caller
-from schema.ids import CustomerRef
 from sources.errors import SourceError
 from sources.records import NewPayment, PaymentApplication
 
@@ -92,7 +92,7 @@ async def record_payment(
             caller,
             action="recordPayment",
             outcome="applied",
-            system="netsuite",
+            system=services.erp.source,
             record_type="customerPayment",
             record_id=erp_id,
             after=payment,

@@ -6,6 +6,8 @@ change is audited with its reason.
 
 from __future__ import annotations
 
+from domain.caller import Caller
+from domain.ids import CustomerRef
 from mutations.common import (
     Outcome,
     Problem,
@@ -16,8 +18,6 @@ from mutations.common import (
     refused,
     upstream_problem,
 )
-from resolvers.context import Caller
-from schema.ids import CustomerRef
 from sources.errors import SourceError
 from sources.records import CreditHold, CustomerFields
 
@@ -53,7 +53,7 @@ async def set_credit_hold(
             caller,
             action="setCreditHold",
             outcome="applied",
-            system="netsuite",
+            system=services.erp.source,
             record_type="customer",
             record_id=customer.erp_id,
             before={"credit_hold": customer.credit_hold.value},

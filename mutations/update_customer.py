@@ -1,19 +1,23 @@
 """updateCustomer: each field goes to the system that owns it, or nowhere.
 
-The ownership registry routes every input field: name, industry, phone, website and the
-billing address to the CRM; credit limit, payment terms, tax id and legal entity to the ERP.
-A field the caller's role may not write, or any invalid value, refuses the whole request with
-typed problems and nothing is written. When both systems take changes and the second write
-fails, the first is put back: the customer is never left half-updated.
+The ownership registry routes every input field (`domain.ownership.REGISTRY.inputs`): the
+entry's owner is the system written, its binding's attribute the record attribute, its check
+the validation (`mutations.field_checks`). With the default registry, name, industry, phone,
+website and the billing address go to the CRM; credit limit, payment terms, tax id and legal
+entity to the ERP. A field the caller's role may not write, or any invalid value, refuses the
+whole request with typed problems and nothing is written. When both systems take changes and
+the second write fails, the first is put back: the customer is never left half-updated.
 """
 
 from __future__ import annotations
 
 import asyncio
-from dataclasses import dataclass, fields, replace
-from decimal import Decimal
+from collections.abc import Mapping
 from typing import Any
 
+from domain.caller import Caller
+from domain.ids import CustomerRef
+from domain.ownership import REGISTRY, System
 from mutations.common import (
     Outcome,
     Problem,
@@ -23,57 +27,20 @@ from mutations.common import (
     refused,
     upstream_problem,
 )
-from mutations.policies import address_gaps, money_problem, tax_id_problem
-from resolvers.context import Caller
-from schema.ids import CustomerRef
-from schema.ownership import REGISTRY, System
+from mutations.field_checks import CheckContext, check
 from sources.errors import SourceError
-from sources.records import AccountFields, Address, CrmAccount, CustomerFields, ErpCustomer
-
-MAX_NAME = 255
-
-
-@dataclass(frozen=True)
-class CustomerChanges:
-    """The fields an updateCustomer request sets (None: not given)."""
-
-    name: str | None = None
-    industry: str | None = None
-    phone: str | None = None
-    website: str | None = None
-    billing_address: Address | None = None
-    credit_limit: Decimal | None = None
-    payment_terms: str | None = None  # the terms' name, e.g. "Net 45"
-    tax_id: str | None = None
-    legal_entity_id: str | None = None
-
-
-# input field -> (registry path, GraphQL input name)
-ROUTES: dict[str, tuple[str, str]] = {
-    "name": ("Customer.name", "name"),
-    "industry": ("Customer.industry", "industry"),
-    "phone": ("Customer.phone", "phone"),
-    "website": ("Customer.website", "website"),
-    "billing_address": ("Customer.billingAddress", "billingAddress"),
-    "credit_limit": ("CreditSummary.limit", "creditLimit"),
-    "payment_terms": ("Customer.paymentTerms", "paymentTerms"),
-    "tax_id": ("Customer.taxId", "taxId"),
-    "legal_entity_id": ("Customer.legalEntity", "legalEntityId"),
-}
-
-
-def given(changes: CustomerChanges) -> dict[str, Any]:
-    return {
-        f.name: getattr(changes, f.name)
-        for f in fields(changes)
-        if getattr(changes, f.name) is not None
-    }
+from sources.records import AccountFields, CrmAccount, CustomerFields, ErpCustomer
 
 
 async def update_customer(
-    services: WriteServices, caller: Caller, key: str, ref: CustomerRef, changes: CustomerChanges
+    services: WriteServices,
+    caller: Caller,
+    key: str,
+    ref: CustomerRef,
+    changes: Mapping[str, Any],
 ) -> Outcome:
-    payload = {"customer": ref, "changes": changes}
+    """Apply ``changes`` (values by registry path, as `REGISTRY.inputs` lists them)."""
+    payload = {"customer": ref, "changes": dict(sorted(changes.items()))}
     return await idempotent(
         services,
         "updateCustomer",
@@ -117,22 +84,20 @@ async def _update(
     key: str,
     upstream: str,
     ref: CustomerRef,
-    changes: CustomerChanges,
+    changes: Mapping[str, Any],
 ) -> Outcome:
-    wanted = given(changes)
-    if not wanted:
+    if not changes:
         return refused(Problem("NOTHING_TO_UPDATE", "give at least one field to change"))
     problems: list[Problem] = []
-    for name in wanted:
-        path, input_name = ROUTES[name]
+    for path in changes:
+        entry = REGISTRY[path]
         if caller.role is None or not REGISTRY.may_write(path, caller.role):
-            owner = REGISTRY[path].owner.value
             problems.append(
                 Problem(
                     "FIELD_NOT_WRITABLE",
                     f"the {caller.role.value if caller.role else 'anonymous'} role may not change "
-                    f"{input_name} (owned by the {owner})",
-                    input_name,
+                    f"{entry.input_name} (owned by the {entry.owner.value})",
+                    entry.input_name,
                 )
             )
     try:
@@ -142,18 +107,22 @@ async def _update(
     if account is None and customer is None:
         return refused(Problem("CUSTOMER_NOT_FOUND", "no system knows this customer", "id"))
 
-    crm_fields = {n: v for n, v in wanted.items() if REGISTRY[ROUTES[n][0]].owner is System.CRM}
-    erp_fields = {n: v for n, v in wanted.items() if REGISTRY[ROUTES[n][0]].owner is System.ERP}
-    if crm_fields and account is None:
+    owners = {REGISTRY[path].owner for path in changes}
+    if System.CRM in owners and account is None:
         problems.append(Problem("CUSTOMER_NOT_IN_CRM", "the customer has no CRM account", "id"))
-    if erp_fields and customer is None:
+    if System.ERP in owners and customer is None:
         problems.append(Problem("CUSTOMER_NOT_IN_ERP", "the customer is not in the ERP", "id"))
-    problems.extend(await _validate(services, changes, customer))
+    context = CheckContext(services, customer, changes)
+    written: dict[System, dict[str, Any]] = {System.CRM: {}, System.ERP: {}}
+    for path, value in changes.items():
+        entry = REGISTRY[path]
+        checked = await check(context, path, value)
+        problems.extend(checked.problems)
+        written[entry.owner][entry.bound.attribute] = checked.value
     if problems:
         return refused(*problems)
 
-    account_fields = AccountFields(**crm_fields)
-    customer_fields = await _customer_fields(services, changes)
+    crm_part, erp_part = written[System.CRM], written[System.ERP]
     written_crm = False
 
     async def applied(
@@ -174,24 +143,32 @@ async def _update(
         )
 
     try:
-        if crm_fields and account is not None:
+        if crm_part and account is not None:
             await services.crm.update_account(
-                account.salesforce_id, account_fields, idempotency_key=f"{upstream}:crm"
+                account.salesforce_id, AccountFields(**crm_part), idempotency_key=f"{upstream}:crm"
             )
             written_crm = True
-            before = _before_account(account, crm_fields)
             await applied(
-                "salesforce", "Account", account.salesforce_id, before=before, after=crm_fields
+                services.crm.source,
+                "Account",
+                account.salesforce_id,
+                before=_before(account, crm_part),
+                after=crm_part,
             )
-        if erp_fields and customer is not None:
+        if erp_part and customer is not None:
             await services.erp.update_customer(
-                customer.erp_id, customer_fields, idempotency_key=f"{upstream}:erp"
+                customer.erp_id, CustomerFields(**erp_part), idempotency_key=f"{upstream}:erp"
             )
-            before = _before_customer(customer, erp_fields)
-            await applied("netsuite", "customer", customer.erp_id, before=before, after=erp_fields)
+            await applied(
+                services.erp.source,
+                "customer",
+                customer.erp_id,
+                before=_before(customer, erp_part),
+                after=erp_part,
+            )
     except SourceError as error:
         if written_crm and account is not None:
-            await _restore_account(services, caller, key, upstream, account, crm_fields)
+            await _restore_account(services, caller, key, upstream, account, crm_part)
         return Outcome(problems=[upstream_problem(error)], transient=True)
     return Outcome(
         {
@@ -205,102 +182,9 @@ async def _update(
     )
 
 
-async def _validate(
-    services: WriteServices, changes: CustomerChanges, customer: ErpCustomer | None
-) -> list[Problem]:
-    problems: list[Problem] = []
-    if changes.name is not None and (not changes.name.strip() or len(changes.name) > MAX_NAME):
-        problems.append(
-            Problem("INVALID_VALUE", f"name must have 1 to {MAX_NAME} characters", "name")
-        )
-    if changes.credit_limit is not None:
-        if changes.credit_limit < 0:
-            problems.append(
-                Problem("INVALID_VALUE", "creditLimit must not be negative", "creditLimit")
-            )
-        else:
-            currency = customer.currency if customer else None
-            problem = money_problem(changes.credit_limit, currency, "creditLimit", "creditLimit")
-            if problem is not None:
-                problems.append(Problem.of(problem))
-    if changes.billing_address is not None:
-        gaps = address_gaps(changes.billing_address)
-        if gaps:
-            problems.append(
-                Problem(
-                    "BILLING_ADDRESS_INCOMPLETE",
-                    f"the billing address has no {', '.join(gaps)}",
-                    "billingAddress",
-                )
-            )
-    entities = (
-        await services.erp.legal_entities() if (changes.legal_entity_id or changes.tax_id) else {}
-    )
-    entity_id = changes.legal_entity_id or (customer.legal_entity_id if customer else None)
-    entity = entities.get(entity_id or "")
-    if changes.legal_entity_id is not None:
-        if entity is None:
-            problems.append(
-                Problem(
-                    "UNKNOWN_LEGAL_ENTITY",
-                    f"no legal entity le:{changes.legal_entity_id}",
-                    "legalEntityId",
-                )
-            )
-        elif customer is not None and customer.currency and entity.currency != customer.currency:
-            problems.append(
-                Problem(
-                    "CURRENCY_MISMATCH",
-                    f"{entity.name} books in {entity.currency}; the customer is billed in "
-                    f"{customer.currency}",
-                    "legalEntityId",
-                )
-            )
-    if changes.tax_id is not None:
-        problem = tax_id_problem(entity.country if entity else None, changes.tax_id, "taxId")
-        if problem is not None:
-            problems.append(Problem.of(problem))
-    if changes.payment_terms is not None:
-        terms = await services.erp.payment_terms()
-        if not any(t.name.lower() == changes.payment_terms.lower() for t in terms.values()):
-            known = ", ".join(sorted(t.name for t in terms.values()))
-            problems.append(
-                Problem(
-                    "UNKNOWN_PAYMENT_TERMS",
-                    f"no payment terms {changes.payment_terms!r} ({known})",
-                    "paymentTerms",
-                )
-            )
-    return problems
-
-
-async def _customer_fields(services: WriteServices, changes: CustomerChanges) -> CustomerFields:
-    terms_id = None
-    if changes.payment_terms is not None:
-        terms = await services.erp.payment_terms()
-        terms_id = next(
-            t.erp_id for t in terms.values() if t.name.lower() == changes.payment_terms.lower()
-        )
-    return CustomerFields(
-        credit_limit=changes.credit_limit,
-        terms_id=terms_id,
-        tax_id=changes.tax_id.replace(" ", "").upper() if changes.tax_id else None,
-        legal_entity_id=changes.legal_entity_id,
-    )
-
-
-def _before_account(account: CrmAccount, changed: dict[str, Any]) -> dict[str, Any]:
-    return {name: getattr(account, name) for name in changed}
-
-
-def _before_customer(customer: ErpCustomer, changed: dict[str, Any]) -> dict[str, Any]:
-    names = {
-        "credit_limit": "credit_limit",
-        "payment_terms": "terms_id",
-        "tax_id": "tax_id",
-        "legal_entity_id": "legal_entity_id",
-    }
-    return {name: getattr(customer, names[name]) for name in changed}
+def _before(record: CrmAccount | ErpCustomer, changed: Mapping[str, Any]) -> dict[str, Any]:
+    """The values ``record`` held for the attributes a request changes."""
+    return {attribute: getattr(record, attribute) for attribute in changed}
 
 
 async def _restore_account(
@@ -311,12 +195,12 @@ async def _restore_account(
     account: CrmAccount,
     changed: dict[str, Any],
 ) -> None:
-    """Put the CRM's fields back after the ERP refused its part."""
-    before = AccountFields(**_before_account(account, changed))
-    restore = (
-        replace(before, billing_address=account.billing_address)
-        if ("billing_address" in changed)
-        else before
+    """Put the CRM's fields back after the ERP refused its part (emptying those that were
+    empty before)."""
+    before = _before(account, changed)
+    restore = AccountFields(
+        **{name: value for name, value in before.items() if value is not None},
+        cleared=tuple(name for name, value in before.items() if value is None),
     )
     try:
         await services.crm.update_account(
@@ -330,11 +214,11 @@ async def _restore_account(
         caller,
         action="updateCustomer",
         outcome=outcome,
-        system="salesforce",
+        system=services.crm.source,
         record_type="Account",
         record_id=account.salesforce_id,
         before=changed,
-        after=_before_account(account, changed),
+        after=before,
         idempotency_key=key,
         message="restored after the ERP refused its part",
     )

@@ -48,8 +48,9 @@ from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
-from mutations.audit import AuditEntry, AuditTrail, plain
+from domain.audit import AuditEntry, plain
 from sources.errors import SourceError
+from state.audit import AuditTrail
 from state.backend import StateBackend
 from state.errors import StateError
 

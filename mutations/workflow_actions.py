@@ -11,6 +11,7 @@ request may apply once the workflow has moved on.
 
 from __future__ import annotations
 
+from domain.caller import Caller
 from mutations.book_order import outcome_of, release_booking
 from mutations.common import (
     Outcome,
@@ -22,7 +23,6 @@ from mutations.common import (
     upstream_problem,
 )
 from mutations.workflow import WorkflowStateError, WorkflowStatus
-from resolvers.context import Caller
 from sources.errors import SourceError
 
 

@@ -8,8 +8,8 @@ from typing import Any
 
 from cache.read_cache import ReadCache
 from cache.stale import StaleNotes
+from domain.caller import ANONYMOUS, Caller
 from resolvers.loaders import Loaders
-from schema.ownership import Role
 from sources.clock import utc_today
 from sources.ports import CrmPort, ErpPort
 
@@ -20,21 +20,6 @@ class Sources:
 
     crm: CrmPort
     erp: ErpPort
-
-
-@dataclass(frozen=True)
-class Caller:
-    """Who is asking: a name for the audit trail and the role the registry authorises."""
-
-    name: str
-    role: Role | None  # None: anonymous
-
-    @property
-    def anonymous(self) -> bool:
-        return self.role is None
-
-
-ANONYMOUS = Caller("anonymous", None)
 
 
 @dataclass

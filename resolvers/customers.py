@@ -1,7 +1,7 @@
 """Customers: one canonical customer assembled from a CRM account and an ERP customer.
 
 A customer may be known by its cross-reference key, its Salesforce id or its ERP id
-(`schema.ids.CustomerRef`). Each side is loaded only when a field it owns is asked for, and
+(`domain.ids.CustomerRef`). Each side is loaded only when a field it owns is asked for, and
 through the request's DataLoaders, so a page of customers costs one call per system.
 
 Lists are driven by the system that owns the filter: with no CRM filter the ERP pages its
@@ -18,11 +18,11 @@ from typing import TypeAlias, TypeVar
 
 from graphql import GraphQLError
 
+from domain.ids import CustomerRef
+from domain.ownership import REGISTRY, System
 from resolvers.context import AccordContext
 from resolvers.errors import BadInputError, SourceFieldError
 from resolvers.paging import cursor_scope, decode_cursor, encode_cursor, page_size
-from schema.ids import CustomerRef
-from schema.ownership import REGISTRY, System
 from sources.errors import SourceError
 from sources.ports import CustomerQuery
 from sources.records import CreditStatus, CrmAccount, ErpCustomer
@@ -80,6 +80,14 @@ class CustomerData:
 
     def erp_side(self) -> ErpCustomer | None:
         return _side(self.erp, "ERP")
+
+    def side(self, system: System) -> CrmAccount | ErpCustomer | None:
+        """The record of the system that owns a field (raises what loading it raised)."""
+        if system is System.CRM:
+            return self.crm_side()
+        if system is System.ERP:
+            return self.erp_side()
+        raise ValueError(f"no customer record is held by {system.value}")
 
     @property
     def key(self) -> str | None:

@@ -5,11 +5,11 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass
 
+from domain.ids import CustomerRef
 from resolvers.context import AccordContext
 from resolvers.customers import erp_customer
 from resolvers.errors import BadInputError, SourceFieldError
 from resolvers.paging import cursor_scope, decode_cursor, encode_cursor, page_size
-from schema.ids import CustomerRef
 from sources.errors import SourceError
 from sources.ports import InvoiceQuery
 from sources.records import ErpInvoice, InvoiceStatus

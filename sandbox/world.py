@@ -24,8 +24,8 @@ import random
 from dataclasses import dataclass, field
 from decimal import Decimal
 
+from domain import sfid
 from sandbox.clock import SandboxClock
-from sources import sfid
 
 CENT = Decimal("0.01")
 _SEED_MARGIN = dt.timedelta(minutes=1)

@@ -8,9 +8,9 @@ import argparse
 import sys
 from pathlib import Path
 
+from domain.ownership import REGISTRY
 from schema import governance
 from schema.build import build_schema
-from schema.ownership import REGISTRY
 
 SDL_FILE = Path(__file__).with_name("schema.graphql")
 

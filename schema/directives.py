@@ -14,7 +14,7 @@ from typing import Any, TypeVar, cast
 import strawberry
 from strawberry.schema_directive import Location
 
-from schema.ownership import REGISTRY, Classification, System
+from domain.ownership import REGISTRY, Classification, System
 
 OwnerSystem = strawberry.enum(System, name="OwnerSystem", description="Which system owns a field.")
 DataClassification = strawberry.enum(

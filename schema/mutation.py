@@ -14,19 +14,21 @@ from typing import Any
 
 import strawberry
 
+from domain import ids
+from domain.ownership import REGISTRY, FieldOwnership, ValueKind
 from mutations.book_order import book_order
 from mutations.common import AccessDenied, Outcome, Problem, WriteServices, authorize
 from mutations.record_payment import record_payment
 from mutations.set_credit_hold import set_credit_hold
-from mutations.update_customer import CustomerChanges, update_customer
+from mutations.update_customer import update_customer
 from mutations.workflow import WorkflowKind, WorkflowStatus
 from mutations.workflow_actions import act_on_workflow
 from resolvers.customers import load_customer
 from resolvers.errors import BadInputError
 from resolvers.paging import decode_cursor, encode_cursor, page_size
-from schema import ids
+from schema.bound import snake, update_inputs
 from schema.enums import CreditHoldSetting
-from schema.scalars import CountryCode, CurrencyCode
+from schema.scalars import CurrencyCode
 from schema.types import Connection, Customer, Info, Payment, connection
 from schema.workflows import AuditEntry, DeadLetter, Workflow
 from sources import records
@@ -147,40 +149,13 @@ def _errors(error_type: Any, codes: Any, problems: list[Problem]) -> list[Any]:
 # --------------------------------------------------------------------------- inputs
 
 
-@strawberry.input(
-    description="A postal address; all four of street, city, postal code and "
-    "country are required for billing."
-)
-class AddressInput:
-    street: str | None = None
-    city: str | None = None
-    state: str | None = None
-    postal_code: str | None = None
-    country: CountryCode | None = None
-
-    def record(self) -> records.Address:
-        return records.Address(self.street, self.city, self.state, self.postal_code, self.country)
-
-
 @strawberry.input(description="Fields to change, each routed to the system that owns it.")
+@update_inputs
 class UpdateCustomerInput:
+    """The fixed fields; `schema.bound.update_inputs` adds one per writable registry entry."""
+
     idempotency_key: str = strawberry.field(description="Repeat it to retry safely.")
     id: strawberry.ID = strawberry.field(description="The customer's canonical id.")
-    name: str | None = strawberry.field(default=None, description="CRM.")
-    industry: str | None = strawberry.field(default=None, description="CRM.")
-    phone: str | None = strawberry.field(default=None, description="CRM.")
-    website: str | None = strawberry.field(default=None, description="CRM.")
-    billing_address: AddressInput | None = strawberry.field(default=None, description="CRM.")
-    credit_limit: Decimal | None = strawberry.field(
-        default=None, description="ERP; in the customer's currency. Finance only."
-    )
-    payment_terms: str | None = strawberry.field(
-        default=None, description="ERP; the terms' name, e.g. Net 45. Finance only."
-    )
-    tax_id: str | None = strawberry.field(default=None, description="ERP. Finance only.")
-    legal_entity_id: strawberry.ID | None = strawberry.field(
-        default=None, description="ERP; le:<id>. Finance only."
-    )
 
 
 @strawberry.input
@@ -327,6 +302,21 @@ def _services(info: Info) -> WriteServices:
     return services
 
 
+def _input_value(entry: FieldOwnership, value: Any) -> Any:
+    """An updateCustomer input value as the write path takes it: an address as a record, a
+    reference by its canonical id (``le:3``) as the ERP's id."""
+    kind = entry.bound.written_as
+    if kind is ValueKind.ADDRESS:
+        return value.record()
+    if kind is ValueKind.ID:
+        referenced = entry.field_name[:1].upper() + entry.field_name[1:]
+        try:
+            return ids.parse_erp_object_id(referenced, value)
+        except ids.InvalidId as exc:
+            raise BadInputError(str(exc), argument=f"input.{entry.input_name}") from None
+    return value
+
+
 def _customer_ref(value: str, argument: str) -> ids.CustomerRef:
     try:
         return ids.parse_customer_id(value)
@@ -346,23 +336,11 @@ class Mutation:
         caller = info.context.caller
         authorize("updateCustomer", caller)
         ref = _customer_ref(input.id, "input.id")
-        entity = None
-        if input.legal_entity_id is not None:
-            try:
-                entity = ids.parse_erp_object_id("LegalEntity", input.legal_entity_id)
-            except ids.InvalidId as exc:
-                raise BadInputError(str(exc), argument="input.legalEntityId") from None
-        changes = CustomerChanges(
-            name=input.name,
-            industry=input.industry,
-            phone=input.phone,
-            website=input.website,
-            billing_address=input.billing_address.record() if input.billing_address else None,
-            credit_limit=input.credit_limit,
-            payment_terms=input.payment_terms,
-            tax_id=input.tax_id,
-            legal_entity_id=entity,
-        )
+        changes = {
+            entry.path: _input_value(entry, value)
+            for entry in REGISTRY.inputs()
+            if (value := getattr(input, snake(entry.input_name))) is not None
+        }
         outcome = await update_customer(
             _services(info), caller, input.idempotency_key, ref, changes
         )

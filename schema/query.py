@@ -6,11 +6,11 @@ import datetime as dt
 
 import strawberry
 
+from domain import ids
 from resolvers import customers as customer_resolvers
 from resolvers import invoices as invoice_resolvers
 from resolvers import lookahead
 from resolvers.errors import BadInputError
-from schema import ids
 from schema.enums import CreditStatus, InvoiceStatus
 from schema.scalars import CountryCode
 from schema.types import (

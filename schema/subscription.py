@@ -16,12 +16,12 @@ import strawberry
 from graphql import GraphQLError
 from strawberry.scalars import JSON
 
+from domain import ids
 from events.model import Event, EventType
 from mutations.common import authorize
 from resolvers import customers as customer_resolvers
 from resolvers.errors import BadInputError
 from resolvers.loaders import Loaders
-from schema import ids
 from schema.types import Customer, Info, Invoice, Order, Payment
 from schema.workflows import Workflow
 from sources.records import CrmAccount, ErpCustomer

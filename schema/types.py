@@ -10,17 +10,19 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Sequence
 from decimal import Decimal
-from typing import Generic, TypeVar
+from typing import Any, Generic, TypeVar
 
 import strawberry
 from strawberry import Private
 
+from domain import ids
+from domain.ownership import REGISTRY, FieldOwnership
 from resolvers import customers as customer_resolvers
 from resolvers import lookahead
 from resolvers.context import AccordContext
 from resolvers.errors import SourceFieldError
 from resolvers.paging import Slice, cursor_scope, slice_loaded
-from schema import ids
+from schema.bound import registry_fields
 from schema.directives import owned, resolves
 from schema.enums import (
     CreditHoldSetting,
@@ -62,25 +64,6 @@ def _country(code: str | None) -> CountryCode | None:
 
 def _currency(code: str | None) -> CurrencyCode | None:
     return CurrencyCode(code) if code else None
-
-
-@strawberry.type(description="A postal address.")
-class Address:
-    street: str | None = strawberry.field(description="Street and number.")
-    city: str | None = strawberry.field(description="City or town.")
-    state: str | None = strawberry.field(description="State, province or region.")
-    postal_code: str | None = strawberry.field(description="Postal or ZIP code.")
-    country: CountryCode | None = strawberry.field(description="ISO 3166-1 alpha-2 country.")
-
-    @classmethod
-    def of(cls, address: records.Address) -> Address:
-        return cls(
-            street=address.street,
-            city=address.city,
-            state=address.state,
-            postal_code=address.postal_code,
-            country=_country(address.country),
-        )
 
 
 @strawberry.type(description="The legal entity (ERP subsidiary) that books a customer.")
@@ -210,8 +193,14 @@ def connection_of_slice(page: Slice[N]) -> Connection[N]:
     description="A customer as Accord sees it: engagement data from the CRM, money and legal "
     "data from the ERP, joined on the cross-reference key both systems hold."
 )
+@registry_fields("Customer")
 class Customer:
     data: Private[customer_resolvers.CustomerData]
+
+    def value_of(self, entry: FieldOwnership) -> Any:
+        """A bound field's value: its attribute on the side of the system that owns it."""
+        side = self.data.side(entry.owner)
+        return None if side is None else getattr(side, entry.bound.attribute)
 
     @resolves("Customer.id", "Canonical id: cus:<cross-reference key>.")
     def id(self) -> strawberry.ID:
@@ -248,73 +237,28 @@ class Customer:
             found.append(SourceSystem.ERP)
         return found
 
-    @resolves("Customer.name", "The company's name.")
-    def name(self) -> str | None:
-        account = self.data.crm_side()
-        return account.name if account else None
-
-    @resolves("Customer.accountNumber", "Account number in the CRM.")
-    def account_number(self) -> str | None:
-        account = self.data.crm_side()
-        return account.account_number if account else None
-
-    @resolves("Customer.industry", "Industry.")
-    def industry(self) -> str | None:
-        account = self.data.crm_side()
-        return account.industry if account else None
-
-    @resolves("Customer.owner", "Name of the account owner in sales.")
-    def owner(self) -> str | None:
-        account = self.data.crm_side()
-        return account.owner if account else None
-
-    @resolves("Customer.phone", "Main phone number.")
-    def phone(self) -> str | None:
-        account = self.data.crm_side()
-        return account.phone if account else None
-
-    @resolves("Customer.website", "Website.")
-    def website(self) -> str | None:
-        account = self.data.crm_side()
-        return account.website if account else None
-
-    @resolves("Customer.billingAddress", "Billing address.")
-    def billing_address(self) -> Address | None:
-        account = self.data.crm_side()
-        return Address.of(account.billing_address) if account else None
-
     @resolves("Customer.legalEntity", "The legal entity that books this customer.")
     async def legal_entity(self, info: Info) -> LegalEntity | None:
-        customer = self.data.erp_side()
-        if customer is None or customer.legal_entity_id is None:
+        entity_id = self.value_of(REGISTRY["Customer.legalEntity"])
+        if entity_id is None:
             return None
         try:
             entities = await info.context.sources.erp.legal_entities()
         except SourceError as exc:
             raise SourceFieldError.from_source_error(exc) from exc
-        entity = entities.get(customer.legal_entity_id)
+        entity = entities.get(entity_id)
         return LegalEntity.of(entity) if entity else None
-
-    @resolves("Customer.currency", "The currency the customer is billed in.")
-    def currency(self) -> CurrencyCode | None:
-        customer = self.data.erp_side()
-        return _currency(customer.currency) if customer else None
 
     @resolves("Customer.paymentTerms", "Payment terms.")
     async def payment_terms(self, info: Info) -> PaymentTerms | None:
-        customer = self.data.erp_side()
-        if customer is None or customer.terms_id is None:
+        terms_id = self.value_of(REGISTRY["Customer.paymentTerms"])
+        if terms_id is None:
             return None
         try:
-            terms = (await info.context.sources.erp.payment_terms()).get(customer.terms_id)
+            terms = (await info.context.sources.erp.payment_terms()).get(terms_id)
         except SourceError as exc:
             raise SourceFieldError.from_source_error(exc) from exc
         return PaymentTerms(name=terms.name, days=terms.days) if terms else None
-
-    @resolves("Customer.taxId", "Tax registration number.")
-    def tax_id(self) -> str | None:
-        customer = self.data.erp_side()
-        return customer.tax_id if customer else None
 
     @resolves("Customer.credit", "Credit limit, balance, overdue amount and standing.")
     def credit(self) -> CreditSummary | None:

@@ -13,9 +13,9 @@ import strawberry
 from strawberry import Private
 from strawberry.scalars import JSON
 
+from domain import ids
 from mutations.workflow import StepStatus, WorkflowKind, WorkflowStatus
 from resolvers.customers import load_customer
-from schema import ids
 from schema.types import Customer, Info, Opportunity, Order
 
 strawberry.enum(

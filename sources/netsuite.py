@@ -24,6 +24,7 @@ from sources.errors import FieldProblem, SourceProtocolError, SourceValidationEr
 from sources.netsuite_http import SOURCE, NetSuiteClient, NetSuiteConfig
 from sources.ports import CustomerQuery, InvoiceQuery, Page
 from sources.records import (
+    Address,
     CreditHold,
     CreditStatus,
     CustomerFields,
@@ -56,11 +57,62 @@ ORDER_STATUS = {
     "H": OrderStatus.CLOSED,
 }
 
-CUSTOMER_COLUMNS = (
-    "c.id, c.companyname, c.email, c.externalid, c.subsidiary, c.currency, c.terms, "
-    "c.creditlimit, c.balancesearch, c.overduebalancesearch, c.creditholdoverride, "
-    "c.vatregnumber, c.isinactive, c.lastmodifieddate"
+# The adapter's mapping of a customer: canonical attribute (`sources.records.CustomerAttributes`)
+# -> the SuiteQL column read; `NetSuiteErp._customer_body` writes them back to the record API.
+CUSTOMER_READS: dict[str, str] = {
+    "name": "companyname",
+    "email": "email",
+    "phone": "phone",
+    "legal_entity_id": "subsidiary",
+    "currency": "currency",
+    "terms_id": "terms",
+    "tax_id": "vatregnumber",
+}
+CUSTOMER_COLUMNS = ", ".join(
+    f"c.{column}"
+    for column in (
+        "id",
+        "externalid",
+        *CUSTOMER_READS.values(),
+        "creditlimit",
+        "balancesearch",
+        "overduebalancesearch",
+        "creditholdoverride",
+        "isinactive",
+        "lastmodifieddate",
+    )
 )
+# canonical attribute -> (record API field, value converter) for the plain attributes written
+_CUSTOMER_WRITES: dict[str, tuple[str, Any]] = {
+    "name": ("companyName", str),
+    "email": ("email", str),
+    "phone": ("phone", str),
+    "legal_entity_id": ("subsidiary", lambda value: {"id": str(value)}),
+    "terms_id": ("terms", lambda value: {"id": str(value)}),
+    "tax_id": ("vatRegNumber", str),
+}
+
+
+def _address_book(address: Any) -> dict[str, Any]:
+    """The customer's default billing address as the record API takes it (None: none)."""
+    if not isinstance(address, Address):
+        return {"items": []}
+    return {
+        "items": [
+            {
+                "defaultBilling": True,
+                "addressBookAddress": {
+                    "addr1": address.street,
+                    "city": address.city,
+                    "state": address.state,
+                    "zip": address.postal_code,
+                    "country": {"id": address.country} if address.country else None,
+                },
+            }
+        ]
+    }
+
+
 TRANSACTION_COLUMNS = (
     "t.id, t.tranid, t.entity, t.externalid, t.trandate, t.duedate, t.status, t.currency, "
     "t.foreigntotal, t.foreignamountpaid, t.foreignamountunpaid, "
@@ -94,6 +146,11 @@ class NetSuiteErp:
     """NetSuite as Accord's ERP. Create with a config; `await close()` when done."""
 
     source = SOURCE
+    # the customer attributes this adapter reads, and writes (see CUSTOMER_READS)
+    customer_attributes = frozenset(CUSTOMER_READS)
+    writable_attributes = frozenset(
+        {*_CUSTOMER_WRITES, "currency", "billing_address", "credit_limit"}
+    )
 
     def __init__(
         self,
@@ -244,16 +301,13 @@ class NetSuiteErp:
         customers = []
         for row in rows:
             hold = str(row.get("creditholdoverride") or "AUTO").upper()
+            attributes = {name: row.get(column) for name, column in CUSTOMER_READS.items()}
+            attributes["currency"] = currencies.get(str(row.get("currency")))
             customers.append(
                 ErpCustomer(
                     erp_id=str(row["id"]),
                     erp_key=row.get("externalid"),
-                    name=str(row.get("companyname", "")),
-                    email=row.get("email"),
-                    legal_entity_id=row.get("subsidiary"),
-                    currency=currencies.get(str(row.get("currency"))),
-                    terms_id=row.get("terms"),
-                    tax_id=row.get("vatregnumber"),
+                    **attributes,
                     credit_limit=self._decimal(row.get("creditlimit")),
                     balance=self._money(row.get("balancesearch")),
                     overdue_balance=self._money(row.get("overduebalancesearch")),
@@ -555,41 +609,22 @@ class NetSuiteErp:
         )
 
     async def _customer_body(self, fields: CustomerFields) -> dict[str, Any]:
+        """Record API fields for canonical customer changes (None empties a field)."""
         body: dict[str, Any] = {}
-        if fields.name is not None:
-            body["companyName"] = fields.name
-        if fields.email is not None:
-            body["email"] = fields.email
-        if fields.phone is not None:
-            body["phone"] = fields.phone
-        if fields.legal_entity_id is not None:
-            body["subsidiary"] = _ref(fields.legal_entity_id)
-        if fields.currency is not None:
-            body["currency"] = _ref(await self._currency_id(fields.currency))
-        if fields.terms_id is not None:
-            body["terms"] = _ref(fields.terms_id)
-        if fields.tax_id is not None:
-            body["vatRegNumber"] = fields.tax_id
+        for name, value in fields.given().items():
+            if name == "currency" and value is not None:
+                body["currency"] = _ref(await self._currency_id(str(value)))
+            elif name == "billing_address":
+                body["addressBook"] = _address_book(value)
+            elif name in _CUSTOMER_WRITES:
+                field, convert = _CUSTOMER_WRITES[name]
+                body[field] = None if value is None else convert(value)
+            else:
+                raise ValueError(f"the NetSuite adapter writes no customer attribute {name!r}")
         if fields.credit_limit is not None:
             body["creditLimit"] = float(fields.credit_limit)
         if fields.credit_hold is not None:
             body["creditHoldOverride"] = {"id": fields.credit_hold.value}
-        if fields.billing_address is not None:
-            address = fields.billing_address
-            body["addressBook"] = {
-                "items": [
-                    {
-                        "defaultBilling": True,
-                        "addressBookAddress": {
-                            "addr1": address.street,
-                            "city": address.city,
-                            "state": address.state,
-                            "zip": address.postal_code,
-                            "country": {"id": address.country} if address.country else None,
-                        },
-                    }
-                ]
-            }
         return body
 
     async def update_customer(

@@ -68,7 +68,7 @@ class Page(Generic[T]):
 
 
 class SourceHealth(Protocol):
-    source: str
+    source: str  # the adapter's name, as the audit trail and events name the system
 
     async def ping(self) -> None:
         """One cheap authenticated call; raises `SourceError` when the source is not usable."""
@@ -76,7 +76,14 @@ class SourceHealth(Protocol):
     def health(self) -> ResilienceSnapshot: ...
 
 
-class CrmPort(SourceHealth, Protocol):
+class CustomerMapping(Protocol):
+    """The customer attributes an adapter maps (`sources.records.CustomerAttributes`)."""
+
+    customer_attributes: frozenset[str]  # read into its customer records
+    writable_attributes: frozenset[str]  # written from `AttributeChanges`
+
+
+class CrmPort(SourceHealth, CustomerMapping, Protocol):
     async def accounts_by_ids(self, ids: Sequence[str]) -> dict[str, CrmAccount]: ...
 
     async def accounts_by_erp_keys(self, keys: Sequence[str]) -> dict[str, CrmAccount]: ...
@@ -119,7 +126,7 @@ class CrmPort(SourceHealth, Protocol):
         given; None empties the field (how a compensation puts back what was there)."""
 
 
-class ErpPort(SourceHealth, Protocol):
+class ErpPort(SourceHealth, CustomerMapping, Protocol):
     def today(self) -> dt.date:
         """The ERP's own date: an invoice is overdue once its due date lies before it."""
 

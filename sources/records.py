@@ -68,6 +68,9 @@ class Address:
     country: str | None  # ISO 3166-1 alpha-2
 
 
+NO_ADDRESS = Address(None, None, None, None, None)
+
+
 class CreditHold(enum.Enum):
     """The ERP's credit hold setting: automatic (by limit), forced on, forced off."""
 
@@ -117,43 +120,56 @@ class PaymentTerms:
     days: int | None
 
 
-@dataclass(frozen=True, slots=True)
-class CrmAccount:
+@dataclass(frozen=True, slots=True, kw_only=True)
+class CustomerAttributes:
+    """The plain attributes of a customer, as either system may hold them.
+
+    The ownership registry binds each plain canonical field to one of these
+    (`domain.ownership.Binding`) and names the system whose value counts; each adapter fills
+    the attributes its mapping covers and leaves the others None. A field moves to the other
+    system when the registry says so and that system's adapter maps the attribute.
+    """
+
+    name: str | None = None
+    account_number: str | None = None
+    industry: str | None = None
+    owner: str | None = None
+    phone: str | None = None
+    website: str | None = None
+    email: str | None = None
+    billing_address: Address | None = None
+    legal_entity_id: str | None = None
+    currency: str | None = None
+    terms_id: str | None = None
+    tax_id: str | None = None
+
+    def billing(self) -> Address:
+        """The billing address, every part None when the system holds none."""
+        return self.billing_address or NO_ADDRESS
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class CrmAccount(CustomerAttributes):
     """A Salesforce Account, in canonical terms."""
 
     salesforce_id: str
     erp_key: str | None
-    name: str
-    account_number: str | None
-    industry: str | None
-    owner: str | None
-    phone: str | None
-    website: str | None
-    billing_address: Address
-    currency: str | None
-    credit_status_mirror: str | None  # Salesforce's copy of the ERP credit status
-    tax_id: str | None  # as entered by sales; the ERP's is authoritative
-    last_modified: dt.datetime | None
+    credit_status_mirror: str | None = None  # Salesforce's copy of the ERP credit status
+    last_modified: dt.datetime | None = None
 
 
-@dataclass(frozen=True, slots=True)
-class ErpCustomer:
+@dataclass(frozen=True, slots=True, kw_only=True)
+class ErpCustomer(CustomerAttributes):
     """An ERP customer, in canonical terms."""
 
     erp_id: str
     erp_key: str | None
-    name: str
-    email: str | None
-    legal_entity_id: str | None
-    currency: str | None
-    terms_id: str | None
-    tax_id: str | None
-    credit_limit: Decimal | None
-    balance: Decimal
-    overdue_balance: Decimal
-    credit_hold: CreditHold
-    inactive: bool
-    last_modified: dt.datetime | None
+    credit_limit: Decimal | None = None
+    balance: Decimal = Decimal(0)
+    overdue_balance: Decimal = Decimal(0)
+    credit_hold: CreditHold = CreditHold.AUTO
+    inactive: bool = False
+    last_modified: dt.datetime | None = None
 
     @property
     def credit_status(self) -> CreditStatus:
@@ -245,33 +261,52 @@ class CrmOpportunity:
 # None in a field means "leave unchanged".
 
 
-@dataclass(frozen=True, slots=True)
-class AccountFields:
-    """Changes to a CRM account, in canonical terms."""
+@dataclass(frozen=True, slots=True, kw_only=True)
+class AttributeChanges:
+    """Changes to a customer's plain attributes (see `CustomerAttributes`); None: unchanged."""
 
     name: str | None = None
+    account_number: str | None = None
     industry: str | None = None
+    owner: str | None = None
     phone: str | None = None
     website: str | None = None
-    billing_address: Address | None = None
-    erp_key: str | None = None
-    credit_status_mirror: str | None = None
-
-
-@dataclass(frozen=True, slots=True)
-class CustomerFields:
-    """Changes to (or the values of a new) ERP customer, in canonical terms."""
-
-    name: str | None = None
     email: str | None = None
-    phone: str | None = None
+    billing_address: Address | None = None
     legal_entity_id: str | None = None
     currency: str | None = None
     terms_id: str | None = None
     tax_id: str | None = None
+    cleared: tuple[str, ...] = ()  # attributes to empty (how an undo restores a blank)
+
+    def given(self) -> dict[str, object]:
+        """The attributes these changes set, by name (``cleared`` ones as None)."""
+        found: dict[str, object] = {
+            name: getattr(self, name)
+            for name in _ATTRIBUTES
+            if getattr(self, name) is not None
+        }
+        found.update(dict.fromkeys(self.cleared))
+        return found
+
+
+_ATTRIBUTES = tuple(name for name in CustomerAttributes.__dataclass_fields__)
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class AccountFields(AttributeChanges):
+    """Changes to a CRM account, in canonical terms."""
+
+    erp_key: str | None = None
+    credit_status_mirror: str | None = None
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class CustomerFields(AttributeChanges):
+    """Changes to (or the values of a new) ERP customer, in canonical terms."""
+
     credit_limit: Decimal | None = None
     credit_hold: CreditHold | None = None
-    billing_address: Address | None = None
 
 
 @dataclass(frozen=True, slots=True)

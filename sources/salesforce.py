@@ -33,7 +33,8 @@ from simple_salesforce import exceptions as sfx
 from simple_salesforce.api import Salesforce
 from simple_salesforce.login import SalesforceLogin
 
-from sources import sfid, soql
+from domain import sfid
+from sources import soql
 from sources.clock import SourceClock
 from sources.errors import (
     FieldProblem,
@@ -48,7 +49,7 @@ from sources.errors import (
     SourceUnavailable,
     SourceValidationError,
 )
-from sources.records import AccountFields, Address, CrmAccount, CrmOpportunity, Line
+from sources.records import NO_ADDRESS, AccountFields, Address, CrmAccount, CrmOpportunity, Line
 from sources.resilience import Resilience, ResiliencePolicy, ResilienceSnapshot
 
 SOURCE = "salesforce"
@@ -56,23 +57,39 @@ T = TypeVar("T")
 
 AuthMode = Literal["client_credentials", "password", "jwt", "session"]
 
+# The adapter's mapping of a customer: canonical attribute (`sources.records.CustomerAttributes`)
+# -> the Account field read, and the one written where Accord may write it. The billing address
+# is the Billing* compound field.
+ACCOUNT_READS: dict[str, str] = {
+    "name": "Name",
+    "account_number": "AccountNumber",
+    "industry": "Industry",
+    "owner": "Owner.Name",
+    "phone": "Phone",
+    "website": "Website",
+    "currency": "CurrencyIsoCode",
+    "tax_id": "Tax_Id__c",
+}
+ACCOUNT_WRITES: dict[str, str] = {
+    "name": "Name",
+    "industry": "Industry",
+    "phone": "Phone",
+    "website": "Website",
+    "tax_id": "Tax_Id__c",
+}
+BILLING_ADDRESS = {
+    "street": "BillingStreet",
+    "city": "BillingCity",
+    "state": "BillingState",
+    "postal_code": "BillingPostalCode",
+    "country": "BillingCountryCode",
+}
 ACCOUNT_FIELDS = (
     "Id",
-    "Name",
-    "AccountNumber",
-    "Industry",
-    "Owner.Name",
-    "Phone",
-    "Website",
-    "BillingStreet",
-    "BillingCity",
-    "BillingState",
-    "BillingPostalCode",
-    "BillingCountryCode",
-    "CurrencyIsoCode",
+    *ACCOUNT_READS.values(),
+    *BILLING_ADDRESS.values(),
     "ERP_Customer_Id__c",
     "Credit_Status__c",
-    "Tax_Id__c",
     "LastModifiedDate",
 )
 OPPORTUNITY_FIELDS = (
@@ -254,26 +271,16 @@ def _path(record: Mapping[str, Any], dotted: str) -> Any:
 
 def to_account(record: Mapping[str, Any]) -> CrmAccount:
     try:
+        attributes = {name: _path(record, column) for name, column in ACCOUNT_READS.items()}
         return CrmAccount(
             salesforce_id=str(record["Id"]),
             erp_key=record.get("ERP_Customer_Id__c"),
-            name=str(record["Name"]),
-            account_number=record.get("AccountNumber"),
-            industry=record.get("Industry"),
-            owner=_path(record, "Owner.Name"),
-            phone=record.get("Phone"),
-            website=record.get("Website"),
             billing_address=Address(
-                street=record.get("BillingStreet"),
-                city=record.get("BillingCity"),
-                state=record.get("BillingState"),
-                postal_code=record.get("BillingPostalCode"),
-                country=record.get("BillingCountryCode"),
+                **{part: record.get(column) for part, column in BILLING_ADDRESS.items()}
             ),
-            currency=record.get("CurrencyIsoCode"),
             credit_status_mirror=record.get("Credit_Status__c"),
-            tax_id=record.get("Tax_Id__c"),
             last_modified=_datetime(record.get("LastModifiedDate")),
+            **attributes,
         )
     except KeyError as exc:
         raise SourceProtocolError(SOURCE, f"Account record without {exc}") from exc
@@ -348,6 +355,9 @@ class SalesforceCrm:
     """Salesforce as Accord's CRM. Create with a config, `await start()`, `await close()`."""
 
     source = SOURCE
+    # the customer attributes this adapter reads, and writes (see ACCOUNT_READS)
+    customer_attributes = frozenset({*ACCOUNT_READS, "billing_address"})
+    writable_attributes = frozenset({*ACCOUNT_WRITES, "billing_address"})
 
     def __init__(self, config: SalesforceConfig, *, resilience: Resilience | None = None) -> None:
         self.config = config
@@ -817,27 +827,20 @@ class SalesforceCrm:
 
 
 def account_body(fields: AccountFields) -> dict[str, Any]:
-    """Salesforce Account fields for canonical account changes."""
+    """Salesforce Account fields for canonical account changes (None empties a field)."""
     body: dict[str, Any] = {}
-    if fields.name is not None:
-        body["Name"] = fields.name
-    if fields.industry is not None:
-        body["Industry"] = fields.industry
-    if fields.phone is not None:
-        body["Phone"] = fields.phone
-    if fields.website is not None:
-        body["Website"] = fields.website
+    for name, value in fields.given().items():
+        if name == "billing_address":
+            address = value if isinstance(value, Address) else NO_ADDRESS
+            body.update(
+                {column: getattr(address, part) for part, column in BILLING_ADDRESS.items()}
+            )
+        elif name in ACCOUNT_WRITES:
+            body[ACCOUNT_WRITES[name]] = value
+        else:
+            raise ValueError(f"the Salesforce adapter writes no customer attribute {name!r}")
     if fields.erp_key is not None:
         body["ERP_Customer_Id__c"] = fields.erp_key
     if fields.credit_status_mirror is not None:
         body["Credit_Status__c"] = fields.credit_status_mirror
-    address = fields.billing_address
-    if address is not None:
-        body.update(
-            BillingStreet=address.street,
-            BillingCity=address.city,
-            BillingState=address.state,
-            BillingPostalCode=address.postal_code,
-            BillingCountryCode=address.country,
-        )
     return body

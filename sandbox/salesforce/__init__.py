@@ -20,6 +20,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.types import ASGIApp
 
+from domain import sfid
 from sandbox.clock import DateHeader
 from sandbox.control import ControlMiddleware, ControlState
 from sandbox.salesforce import soap
@@ -37,7 +38,6 @@ from sandbox.salesforce.usage import ApiUsage, SalesforceControl
 from sandbox.salesforce.webhooks import ChangeEventPublisher
 from sandbox.webhooks import Webhooks
 from sandbox.world import World
-from sources import sfid
 
 __all__ = ["SalesforceEmulator", "SalesforceSettings"]
 

@@ -23,13 +23,13 @@ from starlette.responses import Response
 from starlette.routing import Route
 from starlette.types import Receive, Scope, Send
 
+from domain import sfid
 from sandbox.salesforce import oauth, soap
 from sandbox.salesforce.describe import describe_global, describe_object, object_summary
 from sandbox.salesforce.dml import MultipleMatches
 from sandbox.salesforce.errors import ApiError, invalid_session, json_response, not_found
 from sandbox.salesforce.records import attributes, render
 from sandbox.salesforce.schema import FieldDef, ObjectDef
-from sources import sfid
 
 if TYPE_CHECKING:
     from sandbox.salesforce import SalesforceEmulator

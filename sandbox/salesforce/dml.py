@@ -18,13 +18,13 @@ from contextlib import contextmanager
 from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
+from domain import sfid
 from sandbox.salesforce import geography
 from sandbox.salesforce.errors import ApiError, not_found
 from sandbox.salesforce.objects import CORPORATE_CURRENCY, stage_info
 from sandbox.salesforce.schema import FieldDef, ObjectDef, Schema
 from sandbox.salesforce.store import Record, Store
 from sandbox.salesforce.values import from_json
-from sources import sfid
 
 _EMAIL = re.compile(r"[^@\s]+@[^@\s]+\.[^@\s]+")
 _CENT = Decimal("0.01")

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import re
 
-from sources import sfid
+from domain import sfid
 
 _OBJECT_ACTIONS = frozenset({"describe", "deleted", "updated"})
 _ID_LIKE = re.compile(r"[A-Za-z0-9]{15}(?:[A-Za-z0-9]{3})?")

@@ -22,6 +22,7 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
 
+from domain import sfid
 from sandbox.querylang.ast import (
     And,
     Comparison,
@@ -52,7 +53,6 @@ from sandbox.salesforce.records import attributes, value_of
 from sandbox.salesforce.schema import FieldDef, ObjectDef, Schema
 from sandbox.salesforce.store import Record, Store
 from sandbox.salesforce.values import to_json
-from sources import sfid
 
 PAGE_SIZE = 2_000
 MIN_BATCH = 200

@@ -11,8 +11,8 @@ import websockets
 from websockets.typing import Subprotocol
 
 from api.auth import DEMO_KEYS, ApiKeyAuthenticator, parse_api_keys
+from domain.ownership import Role
 from sandbox.endpoints import Endpoints
-from schema.ownership import Role
 from server import AppOptions
 from tests.accord import AccordServer
 

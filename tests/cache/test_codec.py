@@ -126,7 +126,7 @@ def test_lists_of_records_round_trip() -> None:
         (lambda d: d.update(credit_hold="MAYBE"), "is not a CreditHold"),
         (lambda d: d.update(inactive="false"), "expected bool"),
         (lambda d: d.update(last_modified="yesterday"), "is not an ISO datetime"),
-        (lambda d: d.update(name=None), "expected str"),
+        (lambda d: d.update(erp_id=None), "expected str"),
     ],
 )
 def test_anything_else_is_refused(change: Any, message: str) -> None:

@@ -10,7 +10,7 @@ import pytest
 from cache import entities as E
 from cache.entities import ENTITIES, entity_named, ttl_table
 from config.settings import SettingsError, load_settings
-from schema.ownership import REGISTRY, TtlClass
+from domain.ownership import REGISTRY, TtlClass
 from server import options_from
 
 DOCS = Path(__file__).resolve().parents[2] / "docs"

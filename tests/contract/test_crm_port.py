@@ -29,8 +29,8 @@ async def test_accounts_by_key_and_by_id_match_the_world(crm_harness: CrmHarness
         assert account.owner == customer.owner
         assert account.phone == customer.phone
         assert account.account_number == account_number(customer)
-        assert account.billing_address.street == customer.address.street
-        assert account.billing_address.country == customer.address.country
+        assert account.billing().street == customer.address.street
+        assert account.billing().country == customer.address.country
         assert account.currency == customer.currency
     ids = [account.salesforce_id for account in by_key.values()]
     by_id = await crm_harness.crm.accounts_by_ids([*ids, "001000000000000AAA"])

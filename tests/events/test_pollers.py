@@ -14,11 +14,12 @@ import pytest
 import redis.asyncio as aioredis
 from starlette.applications import Starlette
 
-from events.intake import intake_routes, register_with_sandbox
+from events.intake import intake_routes
 from events.model import Event, EventType
 from events.normalize import NETSUITE, Change, Normalizer
 from events.pollers import Poller, Watermark, netsuite_poller, salesforce_poller
 from sandbox.endpoints import Endpoints
+from sandbox.intake import register_intake
 from sources.netsuite import NetSuiteErp
 from sources.salesforce import SalesforceCrm
 from state.backend import StateBackend
@@ -131,7 +132,7 @@ async def test_with_webhooks_and_poller_both_on_no_duplicates_reach_the_bus(
         return record
 
     async with serving(Starlette(routes=routes)) as url:
-        await register_with_sandbox(sandbox, url, SECRET)
+        await register_intake(sandbox, url, SECRET)
         polling = asyncio.create_task(poller.run())
         try:
             customer = await step(
@@ -175,7 +176,7 @@ async def test_with_webhooks_and_poller_both_on_no_duplicates_reach_the_bus(
         finally:
             polling.cancel()
             await asyncio.gather(polling, return_exceptions=True)
-            await register_with_sandbox(sandbox, url, SECRET, enabled=False)
+            await register_intake(sandbox, url, SECRET, enabled=False)
 
     mine = [event for event in published.events if event.customer == who]
     assert sorted((event.type.value, event.subject) for event in mine) == sorted(

@@ -9,9 +9,9 @@ import pytest
 
 from events.model import Event, EventType, event_id
 from events.propagation import CreditStatusPropagation
-from mutations.audit import AuditTrail
 from sources.errors import SourceError
 from sources.salesforce import SalesforceCrm
+from state.audit import AuditTrail
 from state.idempotency import IdempotencyStore
 from state.memory_backend import MemoryBackend
 from tests.accord import Emulators

@@ -6,11 +6,11 @@ from __future__ import annotations
 import asyncio
 from typing import Any, cast
 
-from mutations.audit import AuditTrail
+from domain.caller import Caller
+from domain.ownership import Role
 from mutations.common import Outcome, WriteServices, idempotent
 from mutations.workflow import WorkflowStore
-from resolvers.context import Caller
-from schema.ownership import Role
+from state.audit import AuditTrail
 from state.idempotency import IdempotencyStore
 from state.memory_backend import MemoryBackend
 

@@ -6,7 +6,6 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from mutations.audit import AuditTrail
 from mutations.workflow import (
     EngineSettings,
     StepContext,
@@ -17,6 +16,7 @@ from mutations.workflow import (
     WorkflowStore,
 )
 from sources.errors import SourceValidationError
+from state.audit import AuditTrail
 from state.memory_backend import MemoryBackend
 
 Ledger = dict[str, str]

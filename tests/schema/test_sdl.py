@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import re
 
+from domain.ownership import REGISTRY, SYSTEM_NAMES, System
 from schema.__main__ import SDL_FILE, sdl
-from schema.ownership import REGISTRY, System
 
 
 def test_committed_sdl_matches_the_code() -> None:
@@ -39,9 +39,7 @@ def test_every_field_of_the_canonical_types_is_owned_and_described() -> None:
         for description, name, system in fields:
             entry = REGISTRY[f"{type_name}.{name}"]
             assert entry.owner is System(system)
-            assert description.endswith(
-                f"Owned by {'the CRM (Salesforce)' if system == 'CRM' else 'the ERP (NetSuite)' if system == 'ERP' else 'Accord (derived)'}."
-            )
+            assert description.endswith(f"Owned by {SYSTEM_NAMES[System(system)]}.")
 
 
 def test_every_registry_entry_is_a_schema_field() -> None:

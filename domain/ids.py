@@ -22,7 +22,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from urllib.parse import quote, unquote
 
-from sources import sfid
+from domain import sfid
 
 
 class InvalidId(ValueError):
