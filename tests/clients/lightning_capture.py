@@ -28,9 +28,9 @@ from typing import Any
 
 from api.auth import DEMO_KEYS
 from cache.read_cache import CacheSettings
+from domain import sfid
 from sandbox.endpoints import Endpoints
 from server import AppOptions
-from sources import sfid
 from sources.resilience import ResiliencePolicy
 from tests.accord import AccordServer
 from tests.conftest import CUSTOMERS, SEED, SandboxControl
