@@ -164,6 +164,10 @@ class InvalidatingErp(_Invalidating):
         self.source = erp.source
         self.customer_attributes = erp.customer_attributes
         self.writable_attributes = erp.writable_attributes
+        self.id_shape = erp.id_shape
+
+    def accepts_id(self, value: str) -> bool:
+        return self.inner.accepts_id(value)
 
     async def ping(self) -> None:
         await self.inner.ping()

@@ -10,15 +10,18 @@ Order          ``ord:50012``                   the ERP's internal id
 Invoice        ``inv:50013``
 Payment        ``pay:50020``
 Opportunity    ``opp:0065g00000ABCDEAAA``      the Salesforce record id (18 characters)
-LegalEntity    ``le:3``                        the ERP subsidiary's internal id
+LegalEntity    ``le:3``                        the ERP's id of the legal entity
 =============  ==============================  =========================================
 
-A malformed id, or an id of another type, raises `InvalidId` with a message that says what
-was expected.
+ERP ids are opaque: whatever string the ERP uses (NetSuite's are numbers, other ERPs' are
+not), percent-encoded where it holds characters outside ``A-Z a-z 0-9 - _ . ~``. Which strings
+an ERP can have is the adapter's to say (``accepts`` below). A malformed id, or an id of another
+type, raises `InvalidId` with a message that says what was expected.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from urllib.parse import quote, unquote
 
@@ -44,7 +47,7 @@ def customer_id(key: str | None, salesforce_id: str | None, erp_id: str | None) 
     if salesforce_id:
         return "cus:sf:" + salesforce_id
     if erp_id:
-        return "cus:erp:" + erp_id
+        return "cus:erp:" + _encoded(erp_id)
     raise ValueError("a customer has a key, a Salesforce id or an ERP id")
 
 
@@ -82,24 +85,47 @@ def parse_salesforce_id(value: str, what: str = "record") -> str:
     return found
 
 
-def parse_erp_id(value: str, what: str = "record") -> str:
-    if not value.isascii() or not value.isdigit() or len(value) > 18:
-        raise InvalidId(f"{value!r} is not an ERP {what} id (an internal id is a number)")
-    return str(int(value))
+MAX_ERP_ID = 80
+_SAFE = "-_.~"
+
+Accepts = Callable[[str], bool]
+
+
+def _encoded(erp_id: str) -> str:
+    return quote(erp_id, safe=_SAFE)
+
+
+def parse_erp_id(
+    value: str, what: str = "record", accepts: Accepts | None = None, shape: str = ""
+) -> str:
+    """The ERP id ``value`` (as given, or percent-encoded as canonical ids hold it); with
+    ``accepts``, only an id the ERP can have (``shape`` says what those look like)."""
+    erp_id = unquote(value)
+    if (
+        not erp_id
+        or len(erp_id) > MAX_ERP_ID
+        or any(ord(char) < 32 or char.isspace() for char in erp_id)
+    ):
+        raise InvalidId(f"{value!r} is not an ERP {what} id")
+    if accepts is not None and not accepts(erp_id):
+        raise InvalidId(f"{value!r} is not an ERP {what} id ({shape or 'unknown to the ERP'})")
+    return erp_id
 
 
 _ERP_PREFIXES = {"Order": "ord", "Invoice": "inv", "Payment": "pay", "LegalEntity": "le"}
 
 
 def erp_object_id(type_name: str, erp_id: str) -> str:
-    return f"{_ERP_PREFIXES[type_name]}:{erp_id}"
+    return f"{_ERP_PREFIXES[type_name]}:{_encoded(erp_id)}"
 
 
-def parse_erp_object_id(type_name: str, value: str) -> str:
+def parse_erp_object_id(
+    type_name: str, value: str, accepts: Accepts | None = None, shape: str = ""
+) -> str:
     prefix = _ERP_PREFIXES[type_name] + ":"
     if not value.startswith(prefix):
-        raise InvalidId(f"{value!r} is not an {type_name} id (expected {prefix}<number>)")
-    return parse_erp_id(value[len(prefix) :], type_name)
+        raise InvalidId(f"{value!r} is not an {type_name} id (expected {prefix}<ERP id>)")
+    return parse_erp_id(value[len(prefix) :], type_name, accepts, shape)
 
 
 def opportunity_id(salesforce_id: str) -> str:

@@ -268,7 +268,7 @@ async def _erp_driven(
 ) -> _Edges:
     cursor = decode_cursor(after, "e", cursors)
     after_id = cursor[1] if cursor else None
-    if after_id is not None and not after_id.isdigit():
+    if after_id is not None and not ctx.sources.erp.accepts_id(after_id):
         raise BadInputError(f"{after!r} is not a cursor of this list", argument="after")
     try:
         page = await ctx.sources.erp.customer_page(

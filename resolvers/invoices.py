@@ -40,7 +40,7 @@ async def list_invoices(
     )
     cursor = decode_cursor(after, "e", cursors)
     after_id = cursor[1] if cursor else None
-    if after_id is not None and not after_id.isdigit():
+    if after_id is not None and not ctx.sources.erp.accepts_id(after_id):
         raise BadInputError(f"{after!r} is not a cursor of this list", argument="after")
     customer_ids: list[str] | None = None
     if filters.customer is not None:

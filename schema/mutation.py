@@ -369,10 +369,13 @@ class Mutation:
         caller = info.context.caller
         authorize("recordPayment", caller)
         ref = _customer_ref(input.customer_id, "input.customerId")
+        erp = info.context.sources.erp
         applications = []
         for position, application in enumerate(input.applications):
             try:
-                invoice = ids.parse_erp_object_id("Invoice", application.invoice_id)
+                invoice = ids.parse_erp_object_id(
+                    "Invoice", application.invoice_id, erp.accepts_id, erp.id_shape
+                )
             except ids.InvalidId as exc:
                 raise BadInputError(
                     str(exc), argument=f"input.applications.{position}.invoiceId"

@@ -23,6 +23,7 @@ from schema.types import (
     Payment,
     connection,
 )
+from sources.ports import ErpPort
 
 MAX_NAME_FILTER = 100
 
@@ -59,7 +60,10 @@ def _id_error(exc: ids.InvalidId, argument: str) -> BadInputError:
 
 
 def _customer_ref(
-    id: strawberry.ID | None, salesforce_id: strawberry.ID | None, erp_id: strawberry.ID | None
+    erp: ErpPort,
+    id: strawberry.ID | None,
+    salesforce_id: strawberry.ID | None,
+    erp_id: strawberry.ID | None,
 ) -> ids.CustomerRef:
     given = [
         (name, value)
@@ -74,14 +78,17 @@ def _customer_ref(
             return ids.parse_customer_id(value)
         if name == "salesforceId":
             return ids.CustomerRef(salesforce_id=ids.parse_salesforce_id(value, "Account"))
-        return ids.CustomerRef(erp_id=ids.parse_erp_id(value, "customer"))
+        return ids.CustomerRef(
+            erp_id=ids.parse_erp_id(value, "customer", erp.accepts_id, erp.id_shape)
+        )
     except ids.InvalidId as exc:
         raise _id_error(exc, name) from None
 
 
-def _erp_id(type_name: str, value: str) -> str:
+def _erp_id(info: Info, type_name: str, value: str) -> str:
+    erp = info.context.sources.erp
     try:
-        return ids.parse_erp_object_id(type_name, value)
+        return ids.parse_erp_object_id(type_name, value, erp.accepts_id, erp.id_shape)
     except ids.InvalidId as exc:
         raise _id_error(exc, "id") from None
 
@@ -99,7 +106,7 @@ class Query:
         salesforce_id: strawberry.ID | None = None,
         erp_id: strawberry.ID | None = None,
     ) -> Customer | None:
-        ref = _customer_ref(id, salesforce_id, erp_id)
+        ref = _customer_ref(info.context.sources.erp, id, salesforce_id, erp_id)
         data = await customer_resolvers.resolve_root(info.context, ref, lookahead.selected(info))
         return Customer(data=data) if data else None
 
@@ -136,12 +143,12 @@ class Query:
 
     @strawberry.field(description="One sales order by canonical id.")  # type: ignore[untyped-decorator]
     async def order(self, info: Info, id: strawberry.ID) -> Order | None:
-        found = await info.context.loaders.order_by_id.load(_erp_id("Order", id))
+        found = await info.context.loaders.order_by_id.load(_erp_id(info, "Order", id))
         return Order.of(found) if found else None
 
     @strawberry.field(description="One invoice by canonical id.")  # type: ignore[untyped-decorator]
     async def invoice(self, info: Info, id: strawberry.ID) -> Invoice | None:
-        found = await info.context.loaders.invoice_by_id.load(_erp_id("Invoice", id))
+        found = await info.context.loaders.invoice_by_id.load(_erp_id(info, "Invoice", id))
         return Invoice.of(found) if found else None
 
     @strawberry.field(  # type: ignore[untyped-decorator]
@@ -177,7 +184,7 @@ class Query:
 
     @strawberry.field(description="One payment by canonical id.")  # type: ignore[untyped-decorator]
     async def payment(self, info: Info, id: strawberry.ID) -> Payment | None:
-        found = await info.context.loaders.payment_by_id.load(_erp_id("Payment", id))
+        found = await info.context.loaders.payment_by_id.load(_erp_id(info, "Payment", id))
         return Payment.of(found) if found else None
 
     @strawberry.field(  # type: ignore[untyped-decorator]

@@ -151,6 +151,19 @@ class NetSuiteErp:
     writable_attributes = frozenset(
         {*_CUSTOMER_WRITES, "currency", "billing_address", "credit_limit"}
     )
+    id_shape = "a NetSuite internal id is a number"
+
+    @staticmethod
+    def accepts_id(value: str) -> bool:
+        return value.isascii() and value.isdigit() and len(value) <= 18
+
+    def _internal_id(self, value: str) -> int:
+        """``value`` as the internal id a query compares with; a refusal when it cannot be one."""
+        if not self.accepts_id(value):
+            raise SourceValidationError(
+                SOURCE, f"{value!r} is not an internal id ({self.id_shape})"
+            )
+        return int(value)
 
     def __init__(
         self,
@@ -336,8 +349,10 @@ class NetSuiteErp:
     async def customer_page(self, query: CustomerQuery) -> Page[ErpCustomer]:
         conditions = ["c.isinactive = 'F'"]
         if query.after_id is not None:
-            conditions.append(f"c.id > {int(query.after_id)}")
+            conditions.append(f"c.id > {self._internal_id(query.after_id)}")
         if query.legal_entity_id is not None:
+            if not self.accepts_id(query.legal_entity_id):
+                return Page([], False, 0)  # no subsidiary has that id
             conditions.append(f"c.subsidiary = {int(query.legal_entity_id)}")
         if query.keys is not None:
             if not query.keys:
@@ -508,7 +523,7 @@ class NetSuiteErp:
     async def invoice_page(self, query: InvoiceQuery) -> Page[ErpInvoice]:
         conditions: list[str] = []
         if query.after_id is not None:
-            conditions.append(f"t.id > {int(query.after_id)}")
+            conditions.append(f"t.id > {self._internal_id(query.after_id)}")
         if query.customer_erp_ids is not None:
             numeric = _numeric_ids(query.customer_erp_ids)[:IN_LIST_LIMIT]
             if not numeric:

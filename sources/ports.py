@@ -127,6 +127,11 @@ class CrmPort(SourceHealth, CustomerMapping, Protocol):
 
 
 class ErpPort(SourceHealth, CustomerMapping, Protocol):
+    id_shape: str  # what the ERP's ids look like, for error messages
+
+    def accepts_id(self, value: str) -> bool:
+        """Whether ``value`` can be one of the ERP's ids (its ids are opaque elsewhere)."""
+
     def today(self) -> dt.date:
         """The ERP's own date: an invoice is overdue once its due date lies before it."""
 

@@ -282,9 +282,7 @@ class AttributeChanges:
     def given(self) -> dict[str, object]:
         """The attributes these changes set, by name (``cleared`` ones as None)."""
         found: dict[str, object] = {
-            name: getattr(self, name)
-            for name in _ATTRIBUTES
-            if getattr(self, name) is not None
+            name: getattr(self, name) for name in _ATTRIBUTES if getattr(self, name) is not None
         }
         found.update(dict.fromkeys(self.cleared))
         return found
