@@ -35,6 +35,7 @@ from api.graphiql import graphiql_assets
 from api.graphql_http import GraphQLHttp
 from api.health import Readiness, healthz
 from api.persisted import PersistedQueries, PersistedQueryOptions
+from api.sdl import SchemaDocument
 from api.serving import serve
 from api.subscriptions import EventStream, SubscriptionLimits, SubscriptionServer
 from cache import CacheSettings, InvalidatingCrm, InvalidatingErp, ReadCache
@@ -53,7 +54,7 @@ from mutations.workflow_events import publishing
 from resolvers.context import AccordContext, Sources
 from sandbox.endpoints import Endpoints
 from sandbox.intake import register_intake
-from schema.build import build_schema
+from schema.build import build_schema, sdl_of
 from sources.netsuite import NetSuiteErp
 from sources.netsuite_http import NetSuiteConfig
 from sources.resilience import ResiliencePolicy
@@ -234,6 +235,7 @@ def create_app(
         return connection_context(authenticator.authenticate(request))
 
     schema = build_schema()
+    sdl_document = SchemaDocument(sdl_of(schema))
     persisted = PersistedQueries(options.persisted_queries, backend)
     graphql = GraphQLHttp(schema, context, persisted=persisted)
     subscriptions = SubscriptionServer(
@@ -304,6 +306,7 @@ def create_app(
         routes=[
             *intake,
             Route("/graphql/stream", stream.handle, methods=["GET", "POST"]),
+            Route("/graphql/schema.graphql", sdl_document.handle, methods=["GET"]),
             WebSocketRoute("/graphql", subscriptions),
             Route("/graphql", graphql.handle, methods=["GET", "POST"]),
             graphiql_assets(),

@@ -10,13 +10,13 @@ from pathlib import Path
 
 from domain.ownership import REGISTRY
 from schema import governance
-from schema.build import build_schema
+from schema.build import build_schema, sdl_of
 
 SDL_FILE = Path(__file__).with_name("schema.graphql")
 
 
 def sdl() -> str:
-    return build_schema().as_str() + "\n"
+    return sdl_of(build_schema())
 
 
 def ownership_table() -> str:

@@ -12,6 +12,7 @@ from strawberry.extensions import MaskErrors
 from strawberry.schema.config import StrawberryConfig
 from strawberry.tools import merge_types
 
+from schema.descriptions import describe
 from schema.directives import Owner
 from schema.mutation import Mutation, WorkflowQueries
 from schema.query import Query as ReadQuery
@@ -28,7 +29,7 @@ def _is_bug(error: GraphQLError) -> bool:
 
 
 def build_schema() -> strawberry.Schema:
-    return strawberry.Schema(
+    schema = strawberry.Schema(
         query=Query,
         mutation=Mutation,
         subscription=Subscription,
@@ -38,3 +39,10 @@ def build_schema() -> strawberry.Schema:
         extensions=[lambda: MaskErrors(should_mask_error=_is_bug)],
         config=StrawberryConfig(scalar_map=SCALAR_MAP),
     )
+    describe(schema._schema)
+    return schema
+
+
+def sdl_of(schema: strawberry.Schema) -> str:
+    """The schema as SDL, directives included, as ``schema/schema.graphql`` holds it."""
+    return schema.as_str() + "\n"

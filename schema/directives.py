@@ -15,10 +15,28 @@ import strawberry
 from strawberry.schema_directive import Location
 
 from domain.ownership import REGISTRY, Classification, System
+from schema.enums import describe_values
 
 OwnerSystem = strawberry.enum(System, name="OwnerSystem", description="Which system owns a field.")
 DataClassification = strawberry.enum(
     Classification, name="DataClassification", description="How sensitive a field's data is."
+)
+describe_values(
+    OwnerSystem,
+    {
+        "CRM": "The CRM (Salesforce) owns it.",
+        "ERP": "The ERP owns it.",
+        "ACCORD": "Accord derives it from the other two.",
+    },
+)
+describe_values(
+    DataClassification,
+    {
+        "PUBLIC": "Fit for anyone who may use Accord.",
+        "INTERNAL": "For the company's own staff and tools.",
+        "CONFIDENTIAL": "Finance data: for the roles that work with it.",
+        "PII": "Personal data: for the roles that need it, shown to others masked or not at all.",
+    },
 )
 
 

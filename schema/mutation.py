@@ -125,7 +125,7 @@ def _error_type(name: str, codes: Any) -> Any:
     @strawberry.type(name=name, description=f"A business error of {name[:-5]}.")
     class MutationError:
         field: str | None = strawberry.field(description="The input field at fault, if one is.")
-        message: str
+        message: str = strawberry.field(description="What went wrong, in words.")
         code: Any = strawberry.field(graphql_type=codes, description="What went wrong.")
 
     return MutationError

@@ -11,6 +11,7 @@ from resolvers import customers as customer_resolvers
 from resolvers import invoices as invoice_resolvers
 from resolvers import lookahead
 from resolvers.errors import BadInputError
+from schema.catalogue import AccordInfo
 from schema.enums import CreditStatus, InvoiceStatus
 from schema.scalars import CountryCode
 from schema.types import (
@@ -95,6 +96,14 @@ def _erp_id(info: Info, type_name: str, value: str) -> str:
 
 @strawberry.type(description="Read Accord's canonical finance objects, live from their owners.")
 class Query:
+    @strawberry.field(  # type: ignore[untyped-decorator]
+        name="_accord",
+        description="Facts about this Accord: who owns each field, how sensitive it is, how "
+        "long it may be cached, and which products fill the CRM and ERP roles.",
+    )
+    def accord_info(self) -> AccordInfo:
+        return AccordInfo()
+
     @strawberry.field(  # type: ignore[untyped-decorator]
         description="One customer, by exactly one of: canonical id, Salesforce Account id (what "
         "a Lightning component holds), or ERP internal id. Null when no system knows it."

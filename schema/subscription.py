@@ -63,7 +63,7 @@ async def _customer(info: Info, event: Event) -> Customer | None:
 
 @strawberry.type(description="An invoice's payment status changed.")
 class InvoiceStatusEvent:
-    event: EventInfo
+    event: EventInfo = strawberry.field(description="The event itself (CloudEvents attributes).")
     previous_status: str | None = strawberry.field(description="The status before.")
     status: str | None = strawberry.field(description="The status now.")
 
@@ -73,14 +73,16 @@ class InvoiceStatusEvent:
         found = await info.context.loaders.invoice_by_id.load(erp_id) if erp_id else None
         return Invoice.of(found) if found else None
 
-    @strawberry.field
+    @strawberry.field(  # type: ignore[untyped-decorator]
+        description="The invoiced customer, with its balance now."
+    )
     async def customer(self, info: Info) -> Customer | None:
         return await _customer(info, _event(self.event))
 
 
 @strawberry.type(description="A customer payment was received in the ERP.")
 class PaymentEvent:
-    event: EventInfo
+    event: EventInfo = strawberry.field(description="The event itself (CloudEvents attributes).")
 
     @strawberry.field(description="The payment, read when the event arrived.")  # type: ignore[untyped-decorator]
     async def payment(self, info: Info) -> Payment | None:
@@ -95,26 +97,30 @@ class PaymentEvent:
 
 @strawberry.type(description="A sales order was booked or its status changed.")
 class OrderStatusEvent:
-    event: EventInfo
-    previous_status: str | None
-    status: str | None
+    event: EventInfo = strawberry.field(description="The event itself (CloudEvents attributes).")
+    previous_status: str | None = strawberry.field(description="The status before.")
+    status: str | None = strawberry.field(description="The status now.")
 
-    @strawberry.field
+    @strawberry.field(  # type: ignore[untyped-decorator]
+        description="The order, read when the event arrived."
+    )
     async def order(self, info: Info) -> Order | None:
         erp_id = _erp_id("Order", self.event.subject)
         found = await info.context.loaders.order_by_id.load(erp_id) if erp_id else None
         return Order.of(found) if found else None
 
-    @strawberry.field
+    @strawberry.field(  # type: ignore[untyped-decorator]
+        description="The customer who placed the order."
+    )
     async def customer(self, info: Info) -> Customer | None:
         return await _customer(info, _event(self.event))
 
 
 @strawberry.type(description="A customer's credit standing changed.")
 class CreditStatusEvent:
-    event: EventInfo
-    previous_status: str | None
-    status: str | None
+    event: EventInfo = strawberry.field(description="The event itself (CloudEvents attributes).")
+    previous_status: str | None = strawberry.field(description="The credit standing before.")
+    status: str | None = strawberry.field(description="The credit standing now.")
 
     @strawberry.field(description="The customer, with its credit now.")  # type: ignore[untyped-decorator]
     async def customer(self, info: Info) -> Customer | None:
@@ -123,9 +129,11 @@ class CreditStatusEvent:
 
 @strawberry.type(description="A workflow changed state.")
 class WorkflowEvent:
-    event: EventInfo
+    event: EventInfo = strawberry.field(description="The event itself (CloudEvents attributes).")
 
-    @strawberry.field
+    @strawberry.field(  # type: ignore[untyped-decorator]
+        description="The workflow as it stands now."
+    )
     async def workflow(self, info: Info) -> Workflow | None:
         services = info.context.services
         if services is None:

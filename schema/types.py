@@ -142,22 +142,24 @@ class LineItem:
 
 @strawberry.type(description="Where a page sits in its list.")
 class PageInfo:
-    has_next_page: bool
-    has_previous_page: bool
-    start_cursor: str | None
-    end_cursor: str | None
+    has_next_page: bool = strawberry.field(description="Whether more follow this page.")
+    has_previous_page: bool = strawberry.field(description="Whether this page follows others.")
+    start_cursor: str | None = strawberry.field(description="The cursor of the page's first node.")
+    end_cursor: str | None = strawberry.field(
+        description="The cursor of its last node: pass it as `after` for the next page."
+    )
 
 
 @strawberry.type
 class Edge(Generic[N]):
     cursor: str = strawberry.field(description="Pass as `after` to continue after this node.")
-    node: N
+    node: N = strawberry.field(description="The node.")
 
 
 @strawberry.type
 class Connection(Generic[N]):
-    edges: list[Edge[N]]
-    page_info: PageInfo
+    edges: list[Edge[N]] = strawberry.field(description="The page's nodes, each with its cursor.")
+    page_info: PageInfo = strawberry.field(description="Where this page sits in the list.")
     total_count: int | None = strawberry.field(
         description="How many nodes the whole list holds, when the owning system tells."
     )

@@ -16,6 +16,7 @@ from strawberry.scalars import JSON
 from domain import ids
 from mutations.workflow import StepStatus, WorkflowKind, WorkflowStatus
 from resolvers.customers import load_customer
+from schema.enums import describe_values
 from schema.types import Customer, Info, Opportunity, Order
 
 strawberry.enum(
@@ -25,6 +26,31 @@ strawberry.enum(
 )
 strawberry.enum(WorkflowKind, description="What a workflow does.")
 strawberry.enum(StepStatus, name="WorkflowStepStatus", description="Status of one step.")
+describe_values(
+    WorkflowStatus,
+    {
+        "PENDING": "Accepted, not started yet.",
+        "RUNNING": "A step is running (or waits to retry a source that failed).",
+        "PENDING_APPROVAL": "Waiting for finance to approve (approveWorkflow).",
+        "COMPLETED": "Every step done.",
+        "EXCEPTION": "Stopped at a step, with what it had done undone: retry or cancel it.",
+        "CANCELLED": "Cancelled, with what it had done undone.",
+    },
+)
+describe_values(
+    WorkflowKind,
+    {"BOOK_ORDER": "Quote-to-cash: a Closed Won opportunity booked as an ERP sales order."},
+)
+describe_values(
+    StepStatus,
+    {
+        "PENDING": "Not started.",
+        "RUNNING": "Running now.",
+        "COMPLETED": "Done.",
+        "FAILED": "Failed; the workflow rests in EXCEPTION.",
+        "COMPENSATED": "Done, then undone when a later step failed or the workflow was cancelled.",
+    },
+)
 
 
 def _time(value: Any) -> dt.datetime | None:
@@ -33,37 +59,45 @@ def _time(value: Any) -> dt.datetime | None:
 
 @strawberry.type(description="One step of a workflow.")
 class WorkflowStep:
-    name: str
-    status: StepStatus
-    attempts: int
-    started_at: dt.datetime | None
-    finished_at: dt.datetime | None
-    error: str | None
+    name: str = strawberry.field(description="The step's name, e.g. create_sales_order.")
+    status: StepStatus = strawberry.field(description="Where the step stands.")
+    attempts: int = strawberry.field(description="How many times the step ran.")
+    started_at: dt.datetime | None = strawberry.field(description="When its last attempt started.")
+    finished_at: dt.datetime | None = strawberry.field(
+        description="When it finished, failed or was undone."
+    )
+    error: str | None = strawberry.field(description="Why its last attempt failed, if it did.")
 
 
 @strawberry.type(description="One problem behind a workflow's refusal.")
 class WorkflowProblem:
-    code: str
-    message: str
-    field: str | None
+    code: str = strawberry.field(description="What is wrong, e.g. TAX_ID_INVALID.")
+    message: str = strawberry.field(description="The problem in words.")
+    field: str | None = strawberry.field(
+        description="The input or record field at fault, if one is."
+    )
 
 
 @strawberry.type(description="Why a workflow stopped in EXCEPTION.")
 class WorkflowFailure:
     step: str = strawberry.field(description="The step that failed.")
     code: str = strawberry.field(description="POLICY_VIOLATION, SOURCE_UNAVAILABLE, ...")
-    message: str
+    message: str = strawberry.field(description="What failed, in words.")
     source: str | None = strawberry.field(description="The upstream system, when one failed.")
     upstream_code: str | None = strawberry.field(description="The vendor's error code.")
     retryable: bool = strawberry.field(description="Whether retrying may succeed as is.")
-    problems: list[WorkflowProblem]
+    problems: list[WorkflowProblem] = strawberry.field(
+        description="The refusals behind the failure, one per problem found."
+    )
 
 
 @strawberry.type(description="Why a workflow waits for finance's approval.")
 class PendingApproval:
     code: str = strawberry.field(description="CREDIT_LIMIT_EXCEEDED, CREDIT_HOLD, NO_CREDIT_LIMIT")
-    message: str
-    details: JSON
+    message: str = strawberry.field(description="Why approval is needed, in words.")
+    details: JSON = strawberry.field(
+        description="The figures behind it (limit, balance, order total...)."
+    )
 
 
 @strawberry.type(description="A multi-step write (quote-to-cash), persisted step by step.")
@@ -74,11 +108,11 @@ class Workflow:
     def id(self) -> strawberry.ID:
         return strawberry.ID(self.data["id"])
 
-    @strawberry.field
+    @strawberry.field(description="What the workflow does.")  # type: ignore[untyped-decorator]
     def kind(self) -> WorkflowKind:
         return WorkflowKind(self.data["kind"])
 
-    @strawberry.field
+    @strawberry.field(description="Where the workflow stands.")  # type: ignore[untyped-decorator]
     def status(self) -> WorkflowStatus:
         return WorkflowStatus(self.data["status"])
 
@@ -86,11 +120,11 @@ class Workflow:
     def created_by(self) -> str:
         return str(self.data["created_by"])
 
-    @strawberry.field
+    @strawberry.field(description="When it was created.")  # type: ignore[untyped-decorator]
     def created_at(self) -> dt.datetime | None:
         return _time(self.data.get("created_at"))
 
-    @strawberry.field
+    @strawberry.field(description="When it last changed.")  # type: ignore[untyped-decorator]
     def updated_at(self) -> dt.datetime | None:
         return _time(self.data.get("updated_at"))
 
@@ -98,7 +132,7 @@ class Workflow:
     def generation(self) -> int:
         return int(self.data.get("generation", 0))
 
-    @strawberry.field
+    @strawberry.field(description="Its steps, in order.")  # type: ignore[untyped-decorator]
     def steps(self) -> list[WorkflowStep]:
         return [
             WorkflowStep(
@@ -142,11 +176,15 @@ class Workflow:
             code=reason["code"], message=reason["message"], details=cast(JSON, details)
         )
 
-    @strawberry.field
+    @strawberry.field(  # type: ignore[untyped-decorator]
+        description="Who approved it, when finance did."
+    )
     def approved_by(self) -> str | None:
         return self.data.get("approved_by")
 
-    @strawberry.field
+    @strawberry.field(  # type: ignore[untyped-decorator]
+        description="Who cancelled it, if anyone did."
+    )
     def cancelled_by(self) -> str | None:
         return self.data.get("cancelled_by")
 
@@ -184,29 +222,47 @@ class Workflow:
 
 @strawberry.type(description="A workflow whose step ran out of retries, waiting to be replayed.")
 class DeadLetter:
-    workflow: Workflow
-    dead_lettered_at: dt.datetime
+    workflow: Workflow = strawberry.field(description="The workflow, as it stands.")
+    dead_lettered_at: dt.datetime = strawberry.field(
+        description="When its step ran out of retries."
+    )
 
 
 @strawberry.type(description="One entry of the audit trail.")
 class AuditEntry:
-    id: strawberry.ID
-    at: dt.datetime
-    actor: str
-    role: str | None
+    id: strawberry.ID = strawberry.field(
+        description="The entry's id in the trail (ordered by time)."
+    )
+    at: dt.datetime = strawberry.field(description="When it happened.")
+    actor: str = strawberry.field(
+        description="The caller who made the change (a name, never a key)."
+    )
+    role: str | None = strawberry.field(description="The caller's role.")
     action: str = strawberry.field(description="A mutation, or a workflow step (KIND.step).")
     outcome: str = strawberry.field(
         description="applied, failed, compensated, refused, replayed or pending_approval."
     )
-    system: str | None
-    record_type: str | None
-    record_id: str | None
-    before: JSON | None
-    after: JSON | None
-    idempotency_key: str | None
-    workflow_id: str | None
-    upstream_ids: JSON | None
-    message: str | None
+    system: str | None = strawberry.field(
+        description="The system written, as its adapter names it: salesforce, netsuite..."
+    )
+    record_type: str | None = strawberry.field(
+        description="The kind of record written, in that system's terms."
+    )
+    record_id: str | None = strawberry.field(description="The record's id in that system.")
+    before: JSON | None = strawberry.field(
+        description="The values before the change (the fields written)."
+    )
+    after: JSON | None = strawberry.field(description="The values after it.")
+    idempotency_key: str | None = strawberry.field(description="The caller's idempotency key.")
+    workflow_id: str | None = strawberry.field(
+        description="The workflow the change belongs to, if one does."
+    )
+    upstream_ids: JSON | None = strawberry.field(
+        description="Ids the systems gave the records created."
+    )
+    message: str | None = strawberry.field(
+        description="What happened, in words, when the outcome needs saying."
+    )
 
     @classmethod
     def of(cls, entry_id: str, entry: dict[str, Any]) -> AuditEntry:

@@ -39,7 +39,10 @@ def sample_variables(emulators: Emulators) -> dict[str, Any]:
     }
 
 
-@pytest.mark.parametrize(("page", "least"), [(DOCS / "schema.md", 5), (ROOT / "README.md", 1)])
+@pytest.mark.parametrize(
+    ("page", "least"),
+    [(DOCS / "schema.md", 5), (ROOT / "README.md", 1), (DOCS / "analytics.md", 1)],
+)
 def test_every_example_runs_without_errors(
     page: Path, least: int, accord: AccordServer, emulators: Emulators
 ) -> None:
@@ -54,6 +57,29 @@ def test_every_example_runs_without_errors(
         assert "errors" not in body, (document, body.get("errors"))
         assert body["data"]
         assert all(value is not None for value in body["data"].values())
+
+
+PYTHON = re.compile(r"```python\n(.*?)```", re.S)
+
+
+def test_the_python_client_example_pages_through_every_overdue_invoice(
+    accord: AccordServer, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # given the example of docs/analytics.md, pointed at this Accord, with pages of 50 so
+    # that the sandbox's overdue invoices take several
+    code = PYTHON.findall((DOCS / "analytics.md").read_text())[0]
+    code = code.replace("http://127.0.0.1:8000", accord.url).replace("first: 500", "first: 50")
+
+    # when it runs as a reader would run it
+    exec(compile(code, "docs/analytics.md", "exec"), {})
+
+    # then it printed as many overdue invoices as the list holds
+    printed = capsys.readouterr().out.split()
+    total = accord.graphql(
+        "{ invoices(first: 1, filter: {status: OVERDUE}) { totalCount } }", key="demo-analytics"
+    )["data"]["invoices"]["totalCount"]
+    assert printed[1:] == ["overdue", "invoices"]
+    assert int(printed[0]) == total > 50
 
 
 def test_ownership_table_is_current() -> None:
