@@ -58,7 +58,8 @@ from schema.build import build_schema, sdl_of
 from sources.netsuite import NetSuiteErp
 from sources.netsuite_http import NetSuiteConfig
 from sources.resilience import ResiliencePolicy
-from sources.salesforce import SalesforceConfig, SalesforceCrm
+from sources.salesforce import SalesforceCrm
+from sources.salesforce_client import SalesforceConfig
 from state.audit import AuditTrail
 from state.backend import StateBackend, open_backend
 from state.idempotency import IdempotencyStore

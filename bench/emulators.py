@@ -35,7 +35,7 @@ from sandbox.netsuite.query import run_query
 from sandbox.salesforce import SalesforceEmulator
 from sandbox.world import World, build_world
 from sources.netsuite import CUSTOMER_COLUMNS, TRANSACTION_COLUMNS
-from sources.salesforce import ACCOUNT_FIELDS, OPPORTUNITY_FIELDS, OPPORTUNITY_LINE_FIELDS
+from sources.salesforce_records import ACCOUNT_FIELDS, OPPORTUNITY_FIELDS, OPPORTUNITY_LINE_FIELDS
 
 BATCH = 100  # ids per IN list
 PAGE = 1000  # the SuiteQL page Accord asks for, unless a shape says otherwise

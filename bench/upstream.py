@@ -12,7 +12,7 @@ import time
 
 from sandbox.emulator_client import EmulatorClient
 from sources.netsuite import CUSTOMER_COLUMNS
-from sources.salesforce import ACCOUNT_FIELDS
+from sources.salesforce_records import ACCOUNT_FIELDS
 
 
 class Upstream(EmulatorClient):

@@ -75,7 +75,7 @@ from api.persisted import Mode, PersistedQueryOptions, RegisteredOperationsError
 from domain.ownership import Role
 from sources.netsuite_http import NetSuiteConfig
 from sources.resilience import ResiliencePolicy
-from sources.salesforce import AuthMode, SalesforceConfig
+from sources.salesforce_client import AuthMode, SalesforceConfig
 
 
 class SettingsError(ValueError):

@@ -28,7 +28,7 @@ from events.bus import (
     Subscription,
     open_bus,
 )
-from events.bus_codec import EVENT_FIELD
+from events.bus.codec import EVENT_FIELD
 from events.model import Event, EventType, event_id
 from tests.redis_keys import unique_prefix
 

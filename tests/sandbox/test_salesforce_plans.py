@@ -12,7 +12,7 @@ import pytest
 from sandbox.querylang.soql import parse_soql
 from sandbox.salesforce import SalesforceEmulator
 from sandbox.world import build_world
-from sources.salesforce import ACCOUNT_FIELDS, OPPORTUNITY_FIELDS, OPPORTUNITY_LINE_FIELDS
+from sources.salesforce_records import ACCOUNT_FIELDS, OPPORTUNITY_FIELDS, OPPORTUNITY_LINE_FIELDS
 
 VERSION = "59.0"
 ACCOUNT = ", ".join(ACCOUNT_FIELDS)

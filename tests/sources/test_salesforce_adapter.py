@@ -25,7 +25,8 @@ from sources.errors import (
     SourceValidationError,
 )
 from sources.resilience import ResiliencePolicy
-from sources.salesforce import ACCOUNT_FIELDS, SalesforceCrm
+from sources.salesforce import SalesforceCrm
+from sources.salesforce_records import ACCOUNT_FIELDS
 from tests.accord import Emulators
 from tests.adapters import make_crm
 from tests.conftest import SandboxControl

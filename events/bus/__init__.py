@@ -15,7 +15,7 @@ Two ways to receive events, for two kinds of consumer:
 
 Both implementations keep exactly these semantics; ``tests/events/test_bus.py`` runs against
 each. In memory (the default) the log lives in the process; with ``ACCORD_REDIS_URL`` it is a
-Redis stream shared by every replica (`events.bus_redis` describes the layout).
+Redis stream shared by every replica (`events.bus.redis` describes the layout).
 """
 
 from __future__ import annotations
@@ -23,12 +23,12 @@ from __future__ import annotations
 import asyncio
 from typing import Protocol
 
-from events.bus_consumer import DeadLetter, Handler
-from events.bus_errors import BusClosed, BusError, BusUnavailable, SubscriberOverflow
-from events.bus_fanout import Subscription
-from events.bus_memory import MemoryBus
-from events.bus_options import BusOptions
-from events.bus_redis import RedisBus
+from events.bus.consumer import DeadLetter, Handler
+from events.bus.errors import BusClosed, BusError, BusUnavailable, SubscriberOverflow
+from events.bus.fanout import Subscription
+from events.bus.memory import MemoryBus
+from events.bus.options import BusOptions
+from events.bus.redis import RedisBus
 from events.model import Event
 from state.codec import DEFAULT_PREFIX
 

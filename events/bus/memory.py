@@ -15,8 +15,8 @@ from collections import deque
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, field
 
-from events.bus_codec import decode_event, encode_event
-from events.bus_consumer import (
+from events.bus.codec import decode_event, encode_event
+from events.bus.consumer import (
     DeadLetter,
     Handler,
     check_names,
@@ -25,9 +25,9 @@ from events.bus_consumer import (
     unacknowledged_reason,
     wait_any,
 )
-from events.bus_errors import BusClosed
-from events.bus_fanout import FanOut, Subscription
-from events.bus_options import BusOptions
+from events.bus.errors import BusClosed
+from events.bus.fanout import FanOut, Subscription
+from events.bus.options import BusOptions
 from events.model import Event
 
 __all__ = ["MemoryBus"]

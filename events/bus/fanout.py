@@ -18,7 +18,7 @@ import weakref
 from collections import deque
 from collections.abc import AsyncIterator
 
-from events.bus_errors import SubscriberOverflow
+from events.bus.errors import SubscriberOverflow
 from events.model import Event
 from state.codec import LogId, parse_log_id
 

@@ -8,7 +8,7 @@ Layout (``<p>`` is the prefix, ``accord:`` by default)::
     <p>events:failures:<group>   hash    log id -> the last handler error, while pending
 
 Fan-out: one reader task per bus (per process) follows the log with ``XREAD BLOCK`` from the
-last id it saw and hands each event to this process's subscribers (`events.bus_fanout`). It
+last id it saw and hands each event to this process's subscribers (`events.bus.fanout`). It
 never joins a consumer group, so every replica sees every event. When Redis drops it, it
 waits (doubling from `BusOptions.reconnect_min` to `reconnect_max`, with jitter) and goes on
 from its last id, so nothing still in the log is missed.
@@ -41,8 +41,8 @@ from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import RedisError, ResponseError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 
-from events.bus_codec import EVENT_FIELD, MalformedEntry, decode_entry, decode_event, encode_event
-from events.bus_consumer import (
+from events.bus.codec import EVENT_FIELD, MalformedEntry, decode_entry, decode_event, encode_event
+from events.bus.consumer import (
     DeadLetter,
     Handler,
     check_names,
@@ -51,9 +51,9 @@ from events.bus_consumer import (
     unacknowledged_reason,
     wait_any,
 )
-from events.bus_errors import BusClosed, BusError, BusUnavailable
-from events.bus_fanout import FanOut, Mailbox, Subscription, later
-from events.bus_options import BusOptions
+from events.bus.errors import BusClosed, BusError, BusUnavailable
+from events.bus.fanout import FanOut, Mailbox, Subscription, later
+from events.bus.options import BusOptions
 from events.model import Event
 from state.codec import DEFAULT_PREFIX
 from state.redis_backend import redact_url
