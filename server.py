@@ -25,15 +25,17 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from starlette.applications import Starlette
-from starlette.requests import Request
 from starlette.routing import Route, WebSocketRoute
 
 from api.auth import DEMO_KEYS, ApiKeyAuthenticator
+from api.callers import CallerSlots
+from api.event_stream import EventStream
+from api.exposure import Exposure, build_pipeline
 from api.graphql_http import GraphQLHttp
 from api.health import Readiness, healthz
 from api.persisted import PersistedQueries, PersistedQueryOptions
 from api.serving import serve
-from api.subscriptions import EventStream, SubscriptionLimits, SubscriptionServer
+from api.subscriptions import SubscriptionLimits, SubscriptionServer
 from cache import CacheSettings, InvalidatingCrm, InvalidatingErp, ReadCache
 from config.settings import Settings, SettingsError, load_settings
 from events.bus import Bus, SubscriberOverflow, open_bus
@@ -117,6 +119,7 @@ class AppOptions:
     persisted_queries: PersistedQueryOptions = field(default_factory=PersistedQueryOptions)
     events: EventOptions = field(default_factory=lambda: EventOptions())
     subscriptions: SubscriptionLimits = field(default_factory=SubscriptionLimits)
+    exposure: Exposure = field(default_factory=Exposure)  # limits, budgets, introspection
 
 
 @dataclass(frozen=True)
@@ -161,6 +164,7 @@ def options_from(
             lease_ttl=settings.workflow_lease, recover_every=settings.workflow_recovery
         ),
         persisted_queries=settings.persisted_queries,
+        exposure=settings.exposure,
     )
 
 
@@ -217,20 +221,21 @@ def create_app(
         context.bus = bus
         return context
 
-    async def context(request: Request) -> AccordContext:
-        return connection_context(authenticator.authenticate(request))
-
     schema = build_schema()
     persisted = PersistedQueries(options.persisted_queries, backend)
-    graphql = GraphQLHttp(schema, context, persisted=persisted)
+    exposure = options.exposure
+    pipeline = build_pipeline(schema, exposure, persisted, backend)
+    callers = CallerSlots(exposure.callers)
+    graphql = GraphQLHttp(pipeline, authenticator, connection_context, graphiql=exposure.graphiql)
     subscriptions = SubscriptionServer(
-        schema, authenticator, connection_context, options.subscriptions
+        pipeline, authenticator, connection_context, options.subscriptions, callers
     )
-    stream = EventStream(schema, context)
+    stream = EventStream(pipeline, authenticator, connection_context, callers)
 
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
         app.state.cache = cache  # for the event bus's invalidation, and for tests
+        app.state.pipeline = pipeline  # for tests
         for name, start in (("Salesforce", crm.start), ("NetSuite", erp.start)):
             try:
                 await start()
@@ -276,6 +281,7 @@ def create_app(
             if cache is not None:
                 await cache.close()
             await backend.close()
+            pipeline.close()
 
     intake = (
         intake_routes(

@@ -28,8 +28,17 @@ class AuthenticationFailed(Exception):
 
 
 class Authenticator(Protocol):
-    def authenticate(self, connection: HTTPConnection) -> Caller:
-        """The caller of a request; raises `AuthenticationFailed` for unknown credentials."""
+    async def caller(self, authorization: str | None) -> Caller:
+        """The caller an ``Authorization`` header value names (None: no header); raises
+        `AuthenticationFailed` for credentials that identify nobody."""
+
+
+def bearer_token(authorization: str) -> str:
+    """The credentials of ``Bearer <credentials>``; raises `AuthenticationFailed` otherwise."""
+    scheme, _, credentials = authorization.strip().partition(" ")
+    if scheme.lower() != "bearer" or not credentials.strip():
+        raise AuthenticationFailed("use Authorization: Bearer <API key or token>")
+    return credentials.strip()
 
 
 class ApiKeyAuthenticator:
@@ -52,16 +61,15 @@ class ApiKeyAuthenticator:
         digest = hashlib.sha256(presented).hexdigest()[:12]
         return Caller(name=f"api-key:{digest}:{found.value}", role=found)
 
-    def authenticate(self, connection: HTTPConnection) -> Caller:
-        header = connection.headers.get("authorization")
-        if header is None:
+    async def caller(self, authorization: str | None) -> Caller:
+        if authorization is None:
             if not self.anonymous:
                 raise AuthenticationFailed("send Authorization: Bearer <API key>")
             return ANONYMOUS
-        scheme, _, credentials = header.partition(" ")
-        if scheme.lower() != "bearer" or not credentials.strip():
-            raise AuthenticationFailed("use Authorization: Bearer <API key>")
-        return self.caller_for_key(credentials.strip())
+        return self.caller_for_key(bearer_token(authorization))
+
+    async def authenticate(self, connection: HTTPConnection) -> Caller:
+        return await self.caller(connection.headers.get("authorization"))
 
 
 def parse_api_keys(text: str) -> dict[str, Role]:

@@ -52,6 +52,8 @@ Everything
     ACCORD_CACHE                         on (default) | off: the read cache (docs/caching.md)
     ACCORD_CACHE_SIZE                    entries kept in each process, default 100000
     ACCORD_LOG_LEVEL                     default info
+
+Limits, budgets, introspection and GraphiQL: see `config.exposure`.
 """
 
 from __future__ import annotations
@@ -65,7 +67,9 @@ from typing import get_args
 from urllib.parse import urlparse
 
 from api.auth import parse_api_keys
+from api.exposure import Exposure
 from api.persisted import Mode, PersistedQueryOptions, RegisteredOperationsError, load_registered
+from config.exposure import read_exposure
 from schema.ownership import Role
 from sources.netsuite_http import NetSuiteConfig
 from sources.resilience import ResiliencePolicy
@@ -102,6 +106,7 @@ class Settings:
     netsuite_webhook_secrets: tuple[str, ...] = ()
     poll_seconds: float = 0.0  # 0: no pollers
     propagate: bool = True
+    exposure: Exposure = dataclasses.field(default_factory=Exposure)
 
     @property
     def sandbox(self) -> bool:
@@ -226,6 +231,7 @@ def load_settings(env: Mapping[str, str]) -> Settings:
     ns_secrets = _secrets(read, "ACCORD_NETSUITE_WEBHOOK_SECRETS")
     poll = read.number("ACCORD_POLL_SECONDS", 60.0 if configured else 5.0, low=0, high=86400)
     propagate = read.flag("ACCORD_PROPAGATE", default=True)
+    exposure = read_exposure(read, real_systems=bool(configured))
     if read.problems:
         raise SettingsError(read.problems)
     return Settings(
@@ -247,6 +253,7 @@ def load_settings(env: Mapping[str, str]) -> Settings:
         netsuite_webhook_secrets=ns_secrets,
         poll_seconds=poll,
         propagate=propagate,
+        exposure=exposure,
     )
 
 

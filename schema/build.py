@@ -12,6 +12,7 @@ from strawberry.extensions import MaskErrors
 from strawberry.schema.config import StrawberryConfig
 from strawberry.tools import merge_types
 
+from schema.cost import Cost, ListSize, mark_costs
 from schema.directives import Owner
 from schema.mutation import Mutation, WorkflowQueries
 from schema.query import Query as ReadQuery
@@ -28,13 +29,15 @@ def _is_bug(error: GraphQLError) -> bool:
 
 
 def build_schema() -> strawberry.Schema:
-    return strawberry.Schema(
+    schema = strawberry.Schema(
         query=Query,
         mutation=Mutation,
         subscription=Subscription,
-        schema_directives=[Owner],
+        schema_directives=[Owner, Cost, ListSize],
         # Over WebSocket and SSE (strawberry's pipeline), an exception that is not a
         # GraphQLError is a bug: its text stays in the log, the client sees a generic message.
         extensions=[lambda: MaskErrors(should_mask_error=_is_bug)],
         config=StrawberryConfig(scalar_map=SCALAR_MAP),
     )
+    mark_costs(schema)
+    return schema
