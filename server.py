@@ -33,6 +33,7 @@ from api.event_stream import EventStream
 from api.exposure import Exposure, build_pipeline
 from api.graphql_http import GraphQLHttp
 from api.health import Readiness, healthz
+from api.identity import BearerAuthenticator, OidcOptions, TokenVerifier
 from api.persisted import PersistedQueries, PersistedQueryOptions
 from api.serving import serve
 from api.subscriptions import SubscriptionLimits, SubscriptionServer
@@ -120,6 +121,7 @@ class AppOptions:
     events: EventOptions = field(default_factory=lambda: EventOptions())
     subscriptions: SubscriptionLimits = field(default_factory=SubscriptionLimits)
     exposure: Exposure = field(default_factory=Exposure)  # limits, budgets, introspection
+    oidc: OidcOptions | None = None  # the issuer whose bearer tokens name callers
 
 
 @dataclass(frozen=True)
@@ -165,6 +167,7 @@ def options_from(
         ),
         persisted_queries=settings.persisted_queries,
         exposure=settings.exposure,
+        oidc=settings.oidc,
     )
 
 
@@ -205,7 +208,10 @@ def create_app(
         services=services,
         settings=options.engine,
     )
-    authenticator = ApiKeyAuthenticator(options.api_keys, anonymous=options.anonymous_reads)
+    authenticator = BearerAuthenticator(
+        ApiKeyAuthenticator(options.api_keys, anonymous=options.anonymous_reads),
+        TokenVerifier(options.oidc) if options.oidc else None,
+    )
 
     events = options.events
     bus = open_bus(options.redis_url, prefix=options.state_prefix) if events.enabled else None
@@ -281,6 +287,7 @@ def create_app(
             if cache is not None:
                 await cache.close()
             await backend.close()
+            await authenticator.close()
             pipeline.close()
 
     intake = (

@@ -101,6 +101,7 @@ class _Connection:
         self.operations: dict[str, asyncio.Task[None]] = {}
         self.last_activity = time.monotonic()
         self.init_received = False
+        self.expiry: asyncio.Task[None] | None = None
         self.send_lock = asyncio.Lock()
 
     async def serve(self) -> None:
@@ -116,6 +117,8 @@ class _Connection:
         except WebSocketDisconnect:
             pass
         finally:
+            if self.expiry is not None:
+                helpers.append(self.expiry)
             for task in helpers + list(self.operations.values()):
                 task.cancel()
             for task in helpers + list(self.operations.values()):
@@ -185,6 +188,8 @@ class _Connection:
             raise _Close(4429, str(exc)) from None
         self.caller, self.key = caller, key
         self.last_activity = time.monotonic()
+        if caller.expires_at is not None:
+            self.expiry = asyncio.create_task(self._expire(caller.expires_at))
         role = caller.role.value if caller.role else None
         await self._send({"type": "connection_ack", "payload": {"role": role}})
 
@@ -279,6 +284,11 @@ class _Connection:
         await asyncio.sleep(self.limits.init_timeout)
         if not self.init_received:
             await self._close(4408, "Connection initialisation timeout")
+
+    async def _expire(self, at: float) -> None:
+        """Close the connection when the token that authenticated it expires."""
+        await asyncio.sleep(max(0.0, at - time.time()))
+        await self._close(4403, "Token expired")
 
     async def _keep_alive(self) -> None:
         while True:

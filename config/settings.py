@@ -53,7 +53,8 @@ Everything
     ACCORD_CACHE_SIZE                    entries kept in each process, default 100000
     ACCORD_LOG_LEVEL                     default info
 
-Limits, budgets, introspection and GraphiQL: see `config.exposure`.
+Limits, budgets, introspection and GraphiQL: see `config.exposure`; bearer tokens of an
+OpenID Connect issuer: `config.identity`.
 """
 
 from __future__ import annotations
@@ -68,8 +69,10 @@ from urllib.parse import urlparse
 
 from api.auth import parse_api_keys
 from api.exposure import Exposure
+from api.identity import OidcOptions
 from api.persisted import Mode, PersistedQueryOptions, RegisteredOperationsError, load_registered
 from config.exposure import read_exposure
+from config.identity import read_oidc
 from schema.ownership import Role
 from sources.netsuite_http import NetSuiteConfig
 from sources.resilience import ResiliencePolicy
@@ -107,6 +110,7 @@ class Settings:
     poll_seconds: float = 0.0  # 0: no pollers
     propagate: bool = True
     exposure: Exposure = dataclasses.field(default_factory=Exposure)
+    oidc: OidcOptions | None = None
 
     @property
     def sandbox(self) -> bool:
@@ -232,6 +236,7 @@ def load_settings(env: Mapping[str, str]) -> Settings:
     poll = read.number("ACCORD_POLL_SECONDS", 60.0 if configured else 5.0, low=0, high=86400)
     propagate = read.flag("ACCORD_PROPAGATE", default=True)
     exposure = read_exposure(read, real_systems=bool(configured))
+    oidc = read_oidc(read)
     if read.problems:
         raise SettingsError(read.problems)
     return Settings(
@@ -254,6 +259,7 @@ def load_settings(env: Mapping[str, str]) -> Settings:
         poll_seconds=poll,
         propagate=propagate,
         exposure=exposure,
+        oidc=oidc,
     )
 
 
