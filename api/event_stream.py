@@ -39,6 +39,7 @@ from api.pipeline import (
     caller_key,
 )
 from api.responses import format_result, refusal
+from schema.ownership import Role
 
 
 class UnsupportedMediaType(Exception):
@@ -97,20 +98,22 @@ class EventStream:
                 await _close_stream(outcome.stream)
                 return _error(429, f"Subscription limit reached: {exc}", "TOO_MANY_SUBSCRIPTIONS")
         return StreamingResponse(
-            self._events(outcome, request, key),
+            self._events(outcome, request, key, caller.role),
             media_type="text/event-stream",
             headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"},
         )
 
-    async def _events(self, outcome: Outcome, request: Request, key: str) -> AsyncIterator[str]:
+    async def _events(
+        self, outcome: Outcome, request: Request, key: str, reader: Role | None
+    ) -> AsyncIterator[str]:
         stream = outcome.stream
         try:
             if stream is None:
                 assert outcome.result is not None
-                yield _message("next", _result(outcome.result, outcome))
+                yield _message("next", _result(outcome.result, outcome, reader))
             else:
                 async for result in stream:
-                    yield _message("next", _result(result, outcome))
+                    yield _message("next", _result(result, outcome, reader))
                     if await request.is_disconnected():
                         break
             yield _message("complete", "")
@@ -129,8 +132,8 @@ async def _close_stream(stream: Any) -> None:
             await close()
 
 
-def _result(result: Any, outcome: Outcome) -> str:
-    return json.dumps(format_result(result, outcome.extensions), default=str)
+def _result(result: Any, outcome: Outcome, reader: Role | None) -> str:
+    return json.dumps(format_result(result, outcome.extensions, reader=reader), default=str)
 
 
 def _message(event: str, data: str) -> str:

@@ -127,7 +127,7 @@ class GraphQLHttp:
         result = outcome.result
         status = 400 if outcome.pre_execution and media == GRAPHQL_RESPONSE else 200
         clean = not result.errors and not (result.extensions and "stale" in result.extensions)
-        body = format_result(result, outcome.extensions)
+        body = format_result(result, outcome.extensions, reader=caller.role)
         budget = outcome.charge.headers() if outcome.charge else None
         return JSONResponse(body, status, headers=budget, media_type=media), clean
 

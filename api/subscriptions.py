@@ -39,6 +39,7 @@ from api.persisted import PersistedQueryError
 from api.pipeline import BadRequest, ContextFor, Outcome, Pipeline, Transport, caller_key
 from api.responses import format_error, format_result
 from resolvers.context import Caller
+from schema.ownership import Role
 
 logger = logging.getLogger("accord.websocket")
 
@@ -271,12 +272,15 @@ class _Connection:
             await _close_stream(stream)
 
     async def _next(self, operation: str, result: ExecutionResult, outcome: Outcome) -> None:
-        payload = format_result(result, outcome.extensions)
+        payload = format_result(result, outcome.extensions, reader=self._role())
         await self._send({"id": operation, "type": "next", "payload": payload})
 
     async def _error(self, operation: str, *errors: GraphQLError) -> None:
-        payload = [format_error(error) for error in errors]
+        payload = [format_error(error, reader=self._role()) for error in errors]
         await self._send({"id": operation, "type": "error", "payload": payload})
+
+    def _role(self) -> Role | None:
+        return self.caller.role if self.caller else None
 
     # ------------------------------------------------------------------ timers
 

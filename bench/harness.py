@@ -112,12 +112,15 @@ class AccordProcess(ServerProcess):
         super().__init__(
             ["server.py", "--sandbox", str(endpoints_file)],
             # Pollers off: the scenarios measure serving; webhooks keep Accord up to date. A
-            # load generator is one caller spending far more than any client would: its
-            # budget is counted (that costs what it costs) but never runs out.
+            # load generator is one caller spending and subscribing far more than any client
+            # would: its budget and slots are counted (that costs what it costs) but never
+            # run out.
             {
                 "ACCORD_LOG_LEVEL": "warning",
                 "ACCORD_POLL_SECONDS": "0",
                 "ACCORD_COST_BUDGET": str(10**12),
+                "ACCORD_MAX_CONNECTIONS_PER_CALLER": "10000",
+                "ACCORD_MAX_SUBSCRIPTIONS_PER_CALLER": "100000",
                 **(env or {}),
             },
         )

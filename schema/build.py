@@ -12,6 +12,7 @@ from strawberry.extensions import MaskErrors
 from strawberry.schema.config import StrawberryConfig
 from strawberry.tools import merge_types
 
+from schema.access import guard_fields
 from schema.cost import Cost, ListSize, mark_costs
 from schema.directives import Owner
 from schema.mutation import Mutation, WorkflowQueries
@@ -40,4 +41,5 @@ def build_schema() -> strawberry.Schema:
         config=StrawberryConfig(scalar_map=SCALAR_MAP),
     )
     mark_costs(schema)
+    guard_fields(schema._schema)  # who reads what, from the registry's classifications
     return schema

@@ -1,4 +1,5 @@
-"""The docs tell the truth: every GraphQL example runs, and generated tables are current."""
+"""The docs tell the truth: every GraphQL example runs (as the finance role, as the docs send
+them), and generated tables are current."""
 
 from __future__ import annotations
 

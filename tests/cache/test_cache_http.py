@@ -25,7 +25,7 @@ from cache.read_cache import CacheSettings, ReadCache
 from events.model import Event, EventType, event_id
 from sandbox.endpoints import Endpoints
 from server import AppOptions
-from tests.accord import AccordServer, Emulators
+from tests.accord import READER, AccordServer, Emulators
 from tests.conftest import SandboxControl
 
 SUITEQL = "POST /services/rest/query/v1/suiteql"
@@ -312,6 +312,9 @@ def test_a_missing_customer_is_cached_briefly_and_dropped_when_it_is_created(
     assert found["erpId"]
 
 
+READER_HEADERS = {"Authorization": f"Bearer {READER}"}
+
+
 # --------------------------------------------------------------------------- single flight
 
 
@@ -325,7 +328,10 @@ async def test_a_hundred_concurrent_requests_for_a_missing_customer_make_one_ups
 
     async with httpx.AsyncClient(base_url=accord_cached.url, timeout=30.0) as client:
         responses = await asyncio.gather(
-            *(client.post("/graphql", json={"query": query}) for _ in range(100))
+            *(
+                client.post("/graphql", json={"query": query}, headers=READER_HEADERS)
+                for _ in range(100)
+            )
         )
 
     assert [r.json()["data"] for r in responses] == [{"customer": None}] * 100

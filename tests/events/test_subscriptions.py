@@ -137,6 +137,7 @@ async def test_a_payment_reaches_a_subscriber_on_another_replica(
                     "query": "query($id: ID) { customer(id: $id) { credit { balance { amount } } } }",
                     "variables": {"id": customer},
                 },
+                headers={"Authorization": "Bearer demo-finance"},
             )
         read = reply.json()
         assert read["data"]["customer"]["credit"]["balance"]["amount"] == "600.00"
