@@ -30,7 +30,6 @@ from api.callers import CallerSlots, TooMany
 from api.http_body import BodyTooLarge, decode_json, read_body
 from api.persisted import PersistedQueryError
 from api.pipeline import (
-    BadRequest,
     ContextFor,
     OperationNotCarried,
     Outcome,
@@ -78,8 +77,6 @@ class EventStream:
             return _error(415, str(exc), "BAD_REQUEST")
         except ValueError as exc:
             return _error(400, str(exc), "BAD_REQUEST")
-        except BadRequest as exc:
-            return JSONResponse({"errors": [dict(exc.error.formatted)]}, 400)
         except PersistedQueryError as exc:
             return _error(exc.status, exc.message, exc.code)
         except OperationNotCarried as exc:

@@ -39,7 +39,7 @@ from api.auth import AuthenticationFailed, Authenticator
 from api.budget import BudgetExceeded
 from api.http_body import MAX_BODY_BYTES, BodyTooLarge, UnusableJson, decode_json, read_body
 from api.persisted import PersistedQueryError
-from api.pipeline import BadRequest, OperationNotCarried, Pipeline, Transport
+from api.pipeline import OperationNotCarried, Pipeline, Transport
 from api.responses import format_result, refusal
 from resolvers.context import Caller
 
@@ -104,9 +104,6 @@ class GraphQLHttp:
             )
         except RequestError as exc:
             return _refused(exc, media), False
-        except BadRequest as exc:
-            body = {"errors": [dict(exc.error.formatted)]}
-            return JSONResponse(body, 400, media_type=media), False
         except OperationNotCarried as exc:
             if exc.transport is Transport.HTTP_GET:
                 message = f"{exc.operation.value} operations are not allowed over GET; use POST"

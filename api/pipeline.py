@@ -5,7 +5,8 @@ same order:
 1. the caller is known (the transport authenticated it before handing over anything else,
    so bad credentials cost no parsing);
 2. the variables are a JSON object of bounded depth and size, their text acceptable
-   (`api.inputs`);
+   (`api.inputs`; the document's string literals are checked with the document, and the
+   scalars read Decimals and Dates strictly, `schema.scalars`);
 3. a persisted query's hash is resolved to its document (`api.persisted`);
 4. the document is parsed (at most `Limits.max_tokens` tokens), its shape checked in one
    linear pass (`api.analysis`: depth, aliases, repeated fields), then validated — in a
@@ -19,10 +20,10 @@ same order:
 8. it runs, and the answer carries its cost in ``extensions.cost`` (over HTTP, the budget
    left is in ``RateLimit-*`` headers).
 
-Problems of the request itself (bad variables, a persisted-query refusal, an operation the
-transport does not carry, a spent budget) are raised as exceptions each transport turns into
-its own answer; problems of the document (syntax, validation, limits, cost) come back as an
-`Outcome` with ``pre_execution`` set.
+Problems of the request itself (a persisted-query refusal, an operation the transport does
+not carry, a spent budget) are raised as exceptions each transport turns into its own
+answer; problems of the document and its variables (syntax, validation, limits, cost,
+unacceptable values) come back as an `Outcome` with ``pre_execution`` set.
 """
 
 from __future__ import annotations
@@ -59,6 +60,7 @@ from api.budget import Charge, CostBudget
 from api.cost import CostCalculator, Weights
 from api.persisted import PersistedQueries
 from resolvers.context import Caller
+from schema.scalars import DEFAULT_DATE_WINDOW, date_window
 
 logger = logging.getLogger("accord.graphql")
 
@@ -71,6 +73,7 @@ class Limits:
     max_repeats: int = 10  # fields sharing one response name in one selection set
     max_cost: int = 100_000  # an operation's cost (IBM GraphQL Cost Directives)
     document_cache_size: int = 1_000  # parsed and validated documents kept
+    date_window_days: int = DEFAULT_DATE_WINDOW  # how far from today a Date input may lie
 
 
 class Introspection(enum.StrEnum):
@@ -95,14 +98,6 @@ CARRIES: dict[Transport, frozenset[OperationType]] = {
     Transport.SSE_GET: frozenset({_Q, _S}),
     Transport.SSE_POST: frozenset({_Q, _M, _S}),
 }
-
-
-class BadRequest(Exception):
-    """The request's parameters are unusable; ``error`` says why."""
-
-    def __init__(self, error: GraphQLError) -> None:
-        super().__init__(error.message)
-        self.error = error
 
 
 class OperationNotCarried(Exception):
@@ -232,7 +227,7 @@ class Pipeline:
         variables = params.get("variables")
         problem = inputs.variables_problem(variables)
         if problem is not None:
-            raise BadRequest(problem)
+            return Outcome(ExecutionResult(None, [problem]), pre_execution=True)
         resolved = await self.persisted.resolve(params.get("query"), params.get("extensions"))
         prepared = await self.prepare(resolved.document, introspect=self.may_introspect(caller))
         if resolved.register is not None and prepared.document is not None:
@@ -268,6 +263,7 @@ class Pipeline:
         extensions = {"cost": {"requested": cost, "limit": self.limits.max_cost}}
 
         context = context_for(caller)
+        date_window.set(self.limits.date_window_days)  # read as variables are coerced
         arguments: dict[str, Any] = {
             "context_value": context,
             "variable_values": variables,

@@ -36,7 +36,7 @@ from api.auth import AuthenticationFailed, Authenticator
 from api.budget import BudgetExceeded
 from api.callers import CallerSlots, TooMany
 from api.persisted import PersistedQueryError
-from api.pipeline import BadRequest, ContextFor, Outcome, Pipeline, Transport, caller_key
+from api.pipeline import ContextFor, Outcome, Pipeline, Transport, caller_key
 from api.responses import format_error, format_result
 from resolvers.context import Caller
 from schema.ownership import Role
@@ -230,8 +230,6 @@ class _Connection:
                 assert outcome.result is not None
                 await self._next(operation, outcome.result, outcome)
             await self._send({"id": operation, "type": "complete"})
-        except BadRequest as exc:
-            await self._error(operation, exc.error)
         except PersistedQueryError as exc:
             await self._error(operation, GraphQLError(exc.message, extensions={"code": exc.code}))
         except BudgetExceeded as exc:

@@ -44,6 +44,9 @@ def read_exposure(read: Reader, *, real_systems: bool) -> Exposure:
             "ACCORD_MAX_ALIASES", defaults.limits.max_aliases, low=0, high=1000
         ),
         max_cost=read.integer("ACCORD_MAX_COST", defaults.limits.max_cost, low=1, high=10**9),
+        date_window_days=read.integer(
+            "ACCORD_DATE_WINDOW_DAYS", defaults.limits.date_window_days, low=1, high=36_500
+        ),
     )
     budget = read.integer("ACCORD_COST_BUDGET", defaults.budget_per_minute, low=0, high=10**12)
     if 0 < budget < limits.max_cost:
