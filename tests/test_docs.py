@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 
-from schema.__main__ import ownership_table
+from schema.__main__ import access_table, ownership_table
 from tests.accord import AccordServer, Emulators
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -61,3 +61,9 @@ def test_ownership_table_is_current() -> None:
     text = (DOCS / "schema.md").read_text()
     table = text.split("<!-- ownership:begin -->\n", 1)[1].split("<!-- ownership:end -->", 1)[0]
     assert table.strip() == ownership_table().strip(), "run python -m schema --ownership"
+
+
+def test_field_access_table_is_current() -> None:
+    text = (DOCS / "security.md").read_text()
+    table = text.split("<!-- access:begin -->\n", 1)[1].split("<!-- access:end -->", 1)[0]
+    assert table.strip() == access_table().strip(), "run python -m schema --access"

@@ -481,3 +481,10 @@ async def test_a_connection_is_answered_after_bad_frames_elsewhere(accord: Accor
 
     # then the server still serves
     assert answer["payload"]["data"] == {"__typename": "Query"}
+
+
+def test_an_unknown_fragment_over_http_is_a_validation_error(accord: AccordServer) -> None:
+    body = accord.graphql("{ customers { nodes { ...Missing } } }")
+
+    assert codes(body["errors"]) == ["GRAPHQL_VALIDATION_FAILED"]
+    assert body["errors"][0]["message"] == "Unknown fragment 'Missing'."
