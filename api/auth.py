@@ -1,11 +1,13 @@
 """Caller identity: who sends a request, from its ``Authorization`` header.
 
-`Authenticator` is the interface; `ApiKeyAuthenticator` maps API keys (``Authorization:
-Bearer <key>``) to roles by configuration (``ACCORD_API_KEYS``), and the sandbox adds its demo
-keys ``demo-sales``, ``demo-finance``, ``demo-ops`` and ``demo-analytics``. A request without
-credentials is anonymous (reads only, and only where anonymous reads are allowed: otherwise it
-is refused like unknown credentials, on every way in); a request with credentials Accord does
-not know is refused with 401. Keys are compared in constant time.
+`Authenticator` is the interface (every way in calls its ``caller`` before anything else);
+`ApiKeyAuthenticator` maps API keys (``Authorization: Bearer <key>``) to roles by
+configuration (``ACCORD_API_KEYS``), and the sandbox adds its demo keys ``demo-sales``,
+``demo-finance``, ``demo-ops`` and ``demo-analytics``; `api.identity` adds OpenID Connect
+bearer tokens. A request without credentials is anonymous (reads only, and only where
+anonymous reads are allowed: otherwise it is refused like unknown credentials, on every way
+in); a request with credentials Accord does not know is refused with 401. Keys are compared
+in constant time.
 """
 
 from __future__ import annotations

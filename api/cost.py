@@ -142,13 +142,22 @@ class CostCalculator:
         variables: Mapping[str, Any] | None,
     ) -> int:
         """The cost of ``operation`` (of ``document``) run with ``variables``."""
+        return self.cost_and_inputs(document, operation, variables)[0]
+
+    def cost_and_inputs(
+        self,
+        document: DocumentNode,
+        operation: OperationDefinitionNode,
+        variables: Mapping[str, Any] | None,
+    ) -> tuple[int, tuple[str, ...]]:
+        """The cost, and the names of the variables it depends on (those given as slicing
+        arguments): the same document costs the same with the same values of those."""
         run = _Run(self, document, operation, variables or {})
         root = self.schema.get_root_type(operation.operation)
         if root is None:
-            return 0
-        return OPERATION_BASE[operation.operation] + run.selection_set(
-            operation.selection_set, root
-        ).total({})
+            return 0, ()
+        total = run.selection_set(operation.selection_set, root).total({})
+        return OPERATION_BASE[operation.operation] + total, tuple(sorted(run.read))
 
 
 class _Run:
@@ -162,6 +171,7 @@ class _Run:
         self.schema = calculator.schema
         self.weights = calculator.weights
         self.variables = dict(variables)
+        self.read: set[str] = set()  # the variables the cost depends on
         for definition in operation.variable_definitions or ():
             name = definition.variable.name.value
             if name not in self.variables and isinstance(definition.default_value, IntValueNode):
@@ -240,6 +250,7 @@ class _Run:
             if isinstance(node_value, IntValueNode):
                 value = int(node_value.value)
             elif isinstance(node_value, VariableNode):
+                self.read.add(node_value.name.value)
                 value = self.variables.get(node_value.name.value)
             if value is None and name in arguments:
                 value = arguments[name].default_value

@@ -14,7 +14,8 @@ same order:
    5,000 tokens takes some 100 ms to parse and validate); the outcome is cached by the
    document's text and by whether the caller may introspect;
 5. the operation is chosen and checked against what the transport carries;
-6. its cost is computed (`api.cost`) and refused over `Limits.max_cost` with
+6. its cost is computed (`api.cost`; on the worker thread, then kept by the document and the
+   values of the variables it depends on) and refused over `Limits.max_cost` with
    COST_LIMIT_EXCEEDED, before any upstream call;
 7. the caller's budget per minute is charged (`api.budget`), or the operation refused;
 8. it runs, and the answer carries its cost in ``extensions.cost`` (over HTTP, the budget
@@ -31,6 +32,7 @@ from __future__ import annotations
 import asyncio
 import enum
 import inspect
+import json
 import logging
 import sys
 from collections.abc import AsyncIterator, Callable, Mapping
@@ -157,6 +159,13 @@ class Pipeline:
         self._execution = {"executor_class": executor_class} if executor_class else {}
         self._documents: LRUCache[tuple[str, bool], Prepared] = LRUCache(limits.document_cache_size)
         self._preparing: dict[tuple[str, bool], asyncio.Future[Prepared]] = {}
+        # Costs by document, operation and the values of the variables they depend on.
+        self._cost_inputs: LRUCache[tuple[str, str | None], tuple[str, ...]] = LRUCache(
+            limits.document_cache_size
+        )
+        self._costs: LRUCache[tuple[str, str | None, str], int] = LRUCache(
+            limits.document_cache_size * 4
+        )
         # One thread: the GIL runs one at a time anyway, and each more would compete with the
         # event loop for it. The loop waits at most the interpreter's switch interval for the
         # GIL while the thread analyses; 1 ms (instead of 5) keeps a probe's answer within a
@@ -208,6 +217,13 @@ class Pipeline:
         except RecursionError:
             nested = GraphQLError("the document is nested too deeply", extensions=_INVALID)
             return Prepared(None, (nested,))
+        except Exception:
+            # A bug of the analysis: logged, and the document refused rather than run unchecked.
+            logger.exception("analysing a document failed")
+            bug = GraphQLError(
+                "Internal server error", extensions={"code": "INTERNAL_SERVER_ERROR"}
+            )
+            return Prepared(None, (bug,))
         return Prepared(None if errors else document, tuple(errors))
 
     # ------------------------------------------------------------------ operations
@@ -248,7 +264,7 @@ class Pipeline:
         if kind not in CARRIES[transport]:
             raise OperationNotCarried(kind, transport)
 
-        cost = self.costs.cost(document, operation, variables)
+        cost = await self._cost(resolved.document, document, operation, variables)
         if cost > self.limits.max_cost:
             refusal = GraphQLError(
                 f"the operation costs {cost}, over the limit of {self.limits.max_cost}",
@@ -298,10 +314,39 @@ class Pipeline:
             charge=charge,
         )
 
+    async def _cost(
+        self,
+        text: str,
+        document: DocumentNode,
+        operation: OperationDefinitionNode,
+        variables: Mapping[str, Any] | None,
+    ) -> int:
+        """The operation's cost: computed on the worker thread the first time (a document of
+        5,000 tokens takes milliseconds), then kept by the document and the values of the
+        variables it depends on."""
+        name = operation.name.value if operation.name else None
+        given = variables or {}
+        depends_on = self._cost_inputs.get((text, name))
+        if depends_on is not None:
+            known = self._costs.get((text, name, _values(given, depends_on)))
+            if known is not None:
+                return known
+        loop = asyncio.get_running_loop()
+        cost, inputs = await loop.run_in_executor(
+            self._threads, self.costs.cost_and_inputs, document, operation, given
+        )
+        self._cost_inputs[(text, name)] = inputs
+        self._costs[(text, name, _values(given, inputs))] = cost
+        return cost
+
     async def _charge(self, caller: Caller, client: str | None, cost: int) -> Charge | None:
         if self.budget is None:
             return None
         return await self.budget.charge(caller_key(caller, client), cost)
+
+
+def _values(variables: Mapping[str, Any], names: tuple[str, ...]) -> str:
+    return json.dumps([variables.get(name) for name in names], sort_keys=True, default=str)
 
 
 def caller_key(caller: Caller, client: str | None) -> str:

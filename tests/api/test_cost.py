@@ -102,3 +102,16 @@ def test_fields_under_different_aliases_cost_each_time(calculator: CostCalculato
     text = "{ a: customers(first: 500) { nodes { name } } b: customers(first: 500) { nodes { name } } }"
 
     assert cost(calculator, text) == 2 * (1 + 500 * 2)
+
+
+def test_a_cost_names_the_variables_it_depends_on(calculator: CostCalculator) -> None:
+    text = (
+        "query($n: Int, $after: String) { customers(first: $n, after: $after) { nodes { name } } }"
+    )
+    document = parse(text)
+    operation = next(d for d in document.definitions if isinstance(d, OperationDefinitionNode))
+
+    assert calculator.cost_and_inputs(document, operation, {"n": 3, "after": "x"}) == (7, ("n",))
+    fixed = parse("{ customers(first: 3) { nodes { name } } }")
+    root = next(d for d in fixed.definitions if isinstance(d, OperationDefinitionNode))
+    assert calculator.cost_and_inputs(fixed, root, {}) == (7, ())
