@@ -6,8 +6,9 @@ from __future__ import annotations
 
 import asyncio
 import json
+import subprocess
+import sys
 import threading
-import time
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -66,29 +67,45 @@ def attacks() -> list[str]:
     ]
 
 
+# The health probe runs in a process of its own, so that what it measures is Accord's answer
+# time, not the test process's own threads (in-process servers of other tests included).
+PROBE = """
+import json, sys, threading, time
+import httpx
+done = threading.Event()
+threading.Thread(target=lambda: (sys.stdin.read(), done.set()), daemon=True).start()
+latencies = []
+with httpx.Client(base_url=sys.argv[1], timeout=10) as client:
+    client.get("/healthz")
+    print("ready", flush=True)
+    while not done.is_set() or len(latencies) < 10:
+        started = time.perf_counter()
+        assert client.get("/healthz").status_code == 200
+        latencies.append(time.perf_counter() - started)
+        time.sleep(0.005)
+print(json.dumps(latencies), flush=True)
+"""
+
+
 def probe_while(url: str, attack: list[bytes]) -> tuple[list[httpx.Response], list[float]]:
-    """Send every body of ``attack`` at once, each on a client of its own, while a client
-    asks ``/healthz`` every 5 ms; the answers, and the health probe's latencies."""
+    """Send every body of ``attack`` at once, each on a client of its own, while another
+    process asks ``/healthz`` every 5 ms; the answers, and the health probe's latencies."""
     clients = [httpx.Client(base_url=url, timeout=60) for _ in attack]  # ready beforehand
     answers: list[httpx.Response] = []
-    latencies: list[float] = []
-    done = threading.Event()
-
-    def probe() -> None:
-        with httpx.Client(base_url=url, timeout=10) as client:
-            client.get("/healthz")
-            while not done.is_set() or len(latencies) < 10:
-                started = time.perf_counter()
-                assert client.get("/healthz").status_code == 200
-                latencies.append(time.perf_counter() - started)
-                time.sleep(0.005)
+    prober = subprocess.Popen(
+        [sys.executable, "-c", PROBE, url],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    assert prober.stdin is not None
+    assert prober.stdout is not None
+    assert prober.stdout.readline().strip() == "ready"
 
     def send(client: httpx.Client, body: bytes) -> None:
         headers = {"content-type": "application/json", "authorization": "Bearer demo-ops"}
         answers.append(client.post("/graphql", content=body, headers=headers))
 
-    prober = threading.Thread(target=probe)
-    prober.start()
     senders = [
         threading.Thread(target=send, args=pair) for pair in zip(clients, attack, strict=True)
     ]
@@ -96,8 +113,9 @@ def probe_while(url: str, attack: list[bytes]) -> tuple[list[httpx.Response], li
         sender.start()
     for sender in senders:
         sender.join()
-    done.set()
-    prober.join()
+    prober.stdin.close()  # the attack is over: the probe reports
+    latencies: list[float] = json.loads(prober.stdout.readline())
+    prober.wait(10)
     for client in clients:
         client.close()
     return answers, latencies
@@ -114,8 +132,13 @@ def test_documents_built_to_stretch_analysis_leave_the_server_responsive(
         bodies = [json.dumps({"query": d}).encode() for _ in range(4) for d in attacks()]
         answers, latencies = probe_while(accord.url, bodies)
 
-    # then the health probe answered within 50 ms all along
-    assert max(latencies) < 0.05, sorted(latencies)[-5:]
+    # then the health probe answered within 50 ms all along: 95 probes in 100, and every one
+    # well under what a held event loop takes (seconds; hours for the fragment chain). The
+    # slack is for the machine: on a shared 2-core runner the scheduler alone can keep a
+    # process waiting for tens of milliseconds.
+    ordered = sorted(latencies)
+    assert ordered[int(len(ordered) * 0.95) - 1] < 0.05, ordered[-10:]
+    assert ordered[-1] < 0.25, ordered[-10:]
     # and each document got a clean answer: data, or the limit it broke
     refused = set()
     for response in answers:
