@@ -26,18 +26,21 @@ from pathlib import Path
 
 from starlette.applications import Starlette
 from starlette.middleware import Middleware
-from starlette.requests import Request
 from starlette.routing import Route, WebSocketRoute
 
 from api.auth import DEMO_KEYS, ApiKeyAuthenticator
+from api.callers import CallerSlots
 from api.cors import CorsMiddleware, CorsPolicy
+from api.event_stream import EventStream
+from api.exposure import Exposure, build_pipeline
 from api.graphiql import graphiql_assets
 from api.graphql_http import GraphQLHttp
 from api.health import Readiness, healthz
+from api.identity import BearerAuthenticator, OidcOptions, TokenVerifier
 from api.persisted import PersistedQueries, PersistedQueryOptions
 from api.sdl import SchemaDocument
 from api.serving import serve
-from api.subscriptions import EventStream, SubscriptionLimits, SubscriptionServer
+from api.subscriptions import SubscriptionLimits, SubscriptionServer
 from cache import CacheSettings, InvalidatingCrm, InvalidatingErp, ReadCache
 from config.settings import Settings, SettingsError, load_settings
 from domain.caller import Caller
@@ -125,6 +128,8 @@ class AppOptions:
     events: EventOptions = field(default_factory=lambda: EventOptions())
     subscriptions: SubscriptionLimits = field(default_factory=SubscriptionLimits)
     cors: CorsPolicy | None = None  # browser pages of other origins: none may call
+    exposure: Exposure = field(default_factory=Exposure)  # limits, budgets, introspection
+    oidc: OidcOptions | None = None  # the issuer whose bearer tokens name callers
 
 
 @dataclass(frozen=True)
@@ -170,6 +175,8 @@ def options_from(
         ),
         persisted_queries=settings.persisted_queries,
         cors=settings.cors,
+        exposure=settings.exposure,
+        oidc=settings.oidc,
     )
 
 
@@ -216,7 +223,10 @@ def create_app(
         services=services,
         settings=options.engine,
     )
-    authenticator = ApiKeyAuthenticator(options.api_keys, anonymous=options.anonymous_reads)
+    authenticator = BearerAuthenticator(
+        ApiKeyAuthenticator(options.api_keys, anonymous=options.anonymous_reads),
+        TokenVerifier(options.oidc) if options.oidc else None,
+    )
 
     events = options.events
     bus = open_bus(options.redis_url, prefix=options.state_prefix) if events.enabled else None
@@ -232,21 +242,22 @@ def create_app(
         context.bus = bus
         return context
 
-    async def context(request: Request) -> AccordContext:
-        return connection_context(authenticator.authenticate(request))
-
     schema = build_schema()
     sdl_document = SchemaDocument(sdl_of(schema))
     persisted = PersistedQueries(options.persisted_queries, backend)
-    graphql = GraphQLHttp(schema, context, persisted=persisted)
+    exposure = options.exposure
+    pipeline = build_pipeline(schema, exposure, persisted, backend)
+    callers = CallerSlots(exposure.callers)
+    graphql = GraphQLHttp(pipeline, authenticator, connection_context, graphiql=exposure.graphiql)
     subscriptions = SubscriptionServer(
-        schema, authenticator, connection_context, options.subscriptions
+        pipeline, authenticator, connection_context, options.subscriptions, callers
     )
-    stream = EventStream(schema, context)
+    stream = EventStream(pipeline, authenticator, connection_context, callers)
 
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
         app.state.cache = cache  # for the event bus's invalidation, and for tests
+        app.state.pipeline = pipeline  # for tests
         for name, start in (("Salesforce", crm.start), ("NetSuite", erp.start)):
             try:
                 await start()
@@ -292,6 +303,8 @@ def create_app(
             if cache is not None:
                 await cache.close()
             await backend.close()
+            await authenticator.close()
+            pipeline.close()
 
     intake = (
         intake_routes(

@@ -1,11 +1,13 @@
 """Caller identity: who sends a request, from its ``Authorization`` header.
 
-`Authenticator` is the interface; `ApiKeyAuthenticator` maps API keys (``Authorization:
-Bearer <key>``) to roles by configuration (``ACCORD_API_KEYS``), and the sandbox adds its demo
-keys ``demo-sales``, ``demo-finance``, ``demo-ops`` and ``demo-analytics``. A request without
-credentials is anonymous (reads only, and only where anonymous reads are allowed: otherwise it
-is refused like unknown credentials, on every way in); a request with credentials Accord does
-not know is refused with 401. Keys are compared in constant time.
+`Authenticator` is the interface (every way in calls its ``caller`` before anything else);
+`ApiKeyAuthenticator` maps API keys (``Authorization: Bearer <key>``) to roles by
+configuration (``ACCORD_API_KEYS``), and the sandbox adds its demo keys ``demo-sales``,
+``demo-finance``, ``demo-ops`` and ``demo-analytics``; `api.identity` adds OpenID Connect
+bearer tokens. A request without credentials is anonymous (reads only, and only where
+anonymous reads are allowed: otherwise it is refused like unknown credentials, on every way
+in); a request with credentials Accord does not know is refused with 401. Keys are compared
+in constant time.
 """
 
 from __future__ import annotations
@@ -28,8 +30,17 @@ class AuthenticationFailed(Exception):
 
 
 class Authenticator(Protocol):
-    def authenticate(self, connection: HTTPConnection) -> Caller:
-        """The caller of a request; raises `AuthenticationFailed` for unknown credentials."""
+    async def caller(self, authorization: str | None) -> Caller:
+        """The caller an ``Authorization`` header value names (None: no header); raises
+        `AuthenticationFailed` for credentials that identify nobody."""
+
+
+def bearer_token(authorization: str) -> str:
+    """The credentials of ``Bearer <credentials>``; raises `AuthenticationFailed` otherwise."""
+    scheme, _, credentials = authorization.strip().partition(" ")
+    if scheme.lower() != "bearer" or not credentials.strip():
+        raise AuthenticationFailed("use Authorization: Bearer <API key or token>")
+    return credentials.strip()
 
 
 class ApiKeyAuthenticator:
@@ -52,16 +63,15 @@ class ApiKeyAuthenticator:
         digest = hashlib.sha256(presented).hexdigest()[:12]
         return Caller(name=f"api-key:{digest}:{found.value}", role=found)
 
-    def authenticate(self, connection: HTTPConnection) -> Caller:
-        header = connection.headers.get("authorization")
-        if header is None:
+    async def caller(self, authorization: str | None) -> Caller:
+        if authorization is None:
             if not self.anonymous:
                 raise AuthenticationFailed("send Authorization: Bearer <API key>")
             return ANONYMOUS
-        scheme, _, credentials = header.partition(" ")
-        if scheme.lower() != "bearer" or not credentials.strip():
-            raise AuthenticationFailed("use Authorization: Bearer <API key>")
-        return self.caller_for_key(credentials.strip())
+        return self.caller_for_key(bearer_token(authorization))
+
+    async def authenticate(self, connection: HTTPConnection) -> Caller:
+        return await self.caller(connection.headers.get("authorization"))
 
 
 def parse_api_keys(text: str) -> dict[str, Role]:

@@ -1,9 +1,11 @@
 """GraphQL over HTTP: the ``/graphql`` endpoint.
 
 - ``POST`` with ``application/json`` (``{"query", "variables", "operationName",
-  "extensions"}``) or ``application/graphql`` (the document as the body);
+  "extensions"}``) or ``application/graphql`` (the document as the body); any other content
+  type, or none, is refused with 415, so a browser cannot send one cross-site without a
+  preflight;
 - ``GET`` with the same as query parameters, for queries only (a mutation over GET is 405);
-- a browser (``Accept: text/html``) gets GraphiQL;
+- a browser (``Accept: text/html``) gets GraphiQL, where it is enabled;
 - the answer is ``application/graphql-response+json`` when the client accepts it (then a
   request that fails before execution, such as a syntax or validation error, is HTTP 400), and
   ``application/json`` otherwise (HTTP 200 for every well-formed request).
@@ -11,9 +13,10 @@
 A document may be sent by its SHA-256 instead (persisted queries, `api.persisted`): then
 ``query`` may be left out, over POST and GET alike.
 
-Documents are parsed with a token limit, validated with depth and alias limits, and both steps are
-cached by document text, so a repeated query skips straight to execution. Unexpected
-exceptions are logged and reach the client as "Internal server error" only.
+The caller is authenticated first, before the body is read: a request with credentials that
+identify nobody is a 401 and costs no parsing. Everything after that is the request pipeline
+(`api.pipeline`), shared with the WebSocket and server-sent events; a caller over its cost
+budget gets 429 with ``Retry-After``.
 
 A body over `MAX_BODY_BYTES` is refused with 413 before it is read (by its declared length) or
 as soon as it passes the limit; JSON nested too deeply to decode is a 400 like any other bad
@@ -24,56 +27,24 @@ stale), so that no HTTP cache keeps a refusal or an outage.
 
 from __future__ import annotations
 
-import inspect
-import json
-import logging
-from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
+from collections.abc import Callable
 from typing import Any
 from urllib.parse import parse_qsl
 
-import strawberry
-from cachetools import LRUCache
-from graphql import (
-    DocumentNode,
-    ExecutionResult,
-    GraphQLError,
-    OperationDefinitionNode,
-    OperationType,
-    execute,
-    parse,
-    specified_rules,
-)
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
-from strawberry.extensions.max_aliases import create_validator as alias_limit
-from strawberry.extensions.query_depth_limiter import create_validator as depth_limit
-from strawberry.schema._graphql_core import execution_context_class_kwargs
-from strawberry.schema.schema import validate_document
 
-from api.auth import AuthenticationFailed
+from api.auth import AuthenticationFailed, Authenticator
+from api.budget import BudgetExceeded
 from api.graphiql import graphiql_page
-from api.persisted import PersistedQueries, PersistedQueryError
-
-logger = logging.getLogger("accord.graphql")
+from api.http_body import MAX_BODY_BYTES, BodyTooLarge, UnusableJson, decode_json, read_body
+from api.persisted import PersistedQueryError
+from api.pipeline import OperationNotCarried, Pipeline, Transport
+from api.responses import format_result, refusal
+from domain.caller import Caller
 
 GRAPHQL_RESPONSE = "application/graphql-response+json"
 JSON = "application/json"
-MAX_BODY_BYTES = 1_000_000
-
-
-@dataclass(frozen=True)
-class Limits:
-    max_tokens: int = 5_000  # tokens in one document
-    max_depth: int = 15  # nested selections, introspection excepted
-    max_aliases: int = 30  # each alias of a list can cost upstream calls
-    document_cache_size: int = 1_000  # parsed and validated documents kept
-
-
-@dataclass(frozen=True)
-class _Prepared:
-    document: DocumentNode | None
-    errors: tuple[GraphQLError, ...]
 
 
 class RequestError(Exception):
@@ -86,27 +57,22 @@ class RequestError(Exception):
         self.headers = headers or {}
 
 
-ContextFactory = Callable[[Request], Awaitable[Any]]
+ContextFor = Callable[[Caller], Any]
 
 
 class GraphQLHttp:
     def __init__(
         self,
-        schema: strawberry.Schema,
-        context_factory: ContextFactory,
-        limits: Limits = Limits(),
-        persisted: PersistedQueries | None = None,
+        pipeline: Pipeline,
+        authenticator: Authenticator,
+        context_for: ContextFor,
+        *,
+        graphiql: bool = True,
     ) -> None:
-        self.schema = schema
-        self.persisted = persisted or PersistedQueries()
-        self.context_factory = context_factory
-        self.limits = limits
-        self._rules = (
-            *specified_rules,
-            depth_limit(limits.max_depth, lambda ignore: ignore.field_name.startswith("__")),
-            alias_limit(limits.max_aliases),
-        )
-        self._documents: LRUCache[str, _Prepared] = LRUCache(limits.document_cache_size)
+        self.pipeline = pipeline
+        self.authenticator = authenticator
+        self.context_for = context_for
+        self.graphiql = graphiql
 
     # ------------------------------------------------------------------ ASGI entry
 
@@ -124,96 +90,48 @@ class GraphQLHttp:
         """The response, and whether it is a clean answer (no errors, nothing stale)."""
         media = _negotiate(request.headers.get("accept", ""))
         if request.method == "GET" and media == "text/html" and "query" not in request.query_params:
-            return graphiql_page(request.url.path), True
+            if self.graphiql:
+                return graphiql_page(request.url.path), True
+            return _refused(RequestError("GraphiQL is not served here", 404), JSON), False
         media = media if media != "text/html" else JSON
         try:
+            caller = await self.authenticator.caller(request.headers.get("authorization"))
             params = await _read_params(request)
-            result, pre_execution = await self._run(request, params)
+            transport = Transport.HTTP_GET if request.method == "GET" else Transport.HTTP_POST
+            client = request.client.host if request.client else None
+            outcome = await self.pipeline.run(
+                caller, params, transport, self.context_for, client=client
+            )
         except RequestError as exc:
-            body = {"errors": [{"message": exc.message, "extensions": {"code": "BAD_REQUEST"}}]}
-            return JSONResponse(body, exc.status, headers=exc.headers, media_type=media), False
+            return _refused(exc, media), False
+        except OperationNotCarried as exc:
+            if exc.transport is Transport.HTTP_GET:
+                message = f"{exc.operation.value} operations are not allowed over GET; use POST"
+                return _refused(RequestError(message, 405, {"Allow": "POST"}), media), False
+            message = "subscriptions are served over WebSocket and server-sent events"
+            return _refused(RequestError(message), media), False
         except PersistedQueryError as exc:
             return _persisted_query_refused(exc, media), False
         except AuthenticationFailed as exc:
-            body = {"errors": [{"message": str(exc), "extensions": {"code": "UNAUTHENTICATED"}}]}
             headers = {"WWW-Authenticate": 'Bearer realm="accord"'}
+            body = refusal(str(exc), "UNAUTHENTICATED")
             return JSONResponse(body, 401, headers=headers, media_type=media), False
-        status = 400 if pre_execution and media == GRAPHQL_RESPONSE else 200
+        except BudgetExceeded as exc:
+            headers = {"Retry-After": str(exc.retry_after)}
+            body = refusal(str(exc), "RATE_LIMITED", retryAfter=exc.retry_after)
+            return JSONResponse(body, 429, headers=headers, media_type=media), False
+        assert outcome.result is not None  # queries and mutations only
+        result = outcome.result
+        status = 400 if outcome.pre_execution and media == GRAPHQL_RESPONSE else 200
         clean = not result.errors and not (result.extensions and "stale" in result.extensions)
-        return JSONResponse(_format(result), status, media_type=media), clean
-
-    # ------------------------------------------------------------------ pipeline
-
-    def prepare(self, query: str) -> _Prepared:
-        """Parse and validate, cached by the document's text."""
-        cached = self._documents.get(query)
-        if cached is not None:
-            return cached
-        try:
-            document = parse(query, max_tokens=self.limits.max_tokens)
-        except GraphQLError as error:
-            prepared = _Prepared(None, (error,))
-        else:
-            errors = validate_document(self.schema._schema, document, self._rules)
-            prepared = _Prepared(None if errors else document, tuple(errors))
-        self._documents[query] = prepared
-        return prepared
-
-    async def _prepare_request(self, params: dict[str, Any]) -> _Prepared:
-        """Parse and validate the request's document, found through its persisted-query hash
-        when it has one; an automatic persisted query is registered once it validates."""
-        resolved = await self.persisted.resolve(params.get("query"), params.get("extensions"))
-        prepared = self.prepare(resolved.document)
-        if resolved.register is not None and prepared.document is not None:
-            await self.persisted.register(resolved.register, resolved.document)
-        return prepared
-
-    async def _run(self, request: Request, params: dict[str, Any]) -> tuple[ExecutionResult, bool]:
-        prepared = await self._prepare_request(params)
-        if prepared.document is None:
-            return ExecutionResult(None, list(prepared.errors)), True
-        operation = _operation(prepared.document, params.get("operationName"))
-        if operation is None:
-            name = params.get("operationName")
-            message = (
-                f"Unknown operation named '{name}'."
-                if name
-                else ("Must provide operation name if query contains multiple operations.")
-            )
-            return ExecutionResult(None, [GraphQLError(message)]), True
-        if request.method == "GET" and operation.operation is not OperationType.QUERY:
-            raise RequestError(
-                f"{operation.operation.value} operations are not allowed over GET; use POST",
-                status=405,
-                headers={"Allow": "POST"},
-            )
-        if operation.operation is OperationType.SUBSCRIPTION:
-            raise RequestError("subscriptions are served over WebSocket at this path")
-        context = await self.context_factory(request)
-        outcome = execute(
-            self.schema._schema,
-            prepared.document,
-            context_value=context,
-            variable_values=params.get("variables"),
-            operation_name=params.get("operationName"),
-            **execution_context_class_kwargs(self.schema.execution_context_class),
-        )
-        result = await outcome if inspect.isawaitable(outcome) else outcome
-        _add_context_extensions(result, context)
-        # Variable coercion failures come back without data, before any resolver ran.
-        pre_execution = (
-            result.data is None
-            and bool(result.errors)
-            and all(error.path is None for error in result.errors or ())
-        )
-        return result, pre_execution
+        body = format_result(result, outcome.extensions, reader=caller.role)
+        budget = outcome.charge.headers() if outcome.charge else None
+        return JSONResponse(body, status, headers=budget, media_type=media), clean
 
 
-def _operation(document: DocumentNode, name: str | None) -> OperationDefinitionNode | None:
-    operations = [d for d in document.definitions if isinstance(d, OperationDefinitionNode)]
-    if name is None:
-        return operations[0] if len(operations) == 1 else None
-    return next((op for op in operations if op.name and op.name.value == name), None)
+def _refused(error: RequestError, media: str) -> Response:
+    body = refusal(error.message, "BAD_REQUEST")
+    return JSONResponse(body, error.status, headers=error.headers, media_type=media)
 
 
 def _negotiate(accept: str) -> str:
@@ -271,12 +189,16 @@ async def _read_params(request: Request) -> dict[str, Any]:
                 params = {"query": body.decode("utf-8")}
             except UnicodeDecodeError:
                 raise RequestError("the request body is not UTF-8") from None
-        elif content_type in ("application/json", ""):
+        elif content_type == "application/json":
             params = _json(body, "the request body")
             if not isinstance(params, dict):
                 raise RequestError("the request body must be a JSON object")
         else:
-            raise RequestError(f"unsupported content type {content_type!r}", status=415)
+            shown = repr(content_type) if content_type else "none"
+            raise RequestError(
+                f"unsupported content type {shown}: send application/json or application/graphql",
+                status=415,
+            )
     else:
         raise RequestError("GraphQL is served over GET and POST", 405, {"Allow": "GET, POST"})
     for key in ("variables", "extensions"):
@@ -294,29 +216,17 @@ async def _read_params(request: Request) -> dict[str, Any]:
 
 
 async def _body(request: Request) -> bytes:
-    """The request body, refused with 413 as soon as it is known to be over the limit: from
-    its declared length before reading anything, else while it streams in."""
-    too_large = RequestError(f"the request body is over {MAX_BODY_BYTES} bytes", status=413)
-    declared = request.headers.get("content-length", "")
-    if declared.isdigit() and int(declared) > MAX_BODY_BYTES:
-        raise too_large
-    chunks: list[bytes] = []
-    size = 0
-    async for chunk in request.stream():
-        size += len(chunk)
-        if size > MAX_BODY_BYTES:
-            raise too_large
-        chunks.append(chunk)
-    return b"".join(chunks)
+    try:
+        return await read_body(request, MAX_BODY_BYTES)
+    except BodyTooLarge as exc:
+        raise RequestError(str(exc), status=413) from None
 
 
 def _json(text: str | bytes, what: str) -> Any:
     try:
-        return json.loads(text)
-    except RecursionError:
-        raise RequestError(f"{what} is nested too deeply") from None
-    except ValueError:
-        raise RequestError(f"{what} is not valid JSON") from None
+        return decode_json(text, what)
+    except UnusableJson as exc:
+        raise RequestError(str(exc)) from None
 
 
 def _has_persisted_query(params: dict[str, Any]) -> bool:
@@ -328,46 +238,3 @@ def _persisted_query_refused(error: PersistedQueryError, media: str) -> Response
     """The persisted-query protocol's answer to a refused request: its code, never cached."""
     body = {"errors": [{"message": error.message, "extensions": {"code": error.code}}]}
     return JSONResponse(body, error.status, headers={"Cache-Control": "no-store"}, media_type=media)
-
-
-def _add_context_extensions(result: ExecutionResult, context: Any) -> None:
-    """Merge what the request's context reports into the response's ``extensions``: a context
-    with ``response_extensions()`` (e.g. `AccordContext`, naming values served stale) adds its
-    entries."""
-    report = getattr(context, "response_extensions", None)
-    extra = report() if callable(report) else None
-    if extra:
-        result.extensions = {**(result.extensions or {}), **extra}
-
-
-def _format(result: ExecutionResult) -> dict[str, Any]:
-    body: dict[str, Any] = {}
-    if result.errors:
-        body["errors"] = [_format_error(error) for error in result.errors]
-    if result.data is not None or not result.errors or any(e.path for e in result.errors):
-        body["data"] = result.data
-    if result.extensions:
-        body["extensions"] = result.extensions
-    return body
-
-
-def _format_error(error: GraphQLError) -> dict[str, Any]:
-    original = error.original_error
-    # An exception from a resolver that is not a GraphQLError is a bug: log it, tell nothing.
-    # Before execution (no path), graphql-core wraps input coercion errors whose text is
-    # meant for the client.
-    if original is not None and error.path is not None and not isinstance(original, GraphQLError):
-        logger.error("unexpected error at %s", error.path, exc_info=original)
-        masked = GraphQLError(
-            "Internal server error",
-            nodes=error.nodes,
-            path=error.path,
-            extensions={"code": "INTERNAL_SERVER_ERROR"},
-        )
-        return dict(masked.formatted)
-    formatted = dict(error.formatted)
-    if "extensions" not in formatted:
-        formatted["extensions"] = {
-            "code": "GRAPHQL_VALIDATION_FAILED" if error.path is None else "BAD_USER_INPUT"
-        }
-    return formatted

@@ -1,47 +1,50 @@
-"""Subscriptions over WebSocket (graphql-transport-ws) and server-sent events.
+"""GraphQL over WebSocket: the graphql-transport-ws protocol at ``ws://…/graphql``.
 
-WebSocket: ``ws://…/graphql`` with the ``graphql-transport-ws`` subprotocol. The caller is
-named in ``connection_init``'s payload (``{"Authorization": "Bearer <key>"}``) or in the
-upgrade request's ``Authorization`` header; an unknown key closes the connection with 4403.
-Limits: `connection_init` within 10 s, at most `max_subscriptions` operations per connection,
-and a connection with no operation for `idle_timeout` seconds is closed (4408).
+Queries, mutations and subscriptions sent over a connection run through the same request
+pipeline (`api.pipeline`) as over HTTP: the same token, depth, alias, cost and budget limits,
+the same input checks and the same answers.
 
-Server-sent events: ``GET /graphql/stream?query=…&variables=…`` (or POST with a JSON body)
-with ``Accept: text/event-stream`` streams ``event: next`` / ``data: <result>`` messages and
-ends with ``event: complete`` (the graphql-sse protocol's distinct-connections mode).
+The caller is named in ``connection_init``'s payload (``{"Authorization": "Bearer <key or
+token>"}``) or in the upgrade request's ``Authorization`` header, and authenticated before
+the connection is acknowledged; credentials that identify nobody close it with 4403. A
+connection authenticated by a token is closed (4403) when the token expires.
+
+Limits: ``connection_init`` within `SubscriptionLimits.init_timeout` seconds (else 4408), at
+most `SubscriptionLimits.max_subscriptions` operations at once on one connection, at most
+`api.callers.CallerLimits` connections and subscriptions per caller over all its connections
+(an operation over either gets an ``error`` message; a connection over the caller's limit is
+closed with 4429), and a connection with no operation for ``idle_timeout`` seconds is closed
+(4408). A frame that is not a JSON object with a ``type``, or is binary, or over
+`MAX_MESSAGE_BYTES`, closes the connection with the protocol's 4400 and the reason.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
-import datetime as dt
 import json
-from collections.abc import AsyncIterator, Awaitable, Callable
+import logging
+import time
 from dataclasses import dataclass
-from typing import Any, cast
+from typing import Any
 
-import strawberry
-from starlette.requests import Request
-from starlette.responses import JSONResponse, Response, StreamingResponse
-from starlette.websockets import WebSocket
-from strawberry.asgi import GraphQL
-from strawberry.exceptions import ConnectionRejectionError
-from strawberry.subscriptions import GRAPHQL_TRANSPORT_WS_PROTOCOL
-from strawberry.subscriptions.protocols.graphql_transport_ws.handlers import (
-    BaseGraphQLTransportWSHandler,
-)
-from strawberry.subscriptions.protocols.graphql_transport_ws.types import (
-    ConnectionInitMessage,
-    SubscribeMessage,
-)
-from strawberry.types.unset import UnsetType
+from graphql import ExecutionResult, GraphQLError
+from starlette.types import Receive, Scope, Send
+from starlette.websockets import WebSocket, WebSocketDisconnect, WebSocketState
 
-from api.auth import ApiKeyAuthenticator, AuthenticationFailed
+from api.auth import AuthenticationFailed, Authenticator
+from api.budget import BudgetExceeded
+from api.callers import CallerSlots, TooMany
+from api.persisted import PersistedQueryError
+from api.pipeline import ContextFor, Outcome, Pipeline, Transport, caller_key
+from api.responses import format_error, format_result
 from domain.caller import Caller
-from resolvers.context import AccordContext
+from domain.ownership import Role
 
-ContextFactory = Callable[[Caller], AccordContext]
+logger = logging.getLogger("accord.websocket")
+
+PROTOCOL = "graphql-transport-ws"
+MAX_MESSAGE_BYTES = 1_000_000  # as the HTTP endpoint's body limit
 
 
 @dataclass(frozen=True)
@@ -52,205 +55,275 @@ class SubscriptionLimits:
     keep_alive: float = 15.0  # seconds between pings
 
 
-class _TransportWsHandler(BaseGraphQLTransportWSHandler[Any, Any]):
-    """strawberry's graphql-transport-ws handler, closing a connection idle for too long.
+class _Close(Exception):
+    """End the connection with ``code`` and ``reason``."""
 
-    A connection is idle while it runs no operation (a subscription, or a query or mutation
-    sent over it) and has started none for `SubscriptionLimits.idle_timeout` seconds. The
-    watchdog lives as long as the connection: it ends with it, however the client left.
-    """
-
-    watchdog: asyncio.Task[None] | None = None
-    last_activity: float = 0.0
-
-    async def handle_connection_init(self, message: ConnectionInitMessage) -> None:
-        await super().handle_connection_init(message)
-        if self.connection_acknowledged and self.watchdog is None:
-            self.last_activity = asyncio.get_running_loop().time()
-            self.watchdog = asyncio.create_task(self._watch_idle())
-
-    async def handle_subscribe(self, message: SubscribeMessage) -> None:
-        self.last_activity = asyncio.get_running_loop().time()
-        await super().handle_subscribe(message)
-
-    async def shutdown(self) -> None:
-        if self.watchdog is not None:
-            self.watchdog.cancel()
-        await super().shutdown()
-
-    async def _watch_idle(self) -> None:
-        limits = cast(SubscriptionServer, self.view).limits
-        loop = asyncio.get_running_loop()
-        with contextlib.suppress(Exception):
-            while True:
-                await asyncio.sleep(min(1.0, limits.idle_timeout / 4))
-                if self.operations:
-                    self.last_activity = loop.time()
-                elif loop.time() - self.last_activity >= limits.idle_timeout:
-                    await self.websocket.close(code=4408, reason="Idle connection closed")
-                    return
+    def __init__(self, code: int, reason: str) -> None:
+        super().__init__(reason)
+        self.code = code
+        self.reason = reason
 
 
-class SubscriptionServer(GraphQL):
-    """strawberry's graphql-transport-ws server, with Accord's callers, context and limits."""
-
-    graphql_transport_ws_handler_class = _TransportWsHandler
+class SubscriptionServer:
+    """The ASGI app of the WebSocket route."""
 
     def __init__(
         self,
-        schema: strawberry.Schema,
-        authenticator: ApiKeyAuthenticator,
-        context_for: ContextFactory,
+        pipeline: Pipeline,
+        authenticator: Authenticator,
+        context_for: ContextFor,
         limits: SubscriptionLimits = SubscriptionLimits(),
+        callers: CallerSlots | None = None,
     ) -> None:
-        super().__init__(
-            schema,
-            graphql_ide=None,
-            keep_alive=True,
-            keep_alive_interval=limits.keep_alive,
-            subscription_protocols=(GRAPHQL_TRANSPORT_WS_PROTOCOL,),
-            connection_init_wait_timeout=dt.timedelta(seconds=limits.init_timeout),
-            max_subscriptions_per_connection=limits.max_subscriptions,
-        )
+        self.pipeline = pipeline
         self.authenticator = authenticator
         self.context_for = context_for
         self.limits = limits
+        self.callers = callers or CallerSlots()
 
-    async def get_context(self, request: Any, response: Any) -> Any:
-        context = self.context_for(_anonymous_until_init())
-        context.connection_params = None
-        context.websocket = request if isinstance(request, WebSocket) else None
-        return context
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        websocket = WebSocket(scope, receive, send)
+        if PROTOCOL not in websocket.scope.get("subprotocols", []):
+            await websocket.accept()
+            await websocket.close(4406, "Subprotocol not acceptable")
+            return
+        await websocket.accept(subprotocol=PROTOCOL)
+        await _Connection(self, websocket).serve()
 
-    async def on_ws_connect(self, context: Any) -> UnsetType | dict[str, object] | None:
-        params = context.connection_params or {}
-        header = params.get("Authorization") or params.get("authorization")
+
+class _Connection:
+    def __init__(self, server: SubscriptionServer, websocket: WebSocket) -> None:
+        self.server = server
+        self.websocket = websocket
+        self.limits = server.limits
+        self.caller: Caller | None = None
+        self.key: str | None = None  # the caller's slots
+        self.client = websocket.client.host if websocket.client else None
+        self.operations: dict[str, asyncio.Task[None]] = {}
+        self.last_activity = time.monotonic()
+        self.init_received = False
+        self.expiry: asyncio.Task[None] | None = None
+        self.send_lock = asyncio.Lock()
+
+    async def serve(self) -> None:
+        helpers = [
+            asyncio.create_task(self._watch_init()),
+            asyncio.create_task(self._keep_alive()),
+            asyncio.create_task(self._watch_idle()),
+        ]
         try:
-            if isinstance(header, str):
-                key = header.partition(" ")[2] if header.lower().startswith("bearer ") else ""
-                context.caller = self.authenticator.caller_for_key(key)
-            elif context.websocket is not None:
-                context.caller = self.authenticator.authenticate(context.websocket)
-        except AuthenticationFailed:
-            raise ConnectionRejectionError({"reason": "unknown API key"}) from None
-        return {"role": context.caller.role.value if context.caller.role else None}
+            await self._read()
+        except _Close as close:
+            await self._close(close.code, close.reason)
+        except WebSocketDisconnect:
+            pass
+        finally:
+            if self.expiry is not None:
+                helpers.append(self.expiry)
+            for task in helpers + list(self.operations.values()):
+                task.cancel()
+            for task in helpers + list(self.operations.values()):
+                with contextlib.suppress(asyncio.CancelledError, Exception):
+                    await task
+            if self.caller is not None and self.key is not None:
+                self.server.callers.disconnect(self.key)
 
+    # ------------------------------------------------------------------ reading
 
-def _anonymous_until_init() -> Caller:
-    from domain.caller import ANONYMOUS
-
-    return ANONYMOUS
-
-
-class EventStream:
-    """``/graphql/stream``: one subscription per HTTP response, as server-sent events."""
-
-    def __init__(
-        self,
-        schema: strawberry.Schema,
-        context_for_request: Callable[[Request], Awaitable[AccordContext]],
-    ) -> None:
-        self.schema = schema
-        self.context_for_request = context_for_request
-
-    async def handle(self, request: Request) -> Response:
-        try:
-            params = await _sse_params(request)
-            context = await self.context_for_request(request)
-        except AuthenticationFailed as exc:
-            return _error(401, str(exc), "UNAUTHENTICATED")
-        except BodyTooLarge as exc:
-            return _error(413, str(exc), "BODY_TOO_LARGE")
-        except ValueError as exc:
-            return _error(400, str(exc), "BAD_REQUEST")
-        results = await self.schema.subscribe(
-            params["query"],
-            variable_values=params.get("variables"),
-            context_value=context,
-            operation_name=params.get("operationName"),
-        )
-        return StreamingResponse(
-            _sse(results, request),
-            media_type="text/event-stream",
-            headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"},
-        )
-
-
-async def _sse(results: Any, request: Request) -> AsyncIterator[str]:
-    try:
-        if not hasattr(results, "__aiter__"):
-            yield _message("next", _result(results))
-        else:
-            async for result in results:
-                yield _message("next", _result(result))
-                if await request.is_disconnected():
-                    break
-        yield _message("complete", "")
-    finally:
-        if hasattr(results, "aclose"):
-            with contextlib.suppress(Exception):
-                await results.aclose()
-
-
-def _result(result: Any) -> str:
-    body: dict[str, Any] = {}
-    if getattr(result, "errors", None):
-        body["errors"] = [error.formatted for error in result.errors]
-    if getattr(result, "data", None) is not None or "errors" not in body:
-        body["data"] = getattr(result, "data", None)
-    return json.dumps(body, default=str)
-
-
-def _message(event: str, data: str) -> str:
-    return f"event: {event}\ndata: {data}\n\n"
-
-
-def _error(status: int, message: str, code: str) -> Response:
-    return JSONResponse({"errors": [{"message": message, "extensions": {"code": code}}]}, status)
-
-
-MAX_BODY = 1_000_000
-"""Bytes a POSTed subscription may have; as the GraphQL endpoint's limit."""
-
-
-class BodyTooLarge(Exception):
-    pass
-
-
-async def _body(request: Request) -> bytes:
-    """The body, refused as soon as it is known to be over `MAX_BODY` (by its declared length,
-    or while it streams in), so an oversized one is never held in memory."""
-    too_large = BodyTooLarge(f"the request body is over {MAX_BODY} bytes")
-    declared = request.headers.get("content-length", "")
-    if declared.isdigit() and int(declared) > MAX_BODY:
-        raise too_large
-    chunks: list[bytes] = []
-    size = 0
-    async for chunk in request.stream():
-        size += len(chunk)
-        if size > MAX_BODY:
-            raise too_large
-        chunks.append(chunk)
-    return b"".join(chunks)
-
-
-async def _sse_params(request: Request) -> dict[str, Any]:
-    if request.method == "GET":
-        params: dict[str, Any] = dict(request.query_params)
-        if params.get("variables"):
+    async def _read(self) -> None:
+        while True:
+            message = await self.websocket.receive()
+            if message["type"] == "websocket.disconnect":
+                return
+            text = message.get("text")
+            if text is None:
+                raise _Close(4400, "WebSocket message type must be text")
+            if len(text) > MAX_MESSAGE_BYTES:
+                raise _Close(4400, f"Message over {MAX_MESSAGE_BYTES} bytes")
             try:
-                params["variables"] = json.loads(params["variables"])
-            except ValueError:
-                raise ValueError("variables is not valid JSON") from None
-    else:
+                frame = json.loads(text)
+            except (ValueError, RecursionError):
+                raise _Close(4400, "WebSocket message must be valid JSON") from None
+            if not isinstance(frame, dict) or not isinstance(frame.get("type"), str):
+                raise _Close(4400, "Invalid message received: not an object with a type")
+            await self._handle(frame)
+
+    async def _handle(self, frame: dict[str, Any]) -> None:
+        kind = frame["type"]
+        if kind == "connection_init":
+            await self._init(frame.get("payload"))
+        elif kind == "ping":
+            await self._send({"type": "pong"})
+        elif kind == "pong":
+            pass
+        elif kind == "subscribe":
+            await self._subscribe(frame)
+        elif kind == "complete":
+            operation = frame.get("id")
+            task = self.operations.pop(operation, None) if isinstance(operation, str) else None
+            if task is not None:
+                task.cancel()
+        else:
+            raise _Close(4400, f"Unknown message type: {kind[:50]}")
+
+    async def _init(self, payload: Any) -> None:
+        if payload is not None and not isinstance(payload, dict):
+            raise _Close(4400, "Invalid connection init payload")
+        if self.init_received:
+            raise _Close(4429, "Too many initialisation requests")
+        self.init_received = True
+        header = None
+        if payload:
+            given = payload.get("Authorization", payload.get("authorization"))
+            header = given if isinstance(given, str) else None
+        if header is None:
+            header = self.websocket.headers.get("authorization")
         try:
-            params = json.loads(await _body(request))
-        except ValueError:
-            raise ValueError("the request body is not valid JSON") from None
-        if not isinstance(params, dict):
-            raise ValueError("the request body must be a JSON object")
-    if not isinstance(params.get("query"), str) or not params["query"].strip():
-        raise ValueError("the request has no GraphQL subscription")
-    if params.get("variables") is not None and not isinstance(params["variables"], dict):
-        raise ValueError("variables must be a JSON object")
-    return params
+            caller = await self.server.authenticator.caller(header)
+        except AuthenticationFailed:
+            raise _Close(4403, "Forbidden") from None
+        key = caller_key(caller, self.client)
+        try:
+            self.server.callers.connect(key)
+        except TooMany as exc:
+            raise _Close(4429, str(exc)) from None
+        self.caller, self.key = caller, key
+        self.last_activity = time.monotonic()
+        if caller.expires_at is not None:
+            self.expiry = asyncio.create_task(self._expire(caller.expires_at))
+        role = caller.role.value if caller.role else None
+        await self._send({"type": "connection_ack", "payload": {"role": role}})
+
+    async def _subscribe(self, frame: dict[str, Any]) -> None:
+        if self.caller is None:
+            raise _Close(4401, "Unauthorized")
+        operation, payload = frame.get("id"), frame.get("payload")
+        if not isinstance(operation, str) or not operation or not isinstance(payload, dict):
+            raise _Close(4400, "Invalid message received: subscribe needs an id and a payload")
+        if operation in self.operations:
+            raise _Close(4409, f"Subscriber for {operation[:50]} already exists")
+        self.last_activity = time.monotonic()
+        if len(self.operations) >= self.limits.max_subscriptions:
+            await self._error(operation, GraphQLError("Subscription limit reached"))
+            return
+        self.operations[operation] = asyncio.create_task(self.run_operation(operation, payload))
+
+    # ------------------------------------------------------------------ operations
+
+    async def run_operation(self, operation: str, payload: dict[str, Any]) -> None:
+        assert self.caller is not None
+        try:
+            outcome = await self.server.pipeline.run(
+                self.caller,
+                payload,
+                Transport.WEBSOCKET,
+                self.server.context_for,
+                client=self.client,
+            )
+            if outcome.stream is not None:
+                await self._stream(operation, outcome)
+            elif outcome.pre_execution:
+                assert outcome.result is not None
+                await self._error(operation, *(outcome.result.errors or ()))
+                return
+            else:
+                assert outcome.result is not None
+                await self._next(operation, outcome.result, outcome)
+            await self._send({"id": operation, "type": "complete"})
+        except PersistedQueryError as exc:
+            await self._error(operation, GraphQLError(exc.message, extensions={"code": exc.code}))
+        except BudgetExceeded as exc:
+            await self._error(
+                operation,
+                GraphQLError(
+                    str(exc), extensions={"code": "RATE_LIMITED", "retryAfter": exc.retry_after}
+                ),
+            )
+        except TooMany as exc:
+            await self._error(operation, GraphQLError(f"Subscription limit reached: {exc}"))
+        except (asyncio.CancelledError, WebSocketDisconnect):
+            raise
+        except Exception:
+            logger.exception("operation %s failed", operation[:50])
+            await self._error(
+                operation,
+                GraphQLError("Internal server error", extensions={"code": "INTERNAL_SERVER_ERROR"}),
+            )
+        finally:
+            self.operations.pop(operation, None)
+            self.last_activity = time.monotonic()
+
+    async def _stream(self, operation: str, outcome: Outcome) -> None:
+        stream, key = outcome.stream, self.key
+        assert stream is not None
+        assert key is not None
+        try:
+            self.server.callers.subscribe(key)
+        except TooMany:
+            await _close_stream(stream)
+            raise
+        try:
+            async for result in stream:
+                await self._next(operation, result, outcome)
+        finally:
+            self.server.callers.unsubscribe(key)
+            await _close_stream(stream)
+
+    async def _next(self, operation: str, result: ExecutionResult, outcome: Outcome) -> None:
+        payload = format_result(result, outcome.extensions, reader=self._role())
+        await self._send({"id": operation, "type": "next", "payload": payload})
+
+    async def _error(self, operation: str, *errors: GraphQLError) -> None:
+        payload = [format_error(error, reader=self._role()) for error in errors]
+        await self._send({"id": operation, "type": "error", "payload": payload})
+
+    def _role(self) -> Role | None:
+        return self.caller.role if self.caller else None
+
+    # ------------------------------------------------------------------ timers
+
+    async def _watch_init(self) -> None:
+        await asyncio.sleep(self.limits.init_timeout)
+        if not self.init_received:
+            await self._close(4408, "Connection initialisation timeout")
+
+    async def _expire(self, at: float) -> None:
+        """Close the connection when the token that authenticated it expires."""
+        await asyncio.sleep(max(0.0, at - time.time()))
+        await self._close(4403, "Token expired")
+
+    async def _keep_alive(self) -> None:
+        while True:
+            await asyncio.sleep(self.limits.keep_alive)
+            await self._send({"type": "ping"})
+
+    async def _watch_idle(self) -> None:
+        """Close a connection that runs no operation and has started none for too long."""
+        while True:
+            await asyncio.sleep(min(1.0, self.limits.idle_timeout / 4))
+            if self.operations:
+                self.last_activity = time.monotonic()
+            elif time.monotonic() - self.last_activity >= self.limits.idle_timeout:
+                await self._close(4408, "Idle connection closed")
+                return
+
+    # ------------------------------------------------------------------ writing
+
+    async def _send(self, message: dict[str, Any]) -> None:
+        async with self.send_lock:
+            if self.websocket.application_state is WebSocketState.CONNECTED:
+                with contextlib.suppress(RuntimeError, OSError):
+                    await self.websocket.send_text(json.dumps(message, default=str))
+
+    async def _close(self, code: int, reason: str) -> None:
+        async with self.send_lock:
+            if self.websocket.application_state is WebSocketState.CONNECTED:
+                with contextlib.suppress(RuntimeError, OSError):
+                    await self.websocket.close(code, reason)
+
+
+async def _close_stream(stream: Any) -> None:
+    close = getattr(stream, "aclose", None)
+    if close is not None:
+        with contextlib.suppress(Exception):
+            await close()

@@ -111,8 +111,18 @@ class AccordProcess(ServerProcess):
         self.endpoints_file = endpoints_file
         super().__init__(
             ["server.py", "--sandbox", str(endpoints_file)],
-            # Pollers off: the scenarios measure serving; webhooks keep Accord up to date.
-            {"ACCORD_LOG_LEVEL": "warning", "ACCORD_POLL_SECONDS": "0", **(env or {})},
+            # Pollers off: the scenarios measure serving; webhooks keep Accord up to date. A
+            # load generator is one caller spending and subscribing far more than any client
+            # would: its budget and slots are counted (that costs what it costs) but never
+            # run out.
+            {
+                "ACCORD_LOG_LEVEL": "warning",
+                "ACCORD_POLL_SECONDS": "0",
+                "ACCORD_COST_BUDGET": str(10**12),
+                "ACCORD_MAX_CONNECTIONS_PER_CALLER": "10000",
+                "ACCORD_MAX_SUBSCRIPTIONS_PER_CALLER": "100000",
+                **(env or {}),
+            },
         )
         self.args += ["--port", str(self.port)]
 

@@ -23,6 +23,8 @@ from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from bench.queries import KEY
+
 MAX_SAMPLES = 5
 
 
@@ -73,11 +75,13 @@ class LoadResult:
 
 
 def graphql_post(host: str, port: int, query: str, variables: dict[str, Any] | None) -> bytes:
-    """One ``POST /graphql`` request, encoded for the wire."""
+    """One ``POST /graphql`` request as the benchmarks' caller (`bench.queries.KEY`), encoded
+    for the wire."""
     body = json.dumps({"query": query, "variables": variables}).encode()
     head = (
         f"POST /graphql HTTP/1.1\r\nHost: {host}:{port}\r\n"
         f"Content-Type: application/json\r\nAccept: application/json\r\n"
+        f"Authorization: Bearer {KEY}\r\n"
         f"Content-Length: {len(body)}\r\n\r\n"
     )
     return head.encode("ascii") + body

@@ -26,7 +26,7 @@ from typing import Any
 import httpx
 
 from bench.harness import AccordProcess, Control, cpu_seconds, write_result
-from bench.queries import PORTAL_QUERY
+from bench.queries import HEADERS, PORTAL_QUERY
 from bench.suite import UNCACHED_ENV
 from sandbox.endpoints import Endpoints
 from sandbox.process import SandboxProcess
@@ -61,7 +61,7 @@ def measure(
 
         def query() -> float:
             started = time.perf_counter()
-            response = client.post("/graphql", json={"query": PORTAL_QUERY})
+            response = client.post("/graphql", json={"query": PORTAL_QUERY}, headers=HEADERS)
             elapsed = time.perf_counter() - started
             body = response.json()
             if response.status_code != 200 or body.get("errors"):

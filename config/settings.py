@@ -57,6 +57,9 @@ Everything
     ACCORD_CORS_CREDENTIALS              true|false (default): allow cookies cross-origin (exact
                                          origins only)
     ACCORD_LOG_LEVEL                     default info
+
+Limits, budgets, introspection and GraphiQL: see `config.exposure`; bearer tokens of an
+OpenID Connect issuer: `config.identity`.
 """
 
 from __future__ import annotations
@@ -71,7 +74,11 @@ from urllib.parse import urlparse
 
 from api.auth import parse_api_keys
 from api.cors import CorsPolicy, OriginError, parse_origins
+from api.exposure import Exposure
+from api.identity import OidcOptions
 from api.persisted import Mode, PersistedQueryOptions, RegisteredOperationsError, load_registered
+from config.exposure import read_exposure
+from config.identity import read_oidc
 from domain.ownership import Role
 from sources.netsuite_http import NetSuiteConfig
 from sources.resilience import ResiliencePolicy
@@ -109,6 +116,8 @@ class Settings:
     poll_seconds: float = 0.0  # 0: no pollers
     propagate: bool = True
     cors: CorsPolicy | None = None  # None: no cross-origin access from browsers
+    exposure: Exposure = dataclasses.field(default_factory=Exposure)
+    oidc: OidcOptions | None = None
 
     @property
     def sandbox(self) -> bool:
@@ -234,6 +243,8 @@ def load_settings(env: Mapping[str, str]) -> Settings:
     poll = read.number("ACCORD_POLL_SECONDS", 60.0 if configured else 5.0, low=0, high=86400)
     propagate = read.flag("ACCORD_PROPAGATE", default=True)
     cors = _cors(read)
+    exposure = read_exposure(read, real_systems=bool(configured))
+    oidc = read_oidc(read)
     if read.problems:
         raise SettingsError(read.problems)
     return Settings(
@@ -256,6 +267,8 @@ def load_settings(env: Mapping[str, str]) -> Settings:
         poll_seconds=poll,
         propagate=propagate,
         cors=cors,
+        exposure=exposure,
+        oidc=oidc,
     )
 
 

@@ -13,6 +13,7 @@ class Caller:
 
     name: str
     role: Role | None  # None: anonymous
+    expires_at: float | None = None  # when its credentials end (a token's exp), epoch seconds
 
     @property
     def anonymous(self) -> bool:

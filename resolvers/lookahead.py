@@ -21,22 +21,27 @@ from graphql import (
 
 
 def _fields(
-    selection_set: SelectionSetNode | None,
+    selection_sets: Iterable[SelectionSetNode | None],
     fragments: Mapping[str, FragmentDefinitionNode],
-    seen: frozenset[str] = frozenset(),
 ) -> Iterable[FieldNode]:
-    if selection_set is None:
-        return
-    for selection in selection_set.selections:
-        if isinstance(selection, FieldNode):
-            yield selection
-        elif isinstance(selection, InlineFragmentNode):
-            yield from _fields(selection.selection_set, fragments, seen)
-        elif isinstance(selection, FragmentSpreadNode):
-            name = selection.name.value
-            fragment = fragments.get(name)
-            if fragment is not None and name not in seen:
-                yield from _fields(fragment.selection_set, fragments, seen | {name})
+    """The fields of ``selection_sets``, fragments merged in. Each fragment is walked once per
+    call, as execution collects fields: a fragment spread at every level of a chain of
+    fragments would otherwise be walked once per path, exponentially many."""
+    visited: set[str] = set()
+    stack = [selection_set for selection_set in selection_sets if selection_set is not None]
+    stack.reverse()
+    while stack:
+        for selection in stack.pop().selections:
+            if isinstance(selection, FieldNode):
+                yield selection
+            elif isinstance(selection, InlineFragmentNode):
+                stack.append(selection.selection_set)
+            elif isinstance(selection, FragmentSpreadNode):
+                name = selection.name.value
+                fragment = fragments.get(name)
+                if fragment is not None and name not in visited:
+                    visited.add(name)
+                    stack.append(fragment.selection_set)
 
 
 def selected(info: Any, *path: str) -> set[str]:
@@ -51,11 +56,10 @@ def selected(info: Any, *path: str) -> set[str]:
     for step in path:
         level = [
             child
-            for node in level
-            for child in _fields(node.selection_set, fragments)
+            for child in _fields((node.selection_set for node in level), fragments)
             if child.name.value == step
         ]
-    return {child.name.value for node in level for child in _fields(node.selection_set, fragments)}
+    return {child.name.value for child in _fields((n.selection_set for n in level), fragments)}
 
 
 def selected_nodes(info: Any) -> set[str]:

@@ -1,6 +1,7 @@
 """``python -m schema``: print the SDL, ``--write`` it to schema/schema.graphql, print the
-``--ownership`` table of docs/schema.md, ``--check`` the changes since the last release against
-schema/changelog.toml, or ``--release X`` the SDL as schema/releases/X.graphql."""
+``--ownership`` table of docs/schema.md or the ``--access`` table of docs/security.md,
+``--check`` the changes since the last release against schema/changelog.toml, or ``--release X``
+the SDL as schema/releases/X.graphql."""
 
 from __future__ import annotations
 
@@ -8,8 +9,9 @@ import argparse
 import sys
 from pathlib import Path
 
-from domain.ownership import REGISTRY
+from domain.ownership import REGISTRY, Role
 from schema import governance
+from schema.access import NO_ROLE, READ_RULES, Access
 from schema.build import build_schema, sdl_of
 
 SDL_FILE = Path(__file__).with_name("schema.graphql")
@@ -70,10 +72,26 @@ def _govern(version: str | None) -> int:
     return 0
 
 
+def access_table() -> str:
+    """The read rule of each classification per role, as docs/security.md shows it."""
+    readers: list[Role | None] = [NO_ROLE, *Role]
+    names = ["anonymous", *(role.value for role in Role)]
+    shown = {Access.ALLOW: "reads", Access.MASK: "masked", Access.DENY: "denied"}
+    rows = [
+        "| Classification | " + " | ".join(names) + " |",
+        "| --- |" + " --- |" * len(names),
+    ]
+    for classification, rules in READ_RULES.items():
+        cells = " | ".join(shown[rules[reader]] for reader in readers)
+        rows.append(f"| {classification.value} | {cells} |")
+    return "\n".join(rows) + "\n"
+
+
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(prog="python -m schema", description=__doc__)
     parser.add_argument("--write", action="store_true", help=f"write {SDL_FILE}")
     parser.add_argument("--ownership", action="store_true", help="print the ownership table")
+    parser.add_argument("--access", action="store_true", help="print the field-access table")
     parser.add_argument(
         "--check", action="store_true", help="check the changes since the last release"
     )
@@ -83,6 +101,8 @@ def main(argv: list[str] | None = None) -> None:
         raise SystemExit(_govern(args.release))
     if args.ownership:
         print(ownership_table(), end="")
+    elif args.access:
+        print(access_table(), end="")
     elif args.write:
         SDL_FILE.write_text(sdl())
         print(f"wrote {SDL_FILE}")

@@ -12,6 +12,8 @@ from strawberry.extensions import MaskErrors
 from strawberry.schema.config import StrawberryConfig
 from strawberry.tools import merge_types
 
+from schema.access import guard_fields
+from schema.cost import Cost, ListSize, mark_costs
 from schema.descriptions import describe
 from schema.directives import Owner
 from schema.mutation import Mutation, WorkflowQueries
@@ -33,13 +35,15 @@ def build_schema() -> strawberry.Schema:
         query=Query,
         mutation=Mutation,
         subscription=Subscription,
-        schema_directives=[Owner],
+        schema_directives=[Owner, Cost, ListSize],
         # Over WebSocket and SSE (strawberry's pipeline), an exception that is not a
         # GraphQLError is a bug: its text stays in the log, the client sees a generic message.
         extensions=[lambda: MaskErrors(should_mask_error=_is_bug)],
         config=StrawberryConfig(scalar_map=SCALAR_MAP),
     )
     describe(schema._schema)
+    mark_costs(schema)
+    guard_fields(schema._schema)  # who reads what, from the registry's classifications
     return schema
 
 

@@ -405,6 +405,7 @@ def test_bad_input(accord: AccordServer) -> None:
     anonymous = accord.graphql(
         BOOK_MIN,
         {"input": {"idempotencyKey": key(), "opportunityId": "006000000000000AAA"}},
+        key=None,
     )
     analytics = accord.graphql(
         BOOK_MIN,
