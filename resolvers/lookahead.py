@@ -24,19 +24,28 @@ def _fields(
     selection_set: SelectionSetNode | None,
     fragments: Mapping[str, FragmentDefinitionNode],
     seen: frozenset[str] = frozenset(),
+    on: str | None = None,
 ) -> Iterable[FieldNode]:
+    """The fields of a selection set, through its fragments; with ``on``, only through the
+    fragments that apply to that type (or to any type)."""
     if selection_set is None:
         return
     for selection in selection_set.selections:
         if isinstance(selection, FieldNode):
             yield selection
         elif isinstance(selection, InlineFragmentNode):
-            yield from _fields(selection.selection_set, fragments, seen)
+            if _applies(selection, on):
+                yield from _fields(selection.selection_set, fragments, seen, on)
         elif isinstance(selection, FragmentSpreadNode):
             name = selection.name.value
             fragment = fragments.get(name)
-            if fragment is not None and name not in seen:
-                yield from _fields(fragment.selection_set, fragments, seen | {name})
+            if fragment is not None and name not in seen and _applies(fragment, on):
+                yield from _fields(fragment.selection_set, fragments, seen | {name}, on)
+
+
+def _applies(fragment: InlineFragmentNode | FragmentDefinitionNode, on: str | None) -> bool:
+    condition = fragment.type_condition
+    return on is None or condition is None or condition.name.value == on
 
 
 def selected(info: Any, *path: str) -> set[str]:
@@ -61,3 +70,14 @@ def selected(info: Any, *path: str) -> set[str]:
 def selected_nodes(info: Any) -> set[str]:
     """Field names selected on the nodes of a connection, through ``edges.node`` or ``nodes``."""
     return selected(info, "edges", "node") | selected(info, "nodes")
+
+
+def selected_on(info: Any, type_name: str) -> set[str]:
+    """Field names selected below a field of an abstract type (a union), for the members of
+    one type: those outside fragments and those in fragments on ``type_name``."""
+    raw = getattr(info, "_raw_info", info)
+    return {
+        child.name.value
+        for node in raw.field_nodes
+        for child in _fields(node.selection_set, raw.fragments, on=type_name)
+    }
