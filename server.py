@@ -55,6 +55,7 @@ from resolvers.context import AccordContext, Sources
 from sandbox.endpoints import Endpoints
 from sandbox.intake import register_intake
 from schema.build import build_schema, sdl_of
+from schema.federation import build_subgraph_schema
 from sources.netsuite import NetSuiteErp
 from sources.netsuite_http import NetSuiteConfig
 from sources.resilience import ResiliencePolicy
@@ -239,6 +240,9 @@ def create_app(
     sdl_document = SchemaDocument(sdl_of(schema))
     persisted = PersistedQueries(options.persisted_queries, backend)
     graphql = GraphQLHttp(schema, context, persisted=persisted)
+    # The same types as a federation subgraph, for gateways (docs/federation.md).
+    subgraph = build_subgraph_schema()
+    federation = GraphQLHttp(subgraph, context, persisted=persisted)
     subscriptions = SubscriptionServer(
         schema, authenticator, connection_context, options.subscriptions
     )
@@ -308,6 +312,12 @@ def create_app(
             *intake,
             Route("/graphql/stream", stream.handle, methods=["GET", "POST"]),
             Route("/graphql/schema.graphql", sdl_document.handle, methods=["GET"]),
+            Route(
+                "/graphql/federation/schema.graphql",
+                SchemaDocument(sdl_of(subgraph)).handle,
+                methods=["GET"],
+            ),
+            Route("/graphql/federation", federation.handle, methods=["GET", "POST"]),
             WebSocketRoute("/graphql", subscriptions),
             Route("/graphql", graphql.handle, methods=["GET", "POST"]),
             graphiql_assets(),
