@@ -127,34 +127,15 @@ class PaymentEntity(Payment):
         return cls.of(found) if found else None  # type: ignore[return-value]
 
 
-@annotated(shareable=True)
-class SharedMoney(Money):
-    pass
+def _marked(base: type, **federation: Any) -> type:
+    """``base`` with federation directives and nothing of its own."""
+    return annotated(**federation)(type(base.__name__, (base,), {"__module__": __name__}))
 
 
-@annotated(shareable=True)
-class SharedPageInfo(PageInfo):
-    pass
-
-
-@annotated(shareable=True)
-class SharedAddress(Address):
-    pass
-
-
-@annotated(inaccessible=True)
-class HiddenAccordInfo(AccordInfo):
-    pass
-
-
-@annotated(inaccessible=True)
-class HiddenFieldInfo(FieldInfo):
-    pass
-
-
-@annotated(inaccessible=True)
-class HiddenSystemInfo(SystemInfo):
-    pass
+SHAREABLE = tuple(_marked(base, shareable=True) for base in (Money, PageInfo, Address))
+INACCESSIBLE = tuple(
+    _marked(base, inaccessible=True) for base in (AccordInfo, FieldInfo, SystemInfo)
+)
 
 
 _ACCORD_FIELD = get_object_definition(Query, strict=True).get_field("accord_info")
@@ -182,15 +163,7 @@ ENTITIES: dict[str, type[Resolvable]] = {
     "Invoice": InvoiceEntity,
     "Payment": PaymentEntity,
 }
-ANNOTATED: tuple[type, ...] = (
-    *ENTITIES.values(),
-    SharedMoney,
-    SharedPageInfo,
-    SharedAddress,
-    HiddenAccordInfo,
-    HiddenFieldInfo,
-    HiddenSystemInfo,
-)
+ANNOTATED: tuple[type, ...] = (*ENTITIES.values(), *SHAREABLE, *INACCESSIBLE)
 
 
 class SubgraphSchema(strawberry.federation.Schema):
