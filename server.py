@@ -58,6 +58,7 @@ from resolvers.context import AccordContext, Sources
 from sandbox.endpoints import Endpoints
 from sandbox.intake import register_intake
 from schema.build import build_schema, sdl_of
+from schema.federation import build_subgraph_schema
 from sources.netsuite import NetSuiteErp
 from sources.netsuite_http import NetSuiteConfig
 from sources.resilience import ResiliencePolicy
@@ -249,6 +250,15 @@ def create_app(
     pipeline = build_pipeline(schema, exposure, persisted, backend)
     callers = CallerSlots(exposure.callers)
     graphql = GraphQLHttp(pipeline, authenticator, connection_context, graphiql=exposure.graphiql)
+    # The same types as a federation subgraph, for gateways (docs/federation.md), through a
+    # pipeline of its own with the same limits and field rules.
+    subgraph = build_subgraph_schema()
+    federation = GraphQLHttp(
+        build_pipeline(subgraph, exposure, persisted, backend),
+        authenticator,
+        connection_context,
+        graphiql=False,
+    )
     subscriptions = SubscriptionServer(
         pipeline, authenticator, connection_context, options.subscriptions, callers
     )
@@ -321,6 +331,12 @@ def create_app(
             *intake,
             Route("/graphql/stream", stream.handle, methods=["GET", "POST"]),
             Route("/graphql/schema.graphql", sdl_document.handle, methods=["GET"]),
+            Route(
+                "/graphql/federation/schema.graphql",
+                SchemaDocument(sdl_of(subgraph)).handle,
+                methods=["GET"],
+            ),
+            Route("/graphql/federation", federation.handle, methods=["GET", "POST"]),
             WebSocketRoute("/graphql", subscriptions),
             Route("/graphql", graphql.handle, methods=["GET", "POST"]),
             graphiql_assets(),

@@ -232,6 +232,10 @@ class _Run:
             sized = sizing.sized_fields if sizing and slice_size is not None else ()
             below = children.total(dict.fromkeys(sized, slice_size or 0))
         unit = weight + below
+        references = self._representations(node) if name == "_entities" else None
+        if references is not None:  # a gateway's batch: as many entities as references sent
+            cost.fixed += unit * references
+            return
         if not _is_list(definition.type):
             cost.fixed += unit
         elif sizing is not None and slice_size is not None and not sizing.sized_fields:
@@ -239,6 +243,20 @@ class _Run:
         else:
             assumed = sizing.assumed if sizing and sizing.assumed is not None else None
             cost.list(name, unit, DEFAULT_LIST_SIZE if assumed is None else assumed)
+
+    def _representations(self, node: FieldNode) -> int | None:
+        """How many entity references ``_entities`` is sent, when the request says."""
+        for argument in node.arguments or ():
+            if argument.name.value != "representations":
+                continue
+            value: Any = argument.value
+            if isinstance(value, VariableNode):
+                self.read.add(value.name.value)
+                given = self.variables.get(value.name.value)
+                return len(given) if isinstance(given, list) else None
+            if isinstance(value, ListValueNode):
+                return len(value.values)
+        return None
 
     def _slice(self, node: FieldNode, arguments: Mapping[str, Any], sizing: Sizing) -> int | None:
         """The size a slicing argument gives (the largest, if several), or None."""

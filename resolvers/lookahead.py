@@ -23,10 +23,12 @@ from graphql import (
 def _fields(
     selection_sets: Iterable[SelectionSetNode | None],
     fragments: Mapping[str, FragmentDefinitionNode],
+    on: str | None = None,
 ) -> Iterable[FieldNode]:
-    """The fields of ``selection_sets``, fragments merged in. Each fragment is walked once per
-    call, as execution collects fields: a fragment spread at every level of a chain of
-    fragments would otherwise be walked once per path, exponentially many."""
+    """The fields of ``selection_sets``, fragments merged in; with ``on``, only through the
+    fragments that apply to that type (or to any type). Each fragment is walked once per call,
+    as execution collects fields: a fragment spread at every level of a chain of fragments
+    would otherwise be walked once per path, exponentially many."""
     visited: set[str] = set()
     stack = [selection_set for selection_set in selection_sets if selection_set is not None]
     stack.reverse()
@@ -35,13 +37,19 @@ def _fields(
             if isinstance(selection, FieldNode):
                 yield selection
             elif isinstance(selection, InlineFragmentNode):
-                stack.append(selection.selection_set)
+                if _applies(selection, on):
+                    stack.append(selection.selection_set)
             elif isinstance(selection, FragmentSpreadNode):
                 name = selection.name.value
                 fragment = fragments.get(name)
-                if fragment is not None and name not in visited:
+                if fragment is not None and name not in visited and _applies(fragment, on):
                     visited.add(name)
                     stack.append(fragment.selection_set)
+
+
+def _applies(fragment: InlineFragmentNode | FragmentDefinitionNode, on: str | None) -> bool:
+    condition = fragment.type_condition
+    return on is None or condition is None or condition.name.value == on
 
 
 def selected(info: Any, *path: str) -> set[str]:
@@ -65,3 +73,15 @@ def selected(info: Any, *path: str) -> set[str]:
 def selected_nodes(info: Any) -> set[str]:
     """Field names selected on the nodes of a connection, through ``edges.node`` or ``nodes``."""
     return selected(info, "edges", "node") | selected(info, "nodes")
+
+
+def selected_on(info: Any, type_name: str) -> set[str]:
+    """Field names selected below a field of an abstract type (a union), for the members of
+    one type: those outside fragments and those in fragments on ``type_name``."""
+    raw = getattr(info, "_raw_info", info)
+    return {
+        child.name.value
+        for child in _fields(
+            (node.selection_set for node in raw.field_nodes), raw.fragments, on=type_name
+        )
+    }

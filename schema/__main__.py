@@ -1,7 +1,8 @@
-"""``python -m schema``: print the SDL, ``--write`` it to schema/schema.graphql, print the
-``--ownership`` table of docs/schema.md or the ``--access`` table of docs/security.md,
-``--check`` the changes since the last release against schema/changelog.toml, or ``--release X``
-the SDL as schema/releases/X.graphql."""
+"""``python -m schema``: print the SDL, ``--write`` it to schema/schema.graphql (and the
+federation subgraph's to schema/subgraph.graphql), print the ``--ownership`` table of
+docs/schema.md or the ``--access`` table of docs/security.md, ``--check`` the changes since the
+last release against schema/changelog.toml, or ``--release X`` the SDL as
+schema/releases/X.graphql."""
 
 from __future__ import annotations
 
@@ -13,12 +14,19 @@ from domain.ownership import REGISTRY, Role
 from schema import governance
 from schema.access import NO_ROLE, READ_RULES, Access
 from schema.build import build_schema, sdl_of
+from schema.federation import build_subgraph_schema
 
 SDL_FILE = Path(__file__).with_name("schema.graphql")
+SUBGRAPH_FILE = Path(__file__).with_name("subgraph.graphql")
 
 
 def sdl() -> str:
     return sdl_of(build_schema())
+
+
+def subgraph_sdl() -> str:
+    """The SDL of Accord as a federation subgraph, as ``_service { sdl }`` answers it."""
+    return sdl_of(build_subgraph_schema())
 
 
 def ownership_table() -> str:
@@ -105,7 +113,8 @@ def main(argv: list[str] | None = None) -> None:
         print(access_table(), end="")
     elif args.write:
         SDL_FILE.write_text(sdl())
-        print(f"wrote {SDL_FILE}")
+        SUBGRAPH_FILE.write_text(subgraph_sdl())
+        print(f"wrote {SDL_FILE} and {SUBGRAPH_FILE}")
     else:
         print(sdl(), end="")
 

@@ -6,6 +6,8 @@ Kept apart from the package's ``__init__`` so that importing a leaf module of th
 
 from __future__ import annotations
 
+from typing import Any
+
 import strawberry
 from graphql import GraphQLError
 from strawberry.extensions import MaskErrors
@@ -30,16 +32,21 @@ def _is_bug(error: GraphQLError) -> bool:
     return original is not None and not isinstance(original, GraphQLError | SourceError)
 
 
-def build_schema() -> strawberry.Schema:
-    schema = strawberry.Schema(
-        query=Query,
-        mutation=Mutation,
-        subscription=Subscription,
-        schema_directives=[Owner, Cost, ListSize],
+def options(**config: Any) -> dict[str, Any]:
+    """What every build of the schema shares, the standalone one and the federation subgraph
+    (`schema.federation`): schema directives, extensions, scalars."""
+    return {
+        "schema_directives": [Owner, Cost, ListSize],
         # Over WebSocket and SSE (strawberry's pipeline), an exception that is not a
         # GraphQLError is a bug: its text stays in the log, the client sees a generic message.
-        extensions=[lambda: MaskErrors(should_mask_error=_is_bug)],
-        config=StrawberryConfig(scalar_map=SCALAR_MAP),
+        "extensions": [lambda: MaskErrors(should_mask_error=_is_bug)],
+        "config": StrawberryConfig(scalar_map=SCALAR_MAP, **config),
+    }
+
+
+def build_schema() -> strawberry.Schema:
+    schema = strawberry.Schema(
+        query=Query, mutation=Mutation, subscription=Subscription, **options()
     )
     describe(schema._schema)
     mark_costs(schema)

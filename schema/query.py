@@ -60,12 +60,14 @@ def _id_error(exc: ids.InvalidId, argument: str) -> BadInputError:
     return BadInputError(str(exc), argument=argument)
 
 
-def _customer_ref(
+def customer_ref(
     erp: ErpPort,
     id: strawberry.ID | None,
     salesforce_id: strawberry.ID | None,
     erp_id: strawberry.ID | None,
 ) -> ids.CustomerRef:
+    """The customer named by exactly one of its keys, as the ``customer`` lookup and an entity
+    reference (`schema.federation`) give them; a malformed key is BAD_USER_INPUT."""
     given = [
         (name, value)
         for name, value in (("id", id), ("salesforceId", salesforce_id), ("erpId", erp_id))
@@ -86,7 +88,8 @@ def _customer_ref(
         raise _id_error(exc, name) from None
 
 
-def _erp_id(info: Info, type_name: str, value: str) -> str:
+def erp_id_of(info: Info, type_name: str, value: str) -> str:
+    """The ERP id inside a canonical id of ``type_name`` (``ord:…``, ``inv:…``, ``pay:…``)."""
     erp = info.context.sources.erp
     try:
         return ids.parse_erp_object_id(type_name, value, erp.accepts_id, erp.id_shape)
@@ -115,7 +118,7 @@ class Query:
         salesforce_id: strawberry.ID | None = None,
         erp_id: strawberry.ID | None = None,
     ) -> Customer | None:
-        ref = _customer_ref(info.context.sources.erp, id, salesforce_id, erp_id)
+        ref = customer_ref(info.context.sources.erp, id, salesforce_id, erp_id)
         data = await customer_resolvers.resolve_root(info.context, ref, lookahead.selected(info))
         return Customer(data=data) if data else None
 
@@ -152,12 +155,12 @@ class Query:
 
     @strawberry.field(description="One sales order by canonical id.")  # type: ignore[untyped-decorator]
     async def order(self, info: Info, id: strawberry.ID) -> Order | None:
-        found = await info.context.loaders.order_by_id.load(_erp_id(info, "Order", id))
+        found = await info.context.loaders.order_by_id.load(erp_id_of(info, "Order", id))
         return Order.of(found) if found else None
 
     @strawberry.field(description="One invoice by canonical id.")  # type: ignore[untyped-decorator]
     async def invoice(self, info: Info, id: strawberry.ID) -> Invoice | None:
-        found = await info.context.loaders.invoice_by_id.load(_erp_id(info, "Invoice", id))
+        found = await info.context.loaders.invoice_by_id.load(erp_id_of(info, "Invoice", id))
         return Invoice.of(found) if found else None
 
     @strawberry.field(  # type: ignore[untyped-decorator]
@@ -193,7 +196,7 @@ class Query:
 
     @strawberry.field(description="One payment by canonical id.")  # type: ignore[untyped-decorator]
     async def payment(self, info: Info, id: strawberry.ID) -> Payment | None:
-        found = await info.context.loaders.payment_by_id.load(_erp_id(info, "Payment", id))
+        found = await info.context.loaders.payment_by_id.load(erp_id_of(info, "Payment", id))
         return Payment.of(found) if found else None
 
     @strawberry.field(  # type: ignore[untyped-decorator]

@@ -60,6 +60,26 @@ def test_every_example_runs_without_errors(
         assert all(value is not None for value in body["data"].values())
 
 
+def test_every_federation_example_runs_on_the_subgraph(
+    accord: AccordServer, emulators: Emulators
+) -> None:
+    values = sample_variables(emulators)
+    found = examples(DOCS / "federation.md")
+    assert found
+    for document in found:
+        declared = re.search(r"# variables: (\{.*\})", document)
+        names = json.loads(re.sub(r'"<[^>]*>"', "null", declared.group(1))) if declared else {}
+        with accord.client() as client:
+            body = client.post(
+                "/graphql/federation",
+                json={"query": document, "variables": {name: values[name] for name in names}},
+                headers={"Authorization": "Bearer demo-finance"},
+            ).json()
+        assert "errors" not in body, (document, body.get("errors"))
+        assert all(value is not None for value in body["data"].values())
+        assert None not in body["data"].get("_entities", [])
+
+
 PYTHON = re.compile(r"```python\n(.*?)```", re.S)
 
 
