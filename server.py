@@ -51,6 +51,7 @@ from mutations.book_order import BOOK_ORDER_STEPS
 from mutations.common import WriteServices
 from mutations.workflow import EngineSettings, WorkflowEngine, WorkflowKind, WorkflowStore
 from mutations.workflow_events import publishing
+from reconcile import Reconciler
 from resolvers.context import AccordContext, Sources
 from sandbox.endpoints import Endpoints
 from sandbox.intake import register_intake
@@ -125,6 +126,7 @@ class AppOptions:
     events: EventOptions = field(default_factory=lambda: EventOptions())
     subscriptions: SubscriptionLimits = field(default_factory=SubscriptionLimits)
     cors: CorsPolicy | None = None  # browser pages of other origins: none may call
+    reconcile_every: float = 0.0  # seconds between scheduled reconciliations; 0: on demand only
 
 
 @dataclass(frozen=True)
@@ -170,6 +172,7 @@ def options_from(
         ),
         persisted_queries=settings.persisted_queries,
         cors=settings.cors,
+        reconcile_every=settings.reconcile_seconds,
     )
 
 
@@ -216,6 +219,8 @@ def create_app(
         services=services,
         settings=options.engine,
     )
+    # Sweeps read the sources themselves: a comparison of the systems never reads a cached copy.
+    reconciler = Reconciler(crm, erp, backend)
     authenticator = ApiKeyAuthenticator(options.api_keys, anonymous=options.anonymous_reads)
 
     events = options.events
@@ -230,6 +235,7 @@ def create_app(
     def connection_context(caller: Caller) -> AccordContext:
         context = AccordContext.for_request(sources, caller, services, cache)
         context.bus = bus
+        context.reconciler = reconciler
         return context
 
     async def context(request: Request) -> AccordContext:
@@ -255,6 +261,8 @@ def create_app(
         tasks: list[asyncio.Task[object]] = []
         if options.recover_workflows and services.engine is not None:
             tasks.append(asyncio.create_task(services.engine.recover_forever()))
+        if options.reconcile_every > 0:
+            tasks.append(asyncio.create_task(reconciler.run_forever(options.reconcile_every)))
         engine = services.engine
         assert engine is not None
         if bus is not None:
