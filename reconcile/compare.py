@@ -21,7 +21,7 @@ from domain import ids
 from events.propagation import MIRROR_VALUES
 from reconcile.drift import Drift, DriftKind, Fix, FixAction
 from reconcile.sweep import Snapshot, opportunity_named
-from sources.records import CrmAccount, CrmOpportunity, ErpCustomer, ErpOrder
+from sources.records import CrmAccount, CrmOpportunity, ErpCustomer, ErpOrder, to_currency
 
 
 def find_drift(snapshot: Snapshot) -> list[Drift]:
@@ -304,4 +304,4 @@ def _orphan(opportunity_id: str, order: ErpOrder) -> Drift:
 def _money(amount: Decimal | None, currency: str | None) -> str:
     if amount is None:
         return "no amount"
-    return f"{amount} {currency or ''}".strip()
+    return f"{to_currency(amount, currency)} {currency or ''}".strip()

@@ -21,7 +21,7 @@ from mutations.mirror_credit_status import mirror_credit_status
 from mutations.run_reconciliation import run_reconciliation
 from reconcile import DRIFT_MEANINGS, Drift, DriftKind, FixAction, Reconciler, Report
 from resolvers.errors import BadInputError
-from resolvers.paging import decode_cursor, encode_cursor, page_size
+from resolvers.paging import cursor_scope, decode_cursor, encode_cursor, page_size
 from schema.enums import describe_values
 from schema.mutation import _COMMON, _codes, _customer, _error_type, _errors
 from schema.types import Connection, Customer, Info, connection
@@ -188,7 +188,7 @@ class ReconciliationReport:
     ) -> Connection[DriftNode]:
         size = page_size(first)
         chosen = [d for d in self.report.drifts if kind is None or d.kind is kind]
-        scope = f"{self.report.id}|{kind.value if kind else ''}"
+        scope = cursor_scope(self.report.id, kind.value if kind else None)
         decoded = decode_cursor(after, "d", scope)
         start = 0
         if decoded is not None:
