@@ -30,6 +30,7 @@ from starlette.requests import Request
 from starlette.routing import Route, WebSocketRoute
 
 from api.auth import DEMO_KEYS, ApiKeyAuthenticator
+from api.console import console_assets, console_page
 from api.cors import CorsMiddleware, CorsPolicy
 from api.graphiql import graphiql_assets
 from api.graphql_http import GraphQLHttp
@@ -319,6 +320,8 @@ def create_app(
             WebSocketRoute("/graphql", subscriptions),
             Route("/graphql", graphql.handle, methods=["GET", "POST"]),
             graphiql_assets(),
+            Route("/console", console_page, methods=["GET"]),
+            console_assets(),
             Route("/healthz", healthz, methods=["GET"]),
             Route("/readyz", Readiness([crm, erp]).handle, methods=["GET"]),
         ],

@@ -159,8 +159,12 @@ def _pair_drift(account: CrmAccount, customer: ErpCustomer) -> list[Drift]:
         found.append(
             Drift(
                 kind=DriftKind.CREDIT_STATUS_MISMATCH,
-                message=f"The account shows credit status “{account.credit_status_mirror or ''}”"
-                f"; the ERP says “{status}”.",
+                message=(
+                    f"The account shows credit status “{account.credit_status_mirror}”"
+                    if account.credit_status_mirror
+                    else "The account shows no credit status"
+                )
+                + f"; the ERP says “{status}”.",
                 fix=Fix(
                     FixAction.MIRROR_CREDIT_STATUS,
                     f"Write the ERP's credit status (“{status}”) to the account "
