@@ -16,14 +16,18 @@ from sources.errors import SourceError
 from state.backend import StateBackend, open_backend
 from tests.adapters import make_crm, make_erp
 from tests.conftest import SandboxControl
+from tests.redis_keys import unique_prefix
 
 SF_QUERY = "GET /services/data/v59.0/query"
 NS_SUITEQL = "POST /services/rest/query/v1/suiteql"
 
 
-@pytest.fixture
-async def backend() -> AsyncIterator[StateBackend]:
-    state = open_backend(None)
+@pytest.fixture(params=["memory", "redis"])
+async def backend(request: pytest.FixtureRequest) -> AsyncIterator[StateBackend]:
+    """The state a replica keeps reports and the run's lease in: its own memory, or a Redis
+    shared by replicas."""
+    url = request.getfixturevalue("redis_url") if request.param == "redis" else None
+    state = open_backend(url, prefix=unique_prefix())
     yield state
     await state.close()
 
@@ -155,16 +159,19 @@ async def test_the_report_is_kept_and_reads_back_whole(reconciler: Reconciler) -
 
 async def test_one_run_at_a_time(reconciler: Reconciler, backend: StateBackend) -> None:
     # given another replica's run in progress
-    assert await backend.lease(LEASE, "another-replica", 30)
+    other = Reconciler(reconciler.crm, reconciler.erp, backend)
+    assert await backend.lease(LEASE, other.owner, 30)
 
     # then a second run is refused, and none was kept
     with pytest.raises(ReconciliationBusy):
         await reconciler.run("test")
     assert await reconciler.store.latest() is None
 
-    # and once the other run is done, it runs
-    await backend.release(LEASE, "another-replica")
-    assert await reconciler.run("test") is not None
+    # and once the other run is done, it runs, and the other replica reads its report
+    await backend.release(LEASE, other.owner)
+    report = await reconciler.run("test")
+    assert report is not None
+    assert await other.store.latest() == report
 
 
 async def test_a_recent_report_is_enough_for_the_schedule(reconciler: Reconciler) -> None:
