@@ -30,6 +30,7 @@ from starlette.routing import Route, WebSocketRoute
 
 from api.auth import DEMO_KEYS, ApiKeyAuthenticator
 from api.callers import CallerSlots
+from api.console import console_assets, console_page
 from api.cors import CorsMiddleware, CorsPolicy
 from api.event_stream import EventStream
 from api.exposure import Exposure, build_pipeline
@@ -54,6 +55,7 @@ from mutations.book_order import BOOK_ORDER_STEPS
 from mutations.common import WriteServices
 from mutations.workflow import EngineSettings, WorkflowEngine, WorkflowKind, WorkflowStore
 from mutations.workflow_events import publishing
+from reconcile import Reconciler
 from resolvers.context import AccordContext, Sources
 from sandbox.endpoints import Endpoints
 from sandbox.intake import register_intake
@@ -131,6 +133,7 @@ class AppOptions:
     cors: CorsPolicy | None = None  # browser pages of other origins: none may call
     exposure: Exposure = field(default_factory=Exposure)  # limits, budgets, introspection
     oidc: OidcOptions | None = None  # the issuer whose bearer tokens name callers
+    reconcile_every: float = 0.0  # seconds between scheduled reconciliations; 0: on demand only
 
 
 @dataclass(frozen=True)
@@ -178,6 +181,7 @@ def options_from(
         cors=settings.cors,
         exposure=settings.exposure,
         oidc=settings.oidc,
+        reconcile_every=settings.reconcile_seconds,
     )
 
 
@@ -224,6 +228,8 @@ def create_app(
         services=services,
         settings=options.engine,
     )
+    # Sweeps read the sources themselves: a comparison of the systems never reads a cached copy.
+    reconciler = Reconciler(crm, erp, backend)
     authenticator = BearerAuthenticator(
         ApiKeyAuthenticator(options.api_keys, anonymous=options.anonymous_reads),
         TokenVerifier(options.oidc) if options.oidc else None,
@@ -241,6 +247,7 @@ def create_app(
     def connection_context(caller: Caller) -> AccordContext:
         context = AccordContext.for_request(sources, caller, services, cache)
         context.bus = bus
+        context.reconciler = reconciler
         return context
 
     schema = build_schema()
@@ -276,6 +283,8 @@ def create_app(
         tasks: list[asyncio.Task[object]] = []
         if options.recover_workflows and services.engine is not None:
             tasks.append(asyncio.create_task(services.engine.recover_forever()))
+        if options.reconcile_every > 0:
+            tasks.append(asyncio.create_task(reconciler.run_forever(options.reconcile_every)))
         engine = services.engine
         assert engine is not None
         if bus is not None:
@@ -340,6 +349,8 @@ def create_app(
             WebSocketRoute("/graphql", subscriptions),
             Route("/graphql", graphql.handle, methods=["GET", "POST"]),
             graphiql_assets(),
+            Route("/console", console_page, methods=["GET"]),
+            console_assets(),
             Route("/healthz", healthz, methods=["GET"]),
             Route("/readyz", Readiness([crm, erp]).handle, methods=["GET"]),
         ],

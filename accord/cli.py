@@ -2,6 +2,7 @@
 
     accord serve [--host H] [--port P] [--sandbox F] ...   run Accord (python server.py)
     accord sandbox [--now T] [--endpoints-file F] ...       run the emulators alone
+    accord reconcile [--sandbox F] [--json] [--kind K] ...  compare the CRM and the ERP once
     accord schema [--write | --ownership]                   print or write the SDL
 
 Each command takes the options of the program it runs; ``accord <command> --help`` lists them.
@@ -28,6 +29,12 @@ def _sandbox(argv: list[str]) -> int:
     return 0
 
 
+def _reconcile(argv: list[str]) -> int:
+    from accord.reconcile_command import main
+
+    return main(argv)
+
+
 def _schema(argv: list[str]) -> int:
     from schema.__main__ import main
 
@@ -38,6 +45,7 @@ def _schema(argv: list[str]) -> int:
 COMMANDS: dict[str, tuple[Callable[[list[str]], int], str]] = {
     "serve": (_serve, "run Accord"),
     "sandbox": (_sandbox, "run the Salesforce and NetSuite emulators alone"),
+    "reconcile": (_reconcile, "compare the CRM and the ERP once, print every drift"),
     "schema": (_schema, "print the SDL, or write schema/schema.graphql"),
 }
 

@@ -11,10 +11,10 @@ from __future__ import annotations
 import html
 from pathlib import Path
 
-from starlette.responses import HTMLResponse, Response
+from starlette.responses import HTMLResponse
 from starlette.routing import Mount
-from starlette.staticfiles import StaticFiles
-from starlette.types import Scope
+
+from api.assets import Assets
 
 ASSETS = Path(__file__).resolve().parent / "static" / "graphiql"
 ASSET_PATH = "/graphiql/3.8.3"  # versioned, so browsers may keep the files for long
@@ -89,16 +89,10 @@ def graphiql_page(
     )
 
 
-class _Assets(StaticFiles):
-    """The vendored files, cacheable for a day (their path carries the version)."""
-
-    async def get_response(self, path: str, scope: Scope) -> Response:
-        response = await super().get_response(path, scope)
-        if response.status_code == 200:
-            response.headers["Cache-Control"] = "public, max-age=86400"
-            response.headers["X-Content-Type-Options"] = "nosniff"
-        return response
-
-
 def graphiql_assets() -> Mount:
-    return Mount(ASSET_PATH, app=_Assets(directory=ASSETS), name="graphiql-assets")
+    # The vendored files' path carries their version: browsers may keep them for a day.
+    return Mount(
+        ASSET_PATH,
+        app=Assets(ASSETS, "public, max-age=86400"),
+        name="graphiql-assets",
+    )

@@ -116,6 +116,17 @@ class InvalidatingCrm(_Invalidating):
     async def opportunity_lines(self, opportunity_ids: Sequence[str]) -> dict[str, list[Line]]:
         return await self.inner.opportunity_lines(opportunity_ids)
 
+    # Sweeps read the whole system for a job, not for a reader: nothing to teach the cache.
+    async def account_sweep(
+        self, *, after_id: str | None = None, limit: int | None = None
+    ) -> Page[CrmAccount]:
+        return await self.inner.account_sweep(after_id=after_id, limit=limit)
+
+    async def won_opportunity_sweep(
+        self, *, after_id: str | None = None, limit: int | None = None
+    ) -> Page[CrmOpportunity]:
+        return await self.inner.won_opportunity_sweep(after_id=after_id, limit=limit)
+
     async def update_account(
         self, account_id: str, fields: AccountFields, *, idempotency_key: str
     ) -> None:
@@ -239,6 +250,16 @@ class InvalidatingErp(_Invalidating):
 
     async def transaction_lines(self, transaction_erp_ids: Sequence[str]) -> dict[str, list[Line]]:
         return await self.inner.transaction_lines(transaction_erp_ids)
+
+    async def customer_sweep(
+        self, *, after_id: str | None = None, limit: int | None = None
+    ) -> Page[ErpCustomer]:
+        return await self.inner.customer_sweep(after_id=after_id, limit=limit)
+
+    async def order_sweep(
+        self, *, after_id: str | None = None, limit: int | None = None
+    ) -> Page[ErpOrder]:
+        return await self.inner.order_sweep(after_id=after_id, limit=limit)
 
     async def update_customer(
         self, erp_id: str, fields: CustomerFields, *, idempotency_key: str

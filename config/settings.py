@@ -41,6 +41,8 @@ Everything
     ACCORD_POLL_SECONDS                  poll for changes webhooks missed; 0 turns pollers off
                                          (default 60 against real systems, 5 on the sandbox)
     ACCORD_PROPAGATE                     true|false: mirror the ERP's credit standing in the CRM
+    ACCORD_RECONCILE_SECONDS             compare the CRM and the ERP this often, default 3600;
+                                         0: on demand only (docs/operations.md)
     ACCORD_API_KEYS                      key=role,key=role (roles: sales, finance, ops, analytics)
     ACCORD_ANONYMOUS_READS               true|false: queries without a key (default: true on the
                                          sandbox, false against real systems)
@@ -118,6 +120,7 @@ class Settings:
     cors: CorsPolicy | None = None  # None: no cross-origin access from browsers
     exposure: Exposure = dataclasses.field(default_factory=Exposure)
     oidc: OidcOptions | None = None
+    reconcile_seconds: float = 3600.0  # 0: reconciliation on demand only
 
     @property
     def sandbox(self) -> bool:
@@ -245,6 +248,9 @@ def load_settings(env: Mapping[str, str]) -> Settings:
     cors = _cors(read)
     exposure = read_exposure(read, real_systems=bool(configured))
     oidc = read_oidc(read)
+    reconcile = read.number("ACCORD_RECONCILE_SECONDS", 3600.0, low=0, high=30 * 86400)
+    if 0 < reconcile < 60:
+        read.problems.append("ACCORD_RECONCILE_SECONDS: use 0 (off) or 60 and more")
     if read.problems:
         raise SettingsError(read.problems)
     return Settings(
@@ -269,6 +275,7 @@ def load_settings(env: Mapping[str, str]) -> Settings:
         cors=cors,
         exposure=exposure,
         oidc=oidc,
+        reconcile_seconds=reconcile,
     )
 
 

@@ -432,5 +432,9 @@ OPERATIONS: dict[str, frozenset[Role]] = {
     "readWorkflows": frozenset({Role.SALES, Role.FINANCE, Role.OPS}),
     "readAudit": frozenset({Role.OPS}),
     "readDeadLetters": frozenset({Role.FINANCE, Role.OPS}),
+    "readReconciliation": frozenset({Role.FINANCE, Role.OPS}),
+    "runReconciliation": frozenset({Role.OPS}),
+    "linkAccount": frozenset({Role.OPS}),
+    "mirrorCreditStatus": frozenset({Role.FINANCE, Role.OPS}),
     "subscribe": frozenset({Role.SALES, Role.FINANCE, Role.OPS, Role.ANALYTICS}),
 }

@@ -30,6 +30,7 @@ class AccordContext:
     services: Any = None  # the write path's services (mutations.services.WriteServices)
     today: dt.date = field(default_factory=utc_today)
     bus: Any = None  # the event bus (events.bus.Bus), for subscriptions
+    reconciler: Any = None  # the reconciliation job (reconcile.Reconciler), for ops
     # A WebSocket connection's state: its connection_init payload, the socket, and how many
     # operations it runs (for the idle limit); None over plain HTTP.
     connection_params: Any = None

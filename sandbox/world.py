@@ -6,9 +6,19 @@ the shared cross-reference key). `sandbox.salesforce.seed` and `sandbox.netsuite
 project it into their systems' native records, so the two emulators agree on everything
 except the deliberate drift recorded here:
 
-- ``name`` / ``address`` drift: the ERP holds a different company name or billing street;
-- ``unbooked`` drift: a Closed Won opportunity with no ERP sales order;
-- ``erp_only`` / ``crm_only``: a customer that exists in one system only.
+- a customer that exists in one system only (an ERP customer no account links to; a
+  prospect's account with no ERP link);
+- an account whose ERP link points to no ERP customer, and an account that lacks the link
+  to the ERP customer that stands for it (the ERP customer holds the key, the account not);
+- the credit status mirrored on the account differs from the ERP's;
+- the ERP holds a different company name or billing street;
+- a Closed Won opportunity with no ERP sales order; an ERP sales order whose opportunity was
+  deleted from the CRM; an opportunity changed after booking, so its amount and the order's
+  total differ.
+
+`World.drift` lists all of it, by kind. The drift that came later to the world (links, the
+credit mirror, deleted and changed opportunities) is laid on after the rest is generated,
+from a random stream of its own, so the rest of the world is what it always was.
 
 The same ``seed``, ``customers`` and start instant always give the same world. Dates are laid
 out around the day the sandbox starts (``as_of``), and no record is stamped later than the start
@@ -21,6 +31,7 @@ from __future__ import annotations
 
 import datetime as dt
 import random
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from decimal import Decimal
 
@@ -188,6 +199,8 @@ class Customer:
     ns_id: int | None  # None: the customer is missing from the ERP
     erp_name: str | None = None  # set when the ERP's company name drifted
     erp_street: str | None = None  # set when the ERP's billing street drifted
+    account_unlinked: bool = False  # the account lacks the key the ERP customer holds
+    crm_credit_status: str | None = None  # set when the account's mirrored status drifted
     contacts: list[Contact] = field(default_factory=list)
     opportunities: list[Opportunity] = field(default_factory=list)
     sales_orders: list[SalesOrder] = field(default_factory=list)
@@ -197,6 +210,11 @@ class Customer:
     @property
     def currency(self) -> str:
         return self.subsidiary.currency
+
+    @property
+    def account_key(self) -> str | None:
+        """The key the Salesforce account holds (``ERP_Customer_Id__c``)."""
+        return None if self.account_unlinked else self.key
 
     def balance(self) -> Decimal:
         return sum((inv.amount_remaining for inv in self.invoices), Decimal("0.00"))
@@ -241,28 +259,62 @@ class World:
         return min(stamp, latest)
 
     def drift(self) -> dict[str, list[str]]:
-        """What differs between the systems, by kind, as customer keys or opportunity ids."""
-        report: dict[str, list[str]] = {
-            "name": [],
-            "address": [],
-            "unbooked": [],
-            "erp_only": [],
-            "crm_only": [],
-        }
+        """What differs between the systems, by kind: each kind lists its subjects' ids, as a
+        reconciliation names them (sorted).
+
+        - ``LINK_MISSING``, ``LINK_BROKEN``: Salesforce account ids (no ERP link; a link to no
+          ERP customer);
+        - ``ERP_CUSTOMER_UNLINKED``: ERP customer ids no account links to;
+        - ``CREDIT_STATUS_MISMATCH``, ``NAME_MISMATCH``, ``BILLING_STREET_MISMATCH``: the
+          account ids of linked customers whose systems disagree;
+        - ``ORDER_MISSING``, ``AMOUNT_MISMATCH``: opportunity ids;
+        - ``OPPORTUNITY_MISSING``: ERP sales order ids.
+        """
+        report: dict[str, list[str]] = {kind: [] for kind in DRIFT_KINDS}
+        opportunities = {o.sf_id for c in self.customers for o in c.opportunities}
         for customer in self.customers:
-            label = customer.key or customer.sf_account_id or str(customer.ns_id)
-            if customer.erp_name is not None:
-                report["name"].append(label)
-            if customer.erp_street is not None:
-                report["address"].append(label)
-            if customer.sf_account_id is None:
-                report["erp_only"].append(label)
-            if customer.ns_id is None:
-                report["crm_only"].append(label)
+            account = customer.sf_account_id
+            linked = account is not None and customer.ns_id is not None
+            if account is not None and (customer.key is None or customer.account_unlinked):
+                report["LINK_MISSING"].append(account)
+            elif account is not None and customer.ns_id is None:
+                report["LINK_BROKEN"].append(account)
+            if customer.ns_id is not None and (account is None or customer.account_unlinked):
+                report["ERP_CUSTOMER_UNLINKED"].append(str(customer.ns_id))
+            if linked and not customer.account_unlinked:
+                assert account is not None
+                if customer.crm_credit_status is not None:
+                    report["CREDIT_STATUS_MISMATCH"].append(account)
+                if customer.erp_name is not None:
+                    report["NAME_MISMATCH"].append(account)
+                if customer.erp_street is not None:
+                    report["BILLING_STREET_MISMATCH"].append(account)
             for opp in customer.opportunities:
-                if opp.stage == "Closed Won" and opp.sales_order is None and customer.ns_id:
-                    report["unbooked"].append(opp.sf_id)
-        return report
+                order = opp.sales_order
+                if opp.stage == "Closed Won" and order is None:
+                    report["ORDER_MISSING"].append(opp.sf_id)
+                elif order is not None and (
+                    order.total != opp.amount or order.currency != opp.currency
+                ):
+                    report["AMOUNT_MISMATCH"].append(opp.sf_id)
+            for order in customer.sales_orders:
+                if order.external_id is not None and order.external_id not in opportunities:
+                    report["OPPORTUNITY_MISSING"].append(str(order.ns_id))
+        return {kind: sorted(subjects) for kind, subjects in report.items()}
+
+
+DRIFT_KINDS = (
+    "LINK_MISSING",
+    "LINK_BROKEN",
+    "ERP_CUSTOMER_UNLINKED",
+    "CREDIT_STATUS_MISMATCH",
+    "ORDER_MISSING",
+    "OPPORTUNITY_MISSING",
+    "AMOUNT_MISMATCH",
+    "NAME_MISMATCH",
+    "BILLING_STREET_MISMATCH",
+)
+"""Every kind of drift the world may hold, as `World.drift` names them."""
 
 
 # --------------------------------------------------------------------------- reference data
@@ -633,6 +685,7 @@ def build_world(
                 customer.erp_street = f"{rng.randint(1000, 1999)} {rng.choice(_STREETS)}"
         _populate(customer, rng, ids, users, products, as_of, drift_rate)
         result.append(customer)
+    _later_drift(result, random.Random(f"drift:{seed}"), round(customers * drift_rate / 4))
 
     return World(
         seed=seed,
@@ -796,3 +849,59 @@ def _sales_order(
     )
     customer.sales_orders.append(order)
     return order
+
+
+_MIRROR = ("Good Standing", "Over Limit", "On Hold")
+
+
+def _later_drift(customers: list[Customer], rng: random.Random, count: int) -> None:
+    """Up to ``count`` customers each of: a broken link, a missing link, a stale credit
+    mirror, an opportunity deleted after booking and one changed after booking.
+
+    Chosen from the end of the list and never twice, so each drifted customer shows one kind
+    of it (and the first customers, which examples and tests pick, stay as they were).
+    """
+    taken: set[int] = set()
+
+    def pick(fits: Callable[[Customer], bool]) -> list[Customer]:
+        found = [c for c in reversed(customers) if c.index not in taken and fits(c)]
+        chosen = found[: count * 3 : 3]  # spread out, not the last few in a row
+        taken.update(c.index for c in chosen)
+        return chosen
+
+    def clean(customer: Customer) -> bool:
+        return (
+            customer.sf_account_id is not None
+            and customer.ns_id is not None
+            and customer.erp_name is None
+            and customer.erp_street is None
+        )
+
+    for customer in pick(lambda c: c.sf_account_id is not None and c.ns_id is None):
+        customer.key = f"CUST-{customer.index:06d}"  # the ERP customer it named is gone
+    for customer in pick(clean):
+        customer.account_unlinked = True
+    for customer in pick(clean):
+        true = credit_mirror(customer)
+        customer.crm_credit_status = rng.choice([value for value in _MIRROR if value != true])
+    for customer in pick(lambda c: clean(c) and any(o.sales_order for o in c.opportunities)):
+        booked = [o for o in customer.opportunities if o.sales_order is not None]
+        customer.opportunities.remove(rng.choice(booked))
+    for customer in pick(lambda c: clean(c) and any(o.sales_order for o in c.opportunities)):
+        opp = rng.choice([o for o in customer.opportunities if o.sales_order is not None])
+        first = opp.lines[0]
+        opp.lines = [Line(first.product, first.quantity + 1, first.unit_price), *opp.lines[1:]]
+
+
+def credit_mirror(customer: Customer) -> str | None:
+    """The credit status an integration mirrors from the ERP, as Salesforce's picklist says
+    it (None: the customer is not in the ERP)."""
+    if customer.ns_id is None:
+        return None
+    if customer.credit_hold == "ON":
+        return "On Hold"
+    if customer.credit_hold == "OFF":
+        return "Good Standing"
+    if customer.balance() > customer.credit_limit:
+        return "Over Limit"
+    return "Good Standing"

@@ -18,13 +18,16 @@ from schema.access import guard_fields
 from schema.cost import Cost, ListSize, mark_costs
 from schema.descriptions import describe
 from schema.directives import Owner
-from schema.mutation import Mutation, WorkflowQueries
+from schema.mutation import Mutation as WriteMutation
+from schema.mutation import WorkflowQueries
 from schema.query import Query as ReadQuery
+from schema.reconciliation import ReconciliationMutations, ReconciliationQueries
 from schema.scalars import SCALAR_MAP
 from schema.subscription import Subscription
 from sources.errors import SourceError
 
-Query = merge_types("Query", (ReadQuery, WorkflowQueries))
+Query = merge_types("Query", (ReadQuery, WorkflowQueries, ReconciliationQueries))
+Mutation = merge_types("Mutation", (WriteMutation, ReconciliationMutations))
 
 
 def _is_bug(error: GraphQLError) -> bool:

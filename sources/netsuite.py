@@ -44,6 +44,7 @@ from sources.records import (
 from sources.resilience import ResilienceSnapshot
 
 IN_LIST_LIMIT = 1000  # Oracle refuses more expressions in one IN list
+SWEEP_PAGE = 1000  # the most rows one SuiteQL answer holds
 REFERENCE_TTL = 3600.0
 
 ORDER_STATUS = {
@@ -82,6 +83,14 @@ CUSTOMER_COLUMNS = ", ".join(
         "lastmodifieddate",
     )
 )
+# The default billing address, as the address book's entity address holds it.
+BILLING_COLUMNS = {
+    "street": "addr1",
+    "city": "city",
+    "state": "state",
+    "postal_code": "zip",
+    "country": "country",
+}
 # canonical attribute -> (record API field, value converter) for the plain attributes written
 _CUSTOMER_WRITES: dict[str, tuple[str, Any]] = {
     "name": ("companyName", str),
@@ -380,6 +389,51 @@ class NetSuiteErp:
             return Page([], bool(total), total)
         rows, has_more, total = await self.client.suiteql_page(text, limit=query.limit)
         return Page(await self._to_customers(rows), has_more, total)
+
+    async def customer_sweep(
+        self, *, after_id: str | None = None, limit: int | None = None
+    ) -> Page[ErpCustomer]:
+        """Every customer (inactive ones too) in internal id order, with its default billing
+        address, a page at a time."""
+        columns = ", ".join(f"a.{column}" for column in BILLING_COLUMNS.values())
+        rows, has_more = await self._sweep(
+            f"SELECT {CUSTOMER_COLUMNS}, {columns} FROM customer c "
+            "LEFT JOIN entityaddress a ON a.nkey = c.defaultbillingaddress",
+            "c.id",
+            after_id,
+            limit,
+        )
+        customers = await self._to_customers(rows)
+        return Page(
+            [
+                dataclasses.replace(customer, billing_address=_billing(row))
+                for customer, row in zip(customers, rows, strict=True)
+            ],
+            has_more,
+        )
+
+    async def order_sweep(
+        self, *, after_id: str | None = None, limit: int | None = None
+    ) -> Page[ErpOrder]:
+        """Every sales order in internal id order, a page at a time."""
+        rows, has_more = await self._sweep(self._ORDERS, "t.id", after_id, limit)
+        return Page(await self._orders(rows), has_more)
+
+    async def _sweep(
+        self, select: str, id_column: str, after_id: str | None, limit: int | None
+    ) -> tuple[list[dict[str, Any]], bool]:
+        """One keyset page of ``select`` (its WHERE, if any, kept) ordered by ``id_column``."""
+        size = SWEEP_PAGE if limit is None else limit
+        if not 1 <= size <= SWEEP_PAGE:
+            raise SourceValidationError(SOURCE, f"a sweep page holds 1 to {SWEEP_PAGE}")
+        text = select
+        if after_id is not None:
+            joiner = " AND " if " WHERE " in select else " WHERE "
+            text += f"{joiner}{id_column} > {self._internal_id(after_id)}"
+        rows, has_more, _ = await self.client.suiteql_page(
+            f"{text} ORDER BY {id_column}", limit=size
+        )
+        return rows, has_more
 
     # ------------------------------------------------------------------ transactions
 
@@ -740,6 +794,12 @@ def _group(items: Iterable[Any], key: Callable[[Any], str]) -> dict[str, list[An
     for item in items:
         grouped.setdefault(key(item), []).append(item)
     return grouped
+
+
+def _billing(row: dict[str, Any]) -> Address | None:
+    """The billing address of a customer row joined to its entity address (None: none)."""
+    parts = {part: row.get(column) for part, column in BILLING_COLUMNS.items()}
+    return Address(**parts) if any(parts.values()) else None
 
 
 def _midnight(day: dt.date | None) -> dt.datetime | None:

@@ -5,6 +5,11 @@ ERP port; another ERP (Dynamics 365, SAP, ...) is one more class with these meth
 methods take many keys and answer a mapping, so that a DataLoader can turn a page of
 customers into one upstream call per source; a key with nothing behind it is simply absent
 (or maps to an empty list). Failures raise `sources.errors.SourceError`.
+
+Sweeps (``account_sweep``, ``customer_sweep``, ...) read every record of a kind, in id order,
+a page per upstream call, for jobs that compare the systems whole (`reconcile`): ``after_id``
+is the last id of the previous page, and ``limit`` None asks for the largest page the system
+gives in one answer.
 """
 
 from __future__ import annotations
@@ -106,6 +111,16 @@ class CrmPort(SourceHealth, CustomerMapping, Protocol):
 
     async def opportunity_lines(self, opportunity_ids: Sequence[str]) -> dict[str, list[Line]]: ...
 
+    async def account_sweep(
+        self, *, after_id: str | None = None, limit: int | None = None
+    ) -> Page[CrmAccount]:
+        """Every account, cross-referenced to the ERP or not."""
+
+    async def won_opportunity_sweep(
+        self, *, after_id: str | None = None, limit: int | None = None
+    ) -> Page[CrmOpportunity]:
+        """Every won opportunity (Closed Won), without its lines."""
+
     # writes: each carries an idempotency key; updates are safe to repeat
     async def update_account(
         self, account_id: str, fields: AccountFields, *, idempotency_key: str
@@ -178,6 +193,16 @@ class ErpPort(SourceHealth, CustomerMapping, Protocol):
     async def transaction_lines(
         self, transaction_erp_ids: Sequence[str]
     ) -> dict[str, list[Line]]: ...
+
+    async def customer_sweep(
+        self, *, after_id: str | None = None, limit: int | None = None
+    ) -> Page[ErpCustomer]:
+        """Every customer, inactive ones too, with its default billing address."""
+
+    async def order_sweep(
+        self, *, after_id: str | None = None, limit: int | None = None
+    ) -> Page[ErpOrder]:
+        """Every sales order, whatever its status, without its lines."""
 
     # writes: creates are keyed by an external id, so a repeat finds what the first made
     async def update_customer(

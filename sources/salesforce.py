@@ -9,8 +9,11 @@ Accord makes (account changes, the booking write-back).
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import Any
 
 from sources import soql
+from sources.errors import SourceValidationError
+from sources.ports import Page
 from sources.records import AccountFields, CrmAccount, CrmOpportunity, Line
 from sources.salesforce_client import SalesforceClient
 from sources.salesforce_records import (
@@ -19,6 +22,7 @@ from sources.salesforce_records import (
     ACCOUNT_WRITES,
     OPPORTUNITY_FIELDS,
     OPPORTUNITY_LINE_FIELDS,
+    SOURCE,
     account_body,
     normalise_id,
     to_account,
@@ -33,6 +37,7 @@ class SalesforceCrm(SalesforceClient):
     # the customer attributes this adapter reads, and writes (see ACCOUNT_READS)
     customer_attributes = frozenset({*ACCOUNT_READS, "billing_address"})
     writable_attributes = frozenset({*ACCOUNT_WRITES, "billing_address"})
+    sweep_page = 2000  # records a query answers at once: one call per page of a sweep
 
     # ------------------------------------------------------------------ canonical reads
 
@@ -107,6 +112,42 @@ class SalesforceCrm(SalesforceClient):
             opportunity.salesforce_id: opportunity
             for opportunity in map(to_opportunity, await self.query_in(template, wanted))
         }
+
+    async def account_sweep(
+        self, *, after_id: str | None = None, limit: int | None = None
+    ) -> Page[CrmAccount]:
+        """Every account, in record id order, a page at a time."""
+        page = await self._sweep("Account", ACCOUNT_FIELDS, None, after_id, limit)
+        return Page([to_account(record) for record in page.items], page.has_more)
+
+    async def won_opportunity_sweep(
+        self, *, after_id: str | None = None, limit: int | None = None
+    ) -> Page[CrmOpportunity]:
+        """Every won opportunity, in record id order, a page at a time."""
+        page = await self._sweep("Opportunity", OPPORTUNITY_FIELDS, "IsWon = true", after_id, limit)
+        return Page([to_opportunity(record) for record in page.items], page.has_more)
+
+    async def _sweep(
+        self,
+        sobject: str,
+        fields: Sequence[str],
+        condition: str | None,
+        after_id: str | None,
+        limit: int | None,
+    ) -> Page[dict[str, Any]]:
+        # Keyset paging on Id: 18-character ids order the same whatever the case, as SOQL
+        # compares them; a page of `sweep_page` records is one answer, with no query cursor.
+        size = self.sweep_page if limit is None else limit
+        if not 1 <= size <= self.sweep_page:
+            raise SourceValidationError(SOURCE, f"a sweep page holds 1 to {self.sweep_page}")
+        conditions = [condition] if condition else []
+        if after_id is not None:
+            conditions.append(f"Id > {soql.quote(normalise_id(after_id))}")
+        where = f" WHERE {' AND '.join(conditions)}" if conditions else ""
+        records = await self.query(
+            f"SELECT {', '.join(fields)} FROM {sobject}{where} ORDER BY Id ASC LIMIT {size}"
+        )
+        return Page(records, has_more=len(records) == size)
 
     # ------------------------------------------------------------------ canonical writes
 

@@ -27,7 +27,7 @@ def accord(*args: str) -> subprocess.CompletedProcess[str]:
 def test_without_a_command_it_prints_its_usage_and_fails() -> None:
     done = accord()
     assert done.returncode == 2
-    for command in ("serve", "sandbox", "schema"):
+    for command in ("serve", "sandbox", "reconcile", "schema"):
         assert f"accord {command}" in done.stdout
 
 
@@ -41,7 +41,7 @@ def test_an_unknown_command_is_refused_in_one_line() -> None:
     done = accord("deploy")
     assert done.returncode == 2
     assert done.stderr.strip() == (
-        "accord: unknown command 'deploy' (commands: serve, sandbox, schema)"
+        "accord: unknown command 'deploy' (commands: serve, sandbox, reconcile, schema)"
     )
 
 
@@ -51,7 +51,7 @@ def test_schema_prints_the_committed_sdl() -> None:
     assert done.stdout == SDL_FILE.read_text()
 
 
-@pytest.mark.parametrize("command", ["serve", "sandbox", "schema"])
+@pytest.mark.parametrize("command", ["serve", "sandbox", "reconcile", "schema"])
 def test_each_command_takes_the_options_of_what_it_runs(command: str) -> None:
     done = accord(command, "--help")
     assert done.returncode == 0, done.stderr

@@ -80,6 +80,25 @@ def test_every_federation_example_runs_on_the_subgraph(
         assert None not in body["data"].get("_entities", [])
 
 
+KEY = re.compile(r"^# key: (\S+)$", re.M)
+
+
+def test_the_operations_examples_run_with_the_keys_they_name(accord: AccordServer) -> None:
+    # given the GraphQL examples of docs/operations.md, each naming the key it needs
+    found = EXAMPLE.findall((DOCS / "operations.md").read_text())
+    assert len(found) >= 2
+    for document in found:
+        named = KEY.search(document)
+        assert named, f"an example without its key: {document}"
+
+        # when each runs as the holder of that key, then it answers without errors
+        body = accord.graphql(document, key=named.group(1))
+        assert "errors" not in body, (document, body.get("errors"))
+        assert all(value is not None for value in body["data"].values())
+        payload = next(iter(body["data"].values()))
+        assert payload.get("errors", []) == []
+
+
 PYTHON = re.compile(r"```python\n(.*?)```", re.S)
 
 

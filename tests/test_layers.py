@@ -3,7 +3,8 @@
     server, accord (the command line), config      the composition root and its settings
     api                                             HTTP, WebSocket, SSE: the ways in
     schema                                          the GraphQL types and roots
-    resolvers, mutations                            the read path, the write path
+    resolvers, mutations, reconcile                 the read path, the write path, the comparison
+                                                    of the two systems
     events, cache                                   changes coming in and going out; the read cache
     sources, state                                  the systems' adapters; shared state
     domain                                          the registry, ids, roles, the caller, audit records
@@ -25,7 +26,7 @@ TIERS: list[set[str]] = [
     {"server", "accord", "config"},
     {"api"},
     {"schema"},
-    {"resolvers", "mutations"},
+    {"resolvers", "mutations", "reconcile"},
     {"events", "cache"},
     {"sources", "state"},
     {"domain"},

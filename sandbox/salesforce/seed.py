@@ -18,21 +18,16 @@ from decimal import Decimal
 from typing import Any
 
 from sandbox.salesforce.dml import Dml
-from sandbox.world import CENT, FX_FROM_USD, Customer, SalesOrder, World
+from sandbox.world import CENT, FX_FROM_USD, Customer, SalesOrder, World, credit_mirror
 
 ERP_ORDER_STATUS = {"B": "Pending Fulfillment", "F": "Pending Billing", "G": "Billed"}
 """Opportunity.ERP_Order_Status__c for a NetSuite sales order status letter."""
 
 
 def credit_status(customer: Customer) -> str | None:
-    """Account.Credit_Status__c as the ERP integration last wrote it (None: not in the ERP)."""
-    if customer.ns_id is None:
-        return None
-    if customer.credit_hold == "ON":
-        return "On Hold"
-    if customer.balance() > customer.credit_limit:
-        return "Over Limit"
-    return "Good Standing"
+    """Account.Credit_Status__c as the ERP integration last wrote it (None: not in the ERP),
+    or as it drifted."""
+    return customer.crm_credit_status or credit_mirror(customer)
 
 
 def account_number(customer: Customer) -> str:
@@ -167,7 +162,7 @@ def _load_customer(world: World, customer: Customer, owner: str, insert: Any) ->
             "AccountNumber": account_number(customer),
             "CurrencyIsoCode": customer.currency,
             "OwnerId": owner,
-            "ERP_Customer_Id__c": customer.key,
+            "ERP_Customer_Id__c": customer.account_key,
             "Credit_Status__c": credit_status(customer),
             "Tax_Id__c": customer.tax_id,
         },

@@ -13,9 +13,10 @@ import os
 import shutil
 from collections.abc import Iterator
 from pathlib import Path
+from urllib.parse import urlparse
 
 import pytest
-from playwright.sync_api import Browser, Playwright, sync_playwright
+from playwright.sync_api import Browser, BrowserContext, Playwright, Request, Route, sync_playwright
 
 CHROMIUM = os.environ.get("ACCORD_TEST_CHROMIUM", "/usr/bin/chromium")
 FLAGS = [
@@ -56,3 +57,20 @@ def artifacts(tmp_path: Path) -> Path:
     folder = Path(chosen) if chosen else tmp_path
     folder.mkdir(parents=True, exist_ok=True)
     return folder
+
+
+def only_accord(context: BrowserContext, accord_url: str) -> list[str]:
+    """Let ``context`` reach Accord alone (every other request fails); the URLs its pages
+    asked for, as they ask."""
+    host = urlparse(accord_url).netloc
+    requested: list[str] = []
+
+    def route(route: Route, request: Request) -> None:
+        requested.append(request.url)
+        if urlparse(request.url).netloc == host:
+            route.continue_()
+        else:
+            route.abort()
+
+    context.route("**/*", route)
+    return requested

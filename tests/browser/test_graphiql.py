@@ -7,9 +7,10 @@ import json
 from pathlib import Path
 from urllib.parse import urlparse
 
-from playwright.sync_api import Browser, Request
+from playwright.sync_api import Browser
 
 from tests.accord import AccordServer
+from tests.browser.conftest import only_accord
 
 
 def test_graphiql_loads_from_accord_alone_and_runs_a_query(
@@ -17,17 +18,8 @@ def test_graphiql_loads_from_accord_alone_and_runs_a_query(
 ) -> None:
     # Given a browser that can reach nothing but Accord
     context = browser.new_context()
-    requested: list[str] = []
+    requested = only_accord(context, accord.url)
     accord_host = urlparse(accord.url).netloc
-
-    def only_accord(route, request: Request) -> None:  # type: ignore[no-untyped-def]
-        requested.append(request.url)
-        if urlparse(request.url).netloc == accord_host:
-            route.continue_()
-        else:
-            route.abort()
-
-    context.route("**/*", only_accord)
     # the key GraphiQL keeps in its headers editor
     context.add_init_script(
         "localStorage.setItem('graphiql:headers', "

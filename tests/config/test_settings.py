@@ -143,6 +143,8 @@ def test_webhook_secrets_and_empty_variables_do_not_leave_the_sandbox() -> None:
         ),
         ("ACCORD_NETSUITE_ACCOUNT_ID", "1234567.evil.com/x", "ACCORD_NETSUITE_ACCOUNT_ID="),
         ("ACCORD_SALESFORCE_AUTH", "oauth", "ACCORD_SALESFORCE_AUTH='oauth'"),
+        ("ACCORD_RECONCILE_SECONDS", "30", "ACCORD_RECONCILE_SECONDS: use 0 (off) or 60 and more"),
+        ("ACCORD_RECONCILE_SECONDS", "-1", "ACCORD_RECONCILE_SECONDS=-1 must be between"),
     ],
 )
 def test_malformed_values_are_named_at_start(name: str, value: str, fragment: str) -> None:
@@ -175,6 +177,12 @@ def test_every_variable_read_is_documented_and_every_documented_one_is_read() ->
     load_settings(env)
 
     assert env.asked == documented
+
+
+def test_reconciliation_runs_hourly_unless_told_otherwise() -> None:
+    assert load_settings(PRODUCTION).reconcile_seconds == 3600
+    assert load_settings({**PRODUCTION, "ACCORD_RECONCILE_SECONDS": "0"}).reconcile_seconds == 0
+    assert load_settings({**PRODUCTION, "ACCORD_RECONCILE_SECONDS": "900"}).reconcile_seconds == 900
 
 
 def test_cors_is_off_unless_origins_are_listed() -> None:

@@ -227,7 +227,7 @@ def test_null_and_boolean_values(api: httpx.Client, world: World) -> None:
     won = found_ids(api, world, "SELECT Id FROM Opportunity WHERE IsWon = TRUE")
 
     assert without_tax == {c.sf_account_id for c in accounts(world) if c.tax_id is None}
-    assert with_key == {c.sf_account_id for c in accounts(world) if c.key is not None}
+    assert with_key == {c.sf_account_id for c in accounts(world) if c.account_key is not None}
     assert won == {o.sf_id for o in opportunities(world) if o.stage == "Closed Won"}
 
 

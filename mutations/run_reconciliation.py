@@ -1,0 +1,44 @@
+"""runReconciliation: ops compare the CRM and the ERP now, instead of at the next scheduled run.
+
+The run reads both systems whole (`reconcile`), so it answers once the report is kept; while
+another run is under way it is refused with RECONCILIATION_RUNNING, an answer not kept for the
+idempotency key (the same request may run once that one is done).
+"""
+
+from __future__ import annotations
+
+from domain.caller import Caller
+from mutations.common import (
+    Outcome,
+    Problem,
+    WriteServices,
+    audit_write,
+    idempotent,
+    upstream_problem,
+)
+from reconcile import ON_DEMAND, Reconciler, ReconciliationBusy
+from sources.errors import SourceError
+
+
+async def run_reconciliation(
+    services: WriteServices, reconciler: Reconciler, caller: Caller, key: str
+) -> Outcome:
+    async def run(upstream: str) -> Outcome:
+        try:
+            report = await reconciler.run(ON_DEMAND, caller.name)
+        except ReconciliationBusy as busy:
+            return Outcome(problems=[Problem("RECONCILIATION_RUNNING", str(busy))], transient=True)
+        except SourceError as error:
+            return Outcome(problems=[upstream_problem(error)], transient=True)
+        assert report is not None
+        await audit_write(
+            services,
+            caller,
+            action="runReconciliation",
+            outcome="applied",
+            idempotency_key=key,
+            after={"report": report.id, "drifts": len(report.drifts)},
+        )
+        return Outcome({"report": report.id})
+
+    return await idempotent(services, "runReconciliation", caller, key, {}, run)
