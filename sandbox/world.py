@@ -25,6 +25,7 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 
 from sandbox.clock import SandboxClock
+from sandbox.tax_ids import tax_id_for
 from sources import sfid
 
 CENT = Decimal("0.01")
@@ -496,29 +497,6 @@ _PRODUCTS = [
     ("HW-SENSOR", "Sensor Pack", "Hardware", "129.99"),
     ("SVC-AUDIT", "Compliance Audit", "Services", "9800.00"),
 ]
-
-
-# --------------------------------------------------------------------------- tax ids
-
-
-def tax_id_for(country: str, rng: random.Random) -> str:
-    """A tax registration number in the country's usual shape (see `valid_tax_id`)."""
-    digits = "".join(rng.choice("0123456789") for _ in range(12))
-    if country == "US":
-        return f"{digits[:2]}-{digits[2:9]}"  # EIN
-    if country == "GB":
-        return f"GB{digits[:9]}"  # VAT
-    if country == "DE":
-        return f"DE{digits[:9]}"  # USt-IdNr
-    if country == "FR":
-        return f"FR{digits[:2]}{digits[2:11]}"  # TVA: 2-character key + SIREN
-    if country == "CA":
-        return f"{digits[:9]}RT0001"  # business number + GST/HST program account
-    if country == "JP":
-        return f"T{digits[:12]}{rng.choice('0123456789')}"  # qualified invoice issuer number
-    if country == "AU":
-        return digits[:11]  # ABN
-    raise ValueError(f"no tax id format for {country}")
 
 
 # --------------------------------------------------------------------------- generation
