@@ -295,6 +295,29 @@ TERMS = [
     Terms(5, "Due on receipt", 0),
 ]
 
+# Country names by ISO 3166-1 alpha-2 code: the world's countries and others an address may
+# be changed to.
+COUNTRY_NAMES = {
+    "US": "United States",
+    "GB": "United Kingdom",
+    "DE": "Germany",
+    "FR": "France",
+    "CA": "Canada",
+    "JP": "Japan",
+    "AU": "Australia",
+    "IE": "Ireland",
+    "NL": "Netherlands",
+    "ES": "Spain",
+    "IT": "Italy",
+    "CH": "Switzerland",
+    "SE": "Sweden",
+    "NZ": "New Zealand",
+    "SG": "Singapore",
+    "IN": "India",
+    "MX": "Mexico",
+    "BR": "Brazil",
+}
+
 # Rough conversion from USD list prices; JPY has no minor unit.
 FX_FROM_USD = {
     "USD": Decimal("1"),

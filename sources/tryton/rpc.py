@@ -7,10 +7,14 @@ only (Accord never imports Tryton, which runs as a separate server):
   ``[user_id, session, bus_url]``; every later call carries
   ``Authorization: Session base64("login:user_id:session")``. A 401 (session expired or
   revoked) logs in again once and repeats the call.
+- a session opened elsewhere (``TrytonConfig.session``, ``"user_id:token"``) is used as it
+  is until the server refuses it; then, with a password, the client logs in itself.
 - after logging in, ``model.res.user.get_preferences(true, {})`` gives the user's context
   (company, companies, language, …). Tryton needs a context as the last argument of every
   model call; `call` sends this one, merged with what the caller adds (e.g. another
   ``company``, or ``_timestamp`` for optimistic locking).
+- a ``UserWarning`` (a confirmation Tryton asks for) stops a call as `SourceWarning`;
+  `approve_warning` confirms it, after which the same call goes through.
 - values travel as `sources.tryton.wire` encodes them; failures become `sources.errors` as
   `sources.tryton.errors` maps them. Every call passes through the source's `Resilience`:
   reads are retried, writes only when the caller says they are idempotent.
@@ -20,6 +24,7 @@ from __future__ import annotations
 
 import asyncio
 import base64
+import contextlib
 import itertools
 import ssl
 from collections.abc import Mapping
@@ -32,6 +37,7 @@ import httpx
 from sources.clock import SourceClock
 from sources.errors import (
     SourceAuthError,
+    SourceError,
     SourceProtocolError,
     SourceTimeout,
     SourceUnavailable,
@@ -53,7 +59,8 @@ class TrytonConfig:
     url: str  # the server's root, e.g. https://erp.example.com
     database: str
     user: str
-    password: str
+    password: str = ""
+    session: str | None = None  # "user_id:token" of a session opened elsewhere
     language: str = "en"  # Tryton's messages come in it; access errors are read in English
     ca_file: str | None = None
     max_connections: int = 10
@@ -62,9 +69,15 @@ class TrytonConfig:
     def __post_init__(self) -> None:
         if not self.url.startswith(("http://", "https://")):
             raise ValueError("Tryton's url starts with http:// or https://")
-        for name in ("database", "user", "password"):
+        for name in ("database", "user"):
             if not getattr(self, name):
                 raise ValueError(f"Tryton needs {name}")
+        if not self.password and not self.session:
+            raise ValueError("Tryton needs a password or a session")
+        if self.session is not None:
+            user_id, _, token = self.session.partition(":")
+            if not user_id.isdigit() or not token:
+                raise ValueError("a Tryton session is 'user_id:token'")
 
     @property
     def rpc_path(self) -> str:
@@ -75,6 +88,7 @@ class TrytonConfig:
 class _Session:
     user_id: int
     header: str
+    own: bool  # opened by this client's login, so it logs it out
 
 
 class TrytonRpc:
@@ -93,13 +107,21 @@ class TrytonRpc:
             headers={"Accept": "application/json", "Content-Type": "application/json"},
         )
         self._session: _Session | None = None
+        self._adopted = False  # whether the configured session was tried
         self._context: dict[str, Any] = {}
         self._login_lock = asyncio.Lock()
         self._ids = itertools.count(1)
         self.clock = SourceClock()  # Tryton's own time, from its answers' Date header
 
     async def close(self) -> None:
-        await self._http.aclose()
+        """Log out a session this client opened (one from elsewhere is left alone); close."""
+        session, self._session = self._session, None
+        try:
+            if session is not None and session.own:
+                with contextlib.suppress(SourceError):
+                    await self._post("common.db.logout", [], session)
+        finally:
+            await self._http.aclose()
 
     @property
     def user_id(self) -> int | None:
@@ -142,8 +164,31 @@ class TrytonRpc:
 
     # ------------------------------------------------------------------ session
 
+    def _header(self, user_id: int, token: str, *, own: bool) -> _Session:
+        credentials = f"{self.config.user}:{user_id}:{token}".encode()
+        header = "Session " + base64.b64encode(credentials).decode("ascii")
+        return _Session(user_id, header, own)
+
+    async def _start(self, session: _Session) -> _Session:
+        """Take ``session`` as the client's, with the user's context read through it."""
+        preferences = await self._post("model.res.user.get_preferences", [True, {}], session)
+        if not isinstance(preferences, dict):
+            raise SourceProtocolError(SOURCE, "the user's preferences are not an object")
+        self._session, self._context = session, preferences
+        return session
+
     async def _login(self) -> _Session:
         config = self.config
+        if config.session and not self._adopted:
+            self._adopted = True
+            user_id, _, token = config.session.partition(":")
+            try:
+                return await self._start(self._header(int(user_id), token, own=False))
+            except SourceAuthError:
+                if not config.password:
+                    raise
+        if not config.password:
+            raise SourceAuthError(SOURCE, "the session was refused and there is no password")
         result = await self._post(
             "common.db.login", [config.user, {"password": config.password}, config.language], None
         )
@@ -154,14 +199,7 @@ class TrytonRpc:
             or not isinstance(result[1], str)
         ):
             raise SourceProtocolError(SOURCE, "login answered without a user and session")
-        user_id, token = result[0], result[1]
-        credentials = f"{config.user}:{user_id}:{token}".encode()
-        session = _Session(user_id, "Session " + base64.b64encode(credentials).decode("ascii"))
-        preferences = await self._post("model.res.user.get_preferences", [True, {}], session)
-        if not isinstance(preferences, dict):
-            raise SourceProtocolError(SOURCE, "the user's preferences are not an object")
-        self._session, self._context = session, preferences
-        return session
+        return await self._start(self._header(result[0], result[1], own=True))
 
     async def _current_session(self, stale: _Session | None = None) -> _Session:
         async with self._login_lock:
@@ -255,6 +293,19 @@ class TrytonRpc:
         if len(ids) != len(values):
             raise SourceProtocolError(SOURCE, f"{model}.create made {len(ids)} of {len(values)}")
         return ids
+
+    async def approve_warning(self, name: str, *, always: bool = False) -> None:
+        """Confirm the warning ``name`` (`SourceWarning.warning`) for this user, as a person
+        does in Tryton's client: the next call that raises it goes through (every later one
+        too with ``always``). Not repeated after a failure."""
+        await self.call("res.user.warning", "skip", name, always, idempotent=False)
+
+    async def refresh_context(self) -> None:
+        """Read the user's context again (after its companies or preferences changed)."""
+        preferences = await self.call("res.user", "get_preferences", True, context={})
+        if not isinstance(preferences, dict):
+            raise SourceProtocolError(SOURCE, "the user's preferences are not an object")
+        self._context = preferences
 
     async def ping(self) -> None:
         """Reach the server and check the session (logs in when needed)."""
