@@ -109,9 +109,9 @@ def source_configs(
         raise SettingsError(["no sources configured and no sandbox to attach to"])
     try:
         endpoints = Endpoints.read(endpoints_file)
+        return configs_from_endpoints(endpoints, settings.policy)  # a Tryton sandbox: refused
     except (OSError, ValueError) as exc:
         raise SettingsError([f"--sandbox {endpoints_file}: {exc}"]) from None
-    return configs_from_endpoints(endpoints, settings.policy)
 
 
 @dataclass(frozen=True)

@@ -17,6 +17,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Mapping
 from pathlib import Path
 from types import TracebackType
 
@@ -39,6 +40,8 @@ class SandboxProcess:
         extra_args: tuple[str, ...] = (),
         endpoints_file: Path | None = None,
         now: dt.datetime | None = None,
+        erp: str = "netsuite",
+        env: Mapping[str, str] | None = None,
     ) -> None:
         self._dir = Path(tempfile.mkdtemp(prefix="accord-sandbox-"))
         self.endpoints_file = endpoints_file or self._dir / "endpoints.json"
@@ -58,12 +61,21 @@ class SandboxProcess:
             "--state-dir",
             str(self._dir),
             *(("--now", now.isoformat()) if now is not None else ()),
+            "--erp",
+            erp,
             *extra_args,
         ]
+        self.env = {**os.environ, **(env or {}), "PYTHONUNBUFFERED": "1"}
         self.process: subprocess.Popen[bytes] | None = None
         self.endpoints: Endpoints | None = None
 
-    def start(self, timeout: float = 120.0) -> Endpoints:
+    @property
+    def directory(self) -> Path:
+        """The child's working directory (its state directory), removed when it stops."""
+        return self._dir
+
+    def launch(self) -> None:
+        """Start the child without waiting for it (`wait_ready` waits)."""
         with contextlib.suppress(FileNotFoundError):
             self.endpoints_file.unlink()
         with self.log_file.open("wb") as log:
@@ -72,8 +84,12 @@ class SandboxProcess:
                 cwd=_ROOT,
                 stdout=subprocess.DEVNULL,
                 stderr=log,
-                env={**os.environ, "PYTHONUNBUFFERED": "1"},
+                env=self.env,
             )
+
+    def wait_ready(self, timeout: float = 120.0) -> Endpoints:
+        """Wait until the child has written its endpoints file; stop it if it does not."""
+        assert self.process is not None, "launch() first"
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             if self.process.poll() is not None:
@@ -87,6 +103,10 @@ class SandboxProcess:
         output = self.log_file.read_text()
         self.stop()
         raise SandboxStartError(f"sandbox not ready after {timeout}s:\n{output}")
+
+    def start(self, timeout: float = 120.0) -> Endpoints:
+        self.launch()
+        return self.wait_ready(timeout)
 
     def stop(self, timeout: float = 10.0) -> None:
         """Stop the child (SIGTERM, then SIGKILL) and remove its working directory."""

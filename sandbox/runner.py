@@ -1,8 +1,11 @@
-"""Serve both emulators from one process on loopback sockets.
+"""Serve the sandbox's systems from one process on loopback sockets.
 
-`run` builds the world, binds the two listeners (port 0 picks a free port), serves Salesforce
-over HTTPS (its clients only speak https://) and NetSuite over HTTPS too, and calls back with
-the `Endpoints` once both accept connections. SIGINT and SIGTERM stop both servers cleanly.
+`run` builds the world, binds the listeners (port 0 picks a free port), serves Salesforce
+over HTTPS (its clients only speak https://) and the ERP, and calls back with the `Endpoints`
+once all accept connections. The ERP is the NetSuite emulator, served over HTTPS from this
+process too, or (``erp="tryton"``) a real Tryton server in a child process
+(`sandbox.tryton`), seeded from the same world. SIGINT and SIGTERM stop everything cleanly,
+a Tryton being prepared included: its server is stopped and its directory removed.
 """
 
 from __future__ import annotations
@@ -22,11 +25,19 @@ from pathlib import Path
 import uvicorn
 
 from sandbox.clock import SandboxClock
-from sandbox.endpoints import Endpoints, NetSuiteEndpoint, SalesforceEndpoint, SandboxInfo
+from sandbox.endpoints import (
+    Endpoints,
+    NetSuiteEndpoint,
+    SalesforceEndpoint,
+    SandboxInfo,
+    TrytonEndpoint,
+)
 from sandbox.netsuite import NetSuiteEmulator
 from sandbox.salesforce import SalesforceEmulator
 from sandbox.tls import TlsFiles, issue_loopback_certificates
 from sandbox.world import World, build_world
+
+ERPS = ("netsuite", "tryton")
 
 
 @dataclass(frozen=True)
@@ -39,7 +50,14 @@ class SandboxConfig:
     now: dt.datetime | None = None  # the instant the sandbox starts at (default: real time)
     state_dir: Path | None = None  # where the CA and certificates go; a temp dir by default
     log_level: str = "warning"
+    erp: str = "netsuite"  # or "tryton"
+    tryton_database_uri: str | None = None  # a PostgreSQL server; SQLite when None
+    tryton_cache_dir: Path | None = None  # prepared Tryton databases; see sandbox.tryton.store
     extra: dict[str, str] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        if self.erp not in ERPS:
+            raise ValueError(f"erp is one of {', '.join(ERPS)}, not {self.erp!r}")
 
 
 class _Server(uvicorn.Server):
@@ -66,35 +84,98 @@ def _url(scheme: str, host: str, sock: socket.socket) -> str:
     return f"{scheme}://{shown}:{port}"
 
 
+class _Stopper:
+    """SIGINT/SIGTERM: cancel the start while it prepares, stop the servers once they serve."""
+
+    def __init__(self) -> None:
+        self.requested = False
+        self.servers: list[_Server] = []
+        self._task = asyncio.current_task()
+
+    def install(self) -> None:
+        loop = asyncio.get_running_loop()
+        for signum in (signal.SIGINT, signal.SIGTERM):
+            with contextlib.suppress(NotImplementedError, RuntimeError):
+                loop.add_signal_handler(signum, self.stop)
+
+    def stop(self) -> None:
+        self.requested = True
+        if self.servers:
+            for each in self.servers:
+                each.should_exit = True
+        elif self._task is not None:
+            self._task.cancel()
+
+
 async def run(config: SandboxConfig, on_ready: Callable[[Endpoints], None]) -> None:
-    """Serve until SIGINT/SIGTERM; ``on_ready`` receives the endpoints once both listen."""
+    """Serve until SIGINT/SIGTERM; ``on_ready`` receives the endpoints once all listen."""
     world = build_world(config.seed, config.customers, now=SandboxClock(config.now))
     salesforce = SalesforceEmulator(world)
-    netsuite = NetSuiteEmulator(world)
+    netsuite = NetSuiteEmulator(world) if config.erp == "netsuite" else None
     # The seeded records live as long as the process: keep them out of the garbage collector's
     # full collections, which otherwise stall a request now and then on a large world.
     gc.collect()
     gc.freeze()
+    stopper = _Stopper()
+    stopper.install()
 
-    with contextlib.ExitStack() as cleanup:
-        state_dir = config.state_dir
-        if state_dir is None:  # a private directory that leaves with the process
-            temporary = tempfile.TemporaryDirectory(prefix="accord-sandbox-")
-            state_dir = Path(cleanup.enter_context(temporary))
-        tls = issue_loopback_certificates(state_dir, config.host)
-        await _serve(config, world, salesforce, netsuite, tls, on_ready)
+    try:
+        with contextlib.ExitStack() as cleanup:
+            state_dir = config.state_dir
+            if state_dir is None:  # a private directory that leaves with the process
+                temporary = tempfile.TemporaryDirectory(prefix="accord-sandbox-")
+                state_dir = Path(cleanup.enter_context(temporary))
+            tls = issue_loopback_certificates(state_dir, config.host)
+            if netsuite is not None:
+                await _serve(config, world, salesforce, netsuite, tls, on_ready, stopper)
+            else:
+                await _serve_with_tryton(
+                    config, world, salesforce, state_dir, tls, on_ready, stopper
+                )
+    except asyncio.CancelledError:
+        if not stopper.requested:
+            raise  # a stop asked by a signal ends the run normally; anything else propagates
+
+
+async def _serve_with_tryton(
+    config: SandboxConfig,
+    world: World,
+    salesforce: SalesforceEmulator,
+    state_dir: Path,
+    tls: TlsFiles,
+    on_ready: Callable[[Endpoints], None],
+    stopper: _Stopper,
+) -> None:
+    from sandbox.tryton.instance import TrytonSandbox  # only a Tryton sandbox needs the extra
+    from sandbox.tryton.store import backend_for
+
+    tryton = TrytonSandbox(
+        world,
+        backend_for(config.tryton_database_uri, config.tryton_cache_dir),
+        host=config.host,
+        state_dir=state_dir,
+        tls=tls,
+    )
+    try:
+        endpoint = await tryton.start()
+        await _serve(config, world, salesforce, endpoint, tls, on_ready, stopper)
+    finally:
+        await asyncio.shield(tryton.stop())
 
 
 async def _serve(
     config: SandboxConfig,
     world: World,
     salesforce: SalesforceEmulator,
-    netsuite: NetSuiteEmulator,
+    erp: NetSuiteEmulator | TrytonEndpoint,
     tls: TlsFiles,
     on_ready: Callable[[Endpoints], None],
+    stopper: _Stopper,
 ) -> None:
     sf_sock = _bind(config.host, config.salesforce_port)
-    ns_sock = _bind(config.host, config.netsuite_port)
+    ns_sock = (
+        _bind(config.host, config.netsuite_port) if isinstance(erp, NetSuiteEmulator) else None
+    )
 
     def server(app: object) -> _Server:
         return _Server(
@@ -111,21 +192,15 @@ async def _serve(
             )
         )
 
-    servers = [server(salesforce.app), server(netsuite.app)]
-
-    def stop() -> None:
-        for each in servers:
-            each.should_exit = True
-
-    loop = asyncio.get_running_loop()
-    for signum in (signal.SIGINT, signal.SIGTERM):
-        with contextlib.suppress(NotImplementedError, RuntimeError):
-            loop.add_signal_handler(signum, stop)
-
-    serving = [
-        asyncio.create_task(servers[0].serve(sockets=[sf_sock])),
-        asyncio.create_task(servers[1].serve(sockets=[ns_sock])),
-    ]
+    servers = [server(salesforce.app)]
+    serving = [asyncio.create_task(servers[0].serve(sockets=[sf_sock]))]
+    if isinstance(erp, NetSuiteEmulator):
+        assert ns_sock is not None
+        servers.append(server(erp.app))
+        serving.append(asyncio.create_task(servers[1].serve(sockets=[ns_sock])))
+    stopper.servers = servers
+    if stopper.requested:  # a signal came while the servers were being built
+        stopper.stop()
     while not all(s.started for s in servers):
         if any(task.done() for task in serving):
             for task in serving:
@@ -135,9 +210,22 @@ async def _serve(
         await asyncio.sleep(0.01)
 
     sf_url = _url("https", config.host, sf_sock)
-    ns_url = _url("https", config.host, ns_sock)
     sf = salesforce.settings
-    ns = netsuite.settings
+    erp_endpoint: NetSuiteEndpoint | TrytonEndpoint
+    if isinstance(erp, NetSuiteEmulator):
+        assert ns_sock is not None
+        ns_url = _url("https", config.host, ns_sock)
+        ns = erp.settings
+        erp_endpoint = NetSuiteEndpoint(
+            base_url=ns_url,
+            account_id=ns.account_id,
+            token_url=f"{ns_url}/services/rest/auth/oauth2/v1/token",
+            client_id=ns.client_id,
+            client_secret=ns.client_secret,
+            ca_file=str(tls.ca_file),
+        )
+    else:
+        erp_endpoint = erp
     on_ready(
         Endpoints(
             salesforce=SalesforceEndpoint(
@@ -150,20 +238,14 @@ async def _serve(
                 client_secret=sf.client_secret,
                 ca_file=str(tls.ca_file),
             ),
-            netsuite=NetSuiteEndpoint(
-                base_url=ns_url,
-                account_id=ns.account_id,
-                token_url=f"{ns_url}/services/rest/auth/oauth2/v1/token",
-                client_id=ns.client_id,
-                client_secret=ns.client_secret,
-                ca_file=str(tls.ca_file),
-            ),
+            erp=erp_endpoint,
             sandbox=SandboxInfo(
                 pid=os.getpid(),
                 seed=config.seed,
                 customers=config.customers,
                 as_of=world.as_of.isoformat(),
                 now=world.started.isoformat().replace("+00:00", "Z"),
+                erp=config.erp,
             ),
         )
     )

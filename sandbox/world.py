@@ -37,6 +37,7 @@ from decimal import Decimal
 
 from domain import sfid
 from sandbox.clock import SandboxClock
+from sandbox.tax_ids import tax_id_for
 
 CENT = Decimal("0.01")
 _SEED_MARGIN = dt.timedelta(minutes=1)
@@ -346,6 +347,29 @@ TERMS = [
     Terms(5, "Due on receipt", 0),
 ]
 
+# Country names by ISO 3166-1 alpha-2 code: the world's countries and others an address may
+# be changed to.
+COUNTRY_NAMES = {
+    "US": "United States",
+    "GB": "United Kingdom",
+    "DE": "Germany",
+    "FR": "France",
+    "CA": "Canada",
+    "JP": "Japan",
+    "AU": "Australia",
+    "IE": "Ireland",
+    "NL": "Netherlands",
+    "ES": "Spain",
+    "IT": "Italy",
+    "CH": "Switzerland",
+    "SE": "Sweden",
+    "NZ": "New Zealand",
+    "SG": "Singapore",
+    "IN": "India",
+    "MX": "Mexico",
+    "BR": "Brazil",
+}
+
 # Rough conversion from USD list prices; JPY has no minor unit.
 FX_FROM_USD = {
     "USD": Decimal("1"),
@@ -548,29 +572,6 @@ _PRODUCTS = [
     ("HW-SENSOR", "Sensor Pack", "Hardware", "129.99"),
     ("SVC-AUDIT", "Compliance Audit", "Services", "9800.00"),
 ]
-
-
-# --------------------------------------------------------------------------- tax ids
-
-
-def tax_id_for(country: str, rng: random.Random) -> str:
-    """A tax registration number in the country's usual shape (see `valid_tax_id`)."""
-    digits = "".join(rng.choice("0123456789") for _ in range(12))
-    if country == "US":
-        return f"{digits[:2]}-{digits[2:9]}"  # EIN
-    if country == "GB":
-        return f"GB{digits[:9]}"  # VAT
-    if country == "DE":
-        return f"DE{digits[:9]}"  # USt-IdNr
-    if country == "FR":
-        return f"FR{digits[:2]}{digits[2:11]}"  # TVA: 2-character key + SIREN
-    if country == "CA":
-        return f"{digits[:9]}RT0001"  # business number + GST/HST program account
-    if country == "JP":
-        return f"T{digits[:12]}{rng.choice('0123456789')}"  # qualified invoice issuer number
-    if country == "AU":
-        return digits[:11]  # ABN
-    raise ValueError(f"no tax id format for {country}")
 
 
 # --------------------------------------------------------------------------- generation

@@ -16,6 +16,7 @@ Hierarchy (``code``; ``retryable``: whether repeating the same call soon may suc
     ├── SourceForbidden           SOURCE_FORBIDDEN     no          403 other than limits
     ├── RecordNotFound            NOT_FOUND            no          no such record
     ├── SourceValidationError     SOURCE_VALIDATION    no          the source refused input
+    │   └── SourceWarning         SOURCE_WARNING       no          goes on only once confirmed
     ├── SourceConflict            SOURCE_CONFLICT      no          several matches, key reuse
     └── SourceProtocolError       SOURCE_BAD_RESPONSE  no          unparseable/unexpected body
 
@@ -50,6 +51,7 @@ __all__ = [
     "SourceTimeout",
     "SourceUnavailable",
     "SourceValidationError",
+    "SourceWarning",
     "parse_retry_after",
 ]
 
@@ -207,6 +209,36 @@ class SourceValidationError(SourceError):
             source, message, status=status, upstream_code=upstream_code, details=details
         )
         self.problems: tuple[FieldProblem, ...] = tuple(problems)
+
+
+class SourceWarning(SourceValidationError):
+    """The source stopped to ask for confirmation (Tryton's ``UserWarning``, e.g. a sale over
+    the customer's credit limit): nothing was written. ``warning`` names what to confirm; a
+    workflow can ask a person for approval and, once given, confirm that name to the source
+    and repeat the call."""
+
+    code = "SOURCE_WARNING"
+
+    def __init__(
+        self,
+        source: str,
+        message: str,
+        *,
+        warning: str = "",
+        problems: Iterable[FieldProblem] = (),
+        status: int | None = None,
+        upstream_code: str | None = None,
+        details: str | bytes | None = None,
+    ) -> None:
+        super().__init__(
+            source,
+            message,
+            problems=problems,
+            status=status,
+            upstream_code=upstream_code,
+            details=details,
+        )
+        self.warning = warning
 
 
 class SourceConflict(SourceError):

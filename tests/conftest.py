@@ -29,6 +29,7 @@ from tests.sandbox.test_netsuite_support import NetSuiteHttp
 
 SEED = 42
 CUSTOMERS = 300
+TRYTON_CUSTOMERS = 60  # Tryton posts every invoice itself, so a smaller world; 60 has every case
 TEST_REDIS_URL = os.environ.get("ACCORD_TEST_REDIS_URL", "redis://127.0.0.1:6379/0")
 
 
@@ -77,6 +78,24 @@ def sandbox() -> Iterator[Endpoints]:
     endpoints = process.start()
     yield endpoints
     process.stop()
+
+
+@pytest.fixture(scope="session")
+def tryton_sandbox() -> Iterator[Endpoints]:
+    """The Salesforce emulator and a real Tryton server seeded from the same world, for the
+    whole session. A cold start (no prepared database in the cache) activates Tryton's modules
+    and seeds over JSON-RPC, about a minute; later runs copy the prepared database."""
+    process = SandboxProcess(seed=SEED, customers=TRYTON_CUSTOMERS, erp="tryton")
+    endpoints = process.start(timeout=900)
+    yield endpoints
+    process.stop()
+
+
+@pytest.fixture(scope="session")
+def tryton_world(tryton_sandbox: Endpoints) -> World:
+    """The world the Tryton sandbox was seeded from, built again in this process."""
+    info = tryton_sandbox.sandbox
+    return build_world(info.seed, info.customers, now=parse_instant(info.now))
 
 
 @pytest.fixture(scope="session")

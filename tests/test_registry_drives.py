@@ -18,7 +18,8 @@ import pytest
 from bench.harness import ServerProcess
 from sandbox.emulator_client import EmulatorClient
 from sandbox.endpoints import Endpoints
-from sandbox.world import Customer, World, tax_id_for
+from sandbox.tax_ids import tax_id_for
+from sandbox.world import Customer, World
 from tests.accord import AccordServer
 
 ROOT = Path(__file__).resolve().parent.parent

@@ -13,6 +13,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from decimal import Decimal
 
+from sandbox.world import COUNTRY_NAMES
+
 CENT = Decimal("0.01")
 
 # Transaction type codes as SuiteQL's transaction.type shows them, and the record API names.
@@ -37,27 +39,6 @@ PAYMENT_STATUS = {"A": "Unapproved Payment", "B": "Not Deposited", "C": "Deposit
 UNBILLED_ORDER_STATUSES = frozenset("ABDEF")
 
 CREDIT_HOLD = {"AUTO": "Auto", "ON": "On", "OFF": "Off"}
-
-COUNTRY_NAMES = {
-    "US": "United States",
-    "GB": "United Kingdom",
-    "DE": "Germany",
-    "FR": "France",
-    "CA": "Canada",
-    "JP": "Japan",
-    "AU": "Australia",
-    "IE": "Ireland",
-    "NL": "Netherlands",
-    "ES": "Spain",
-    "IT": "Italy",
-    "CH": "Switzerland",
-    "SE": "Sweden",
-    "NZ": "New Zealand",
-    "SG": "Singapore",
-    "IN": "India",
-    "MX": "Mexico",
-    "BR": "Brazil",
-}
 
 
 @dataclass(frozen=True)

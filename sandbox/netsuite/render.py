@@ -12,7 +12,6 @@ from dataclasses import dataclass
 from typing import Any
 
 from sandbox.netsuite.model import (
-    COUNTRY_NAMES,
     CREDIT_HOLD,
     INVOICE,
     INVOICE_STATUS,
@@ -26,6 +25,7 @@ from sandbox.netsuite.model import (
     TransactionRec,
 )
 from sandbox.netsuite.store import Store
+from sandbox.world import COUNTRY_NAMES
 
 RECORD_ROOT = "/services/rest/record/v1"
 

@@ -67,7 +67,7 @@ def test_a_system_it_cannot_reach_fails_with_one_line(pristine: Endpoints, tmp_p
     # given endpoints whose ERP listens nowhere
     gone = dataclasses.replace(
         pristine,
-        netsuite=dataclasses.replace(
+        erp=dataclasses.replace(
             pristine.netsuite,
             base_url="https://127.0.0.1:9",
             token_url="https://127.0.0.1:9/services/rest/auth/oauth2/v1/token",

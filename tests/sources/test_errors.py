@@ -21,6 +21,7 @@ from sources.errors import (
     SourceTimeout,
     SourceUnavailable,
     SourceValidationError,
+    SourceWarning,
     parse_retry_after,
 )
 
@@ -33,6 +34,7 @@ CODES_AND_RETRYABILITY = [
     (SourceForbidden, "SOURCE_FORBIDDEN", False),
     (RecordNotFound, "NOT_FOUND", False),
     (SourceValidationError, "SOURCE_VALIDATION", False),
+    (SourceWarning, "SOURCE_WARNING", False),
     (SourceConflict, "SOURCE_CONFLICT", False),
     (SourceProtocolError, "SOURCE_BAD_RESPONSE", False),
 ]
@@ -54,6 +56,15 @@ def test_each_error_has_its_graphql_code_and_default_retryability(
 
 def test_circuit_open_is_a_kind_of_unavailability() -> None:
     assert issubclass(CircuitOpen, SourceUnavailable)
+
+
+def test_a_warning_is_a_refusal_that_names_what_to_confirm() -> None:
+    # given a warning the source raised instead of writing
+    error = SourceWarning("tryton", "over the credit limit", warning="f00.credit_limit_amount")
+
+    # then code that handles refused input handles it too, and it names what to confirm
+    assert isinstance(error, SourceValidationError)
+    assert error.warning == "f00.credit_limit_amount"
 
 
 def test_a_spent_daily_allowance_is_rate_limited_but_not_retryable() -> None:
@@ -120,6 +131,7 @@ def test_errors_survive_pickling_with_all_their_facts() -> None:
         SourceRateLimited("netsuite", "too many requests", retry_after=1.5, status=429),
         CircuitOpen("netsuite", "circuit open", retry_after=12.0),
         RecordNotFound("salesforce", "Account 001000000000001AAA not found", status=404),
+        SourceWarning("tryton", "over the credit limit", warning="abc.credit_limit_amount"),
     ]
 
     for error in errors:
