@@ -26,9 +26,12 @@ async def connect(url: str, key: str | None = None) -> ClientConnection:
 
 
 async def next_message(socket: ClientConnection, wait: float = 10.0) -> dict[str, Any]:
-    """The next message that is not a ping or a pong."""
+    """The next message that is not a ping or a pong, within ``wait`` seconds in all."""
+    deadline = asyncio.get_running_loop().time() + wait
     while True:
-        message: dict[str, Any] = json.loads(await asyncio.wait_for(socket.recv(), wait))
+        left = deadline - asyncio.get_running_loop().time()
+        assert left > 0, f"no message within {wait} s"
+        message: dict[str, Any] = json.loads(await asyncio.wait_for(socket.recv(), left))
         if message["type"] not in ("ping", "pong"):
             return message
 

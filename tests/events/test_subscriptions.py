@@ -93,8 +93,13 @@ async def ws_subscribe(url: str, query: str, variables: dict[str, Any], key: str
 
 
 async def next_payload(socket: Any, wait: float = 15.0) -> dict[str, Any]:
+    """The next result the server sends, within ``wait`` seconds in all (keep-alive pings do not
+    extend it)."""
+    deadline = asyncio.get_running_loop().time() + wait
     while True:
-        message = json.loads(await asyncio.wait_for(socket.recv(), wait))
+        left = deadline - asyncio.get_running_loop().time()
+        assert left > 0, f"no result within {wait} s"
+        message = json.loads(await asyncio.wait_for(socket.recv(), left))
         if message["type"] == "next":
             payload: dict[str, Any] = message["payload"]
             return payload
