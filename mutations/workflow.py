@@ -14,8 +14,9 @@ middle of one is resumed by another (or by itself after a restart) at that step.
                   └──▶ EXCEPTION ──▶ RUNNING (retry) / CANCELLED (cancel)
 
 - A step raises `NeedsApproval` to pause the workflow for finance (nothing written yet);
-  approving resumes it at that step, and keeps what was approved (`approved_for`) so that
-  the step, run again on a retry, can tell whether the approval still covers the work.
+  approving runs the read-only steps again (what they checked may have changed during the
+  wait) and resumes, keeping what was approved (`approved_for`) so that the step, run again,
+  can tell whether the approval still covers the work.
 - A step that fails (a business refusal, an upstream error after its retries, or a defect)
   stops the workflow in EXCEPTION, recording the step, the reason and the upstream error,
   after the failed step (whose write may have landed although its answer never came) and the
@@ -729,11 +730,21 @@ class WorkflowEngine:
             workflow.approved_at = now()
             workflow.approved_for = workflow.pending_reason
             workflow.pending_reason = None
+            # What was checked before the wait may have changed during it: the read-only
+            # steps run again (the approval still covers what it was asked for).
+            self._rerun_checks(workflow)
             workflow.status = WorkflowStatus.RUNNING
             await self._save(workflow)
             return await self._advance(workflow)
 
         return await self._exclusively(workflow_id, "approve", work)
+
+    def _rerun_checks(self, workflow: Workflow) -> None:
+        for step in self.definitions[workflow.kind]:
+            if step.read_only:
+                record = workflow.step(step.name)
+                record.status = StepStatus.PENDING
+                record.error = None
 
     async def cancel(self, workflow_id: str, actor: str) -> Workflow:
         async def work(workflow: Workflow) -> Workflow:

@@ -196,7 +196,8 @@ class AuditEntry:
     role: str | None
     action: str = strawberry.field(description="A mutation, or a workflow step (KIND.step).")
     outcome: str = strawberry.field(
-        description="applied, failed, compensated, refused, replayed or pending_approval."
+        description="applied, failed, compensated, kept (an undo left a record other work "
+        "rests on), refused, replayed or pending_approval."
     )
     system: str | None
     record_type: str | None

@@ -181,3 +181,24 @@ def writer(sandbox: Endpoints) -> Iterator[AccordServer]:
     )
     with AccordServer(sandbox, policy, options) as server:
         yield server
+
+
+LATE_MS = 450  # an answer that comes after the client gave up on it, though the write landed
+
+
+@pytest.fixture
+def impatient(sandbox: Endpoints) -> Iterator[AccordServer]:
+    """An Accord that gives each upstream request 0.25 s."""
+    from api.auth import DEMO_KEYS
+    from mutations.workflow import EngineSettings
+    from server import AppOptions
+    from sources.resilience import ResiliencePolicy
+
+    policy = ResiliencePolicy(
+        timeout=0.25, max_attempts=2, backoff_base=0.01, backoff_max=0.02, failure_threshold=1000
+    )
+    options = AppOptions(
+        api_keys=DEMO_KEYS, engine=EngineSettings(step_backoff=0.01, step_backoff_max=0.02)
+    )
+    with AccordServer(sandbox, policy, options) as server:
+        yield server
