@@ -37,6 +37,7 @@ from api.subscriptions import EventStream, SubscriptionLimits, SubscriptionServe
 from cache import CacheSettings, InvalidatingCrm, InvalidatingErp, ReadCache
 from config.settings import Settings, SettingsError, load_settings
 from events.bus import Bus, SubscriberOverflow, open_bus
+from events.bus_options import BusOptions
 from events.intake import intake_routes, register_with_sandbox
 from events.normalize import Normalizer
 from events.pollers import netsuite_poller, salesforce_poller
@@ -107,6 +108,7 @@ class AppOptions:
 
     redis_url: str | None = None  # None: state in memory
     state_prefix: str = "accord:"  # keys in Redis start with it
+    redis_timeout: float = 2.0  # seconds to connect and per command: a slow Redis fails fast
     api_keys: Mapping[str, Role] = field(default_factory=dict)
     anonymous_reads: bool = True
     engine: EngineSettings = field(default_factory=EngineSettings)
@@ -154,6 +156,7 @@ def options_from(
         events=events,
         redis_url=settings.redis_url,
         state_prefix=settings.redis_prefix,
+        redis_timeout=settings.redis_timeout,
         api_keys=keys,
         anonymous_reads=settings.anonymous_reads,
         cache=CacheSettings(enabled=settings.cache, max_entries=settings.cache_size),
@@ -181,7 +184,9 @@ def create_app(
         if options.cache.enabled
         else None
     )
-    backend = open_backend(options.redis_url, prefix=options.state_prefix)
+    backend = open_backend(
+        options.redis_url, prefix=options.state_prefix, timeout=options.redis_timeout
+    )
     workflows = WorkflowStore(backend)
     audit = AuditTrail(backend)
     services = WriteServices(
@@ -204,7 +209,17 @@ def create_app(
     authenticator = ApiKeyAuthenticator(options.api_keys, anonymous=options.anonymous_reads)
 
     events = options.events
-    bus = open_bus(options.redis_url, prefix=options.state_prefix) if events.enabled else None
+    bus = (
+        open_bus(
+            options.redis_url,
+            prefix=options.state_prefix,
+            options=BusOptions(
+                connect_timeout=options.redis_timeout, command_timeout=options.redis_timeout
+            ),
+        )
+        if events.enabled
+        else None
+    )
     normalizer = Normalizer(
         crm, erp, backend, publish=bus.publish if bus else None, today=erp.today
     )
@@ -294,7 +309,7 @@ def create_app(
             WebSocketRoute("/graphql", subscriptions),
             Route("/graphql", graphql.handle, methods=["GET", "POST"]),
             Route("/healthz", healthz, methods=["GET"]),
-            Route("/readyz", Readiness([crm, erp]).handle, methods=["GET"]),
+            Route("/readyz", Readiness([crm, erp], state=backend).handle, methods=["GET"]),
         ],
         lifespan=lifespan,
     )

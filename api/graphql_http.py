@@ -52,8 +52,10 @@ from strawberry.http.ides import get_graphql_ide_html
 from strawberry.schema._graphql_core import execution_context_class_kwargs
 from strawberry.schema.schema import validate_document
 
+from api import state_unavailable
 from api.auth import AuthenticationFailed
 from api.persisted import PersistedQueries, PersistedQueryError
+from state.errors import StateUnavailable
 
 logger = logging.getLogger("accord.graphql")
 
@@ -138,6 +140,8 @@ class GraphQLHttp:
             body = {"errors": [{"message": str(exc), "extensions": {"code": "UNAUTHENTICATED"}}]}
             headers = {"WWW-Authenticate": 'Bearer realm="accord"'}
             return JSONResponse(body, 401, headers=headers, media_type=media), False
+        except StateUnavailable as exc:
+            return state_unavailable.http_response(exc, media), False
         status = 400 if pre_execution and media == GRAPHQL_RESPONSE else 200
         clean = not result.errors and not (result.extensions and "stale" in result.extensions)
         return JSONResponse(_format(result), status, media_type=media), clean
@@ -353,6 +357,8 @@ def _format(result: ExecutionResult) -> dict[str, Any]:
 
 def _format_error(error: GraphQLError) -> dict[str, Any]:
     original = error.original_error
+    if state_unavailable.is_state_unavailable(original):
+        return state_unavailable.graphql_error(error)  # an outage to retry, not a bug
     # An exception from a resolver that is not a GraphQLError is a bug: log it, tell nothing.
     # Before execution (no path), graphql-core wraps input coercion errors whose text is
     # meant for the client.

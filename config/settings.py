@@ -34,6 +34,7 @@ Everything
     ACCORD_SOURCE_TIMEOUT                seconds per upstream attempt, default 10
     ACCORD_REDIS_URL                     redis://host:6379/0 for shared state across replicas
     ACCORD_REDIS_PREFIX                  prefix of Accord's Redis keys, default accord:
+    ACCORD_REDIS_TIMEOUT                 seconds to connect to Redis and per command, default 2
     ACCORD_WORKFLOW_LEASE_SECONDS        a dead replica's workflows resume after this, default 30
     ACCORD_WORKFLOW_RECOVERY_SECONDS     how often to look for them, default 5
     ACCORD_SALESFORCE_WEBHOOK_SECRETS    secrets signing Salesforce change events (comma-separated)
@@ -102,6 +103,7 @@ class Settings:
     netsuite_webhook_secrets: tuple[str, ...] = ()
     poll_seconds: float = 0.0  # 0: no pollers
     propagate: bool = True
+    redis_timeout: float = 2.0
 
     @property
     def sandbox(self) -> bool:
@@ -217,6 +219,7 @@ def load_settings(env: Mapping[str, str]) -> Settings:
         read.problems.append(f"ACCORD_API_KEYS: {exc}")
     anonymous_reads = read.flag("ACCORD_ANONYMOUS_READS", default=not configured)
     redis_prefix = read.text("ACCORD_REDIS_PREFIX") or "accord:"
+    redis_timeout = read.number("ACCORD_REDIS_TIMEOUT", 2.0, low=0.05, high=60)
     lease = read.number("ACCORD_WORKFLOW_LEASE_SECONDS", 30.0, low=0.5, high=3600)
     recovery = read.number("ACCORD_WORKFLOW_RECOVERY_SECONDS", 5.0, low=0.1, high=3600)
     persisted = _persisted_queries(read)
@@ -247,6 +250,7 @@ def load_settings(env: Mapping[str, str]) -> Settings:
         netsuite_webhook_secrets=ns_secrets,
         poll_seconds=poll,
         propagate=propagate,
+        redis_timeout=redis_timeout,
     )
 
 

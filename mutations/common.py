@@ -35,9 +35,11 @@ from schema.ids import CustomerRef
 from schema.ownership import OPERATIONS
 from sources.clock import utc_today
 from sources.errors import SourceError
+from sources.outage import OutageLog
 from sources.ports import CrmPort, ErpPort
 from sources.records import ErpCustomer
 from state.backend import StateBackend
+from state.errors import StateError
 from state.idempotency import (
     IdempotencyStore,
     IdempotencyTimeout,
@@ -236,8 +238,17 @@ async def idempotent(
 
 async def _keep_claim(store: IdempotencyStore, operation: str, key: str, token: str) -> None:
     """Extend a running claim while this process works on it: if the process dies, the claim
-    lapses within `running_ttl` and a retry elsewhere takes the key over."""
-    while await store.extend(operation, key, token):  # noqa: ASYNC110 - a timer, not a wait
+    lapses within `running_ttl` and a retry elsewhere takes the key over. A beat the state
+    backend misses is tried again at the next one."""
+    outage = OutageLog(logger, f"the claim on {operation} {key!r}: the state backend")
+    while True:
+        try:
+            if not await store.extend(operation, key, token):
+                return
+        except StateError as exc:
+            outage.failed(exc)
+        else:
+            outage.succeeded()
         await asyncio.sleep(store.running_ttl / 3)
 
 

@@ -3,7 +3,10 @@
 The payment must equal what it is applied to; each application pays an open invoice of the
 same customer, in the payment's currency, at most its amount due (no overpayment). The ERP
 payment's external id is derived from the idempotency key, so a retried request finds the
-payment the first one posted instead of posting another.
+payment the first one posted instead of posting another, even when the record of the first
+result was lost (the state backend went down, or restarted empty, after the payment posted):
+the invoices no longer take the payment, and the one found under its external id is the
+answer.
 """
 
 from __future__ import annotations
@@ -70,12 +73,41 @@ async def record_payment(
         facts = PaymentFacts(
             customer.erp_id, customer.currency, amount, currency, list(applications), invoices
         )
+        external_id = payment_external_id(upstream)
         violations = evaluate(PAYMENT_POLICIES, facts)
         if violations:
-            return refused(*problems_of(violations))
+            # An earlier attempt of this very request may have posted the payment (its answer,
+            # or the record of it, lost): the invoices it paid no longer take it. That is this
+            # request's result, not a refusal.
+            try:
+                earlier = (await services.erp.payments_by_external_ids([external_id])).get(
+                    external_id
+                )
+            except SourceError as error:
+                return Outcome(problems=[upstream_problem(error)], transient=True)
+            if earlier is None:
+                return refused(*problems_of(violations))
+            await audit_write(
+                services,
+                caller,
+                action="recordPayment",
+                outcome="applied",
+                system="netsuite",
+                record_type="customerPayment",
+                record_id=earlier.erp_id,
+                idempotency_key=key,
+                upstream_ids={"externalId": external_id},
+                message="found the payment an earlier attempt of this request posted",
+            )
+            return Outcome(
+                {
+                    "payment": earlier,
+                    "customer": {"key": customer.erp_key, "erp_id": customer.erp_id},
+                }
+            )
         payment = NewPayment(
             customer_erp_id=customer.erp_id,
-            external_id=payment_external_id(upstream),
+            external_id=external_id,
             amount=amount,
             currency=currency,
             payment_date=payment_date or services.today(),

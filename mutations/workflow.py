@@ -51,6 +51,7 @@ from typing import Any, Protocol
 
 from mutations.audit import AuditEntry, AuditTrail, plain
 from sources.errors import SourceError
+from sources.outage import OutageLog
 from state.backend import StateBackend
 from state.errors import StateError
 
@@ -536,8 +537,8 @@ class WorkflowEngine:
                 if not await self.store.backend.renew(lease, self.owner, self.settings.lease_ttl):
                     logger.warning("lost the lease %s", lease)
                     return
-            except Exception:
-                logger.exception("could not renew the lease %s", lease)
+            except StateError as exc:  # tried again at the next beat; the TTL covers a miss
+                logger.warning("could not renew the lease %s: %s", lease, exc)
 
     async def _advance(self, workflow: Workflow) -> Workflow:
         steps = self.definitions[workflow.kind]
@@ -789,11 +790,16 @@ class WorkflowEngine:
         return resumed
 
     async def recover_forever(self) -> None:
+        outage = OutageLog(logger, "workflow recovery: the state backend")
         while True:
             try:
                 await self.recover()
+            except StateError as exc:  # an outage: one line when it starts, one when it ends
+                outage.failed(exc)
             except Exception:
                 logger.exception("workflow recovery failed; trying again later")
+            else:
+                outage.succeeded()
             await asyncio.sleep(self.settings.recover_every)
 
     async def _get(self, workflow_id: str) -> Workflow:

@@ -502,6 +502,16 @@ class NetSuiteErp:
         rows = await self._ids_in(self._PAYMENTS + " AND t.id IN ({in_list})", erp_ids)
         return {payment.erp_id: payment for payment in await self._payments(rows)}
 
+    async def payments_by_external_ids(self, external_ids: Sequence[str]) -> dict[str, ErpPayment]:
+        rows = await self._rows_in(
+            "SELECT t.id, t.externalid FROM transaction t "
+            "WHERE t.type = 'CustPymt' AND t.externalid IN ({in_list})",
+            external_ids,
+        )
+        ids = {str(row["id"]): str(row["externalid"]) for row in rows}
+        payments = await self.payments_by_ids(list(ids))
+        return {ids[erp_id]: payment for erp_id, payment in payments.items()}
+
     async def payments_by_invoice_ids(
         self, invoice_erp_ids: Sequence[str]
     ) -> dict[str, list[ErpPayment]]:
