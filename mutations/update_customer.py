@@ -10,7 +10,7 @@ fails, the first is put back: the customer is never left half-updated.
 from __future__ import annotations
 
 import asyncio
-from dataclasses import dataclass, fields, replace
+from dataclasses import dataclass, fields
 from decimal import Decimal
 from typing import Any
 
@@ -311,17 +311,28 @@ async def _restore_account(
     account: CrmAccount,
     changed: dict[str, Any],
 ) -> None:
-    """Put the CRM's fields back after the ERP refused its part."""
-    before = AccountFields(**_before_account(account, changed))
-    restore = (
-        replace(before, billing_address=account.billing_address)
-        if ("billing_address" in changed)
-        else before
-    )
+    """Put the CRM's fields back after the ERP refused its part: each field that still holds
+    what this request wrote gets its value from before (emptied if it was empty); a field
+    someone changed since is left to them."""
+    restored: dict[str, Any] = {}
     try:
-        await services.crm.update_account(
-            account.salesforce_id, restore, idempotency_key=f"{upstream}:crm-restore"
+        now = (await services.crm.accounts_by_ids([account.salesforce_id])).get(
+            account.salesforce_id
         )
+        mine = {
+            name: value
+            for name, value in changed.items()
+            if now is not None and getattr(now, name) == value
+        }
+        restored = _before_account(account, mine)
+        given = {name: value for name, value in restored.items() if not _empty(value)}
+        cleared = frozenset(name for name, value in restored.items() if _empty(value))
+        if restored:
+            await services.crm.update_account(
+                account.salesforce_id,
+                AccountFields(**given, cleared=cleared),
+                idempotency_key=f"{upstream}:crm-restore",
+            )
         outcome = "compensated"
     except SourceError:
         outcome = "failed"
@@ -334,7 +345,15 @@ async def _restore_account(
         record_type="Account",
         record_id=account.salesforce_id,
         before=changed,
-        after=_before_account(account, changed),
+        after=restored if outcome == "compensated" else _before_account(account, changed),
         idempotency_key=key,
-        message="restored after the ERP refused its part",
+        message="restored after the ERP refused its part"
+        if outcome == "compensated"
+        else "could not restore after the ERP refused its part: the CRM keeps the new values",
     )
+
+
+def _empty(value: Any) -> bool:
+    if isinstance(value, Address):
+        return not any((value.street, value.city, value.state, value.postal_code, value.country))
+    return value is None or value == ""

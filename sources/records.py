@@ -247,7 +247,8 @@ class CrmOpportunity:
 
 @dataclass(frozen=True, slots=True)
 class AccountFields:
-    """Changes to a CRM account, in canonical terms."""
+    """Changes to a CRM account, in canonical terms: a field left None is not changed; a
+    field named in ``cleared`` is emptied (how an undo puts back a field that was empty)."""
 
     name: str | None = None
     industry: str | None = None
@@ -256,6 +257,7 @@ class AccountFields:
     billing_address: Address | None = None
     erp_key: str | None = None
     credit_status_mirror: str | None = None
+    cleared: frozenset[str] = frozenset()
 
 
 @dataclass(frozen=True, slots=True)

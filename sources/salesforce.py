@@ -816,9 +816,32 @@ class SalesforceCrm:
         return grouped
 
 
+_ACCOUNT_FIELDS = {
+    "name": ("Name",),
+    "industry": ("Industry",),
+    "phone": ("Phone",),
+    "website": ("Website",),
+    "erp_key": ("ERP_Customer_Id__c",),
+    "credit_status_mirror": ("Credit_Status__c",),
+    "billing_address": (
+        "BillingStreet",
+        "BillingCity",
+        "BillingState",
+        "BillingPostalCode",
+        "BillingCountryCode",
+    ),
+}
+
+
 def account_body(fields: AccountFields) -> dict[str, Any]:
     """Salesforce Account fields for canonical account changes."""
-    body: dict[str, Any] = {}
+    unknown = fields.cleared - set(_ACCOUNT_FIELDS)
+    if unknown:
+        raise ValueError(f"cannot clear {sorted(unknown)}: not account fields")
+    # Emptied first: a value given for the same field wins.
+    body: dict[str, Any] = {
+        name: None for field in sorted(fields.cleared) for name in _ACCOUNT_FIELDS[field]
+    }
     if fields.name is not None:
         body["Name"] = fields.name
     if fields.industry is not None:
