@@ -326,7 +326,7 @@ async def _restore_account(
         }
         restored = _before_account(account, mine)
         given = {name: value for name, value in restored.items() if not _empty(value)}
-        cleared = frozenset(name for name, value in restored.items() if _empty(value))
+        cleared = tuple(sorted(name for name, value in restored.items() if _empty(value)))
         if restored:
             await services.crm.update_account(
                 account.salesforce_id,

@@ -257,7 +257,7 @@ class AccountFields:
     billing_address: Address | None = None
     erp_key: str | None = None
     credit_status_mirror: str | None = None
-    cleared: frozenset[str] = frozenset()
+    cleared: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)

@@ -835,7 +835,7 @@ _ACCOUNT_FIELDS = {
 
 def account_body(fields: AccountFields) -> dict[str, Any]:
     """Salesforce Account fields for canonical account changes."""
-    unknown = fields.cleared - set(_ACCOUNT_FIELDS)
+    unknown = set(fields.cleared) - set(_ACCOUNT_FIELDS)
     if unknown:
         raise ValueError(f"cannot clear {sorted(unknown)}: not account fields")
     # Emptied first: a value given for the same field wins.
