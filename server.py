@@ -223,9 +223,10 @@ def create_app(
     normalizer = Normalizer(
         crm, erp, backend, publish=bus.publish if bus else None, today=erp.today
     )
-    propagation = CreditStatusPropagation(services.crm, backend, services.idempotency, audit)
+    propagation = CreditStatusPropagation(services.crm, services.erp, services.idempotency, audit)
     if bus is not None:
         services.engine.on_change = publishing(bus.publish)
+        services.changes = normalizer.process  # each write's events go out at once
 
     def connection_context(caller: Caller) -> AccordContext:
         context = AccordContext.for_request(sources, caller, services, cache)

@@ -35,6 +35,7 @@ from typing import Any
 
 from mutations.booking_records import others_depend_on_customer, posted_by, services_of
 from mutations.booking_write_back import WriteBack
+from mutations.change_feed import NETSUITE, report
 from mutations.common import (
     Outcome,
     Problem,
@@ -290,6 +291,7 @@ class UpsertCustomer(_BookingStep):
             idempotency_key=ctx.key(),
             upstream_ids={"externalId": key},
         )
+        await report(services.changes, NETSUITE, "customer", erp_id, "create")
         return {"customer_erp_id": erp_id, "customer_created": True}
 
     async def compensate(self, ctx: StepContext) -> None:
@@ -319,6 +321,7 @@ class UpsertCustomer(_BookingStep):
                 record_id=erp_id,
                 message="deleted the customer this booking created",
             )
+            await report(services.changes, NETSUITE, "customer", erp_id, "delete")
         state.update(customer_creating=False, customer_created=False)
         state.pop("customer_erp_id", None)
 
@@ -369,6 +372,7 @@ class CreateSalesOrder(_BookingStep):
             idempotency_key=ctx.key(),
             upstream_ids={"externalId": state["opportunity_id"]},
         )
+        await report(services.changes, NETSUITE, "salesorder", erp_id, "create")
         return {
             "order_erp_id": erp_id,
             "order_number": created.number,
@@ -390,6 +394,7 @@ class CreateSalesOrder(_BookingStep):
                 record_id=erp_id,
                 message="deleted the order this booking created",
             )
+            await report(services_of(ctx).changes, NETSUITE, "salesorder", erp_id, "delete")
         state.pop("order_erp_id", None)
 
 

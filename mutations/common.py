@@ -28,6 +28,7 @@ from typing import Any
 from graphql import GraphQLError
 
 from mutations.audit import AuditEntry, AuditTrail, plain
+from mutations.change_feed import ChangeFeed
 from mutations.policies import Violation
 from mutations.workflow import WorkflowEngine, WorkflowStore
 from resolvers.context import Caller
@@ -66,6 +67,7 @@ class WriteServices:
     workflows: WorkflowStore
     engine: WorkflowEngine | None = None  # set right after construction (it needs `self`)
     today: Callable[[], dt.date] = utc_today
+    changes: ChangeFeed | None = None  # where writes report their records (the normaliser)
 
 
 @dataclass(frozen=True)

@@ -16,6 +16,7 @@ import hashlib
 from collections.abc import Sequence
 from decimal import Decimal
 
+from mutations.change_feed import NETSUITE, report
 from mutations.common import (
     Outcome,
     Problem,
@@ -99,6 +100,7 @@ async def record_payment(
                 upstream_ids={"externalId": external_id},
                 message="found the payment an earlier attempt of this request posted",
             )
+            await report(services.changes, NETSUITE, "customerpayment", earlier.erp_id, "create")
             return Outcome(
                 {
                     "payment": earlier,
@@ -131,6 +133,7 @@ async def record_payment(
             idempotency_key=key,
             upstream_ids={"externalId": payment.external_id},
         )
+        await report(services.changes, NETSUITE, "customerpayment", erp_id, "create")
         return Outcome(
             {"payment": posted, "customer": {"key": customer.erp_key, "erp_id": customer.erp_id}}
         )

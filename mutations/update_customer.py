@@ -14,6 +14,7 @@ from dataclasses import dataclass, fields
 from decimal import Decimal
 from typing import Any
 
+from mutations.change_feed import NETSUITE, SALESFORCE, report
 from mutations.common import (
     Outcome,
     Problem,
@@ -183,12 +184,17 @@ async def _update(
             await applied(
                 "salesforce", "Account", account.salesforce_id, before=before, after=crm_fields
             )
+            await report(services.changes, SALESFORCE, "Account", account.salesforce_id, "update")
         if erp_fields and customer is not None:
             await services.erp.update_customer(
                 customer.erp_id, customer_fields, idempotency_key=f"{upstream}:erp"
             )
             before = _before_customer(customer, erp_fields)
             await applied("netsuite", "customer", customer.erp_id, before=before, after=erp_fields)
+            limit = {"creditLimit": customer.credit_limit} if "credit_limit" in erp_fields else {}
+            await report(
+                services.changes, NETSUITE, "customer", customer.erp_id, "update", previous=limit
+            )
     except SourceError as error:
         if written_crm and account is not None:
             await _restore_account(services, caller, key, upstream, account, crm_fields)
@@ -333,6 +339,7 @@ async def _restore_account(
                 AccountFields(**given, cleared=cleared),
                 idempotency_key=f"{upstream}:crm-restore",
             )
+            await report(services.changes, SALESFORCE, "Account", account.salesforce_id, "update")
         outcome = "compensated"
     except SourceError:
         outcome = "failed"
