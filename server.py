@@ -161,7 +161,9 @@ def options_from(
         anonymous_reads=settings.anonymous_reads,
         cache=CacheSettings(enabled=settings.cache, max_entries=settings.cache_size),
         engine=EngineSettings(
-            lease_ttl=settings.workflow_lease, recover_every=settings.workflow_recovery
+            lease_ttl=settings.workflow_lease,
+            recover_every=settings.workflow_recovery,
+            retry_for=settings.workflow_retry,
         ),
         persisted_queries=settings.persisted_queries,
     )

@@ -37,6 +37,7 @@ Everything
     ACCORD_REDIS_TIMEOUT                 seconds to connect to Redis and per command, default 2
     ACCORD_WORKFLOW_LEASE_SECONDS        a dead replica's workflows resume after this, default 30
     ACCORD_WORKFLOW_RECOVERY_SECONDS     how often to look for them, default 5
+    ACCORD_WORKFLOW_RETRY_SECONDS        how long a step retries a failing source, default 60
     ACCORD_SALESFORCE_WEBHOOK_SECRETS    secrets signing Salesforce change events (comma-separated)
     ACCORD_NETSUITE_WEBHOOK_SECRETS      secrets that sign NetSuite change notifications
     ACCORD_POLL_SECONDS                  poll for changes webhooks missed; 0 turns pollers off
@@ -104,6 +105,7 @@ class Settings:
     poll_seconds: float = 0.0  # 0: no pollers
     propagate: bool = True
     redis_timeout: float = 2.0
+    workflow_retry: float = 60.0
 
     @property
     def sandbox(self) -> bool:
@@ -222,6 +224,7 @@ def load_settings(env: Mapping[str, str]) -> Settings:
     redis_timeout = read.number("ACCORD_REDIS_TIMEOUT", 2.0, low=0.05, high=60)
     lease = read.number("ACCORD_WORKFLOW_LEASE_SECONDS", 30.0, low=0.5, high=3600)
     recovery = read.number("ACCORD_WORKFLOW_RECOVERY_SECONDS", 5.0, low=0.1, high=3600)
+    retry = read.number("ACCORD_WORKFLOW_RETRY_SECONDS", 60.0, low=0, high=86400)
     persisted = _persisted_queries(read)
     cache = read.flag("ACCORD_CACHE", default=True)
     cache_size = read.integer("ACCORD_CACHE_SIZE", 100_000, low=100, high=10_000_000)
@@ -251,6 +254,7 @@ def load_settings(env: Mapping[str, str]) -> Settings:
         poll_seconds=poll,
         propagate=propagate,
         redis_timeout=redis_timeout,
+        workflow_retry=retry,
     )
 
 

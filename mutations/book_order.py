@@ -554,7 +554,11 @@ async def _claim(services: WriteServices, claim: str, workflow_id: str) -> Outco
 
 
 def outcome_of(workflow: Workflow) -> Outcome:
-    """The payload of a workflow at rest: the workflow, and its refusal's problems if any."""
+    """The payload of a workflow: the workflow, and its refusal's problems if any. A workflow
+    not at rest yet (still retrying a source) is no final answer: not kept for the key, so the
+    request sent again answers with the workflow as it is then."""
+    if workflow.status in (WorkflowStatus.RUNNING, WorkflowStatus.PENDING):
+        return Outcome({"workflow": workflow.to_json()}, transient=True)
     problems: list[Problem] = []
     failure = workflow.failure
     if workflow.status is WorkflowStatus.EXCEPTION and failure is not None:

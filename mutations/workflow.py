@@ -50,7 +50,8 @@ from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 from mutations.audit import AuditEntry, AuditTrail, plain
-from sources.errors import SourceError
+from mutations.step_retry import RetryWindow, retry_delay
+from sources.errors import CircuitOpen, SourceError
 from sources.outage import OutageLog
 from state.backend import StateBackend
 from state.errors import StateError
@@ -113,6 +114,7 @@ class StepRecord:
     finished_at: str | None = None
     error: str | None = None
     undo_pending: bool = False  # its compensation failed: what it wrote may still be posted
+    retrying_since: str | None = None  # first retryable failure of this run, while it retries
 
 
 @dataclass
@@ -387,6 +389,14 @@ class EngineSettings:
     step_backoff_max: float = 2.0
     recover_every: float = 5.0
     action_wait: float = 2.0  # how long retry/approve/cancel wait for a runner to let go
+    # beyond its attempts, how long a step keeps retrying a source that fails for now
+    retry_for: float = 60.0
+    # how long a request waits for its workflow to rest; then it answers with the workflow
+    # still RUNNING (retrying), which goes on in the background
+    reply_within: float = 10.0
+
+    def window(self, attempts: int) -> RetryWindow:
+        return RetryWindow(attempts, self.retry_for, self.step_backoff, self.step_backoff_max)
 
 
 class WorkflowEngine:
@@ -480,7 +490,7 @@ class WorkflowEngine:
                 break
             if action is None:
                 try:
-                    return await asyncio.shield(task)
+                    return await self._reply(workflow_id, task)
                 except (WorkflowStateError, SourceError, CompensationFailed):
                     return await self._get(workflow_id)  # an action refused; the rest stands
             left = deadline - loop.time()
@@ -490,8 +500,16 @@ class WorkflowEngine:
         # No await between the check above and registering the task: one runner per process.
         task = asyncio.ensure_future(self._leased(workflow_id, action, work, deadline))
         self._running[workflow_id] = task
-        # Shield: a client hanging up must not stop a workflow halfway through a step.
-        return await asyncio.shield(task)
+        return await self._reply(workflow_id, task)
+
+    async def _reply(self, workflow_id: str, task: asyncio.Task[Workflow]) -> Workflow:
+        """The workflow once ``task`` lets it rest, or as it stands after `reply_within` (a
+        step still retrying a source): the task goes on either way. Shielded, so that a
+        client hanging up does not stop a workflow halfway through a step."""
+        try:
+            return await asyncio.wait_for(asyncio.shield(task), self.settings.reply_within)
+        except TimeoutError:
+            return await self._get(workflow_id)
 
     async def _leased(
         self,
@@ -574,7 +592,6 @@ class WorkflowEngine:
         """Run one step to completion; a resting workflow when it must stop there."""
         record = workflow.step(step.name)
         context = self._context(workflow, step)
-        delay = self.settings.step_backoff
         while True:
             record.status = StepStatus.RUNNING
             record.attempts += 1
@@ -600,6 +617,7 @@ class WorkflowEngine:
                 )
                 return await self._fail(workflow, step, failure, dead_letter=False)
             except SourceError as error:
+                transient = error.retryable or isinstance(error, CircuitOpen)
                 failure = Failure(
                     step.name,
                     error.code,
@@ -607,16 +625,17 @@ class WorkflowEngine:
                     source=error.source,
                     upstream_code=error.upstream_code,
                     upstream_message=error.details,
-                    retryable=error.retryable,
+                    retryable=transient,
                     problems=[plain(p) for p in getattr(error, "problems", ())],
                 )
-                if error.retryable and record.attempts < step.attempts:
+                wait = self._retry_pause(record, step, error)
+                if wait is not None:
                     record.error = failure.message
                     await self._save(workflow)
-                    await asyncio.sleep(delay * (0.5 + self._rng.random() / 2))
-                    delay = min(delay * 2, self.settings.step_backoff_max)
+                    await asyncio.sleep(wait)
                     continue
-                return await self._fail(workflow, step, failure, dead_letter=error.retryable)
+                record.retrying_since = None
+                return await self._fail(workflow, step, failure, dead_letter=transient)
             except (ConcurrentUpdate, StateError):
                 raise  # the workflow's own record cannot be kept: leave it to recovery
             except Exception as error:
@@ -628,9 +647,20 @@ class WorkflowEngine:
             record.status = StepStatus.COMPLETED
             record.finished_at = now()
             record.undo_pending = False
+            record.retrying_since = None
             workflow.state.update(plain(dict(output)))
             await self._save(workflow)
             return None
+
+    def _retry_pause(self, record: StepRecord, step: Step, error: SourceError) -> float | None:
+        """Seconds before ``record``'s next try after ``error``, or None to give up; the
+        retry window opens at the step's first retryable failure."""
+        moment = dt.datetime.now(dt.UTC)
+        if record.retrying_since is None:
+            record.retrying_since = moment.isoformat()
+        since = dt.datetime.fromisoformat(record.retrying_since or moment.isoformat())
+        window = self.settings.window(step.attempts)
+        return retry_delay(window, error, record.attempts, since, moment, self._rng)
 
     async def _fail(
         self, workflow: Workflow, failed: Step, failure: Failure, *, dead_letter: bool
@@ -667,7 +697,11 @@ class WorkflowEngine:
                 continue
             context = self._context(workflow, step)
             undone = False
-            for attempt in range(1, step.attempts + 1):
+            window = self.settings.window(step.attempts)
+            since = dt.datetime.now(dt.UTC)
+            attempt = 0
+            while True:
+                attempt += 1
                 try:
                     await step.compensate(context)
                     undone = True
@@ -675,7 +709,14 @@ class WorkflowEngine:
                 except (ConcurrentUpdate, StateError):
                     raise
                 except Exception as error:
-                    if not isinstance(error, SourceError) or attempt == step.attempts:
+                    pause = (
+                        retry_delay(
+                            window, error, attempt, since, dt.datetime.now(dt.UTC), self._rng
+                        )
+                        if isinstance(error, SourceError)
+                        else None
+                    )
+                    if pause is None:
                         # Record it: the workflow stays in EXCEPTION with the undo pending.
                         record.undo_pending = True
                         record.error = f"compensation failed: {error}"
@@ -685,7 +726,7 @@ class WorkflowEngine:
                             raise failure from error
                         failed = failed or failure
                         break
-                    await asyncio.sleep(self.settings.step_backoff * attempt)
+                    await asyncio.sleep(pause)
             if not undone:
                 continue
             if record.status is StepStatus.COMPLETED:
@@ -716,6 +757,7 @@ class WorkflowEngine:
                     # posted (or posts it anew if the undo did happen after all).
                     record.status = StepStatus.PENDING
                     record.error = None
+                    record.retrying_since = None
             workflow.status = WorkflowStatus.RUNNING
             await self._save(workflow)
             await self.store.clear_dead_letter(workflow.id)

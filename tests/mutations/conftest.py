@@ -177,7 +177,8 @@ def writer(sandbox: Endpoints) -> Iterator[AccordServer]:
         timeout=2.0, max_attempts=2, backoff_base=0.01, backoff_max=0.02, failure_threshold=1000
     )
     options = AppOptions(
-        api_keys=DEMO_KEYS, engine=EngineSettings(step_backoff=0.01, step_backoff_max=0.02)
+        api_keys=DEMO_KEYS,
+        engine=EngineSettings(step_backoff=0.01, step_backoff_max=0.02, retry_for=0.0),
     )
     with AccordServer(sandbox, policy, options) as server:
         yield server
@@ -198,7 +199,8 @@ def impatient(sandbox: Endpoints) -> Iterator[AccordServer]:
         timeout=0.25, max_attempts=2, backoff_base=0.01, backoff_max=0.02, failure_threshold=1000
     )
     options = AppOptions(
-        api_keys=DEMO_KEYS, engine=EngineSettings(step_backoff=0.01, step_backoff_max=0.02)
+        api_keys=DEMO_KEYS,
+        engine=EngineSettings(step_backoff=0.01, step_backoff_max=0.02, retry_for=0.0),
     )
     with AccordServer(sandbox, policy, options) as server:
         yield server
