@@ -24,6 +24,7 @@ from collections.abc import AsyncIterator, Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import httpx
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.routing import Route, WebSocketRoute
@@ -31,12 +32,14 @@ from starlette.routing import Route, WebSocketRoute
 from api.auth import DEMO_KEYS, ApiKeyAuthenticator
 from api.graphql_http import GraphQLHttp
 from api.health import Readiness, healthz
+from api.listener import ListenError, address_of, listen
 from api.persisted import PersistedQueries, PersistedQueryOptions
 from api.serving import serve
 from api.subscriptions import EventStream, SubscriptionLimits, SubscriptionServer
 from cache import CacheSettings, InvalidatingCrm, InvalidatingErp, ReadCache
 from config.settings import Settings, SettingsError, load_settings
 from events.bus import Bus, SubscriberOverflow, open_bus
+from events.bus_errors import BusError
 from events.bus_options import BusOptions
 from events.intake import intake_routes, register_with_sandbox
 from events.normalize import Normalizer
@@ -51,12 +54,16 @@ from resolvers.context import AccordContext, Caller, Sources
 from sandbox.endpoints import Endpoints
 from schema.build import build_schema
 from schema.ownership import Role, System
+from sources.errors import SourceError
 from sources.netsuite import NetSuiteErp
 from sources.netsuite_http import NetSuiteConfig
+from sources.outage import OutageLog
 from sources.resilience import ResiliencePolicy
 from sources.salesforce import SalesforceConfig, SalesforceCrm
 from state.backend import StateBackend, open_backend
+from state.errors import StateError
 from state.idempotency import IdempotencyStore
+from state.preflight import RedisUnusable, check_redis
 
 logger = logging.getLogger("accord")
 
@@ -275,7 +282,10 @@ def create_app(
                 )
             )
             if events.sandbox is not None and events.public_url is not None:
-                await _register(events, enabled=True)
+                try:
+                    await _register(events, enabled=True)
+                except httpx.HTTPError as exc:  # served all the same; pollers catch up
+                    logger.warning("could not register webhooks with the sandbox: %s", exc)
         try:
             yield
         finally:
@@ -353,15 +363,19 @@ def _event_tasks(
 async def _flush_outbox(normalizer: Normalizer) -> None:
     """Publish what a cut-short publication left in the outbox, even when no change comes in
     to trigger it (a quiet system after a crash would otherwise keep those events back)."""
+    outage = OutageLog(logger, "publishing events left in the outbox")
     while True:
         await asyncio.sleep(normalizer.outbox_grace)
         try:
             published = await normalizer.flush_outbox()
         except asyncio.CancelledError:
             raise
+        except (StateError, SourceError, BusError) as exc:  # an outage: retried later
+            outage.failed(exc)
         except Exception:
             logger.exception("publishing events left in the outbox failed; retrying later")
         else:
+            outage.succeeded()
             if published:
                 logger.info("published %d events left in the outbox", len(published))
 
@@ -393,7 +407,7 @@ async def _register(events: EventOptions, *, enabled: bool) -> None:
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(prog="python server.py", description="Run Accord.")
     parser.add_argument("--host", default="127.0.0.1")
-    parser.add_argument("--port", type=int, default=8000)
+    parser.add_argument("--port", type=_port, default=8000, help="1 to 65535 (default 8000)")
     parser.add_argument(
         "--endpoints-file", type=Path, help="write the started sandbox's endpoints here"
     )
@@ -401,6 +415,16 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         "--sandbox", type=Path, help="attach to a running sandbox described by this endpoints file"
     )
     return parser.parse_args(argv)
+
+
+def _port(text: str) -> int:
+    try:
+        port = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a port number") from None
+    if not 1 <= port <= 65535:
+        raise argparse.ArgumentTypeError(f"{port} is not a port: use 1 to 65535")
+    return port
 
 
 class _Stop(Exception):
@@ -422,6 +446,13 @@ def main(argv: list[str] | None = None) -> int:
         level=settings.log_level.upper(), format="%(levelname)s %(name)s %(message)s"
     )
     logging.getLogger("httpx").setLevel(logging.WARNING)  # a line per upstream call is noise
+    if settings.redis_url:  # before anything starts: one line, not a traceback, if unusable
+        try:
+            for warning in check_redis(settings.redis_url, timeout=settings.redis_timeout):
+                logger.warning("%s", warning)
+        except RedisUnusable as exc:
+            print(exc, file=sys.stderr)
+            return 2
 
     # SIGTERM (and Ctrl-C) must unwind through the `finally` below, which stops the sandbox
     # child on every way out. While serving, uvicorn handles the signal itself (a graceful
@@ -454,14 +485,17 @@ def main(argv: list[str] | None = None) -> int:
             )
         salesforce, netsuite = source_configs(settings, endpoints_file)
         endpoints = Endpoints.read(endpoints_file) if settings.sandbox and endpoints_file else None
+        sock = listen(args.host, args.port)
+        bound = address_of(sock)
+        port = int(sock.getsockname()[1])
         shown_host = "127.0.0.1" if args.host in ("0.0.0.0", "::", "") else args.host
         options = options_from(
-            settings, sandbox=endpoints, public_url=f"http://{shown_host}:{args.port}"
+            settings, sandbox=endpoints, public_url=f"http://{shown_host}:{port}"
         )
         app = create_app(salesforce, netsuite, options)
-        print(f"Accord serves GraphQL at http://{args.host}:{args.port}/graphql", flush=True)
-        serve(app, host=args.host, port=args.port, log_level=settings.log_level)
-    except SettingsError as exc:
+        print(f"Accord serves GraphQL at http://{bound}/graphql", flush=True)
+        serve(app, host=args.host, port=port, log_level=settings.log_level, sock=sock)
+    except (SettingsError, ListenError) as exc:
         print(exc, file=sys.stderr)
         return 2
     except (_Stop, KeyboardInterrupt):

@@ -117,6 +117,11 @@ class _Reader:
         self.env = env
         self.problems: list[str] = []
 
+    @property
+    def reported(self) -> set[str]:
+        """The variables a problem was reported for already."""
+        return {name for problem in self.problems for name in _VARIABLE.findall(problem)}
+
     def text(self, name: str) -> str | None:
         value = self.env.get(name, "").strip()
         return value or None
@@ -185,6 +190,7 @@ class _Reader:
         return raw
 
 
+_VARIABLE = re.compile(r"\bACCORD_[A-Z0-9_]+")
 _SOURCE_PREFIXES = ("ACCORD_SALESFORCE_", "ACCORD_NETSUITE_")
 # Variables under the source prefixes that configure Accord's intake, not a source: they are
 # read in the sandbox too, so they do not mean "real systems".
@@ -320,7 +326,7 @@ def _salesforce(read: _Reader, policy: ResiliencePolicy) -> SalesforceConfig | N
     try:
         return SalesforceConfig(**fields)  # type: ignore[arg-type]
     except ValueError as exc:
-        read.problems.append(_env_names(str(exc), prefix, SalesforceConfig))
+        _needs(read, _env_names(str(exc), prefix, SalesforceConfig))
         return None
 
 
@@ -344,7 +350,7 @@ def _netsuite(read: _Reader, policy: ResiliencePolicy) -> NetSuiteConfig | None:
             policy=policy,
         )
     except ValueError as exc:
-        read.problems.append(_env_names(str(exc), prefix, NetSuiteConfig))
+        _needs(read, _env_names(str(exc), prefix, NetSuiteConfig))
         return None
 
 
@@ -354,6 +360,24 @@ def _env_names(message: str, prefix: str, config: type) -> str:
     if not needs:
         return message
     for field in dataclasses.fields(config):
-        wanted = re.sub(rf"\b{field.name}\b", prefix + field.name.upper(), wanted)
-    wanted = wanted.replace(prefix + "PRIVATE_KEY", prefix + "PRIVATE_KEY_FILE")
+        # the private key is given as a file (ACCORD_..._PRIVATE_KEY_FILE), whatever the field
+        name = "PRIVATE_KEY_FILE" if field.name == "private_key" else field.name.upper()
+        wanted = re.sub(rf"\b{field.name}\b", prefix + name, wanted)
     return head + needs + wanted
+
+
+def _needs(read: _Reader, message: str) -> None:
+    """Report what a source still needs, leaving out the variables already reported (set but
+    invalid): each mistake is told once, not once more as "missing"."""
+    reported = read.reported
+    head, needs, wanted = message.partition(" needs ")
+    named = _VARIABLE.findall(wanted)
+    stale = [name for name in named if name in reported]
+    if not needs or not stale:
+        read.problems.append(message)
+        return
+    if " or " in wanted:  # alternatives: the reported variable is the one that went wrong
+        return
+    rest = [name for name in named if name not in reported]
+    if rest:
+        read.problems.append(f"{head}{needs}{', '.join(rest)}")

@@ -7,34 +7,28 @@ Kept apart from the package's ``__init__`` so that importing a leaf module of th
 from __future__ import annotations
 
 import strawberry
-from graphql import GraphQLError
 from strawberry.extensions import MaskErrors
 from strawberry.schema.config import StrawberryConfig
 from strawberry.tools import merge_types
 
 from schema.directives import Owner
+from schema.error_log import LoggingSchema, is_bug
 from schema.mutation import Mutation, WorkflowQueries
 from schema.query import Query as ReadQuery
 from schema.scalars import SCALAR_MAP
 from schema.subscription import Subscription
-from sources.errors import SourceError
 
 Query = merge_types("Query", (ReadQuery, WorkflowQueries))
 
 
-def _is_bug(error: GraphQLError) -> bool:
-    original = error.original_error
-    return original is not None and not isinstance(original, GraphQLError | SourceError)
-
-
 def build_schema() -> strawberry.Schema:
-    return strawberry.Schema(
+    return LoggingSchema(
         query=Query,
         mutation=Mutation,
         subscription=Subscription,
         schema_directives=[Owner],
         # Over WebSocket and SSE (strawberry's pipeline), an exception that is not a
         # GraphQLError is a bug: its text stays in the log, the client sees a generic message.
-        extensions=[lambda: MaskErrors(should_mask_error=_is_bug)],
+        extensions=[lambda: MaskErrors(should_mask_error=is_bug)],
         config=StrawberryConfig(scalar_map=SCALAR_MAP),
     )

@@ -9,8 +9,9 @@ with, per source:
   within seconds); then up to ``half_open_max_calls`` trial calls go through, and the first
   healthy answer closes the breaker while an unhealthy one opens it again, for twice as long
   as the last time, up to ``recovery_max`` (so a source that stays down is probed less and
-  less often). A 404 or a validation error is a healthy answer. Exceptions that are not `SourceError` are bugs: they
-  propagate unchanged and the breaker ignores them.
+  less often). A 404 or a validation error is a healthy answer. Exceptions that are not
+  `SourceError` are bugs: they propagate unchanged and the breaker ignores them. The breaker
+  logs one line when it opens (the source is down) and one when it closes again.
 - a concurrency limit on attempts in flight (a retry waiting out its backoff holds no slot);
 - a timeout per attempt, raised as `SourceTimeout`;
 - retries of retryable errors for idempotent calls only (reads, and writes carrying an
@@ -24,6 +25,7 @@ Cancellation propagates at once and gives back the concurrency slot.
 from __future__ import annotations
 
 import asyncio
+import logging
 import random
 import time
 from collections import Counter
@@ -49,6 +51,7 @@ __all__ = [
 ]
 
 T = TypeVar("T")
+logger = logging.getLogger("accord.sources")
 BreakerState = Literal["closed", "open", "half_open"]
 
 # Failures that say the source itself is in trouble; anything else is a healthy answer.
@@ -205,11 +208,20 @@ class _Breaker:
             if healthy:
                 self._state = "closed"
                 self._failures = 0
+                logger.info("%s answers again: its circuit breaker is closed", self._source)
             else:  # still down: probe less often
                 ceiling = max(self._policy.recovery_max, self._policy.recovery_time)
                 self._open(min(self._open_for * 2, ceiling))
 
     def _open(self, seconds: float) -> None:
+        if self._state == "closed":  # one line when the source goes down, one when it is back
+            logger.warning(
+                "%s is unavailable after %d failures in a row: calls fail fast, next trial in "
+                "%.0f s",
+                self._source,
+                self._failures,
+                seconds,
+            )
         self._state = "open"
         self._opened_at = self._clock()
         self._open_for = seconds
