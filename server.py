@@ -54,6 +54,7 @@ from resolvers.context import AccordContext, Caller, Sources
 from sandbox.endpoints import Endpoints
 from schema.build import build_schema
 from schema.ownership import Role, System
+from sources.concurrency import ConcurrencyBudget, LocalBudget
 from sources.errors import SourceError
 from sources.netsuite import NetSuiteErp
 from sources.netsuite_http import NetSuiteConfig
@@ -61,6 +62,7 @@ from sources.outage import OutageLog
 from sources.resilience import ResiliencePolicy
 from sources.salesforce import SalesforceConfig, SalesforceCrm
 from state.backend import StateBackend, open_backend
+from state.budget import RedisBudget
 from state.errors import StateError
 from state.idempotency import IdempotencyStore
 from state.preflight import RedisUnusable, check_redis
@@ -116,6 +118,7 @@ class AppOptions:
     redis_url: str | None = None  # None: state in memory
     state_prefix: str = "accord:"  # keys in Redis start with it
     redis_timeout: float = 2.0  # seconds to connect and per command: a slow Redis fails fast
+    netsuite_concurrency: int = 15  # the account's limit, shared by the replicas (Redis)
     api_keys: Mapping[str, Role] = field(default_factory=dict)
     anonymous_reads: bool = True
     engine: EngineSettings = field(default_factory=EngineSettings)
@@ -164,6 +167,7 @@ def options_from(
         redis_url=settings.redis_url,
         state_prefix=settings.redis_prefix,
         redis_timeout=settings.redis_timeout,
+        netsuite_concurrency=settings.netsuite_concurrency,
         api_keys=keys,
         anonymous_reads=settings.anonymous_reads,
         cache=CacheSettings(enabled=settings.cache, max_entries=settings.cache_size),
@@ -176,11 +180,28 @@ def options_from(
     )
 
 
+def netsuite_budget(options: AppOptions, *, hold: float) -> ConcurrencyBudget:
+    """NetSuite's account concurrency limit: shared by the replicas through Redis, or this
+    process's own."""
+    if options.redis_url is None:
+        return LocalBudget(options.netsuite_concurrency)
+    return RedisBudget(
+        options.redis_url,
+        "netsuite",
+        options.netsuite_concurrency,
+        prefix=options.state_prefix,
+        hold=hold,
+        timeout=options.redis_timeout,
+    )
+
+
 def create_app(
     salesforce: SalesforceConfig, netsuite: NetSuiteConfig, options: AppOptions = AppOptions()
 ) -> Starlette:
     crm = SalesforceCrm(salesforce)
-    erp = NetSuiteErp(netsuite, today=options.today)  # one notion of today, reads and writes
+    budget = netsuite_budget(options, hold=netsuite.policy.timeout + 30.0)
+    # one notion of today, reads and writes
+    erp = NetSuiteErp(netsuite, today=options.today, budget=budget)
     sources = Sources(crm=crm, erp=erp)
     # One read cache per process; Redis (when configured) shares it between replicas.
     cache = (
@@ -301,6 +322,8 @@ def create_app(
                 await bus.close()
             await crm.close()
             await erp.close()
+            if isinstance(budget, RedisBudget):
+                await budget.close()
             if cache is not None:
                 await cache.close()
             await backend.close()

@@ -29,6 +29,8 @@ NetSuite (the ERP)
     ACCORD_NETSUITE_TOKEN_URL            default <base>/services/rest/auth/oauth2/v1/token
     ACCORD_NETSUITE_CA_FILE              extra CA bundle (PEM), optional
     ACCORD_NETSUITE_MAX_CONNECTIONS      default 10 (keep under the account's concurrency limit)
+    ACCORD_NETSUITE_CONCURRENCY          the account's concurrency limit, shared by all
+                                         replicas through Redis; default 15
 
 Everything
     ACCORD_SOURCE_TIMEOUT                seconds per upstream attempt, default 10
@@ -106,6 +108,7 @@ class Settings:
     propagate: bool = True
     redis_timeout: float = 2.0
     workflow_retry: float = 60.0
+    netsuite_concurrency: int = 15
 
     @property
     def sandbox(self) -> bool:
@@ -231,6 +234,7 @@ def load_settings(env: Mapping[str, str]) -> Settings:
     lease = read.number("ACCORD_WORKFLOW_LEASE_SECONDS", 30.0, low=0.5, high=3600)
     recovery = read.number("ACCORD_WORKFLOW_RECOVERY_SECONDS", 5.0, low=0.1, high=3600)
     retry = read.number("ACCORD_WORKFLOW_RETRY_SECONDS", 60.0, low=0, high=86400)
+    concurrency = read.integer("ACCORD_NETSUITE_CONCURRENCY", 15, low=1, high=1000)
     persisted = _persisted_queries(read)
     cache = read.flag("ACCORD_CACHE", default=True)
     cache_size = read.integer("ACCORD_CACHE_SIZE", 100_000, low=100, high=10_000_000)
@@ -261,6 +265,7 @@ def load_settings(env: Mapping[str, str]) -> Settings:
         propagate=propagate,
         redis_timeout=redis_timeout,
         workflow_retry=retry,
+        netsuite_concurrency=concurrency,
     )
 
 

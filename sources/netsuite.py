@@ -20,6 +20,7 @@ from collections.abc import Awaitable, Callable, Iterable, Sequence
 from decimal import Decimal, InvalidOperation
 from typing import Any, Literal
 
+from sources.concurrency import ConcurrencyBudget
 from sources.errors import FieldProblem, SourceProtocolError, SourceValidationError
 from sources.netsuite_http import SOURCE, NetSuiteClient, NetSuiteConfig
 from sources.ports import CustomerQuery, InvoiceQuery, Page
@@ -102,8 +103,9 @@ class NetSuiteErp:
         client: NetSuiteClient | None = None,
         date_order: DateOrder = "MDY",
         today: Callable[[], dt.date] | None = None,
+        budget: ConcurrencyBudget | None = None,
     ) -> None:
-        self.client = client or NetSuiteClient(config)
+        self.client = client or NetSuiteClient(config, budget=budget)
         self.date_order = date_order
         # "Overdue" is judged by NetSuite's date (from its answers), not this machine's.
         self.today = today or self.client.clock.today
