@@ -170,7 +170,11 @@ def options_from(
         netsuite_concurrency=settings.netsuite_concurrency,
         api_keys=keys,
         anonymous_reads=settings.anonymous_reads,
-        cache=CacheSettings(enabled=settings.cache, max_entries=settings.cache_size),
+        cache=CacheSettings(
+            enabled=settings.cache,
+            max_entries=settings.cache_size,
+            max_bytes=settings.cache_memory_mb * 2**20,
+        ),
         engine=EngineSettings(
             lease_ttl=settings.workflow_lease,
             recover_every=settings.workflow_recovery,

@@ -33,7 +33,6 @@ from typing import Any
 from urllib.parse import parse_qsl
 
 import strawberry
-from cachetools import LRUCache
 from graphql import (
     DocumentNode,
     ExecutionResult,
@@ -55,6 +54,7 @@ from strawberry.schema.schema import validate_document
 from api import state_unavailable
 from api.auth import AuthenticationFailed
 from api.persisted import PersistedQueries, PersistedQueryError
+from cache.bounded import SizedLRUCache
 from state.errors import StateUnavailable
 
 logger = logging.getLogger("accord.graphql")
@@ -70,12 +70,14 @@ class Limits:
     max_depth: int = 15  # nested selections, introspection excepted
     max_aliases: int = 30  # each alias of a list can cost upstream calls
     document_cache_size: int = 1_000  # parsed and validated documents kept
+    document_cache_bytes: int = 32 * 2**20  # and their estimated size (text and syntax tree)
 
 
 @dataclass(frozen=True)
 class _Prepared:
     document: DocumentNode | None
     errors: tuple[GraphQLError, ...]
+    cost: int = 1  # estimated bytes of the document's text and syntax tree
 
 
 class RequestError(Exception):
@@ -108,7 +110,9 @@ class GraphQLHttp:
             depth_limit(limits.max_depth, lambda ignore: ignore.field_name.startswith("__")),
             alias_limit(limits.max_aliases),
         )
-        self._documents: LRUCache[str, _Prepared] = LRUCache(limits.document_cache_size)
+        self._documents: SizedLRUCache[str, _Prepared] = SizedLRUCache(
+            limits.document_cache_size, limits.document_cache_bytes, lambda p: p.cost
+        )
 
     # ------------------------------------------------------------------ ASGI entry
 
@@ -153,13 +157,14 @@ class GraphQLHttp:
         cached = self._documents.get(query)
         if cached is not None:
             return cached
+        cost = 16 * len(query)  # a syntax tree takes about 15 times its text
         try:
             document = parse(query, max_tokens=self.limits.max_tokens)
         except GraphQLError as error:
-            prepared = _Prepared(None, (error,))
+            prepared = _Prepared(None, (error,), cost)
         else:
             errors = validate_document(self.schema._schema, document, self._rules)
-            prepared = _Prepared(None if errors else document, tuple(errors))
+            prepared = _Prepared(None if errors else document, tuple(errors), cost)
         self._documents[query] = prepared
         return prepared
 

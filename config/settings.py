@@ -55,6 +55,7 @@ Everything
                                          directory of .graphql files)
     ACCORD_CACHE                         on (default) | off: the read cache (docs/caching.md)
     ACCORD_CACHE_SIZE                    entries kept in each process, default 100000
+    ACCORD_CACHE_MEMORY_MB               and at most this much memory for them, default 128
     ACCORD_LOG_LEVEL                     default info
 """
 
@@ -102,6 +103,7 @@ class Settings:
     )
     cache: bool = True
     cache_size: int = 100_000
+    cache_memory_mb: int = 128
     salesforce_webhook_secrets: tuple[str, ...] = ()
     netsuite_webhook_secrets: tuple[str, ...] = ()
     poll_seconds: float = 0.0  # 0: no pollers
@@ -238,6 +240,7 @@ def load_settings(env: Mapping[str, str]) -> Settings:
     persisted = _persisted_queries(read)
     cache = read.flag("ACCORD_CACHE", default=True)
     cache_size = read.integer("ACCORD_CACHE_SIZE", 100_000, low=100, high=10_000_000)
+    cache_memory = read.integer("ACCORD_CACHE_MEMORY_MB", 128, low=1, high=65_536)
     sf_secrets = _secrets(read, "ACCORD_SALESFORCE_WEBHOOK_SECRETS")
     ns_secrets = _secrets(read, "ACCORD_NETSUITE_WEBHOOK_SECRETS")
     poll = read.number("ACCORD_POLL_SECONDS", 60.0 if configured else 5.0, low=0, high=86400)
@@ -259,6 +262,7 @@ def load_settings(env: Mapping[str, str]) -> Settings:
         persisted,
         cache=cache,
         cache_size=cache_size,
+        cache_memory_mb=cache_memory,
         salesforce_webhook_secrets=sf_secrets,
         netsuite_webhook_secrets=ns_secrets,
         poll_seconds=poll,
