@@ -13,6 +13,7 @@ from strawberry.tools import merge_types
 
 from schema.directives import Owner
 from schema.error_log import LoggingSchema, is_bug
+from schema.execution import ExecutionContext
 from schema.mutation import Mutation, WorkflowQueries
 from schema.query import Query as ReadQuery
 from schema.scalars import SCALAR_MAP
@@ -31,4 +32,5 @@ def build_schema() -> strawberry.Schema:
         # GraphQLError is a bug: its text stays in the log, the client sees a generic message.
         extensions=[lambda: MaskErrors(should_mask_error=is_bug)],
         config=StrawberryConfig(scalar_map=SCALAR_MAP),
+        execution_context_class=ExecutionContext,  # flat memory per subscription event
     )
