@@ -281,6 +281,7 @@ def create_app(
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
         app.state.cache = cache  # for the event bus's invalidation, and for tests
+        app.state.services = services  # the write path, for tests that watch its workflows
         for name, start in (("Salesforce", crm.start), ("NetSuite", erp.start)):
             try:
                 await start()

@@ -232,6 +232,16 @@ async def idempotent(
     stored = outcome.to_json()
     if outcome.transient:
         await services.idempotency.abandon(operation, key, claim.token)
+        upstream = [p for p in outcome.problems if p.code.startswith("SOURCE_")]
+        if upstream:  # the trail tells a write that failed upstream, not only those that did not
+            await audit_write(
+                services,
+                caller,
+                action=operation,
+                outcome="failed",
+                idempotency_key=key,
+                message="; ".join(f"{p.code}: {p.message}" for p in upstream),
+            )
     else:
         await services.idempotency.complete(operation, key, claim.token, stored)
     # Answer from the stored form, so the first answer and every replay are the same.

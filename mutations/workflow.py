@@ -683,6 +683,13 @@ class WorkflowEngine:
         await self._save(workflow)
         if dead_letter:
             await self.store.dead_letter(workflow)
+        # the trail tells the stop as well as the writes and undos before it
+        await self._context(workflow, failed).audit_write(
+            outcome="failed",
+            system=failure.source,
+            message=f"{failure.code}: {failure.message}"
+            + ("; on the dead-letter list" if dead_letter else ""),
+        )
         logger.warning("workflow %s stopped at %s: %s", workflow.id, failed.name, failure.message)
         return workflow
 
