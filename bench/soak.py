@@ -274,21 +274,7 @@ def _slope(samples: list[tuple[float, float]], after: float) -> float:
 
 def _customers(deals: Deals, count: int) -> list[Customer]:
     """Customers made for the run, each with an invoice big enough for every payment."""
-    made = []
-    for _ in range(count):
-        deal = deals.on_existing_customer()
-        erp_id = deals.emulators.suiteql(
-            f"SELECT id FROM customer WHERE externalid = '{deal.erp_key}'"
-        )[0]["id"]
-        invoice = deals.emulators.ns_create(
-            "invoice",
-            {
-                "entity": {"id": erp_id},
-                "item": {"items": [{"item": {"id": "106"}, "quantity": 1, "rate": 100000}]},
-            },
-        )
-        made.append(Customer(f"cus:{deal.erp_key}", str(erp_id), invoice))
-    return made
+    return [Customer(*deals.customer_with_invoice(100_000)) for _ in range(count)]
 
 
 def run(bench: Bench) -> Outcome:

@@ -32,7 +32,7 @@ from mutations.policies import PAYMENT_POLICIES, PaymentFacts, evaluate
 from resolvers.context import Caller
 from schema.ids import CustomerRef
 from sources.errors import SourceError
-from sources.records import NewPayment, PaymentApplication
+from sources.records import ErpCustomer, ErpPayment, NewPayment, PaymentApplication
 
 MAX_APPLICATIONS = 100
 
@@ -88,24 +88,8 @@ async def record_payment(
                 return Outcome(problems=[upstream_problem(error)], transient=True)
             if earlier is None:
                 return refused(*problems_of(violations))
-            await audit_write(
-                services,
-                caller,
-                action="recordPayment",
-                outcome="applied",
-                system="netsuite",
-                record_type="customerPayment",
-                record_id=earlier.erp_id,
-                idempotency_key=key,
-                upstream_ids={"externalId": external_id},
-                message="found the payment an earlier attempt of this request posted",
-            )
-            await report(services.changes, NETSUITE, "customerpayment", earlier.erp_id, "create")
-            return Outcome(
-                {
-                    "payment": earlier,
-                    "customer": {"key": customer.erp_key, "erp_id": customer.erp_id},
-                }
+            return await posted(
+                earlier, customer, external_id, found="an earlier attempt of this request"
             )
         payment = NewPayment(
             customer_erp_id=customer.erp_id,
@@ -118,9 +102,20 @@ async def record_payment(
         )
         try:
             erp_id = await services.erp.create_payment(payment, idempotency_key=upstream)
-            posted = (await services.erp.payments_by_ids([erp_id]))[erp_id]
+            created = (await services.erp.payments_by_ids([erp_id]))[erp_id]
         except SourceError as error:
             return Outcome(problems=[upstream_problem(error)], transient=True)
+        return await posted(created, customer, external_id, after=payment)
+
+    async def posted(
+        payment: ErpPayment,
+        customer: ErpCustomer,
+        external_id: str,
+        *,
+        after: NewPayment | None = None,
+        found: str | None = None,
+    ) -> Outcome:
+        """The answer for a payment in the ERP: audited, reported to the event feed."""
         await audit_write(
             services,
             caller,
@@ -128,14 +123,15 @@ async def record_payment(
             outcome="applied",
             system="netsuite",
             record_type="customerPayment",
-            record_id=erp_id,
-            after=payment,
+            record_id=payment.erp_id,
+            after=after,
             idempotency_key=key,
-            upstream_ids={"externalId": payment.external_id},
+            upstream_ids={"externalId": external_id},
+            message=f"found the payment {found} posted" if found else None,
         )
-        await report(services.changes, NETSUITE, "customerpayment", erp_id, "create")
+        await report(services.changes, NETSUITE, "customerpayment", payment.erp_id, "create")
         return Outcome(
-            {"payment": posted, "customer": {"key": customer.erp_key, "erp_id": customer.erp_id}}
+            {"payment": payment, "customer": {"key": customer.erp_key, "erp_id": customer.erp_id}}
         )
 
     payload = {

@@ -101,3 +101,21 @@ class Deals:
         )
         account = self.new_account(ERP_Customer_Id__c=erp_key)
         return self.deal(account, currency="EUR", erp_key=erp_key)
+
+    def customer_with_invoice(self, amount: int = 1000) -> tuple[str, str, str]:
+        """(canonical customer id, ERP customer id, invoice id) of a fresh customer known to
+        both systems, with one open invoice of ``amount`` in euros."""
+        deal = self.on_existing_customer()
+        erp_id = str(
+            self.emulators.suiteql(f"SELECT id FROM customer WHERE externalid = '{deal.erp_key}'")[
+                0
+            ]["id"]
+        )
+        invoice = self.emulators.ns_create(
+            "invoice",
+            {
+                "entity": {"id": erp_id},
+                "item": {"items": [{"item": {"id": "106"}, "quantity": 1, "rate": amount}]},
+            },
+        )
+        return f"cus:{deal.erp_key}", erp_id, invoice

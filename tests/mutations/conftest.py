@@ -82,22 +82,29 @@ def act(
     return payload
 
 
-@pytest.fixture
-def writer(sandbox: Endpoints) -> Iterator[AccordServer]:
-    """An Accord of its own for write tests that break things (faults, breakers)."""
+def accord_for_faults(sandbox: Endpoints, timeout: float) -> AccordServer:
+    """An Accord of its own for write tests that break things: ``timeout`` per upstream
+    request, two tries, a breaker that does not open, and steps that give up after their
+    three attempts (no retry window)."""
     from api.auth import DEMO_KEYS
     from mutations.workflow import EngineSettings
     from server import AppOptions
     from sources.resilience import ResiliencePolicy
 
     policy = ResiliencePolicy(
-        timeout=2.0, max_attempts=2, backoff_base=0.01, backoff_max=0.02, failure_threshold=1000
+        timeout=timeout, max_attempts=2, backoff_base=0.01, backoff_max=0.02, failure_threshold=1000
     )
     options = AppOptions(
         api_keys=DEMO_KEYS,
         engine=EngineSettings(step_backoff=0.01, step_backoff_max=0.02, retry_for=0.0),
     )
-    with AccordServer(sandbox, policy, options) as server:
+    return AccordServer(sandbox, policy, options)
+
+
+@pytest.fixture
+def writer(sandbox: Endpoints) -> Iterator[AccordServer]:
+    """An Accord of its own for write tests that break things (faults, breakers)."""
+    with accord_for_faults(sandbox, 2.0) as server:
         yield server
 
 
@@ -107,17 +114,10 @@ LATE_MS = 450  # an answer that comes after the client gave up on it, though the
 @pytest.fixture
 def impatient(sandbox: Endpoints) -> Iterator[AccordServer]:
     """An Accord that gives each upstream request 0.25 s."""
-    from api.auth import DEMO_KEYS
-    from mutations.workflow import EngineSettings
-    from server import AppOptions
-    from sources.resilience import ResiliencePolicy
-
-    policy = ResiliencePolicy(
-        timeout=0.25, max_attempts=2, backoff_base=0.01, backoff_max=0.02, failure_threshold=1000
-    )
-    options = AppOptions(
-        api_keys=DEMO_KEYS,
-        engine=EngineSettings(step_backoff=0.01, step_backoff_max=0.02, retry_for=0.0),
-    )
-    with AccordServer(sandbox, policy, options) as server:
+    with accord_for_faults(sandbox, 0.25) as server:
         yield server
+
+
+def customers_keyed(emulators: Emulators, erp_key: str) -> list[dict[str, object]]:
+    """The ERP customers whose external id is ``erp_key``."""
+    return emulators.suiteql(f"SELECT id FROM customer WHERE externalid = '{erp_key}'")

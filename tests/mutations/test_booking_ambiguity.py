@@ -18,13 +18,10 @@ from tests.mutations.conftest import (
     act,
     awaiting_approval,
     book,
+    customers_keyed,
     erp_orders_for,
     key,
 )
-
-
-def customers_keyed(emulators: Emulators, key_: str) -> list[dict[str, object]]:
-    return emulators.suiteql(f"SELECT id FROM customer WHERE externalid = '{key_}'")
 
 
 def test_an_order_whose_answer_never_came_is_found_not_refused_nor_posted_twice(

@@ -18,14 +18,12 @@ from tests.mutations.conftest import (
     LATE_MS,
     Deals,
     act,
+    awaiting_approval,
     book,
+    customers_keyed,
     erp_orders_for,
     key,
 )
-
-
-def customers_keyed(emulators: Emulators, erp_key: str) -> list[dict[str, object]]:
-    return emulators.suiteql(f"SELECT id FROM customer WHERE externalid = '{erp_key}'")
 
 
 def test_a_second_bookings_lost_write_back_leaves_the_first_bookings_link(
@@ -113,9 +111,7 @@ def test_an_approved_booking_checks_the_deal_again_before_it_posts(
     accord: AccordServer, deals: Deals, emulators: Emulators
 ) -> None:
     # given a new customer's deal waiting for finance
-    account = deals.new_account()
-    deal = deals.deal(account, currency="EUR")
-    pending = book(accord, deal.opportunity_id, key())["workflow"]
+    account, deal, pending = awaiting_approval(accord, deals)
     assert pending["status"] == "PENDING_APPROVAL"
 
     # when its account loses its billing street while it waits, and finance approves it
