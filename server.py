@@ -24,6 +24,7 @@ from collections.abc import AsyncIterator, Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import httpx
 from starlette.applications import Starlette
 from starlette.middleware import Middleware
 from starlette.routing import Route, WebSocketRoute
@@ -38,6 +39,7 @@ from api.graphiql import graphiql_assets
 from api.graphql_http import GraphQLHttp
 from api.health import Readiness, healthz
 from api.identity import BearerAuthenticator, OidcOptions, TokenVerifier
+from api.listener import ListenError, address_of, listen
 from api.persisted import PersistedQueries, PersistedQueryOptions
 from api.sdl import SchemaDocument
 from api.serving import serve
@@ -47,6 +49,8 @@ from config.settings import Settings, SettingsError, load_settings
 from domain.caller import Caller
 from domain.ownership import REGISTRY, Role, System
 from events.bus import Bus, SubscriberOverflow, open_bus
+from events.bus.errors import BusError
+from events.bus.options import BusOptions
 from events.intake import intake_routes
 from events.normalize import Normalizer
 from events.pollers import netsuite_poller, salesforce_poller
@@ -61,14 +65,20 @@ from sandbox.endpoints import Endpoints
 from sandbox.intake import register_intake
 from schema.build import build_schema, sdl_of
 from schema.federation import build_subgraph_schema
+from sources.concurrency import ConcurrencyBudget, LocalBudget
+from sources.errors import SourceError
 from sources.netsuite import NetSuiteErp
 from sources.netsuite_http import NetSuiteConfig
+from sources.outage import OutageLog
 from sources.resilience import ResiliencePolicy
 from sources.salesforce import SalesforceCrm
 from sources.salesforce_client import SalesforceConfig
 from state.audit import AuditTrail
 from state.backend import StateBackend, open_backend
+from state.budget import RedisBudget
+from state.errors import StateError
 from state.idempotency import IdempotencyStore
+from state.preflight import RedisUnusable, check_redis
 
 logger = logging.getLogger("accord")
 
@@ -120,6 +130,8 @@ class AppOptions:
 
     redis_url: str | None = None  # None: state in memory
     state_prefix: str = "accord:"  # keys in Redis start with it
+    redis_timeout: float = 2.0  # seconds to connect and per command: a slow Redis fails fast
+    netsuite_concurrency: int = 15  # the account's limit, shared by the replicas (Redis)
     api_keys: Mapping[str, Role] = field(default_factory=dict)
     anonymous_reads: bool = True
     engine: EngineSettings = field(default_factory=EngineSettings)
@@ -171,11 +183,19 @@ def options_from(
         events=events,
         redis_url=settings.redis_url,
         state_prefix=settings.redis_prefix,
+        redis_timeout=settings.redis_timeout,
+        netsuite_concurrency=settings.netsuite_concurrency,
         api_keys=keys,
         anonymous_reads=settings.anonymous_reads,
-        cache=CacheSettings(enabled=settings.cache, max_entries=settings.cache_size),
+        cache=CacheSettings(
+            enabled=settings.cache,
+            max_entries=settings.cache_size,
+            max_bytes=settings.cache_memory_mb * 2**20,
+        ),
         engine=EngineSettings(
-            lease_ttl=settings.workflow_lease, recover_every=settings.workflow_recovery
+            lease_ttl=settings.workflow_lease,
+            recover_every=settings.workflow_recovery,
+            retry_for=settings.workflow_retry,
         ),
         persisted_queries=settings.persisted_queries,
         cors=settings.cors,
@@ -185,11 +205,28 @@ def options_from(
     )
 
 
+def netsuite_budget(options: AppOptions, *, hold: float) -> ConcurrencyBudget:
+    """NetSuite's account concurrency limit: shared by the replicas through Redis, or this
+    process's own."""
+    if options.redis_url is None:
+        return LocalBudget(options.netsuite_concurrency)
+    return RedisBudget(
+        options.redis_url,
+        "netsuite",
+        options.netsuite_concurrency,
+        prefix=options.state_prefix,
+        hold=hold,
+        timeout=options.redis_timeout,
+    )
+
+
 def create_app(
     salesforce: SalesforceConfig, netsuite: NetSuiteConfig, options: AppOptions = AppOptions()
 ) -> Starlette:
     crm = SalesforceCrm(salesforce)
-    erp = NetSuiteErp(netsuite, today=options.today)  # one notion of today, reads and writes
+    budget = netsuite_budget(options, hold=netsuite.policy.timeout + 30.0)
+    # one notion of today, reads and writes
+    erp = NetSuiteErp(netsuite, today=options.today, budget=budget)
     unmapped = [
         *REGISTRY.unmapped(System.CRM, crm.customer_attributes, crm.writable_attributes),
         *REGISTRY.unmapped(System.ERP, erp.customer_attributes, erp.writable_attributes),
@@ -208,7 +245,9 @@ def create_app(
         if options.cache.enabled
         else None
     )
-    backend = open_backend(options.redis_url, prefix=options.state_prefix)
+    backend = open_backend(
+        options.redis_url, prefix=options.state_prefix, timeout=options.redis_timeout
+    )
     workflows = WorkflowStore(backend)
     audit = AuditTrail(backend)
     services = WriteServices(
@@ -236,13 +275,24 @@ def create_app(
     )
 
     events = options.events
-    bus = open_bus(options.redis_url, prefix=options.state_prefix) if events.enabled else None
+    bus = (
+        open_bus(
+            options.redis_url,
+            prefix=options.state_prefix,
+            options=BusOptions(
+                connect_timeout=options.redis_timeout, command_timeout=options.redis_timeout
+            ),
+        )
+        if events.enabled
+        else None
+    )
     normalizer = Normalizer(
         crm, erp, backend, publish=bus.publish if bus else None, today=erp.today
     )
-    propagation = CreditStatusPropagation(services.crm, backend, services.idempotency, audit)
+    propagation = CreditStatusPropagation(services.crm, services.erp, services.idempotency, audit)
     if bus is not None:
         services.engine.on_change = publishing(bus.publish)
+        services.changes = normalizer.process  # each write's events go out at once
 
     def connection_context(caller: Caller) -> AccordContext:
         context = AccordContext.for_request(sources, caller, services, cache)
@@ -275,6 +325,7 @@ def create_app(
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
         app.state.cache = cache  # for the event bus's invalidation, and for tests
         app.state.pipeline = pipeline  # for tests
+        app.state.services = services  # the write path, for tests that watch its workflows
         for name, start in (("Salesforce", crm.start), ("NetSuite", erp.start)):
             try:
                 await start()
@@ -303,7 +354,10 @@ def create_app(
                 )
             )
             if events.sandbox is not None and events.public_url is not None:
-                await _register(events, enabled=True)
+                try:
+                    await _register(events, enabled=True)
+                except httpx.HTTPError as exc:  # served all the same; pollers catch up
+                    logger.warning("could not register webhooks with the sandbox: %s", exc)
         try:
             yield
         finally:
@@ -319,6 +373,8 @@ def create_app(
                 await bus.close()
             await crm.close()
             await erp.close()
+            if isinstance(budget, RedisBudget):
+                await budget.close()
             if cache is not None:
                 await cache.close()
             await backend.close()
@@ -352,7 +408,7 @@ def create_app(
             Route("/console", console_page, methods=["GET"]),
             console_assets(),
             Route("/healthz", healthz, methods=["GET"]),
-            Route("/readyz", Readiness([crm, erp]).handle, methods=["GET"]),
+            Route("/readyz", Readiness([crm, erp], state=backend).handle, methods=["GET"]),
         ],
         lifespan=lifespan,
         middleware=[Middleware(CorsMiddleware, policy=options.cors)] if options.cors else [],
@@ -394,15 +450,19 @@ def _event_tasks(
 async def _flush_outbox(normalizer: Normalizer) -> None:
     """Publish what a cut-short publication left in the outbox, even when no change comes in
     to trigger it (a quiet system after a crash would otherwise keep those events back)."""
+    outage = OutageLog(logger, "publishing events left in the outbox")
     while True:
         await asyncio.sleep(normalizer.outbox_grace)
         try:
             published = await normalizer.flush_outbox()
         except asyncio.CancelledError:
             raise
+        except (StateError, SourceError, BusError) as exc:  # an outage: retried later
+            outage.failed(exc)
         except Exception:
             logger.exception("publishing events left in the outbox failed; retrying later")
         else:
+            outage.succeeded()
             if published:
                 logger.info("published %d events left in the outbox", len(published))
 
@@ -434,7 +494,7 @@ async def _register(events: EventOptions, *, enabled: bool) -> None:
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(prog="python server.py", description="Run Accord.")
     parser.add_argument("--host", default="127.0.0.1")
-    parser.add_argument("--port", type=int, default=8000)
+    parser.add_argument("--port", type=_port, default=8000, help="1 to 65535 (default 8000)")
     parser.add_argument(
         "--endpoints-file", type=Path, help="write the started sandbox's endpoints here"
     )
@@ -442,6 +502,16 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         "--sandbox", type=Path, help="attach to a running sandbox described by this endpoints file"
     )
     return parser.parse_args(argv)
+
+
+def _port(text: str) -> int:
+    try:
+        port = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a port number") from None
+    if not 1 <= port <= 65535:
+        raise argparse.ArgumentTypeError(f"{port} is not a port: use 1 to 65535")
+    return port
 
 
 class _Stop(Exception):
@@ -463,6 +533,13 @@ def main(argv: list[str] | None = None) -> int:
         level=settings.log_level.upper(), format="%(levelname)s %(name)s %(message)s"
     )
     logging.getLogger("httpx").setLevel(logging.WARNING)  # a line per upstream call is noise
+    if settings.redis_url:  # before anything starts: one line, not a traceback, if unusable
+        try:
+            for warning in check_redis(settings.redis_url, timeout=settings.redis_timeout):
+                logger.warning("%s", warning)
+        except RedisUnusable as exc:
+            print(exc, file=sys.stderr)
+            return 2
 
     # SIGTERM (and Ctrl-C) must unwind through the `finally` below, which stops the sandbox
     # child on every way out. While serving, uvicorn handles the signal itself (a graceful
@@ -495,14 +572,17 @@ def main(argv: list[str] | None = None) -> int:
             )
         salesforce, netsuite = source_configs(settings, endpoints_file)
         endpoints = Endpoints.read(endpoints_file) if settings.sandbox and endpoints_file else None
+        sock = listen(args.host, args.port)
+        bound = address_of(sock)
+        port = int(sock.getsockname()[1])
         shown_host = "127.0.0.1" if args.host in ("0.0.0.0", "::", "") else args.host
         options = options_from(
-            settings, sandbox=endpoints, public_url=f"http://{shown_host}:{args.port}"
+            settings, sandbox=endpoints, public_url=f"http://{shown_host}:{port}"
         )
         app = create_app(salesforce, netsuite, options)
-        print(f"Accord serves GraphQL at http://{args.host}:{args.port}/graphql", flush=True)
-        serve(app, host=args.host, port=args.port, log_level=settings.log_level)
-    except SettingsError as exc:
+        print(f"Accord serves GraphQL at http://{bound}/graphql", flush=True)
+        serve(app, host=args.host, port=port, log_level=settings.log_level, sock=sock)
+    except (SettingsError, ListenError) as exc:
         print(exc, file=sys.stderr)
         return 2
     except (_Stop, KeyboardInterrupt):

@@ -34,6 +34,7 @@ from urllib.parse import parse_qsl
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
+from api import state_unavailable
 from api.auth import AuthenticationFailed, Authenticator
 from api.budget import BudgetExceeded
 from api.graphiql import graphiql_page
@@ -42,6 +43,7 @@ from api.persisted import PersistedQueryError
 from api.pipeline import OperationNotCarried, Pipeline, Transport
 from api.responses import format_result, refusal
 from domain.caller import Caller
+from state.errors import StateUnavailable
 
 GRAPHQL_RESPONSE = "application/graphql-response+json"
 JSON = "application/json"
@@ -116,6 +118,8 @@ class GraphQLHttp:
             headers = {"WWW-Authenticate": 'Bearer realm="accord"'}
             body = refusal(str(exc), "UNAUTHENTICATED")
             return JSONResponse(body, 401, headers=headers, media_type=media), False
+        except StateUnavailable as exc:
+            return state_unavailable.http_response(exc, media), False
         except BudgetExceeded as exc:
             headers = {"Retry-After": str(exc.retry_after)}
             body = refusal(str(exc), "RATE_LIMITED", retryAfter=exc.retry_after)

@@ -1,8 +1,9 @@
-"""Health probes: ``/healthz`` (the process serves) and ``/readyz`` (every source answers).
+"""Health probes: ``/healthz`` (the process serves) and ``/readyz`` (every dependency answers).
 
-``/readyz`` makes one cheap authenticated call to each source, concurrently and bounded in
-time, and answers 503 with the failing sources' codes while any is unusable, so a load
-balancer stops sending traffic a replica cannot serve.
+``/readyz`` makes one cheap authenticated call to each source and pings the state backend
+(Redis, when configured), concurrently and bounded in time, and answers 503 with the failing
+ones' codes while any is unusable, so a load balancer stops sending traffic a replica cannot
+serve: without its state backend a replica can take no write and no webhook.
 """
 
 from __future__ import annotations
@@ -17,6 +18,8 @@ from starlette.responses import JSONResponse, Response
 
 from sources.errors import SourceError
 from sources.ports import SourceHealth
+from state.backend import StateBackend
+from state.errors import StateError
 
 
 async def healthz(request: Request) -> Response:
@@ -24,9 +27,34 @@ async def healthz(request: Request) -> Response:
 
 
 class Readiness:
-    def __init__(self, sources: Sequence[SourceHealth], timeout: float = 5.0) -> None:
+    def __init__(
+        self,
+        sources: Sequence[SourceHealth],
+        timeout: float = 5.0,
+        *,
+        state: StateBackend | None = None,
+    ) -> None:
         self.sources = sources
         self.timeout = timeout
+        self.state = state
+
+    async def _check_state(self, backend: StateBackend) -> dict[str, Any]:
+        started = time.perf_counter()
+        report: dict[str, Any] = {"backend": backend.name}
+        try:
+            await asyncio.wait_for(backend.ping(), self.timeout)
+        except (StateError, TimeoutError) as exc:
+            # the reason, never the URL: the probe is unauthenticated
+            reason = (
+                "no answer in time"
+                if isinstance(exc, TimeoutError)
+                else f"the {backend.name} state backend refused or dropped the connection"
+            )
+            report.update(ready=False, code="STATE_UNAVAILABLE", message=reason)
+        else:
+            report["ready"] = True
+        report["latencyMs"] = round((time.perf_counter() - started) * 1000, 1)
+        return report
 
     async def _check(self, source: SourceHealth) -> dict[str, Any]:
         started = time.perf_counter()
@@ -44,9 +72,15 @@ class Readiness:
         return report
 
     async def handle(self, request: Request) -> Response:
-        reports = await asyncio.gather(*(self._check(source) for source in self.sources))
+        checks = [self._check(source) for source in self.sources]
+        if self.state is not None:
+            checks.append(self._check_state(self.state))
+        reports = list(await asyncio.gather(*checks))
+        body: dict[str, Any] = {"sources": reports[: len(self.sources)]}
+        if self.state is not None:
+            body["state"] = reports[-1]
         ready = all(report["ready"] for report in reports)
         return JSONResponse(
-            {"status": "ready" if ready else "unavailable", "sources": reports},
+            {"status": "ready" if ready else "unavailable", **body},
             status_code=200 if ready else 503,
         )

@@ -33,8 +33,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from cachetools import LRUCache
-
+from cache.bounded import SizedLRUCache
 from state.backend import StateBackend
 from state.errors import StateError
 
@@ -96,6 +95,7 @@ class PersistedQueryOptions:
     mode: Mode = Mode.APQ
     registered: Mapping[str, str] = field(default_factory=dict)  # sha256 -> document
     cache_size: int = 1_000  # documents kept in the process (apq)
+    cache_bytes: int = 16 * 2**20  # and their size
     ttl: float = 86_400.0  # seconds a document registered in Redis is kept (apq)
 
 
@@ -116,7 +116,9 @@ class PersistedQueries:
         self.options = options
         self.mode = options.mode
         self._registered = dict(options.registered)
-        self._known: LRUCache[str, str] = LRUCache(options.cache_size)
+        self._known: SizedLRUCache[str, str] = SizedLRUCache(
+            options.cache_size, options.cache_bytes, lambda text: 49 + len(text)
+        )
         # An in-process backend would only duplicate the LRU, without its bound.
         self._backend = backend if backend is not None and backend.name != "memory" else None
 

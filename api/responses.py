@@ -15,6 +15,7 @@ from typing import Any
 
 from graphql import ExecutionResult, GraphQLError
 
+from api import state_unavailable
 from domain.ownership import Role
 from schema.access import may_read_upstream_text, redact_query_text
 
@@ -42,6 +43,8 @@ def format_result(
 
 def format_error(error: GraphQLError, *, reader: Role | None = None) -> dict[str, Any]:
     original = error.original_error
+    if state_unavailable.is_state_unavailable(original):
+        return state_unavailable.graphql_error(error)  # an outage to retry, not a bug
     # Before execution (no path), graphql-core wraps input coercion errors whose text is
     # meant for the client.
     if original is not None and error.path is not None and not isinstance(original, GraphQLError):

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import gc
 import importlib.util
+import socket
 from typing import Any, Literal, TypedDict
 
 import uvicorn
@@ -48,8 +49,17 @@ def uvicorn_options() -> UvicornOptions:
     return {"loop": event_loop(), "http": http_parser()}
 
 
-def serve(app: Any, *, host: str, port: int, log_level: str, **config: Any) -> None:
-    """Serve ``app`` with uvicorn (one worker, no access log) until it is told to stop."""
+def serve(
+    app: Any,
+    *,
+    host: str,
+    port: int,
+    log_level: str,
+    sock: socket.socket | None = None,
+    **config: Any,
+) -> None:
+    """Serve ``app`` with uvicorn (one worker, no access log) until it is told to stop; on
+    ``sock`` when given (bound already), else on ``host``:``port``."""
     server = uvicorn.Server(
         uvicorn.Config(
             app,
@@ -63,4 +73,5 @@ def serve(app: Any, *, host: str, port: int, log_level: str, **config: Any) -> N
     )
     gc.collect()
     gc.freeze()
-    server.run()  # on the configured event loop: Server.serve under asyncio.run would not be
+    # on the configured event loop: Server.serve under asyncio.run would not be
+    server.run(sockets=[sock] if sock is not None else None)

@@ -12,6 +12,8 @@ Scenarios (docs/performance.md says what each figure means):
     --freshness  payment posted in the ERP -> new balance served
     --events     payment posted in the ERP -> subscribers on another process (1 and 1,000)
     --memory     peak RSS of one worker under load on a 10,000-customer sandbox
+    --healing    after a NetSuite outage: how soon failures stop, bookings that finish alone
+    --soak       ten minutes of mixed load with faults on two replicas: memory levels off
 
 Each scenario writes ``<results>/<scenario>.json`` (``--results``, default bench/results/).
 The command starts the sandbox and Accord (and the baseline app) as processes of their own
@@ -26,7 +28,7 @@ import time
 import traceback
 from pathlib import Path
 
-from bench import cold, events, freshness, lightning, memory, portal
+from bench import cold, events, freshness, healing, lightning, memory, portal, soak
 from bench.harness import RESULTS, write_result
 from bench.suite import Bench, Outcome, Scenario, machine
 
@@ -37,6 +39,8 @@ SCENARIOS: dict[str, Scenario] = {
     "freshness": freshness.run,
     "events": events.run,
     "memory": memory.run,
+    "healing": healing.run,
+    "soak": soak.run,
 }
 
 

@@ -5,8 +5,8 @@ A change names what changed by one id (an event says ``pay:50020`` for customer
 same facts under several keys: an ERP customer by internal id and by cross-reference key, an
 invoice by id and in its customer's and order's lists. Every record the cache sees teaches it
 these links, so a change to one key can drop every entry that holds it. The maps are bounded
-(least recently used links are forgotten first); cross-references are IDENTITY-class facts
-that practically never change.
+by count and by estimated bytes (least recently used links are forgotten first);
+cross-references are IDENTITY-class facts that practically never change.
 """
 
 from __future__ import annotations
@@ -14,8 +14,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Any
 
-from cachetools import LRUCache
-
+from cache.bounded import SizedLRUCache
 from sources.records import (
     CrmAccount,
     CrmOpportunity,
@@ -29,18 +28,24 @@ __all__ = ["Identities"]
 
 
 class Identities:
-    def __init__(self, maxsize: int = 100_000) -> None:
-        self.key_of_customer: LRUCache[str, str] = LRUCache(maxsize)  # ERP id -> key
-        self.customer_of_key: LRUCache[str, str] = LRUCache(maxsize)  # key -> ERP id
-        self.key_of_account: LRUCache[str, str] = LRUCache(maxsize)  # account id -> key
-        self.account_of_key: LRUCache[str, str] = LRUCache(maxsize)  # key -> account id
+    def __init__(self, maxsize: int = 100_000, max_bytes: int = 32 * 2**20) -> None:
+        """At most ``maxsize`` links per map, and ``max_bytes`` (estimated) for all nine."""
+        share = max(1, max_bytes // 9)
+
+        def bounded() -> SizedLRUCache[str, Any]:
+            return SizedLRUCache(maxsize, share)
+
+        self.key_of_customer: SizedLRUCache[str, str] = bounded()  # ERP id -> key
+        self.customer_of_key: SizedLRUCache[str, str] = bounded()  # key -> ERP id
+        self.key_of_account: SizedLRUCache[str, str] = bounded()  # account id -> key
+        self.account_of_key: SizedLRUCache[str, str] = bounded()  # key -> account id
         # ERP transaction id -> (customer ERP id, order id or external id)
-        self.invoice: LRUCache[str, tuple[str, str | None]] = LRUCache(maxsize)
-        self.order: LRUCache[str, tuple[str, str | None]] = LRUCache(maxsize)
-        self.payment: LRUCache[str, tuple[str, tuple[str, ...]]] = LRUCache(maxsize)
-        self.account_of_opportunity: LRUCache[str, str] = LRUCache(maxsize)
+        self.invoice: SizedLRUCache[str, tuple[str, str | None]] = bounded()
+        self.order: SizedLRUCache[str, tuple[str, str | None]] = bounded()
+        self.payment: SizedLRUCache[str, tuple[str, tuple[str, ...]]] = bounded()
+        self.account_of_opportunity: SizedLRUCache[str, str] = bounded()
         # customer ERP id -> the ids of its invoices seen so far
-        self.invoices_of: LRUCache[str, frozenset[str]] = LRUCache(maxsize)
+        self.invoices_of: SizedLRUCache[str, frozenset[str]] = bounded()
 
     def observe(self, value: Any) -> None:
         """Learn the links a record (or a list of records, or None) carries."""

@@ -3,7 +3,8 @@ last known value when a source fails.
 
 Reading keys of an entity (`ReadCache.load`):
 
-1. **Level 1**, this process: a `cachetools.TLRUCache` bounded to ``max_entries``. Fresh
+1. **Level 1**, this process: a TLRU cache bounded to ``max_entries`` and ``max_bytes``
+   (`cache.bounded`). Fresh
    entries answer at once. An entry stays (as a stale copy) until the stale horizon, a missing
    record only for the negative TTL: the per-entry lifetime is why it is a TLRU rather than a
    one-TTL cache.
@@ -36,8 +37,9 @@ from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from cachetools import TLRUCache, TTLCache
+from cachetools import TTLCache
 
+from cache.bounded import SizedTLRUCache, approximate_size
 from cache.codec import CODEC_VERSION, CodecError, decode, decode_list, encode, shape
 from cache.entities import Entity, entity_named
 from cache.identities import Identities
@@ -79,6 +81,7 @@ answered from stale copies: the same request would be refused with fresh data to
 class CacheSettings:
     enabled: bool = True  # ACCORD_CACHE=off turns the cache off
     max_entries: int = 100_000  # level 1 entries (ACCORD_CACHE_SIZE)
+    max_bytes: int = 128 * 2**20  # and their estimated size (ACCORD_CACHE_MEMORY_MB)
     stale_horizon: float = 86_400.0  # how long a last known value may be served on failure
     negative_ttl: float = 10.0  # "no such record", at most this long (and at most the TTL)
     ttl_overrides: Mapping[str, float] = field(default_factory=dict)  # entity name -> seconds
@@ -125,6 +128,10 @@ def _expiry(_key: Any, entry: _Entry, _now: float) -> float:
     return entry.expires
 
 
+def _entry_size(entry: _Entry) -> int:
+    return 96 + approximate_size(entry.value)  # the entry, its key and the record
+
+
 class ReadCache:
     """Source records cached for every request of this process (and every replica, via Redis).
 
@@ -145,10 +152,11 @@ class ReadCache:
         self.prefix = prefix
         self.sources = dict(sources)
         self.stats = CacheStats()
-        self.identities = Identities(settings.max_entries)
+        # cross-references are small: a quarter of the budget, beside the records
+        self.identities = Identities(settings.max_entries, settings.max_bytes // 4)
         self._clock = clock
-        self._level1: TLRUCache[_CacheKey, _Entry] = TLRUCache(
-            settings.max_entries, _expiry, timer=clock
+        self._level1: SizedTLRUCache[_CacheKey, _Entry] = SizedTLRUCache(
+            settings.max_entries, settings.max_bytes, _expiry, timer=clock, sizeof=_entry_size
         )
         self._level2 = RedisLevel(redis_url, timeout=settings.redis_timeout) if redis_url else None
         self._flights: dict[_CacheKey, asyncio.Future[_Outcome]] = {}

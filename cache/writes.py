@@ -243,6 +243,9 @@ class InvalidatingErp(_Invalidating):
     async def payments_by_ids(self, erp_ids: Sequence[str]) -> dict[str, ErpPayment]:
         return await self._read(self.inner.payments_by_ids(erp_ids))
 
+    async def payments_by_external_ids(self, external_ids: Sequence[str]) -> dict[str, ErpPayment]:
+        return await self._read(self.inner.payments_by_external_ids(external_ids))
+
     async def payments_by_invoice_ids(
         self, invoice_erp_ids: Sequence[str]
     ) -> dict[str, list[ErpPayment]]:

@@ -29,13 +29,17 @@ NetSuite (the ERP)
     ACCORD_NETSUITE_TOKEN_URL            default <base>/services/rest/auth/oauth2/v1/token
     ACCORD_NETSUITE_CA_FILE              extra CA bundle (PEM), optional
     ACCORD_NETSUITE_MAX_CONNECTIONS      default 10 (keep under the account's concurrency limit)
+    ACCORD_NETSUITE_CONCURRENCY          the account's concurrency limit, shared by all
+                                         replicas through Redis; default 15
 
 Everything
     ACCORD_SOURCE_TIMEOUT                seconds per upstream attempt, default 10
     ACCORD_REDIS_URL                     redis://host:6379/0 for shared state across replicas
     ACCORD_REDIS_PREFIX                  prefix of Accord's Redis keys, default accord:
+    ACCORD_REDIS_TIMEOUT                 seconds to connect to Redis and per command, default 2
     ACCORD_WORKFLOW_LEASE_SECONDS        a dead replica's workflows resume after this, default 30
     ACCORD_WORKFLOW_RECOVERY_SECONDS     how often to look for them, default 5
+    ACCORD_WORKFLOW_RETRY_SECONDS        how long a step retries a failing source, default 60
     ACCORD_SALESFORCE_WEBHOOK_SECRETS    secrets signing Salesforce change events (comma-separated)
     ACCORD_NETSUITE_WEBHOOK_SECRETS      secrets that sign NetSuite change notifications
     ACCORD_POLL_SECONDS                  poll for changes webhooks missed; 0 turns pollers off
@@ -58,6 +62,7 @@ Everything
                                          (https://*.lightning.force.com) or *; unset: none
     ACCORD_CORS_CREDENTIALS              true|false (default): allow cookies cross-origin (exact
                                          origins only)
+    ACCORD_CACHE_MEMORY_MB               and at most this much memory for them, default 128
     ACCORD_LOG_LEVEL                     default info
 
 Limits, budgets, introspection and GraphiQL: see `config.exposure`; bearer tokens of an
@@ -113,6 +118,7 @@ class Settings:
     )
     cache: bool = True
     cache_size: int = 100_000
+    cache_memory_mb: int = 128
     salesforce_webhook_secrets: tuple[str, ...] = ()
     netsuite_webhook_secrets: tuple[str, ...] = ()
     poll_seconds: float = 0.0  # 0: no pollers
@@ -121,6 +127,9 @@ class Settings:
     exposure: Exposure = dataclasses.field(default_factory=Exposure)
     oidc: OidcOptions | None = None
     reconcile_seconds: float = 3600.0  # 0: reconciliation on demand only
+    redis_timeout: float = 2.0
+    workflow_retry: float = 60.0
+    netsuite_concurrency: int = 15
 
     @property
     def sandbox(self) -> bool:
@@ -131,6 +140,11 @@ class _Reader:
     def __init__(self, env: Mapping[str, str]) -> None:
         self.env = env
         self.problems: list[str] = []
+
+    @property
+    def reported(self) -> set[str]:
+        """The variables a problem was reported for already."""
+        return {name for problem in self.problems for name in _VARIABLE.findall(problem)}
 
     def text(self, name: str) -> str | None:
         value = self.env.get(name, "").strip()
@@ -200,6 +214,7 @@ class _Reader:
         return raw
 
 
+_VARIABLE = re.compile(r"\bACCORD_[A-Z0-9_]+")
 _SOURCE_PREFIXES = ("ACCORD_SALESFORCE_", "ACCORD_NETSUITE_")
 # Variables under the source prefixes that configure Accord's intake, not a source: they are
 # read in the sandbox too, so they do not mean "real systems".
@@ -236,11 +251,15 @@ def load_settings(env: Mapping[str, str]) -> Settings:
         read.problems.append(f"ACCORD_API_KEYS: {exc}")
     anonymous_reads = read.flag("ACCORD_ANONYMOUS_READS", default=not configured)
     redis_prefix = read.text("ACCORD_REDIS_PREFIX") or "accord:"
+    redis_timeout = read.number("ACCORD_REDIS_TIMEOUT", 2.0, low=0.05, high=60)
     lease = read.number("ACCORD_WORKFLOW_LEASE_SECONDS", 30.0, low=0.5, high=3600)
     recovery = read.number("ACCORD_WORKFLOW_RECOVERY_SECONDS", 5.0, low=0.1, high=3600)
+    retry = read.number("ACCORD_WORKFLOW_RETRY_SECONDS", 60.0, low=0, high=86400)
+    concurrency = read.integer("ACCORD_NETSUITE_CONCURRENCY", 15, low=1, high=1000)
     persisted = _persisted_queries(read)
     cache = read.flag("ACCORD_CACHE", default=True)
     cache_size = read.integer("ACCORD_CACHE_SIZE", 100_000, low=100, high=10_000_000)
+    cache_memory = read.integer("ACCORD_CACHE_MEMORY_MB", 128, low=1, high=65_536)
     sf_secrets = _secrets(read, "ACCORD_SALESFORCE_WEBHOOK_SECRETS")
     ns_secrets = _secrets(read, "ACCORD_NETSUITE_WEBHOOK_SECRETS")
     poll = read.number("ACCORD_POLL_SECONDS", 60.0 if configured else 5.0, low=0, high=86400)
@@ -268,6 +287,7 @@ def load_settings(env: Mapping[str, str]) -> Settings:
         persisted,
         cache=cache,
         cache_size=cache_size,
+        cache_memory_mb=cache_memory,
         salesforce_webhook_secrets=sf_secrets,
         netsuite_webhook_secrets=ns_secrets,
         poll_seconds=poll,
@@ -276,6 +296,9 @@ def load_settings(env: Mapping[str, str]) -> Settings:
         exposure=exposure,
         oidc=oidc,
         reconcile_seconds=reconcile,
+        redis_timeout=redis_timeout,
+        workflow_retry=retry,
+        netsuite_concurrency=concurrency,
     )
 
 
@@ -355,7 +378,7 @@ def _salesforce(read: _Reader, policy: ResiliencePolicy) -> SalesforceConfig | N
     try:
         return SalesforceConfig(**fields)  # type: ignore[arg-type]
     except ValueError as exc:
-        read.problems.append(_env_names(str(exc), prefix, SalesforceConfig))
+        _needs(read, _env_names(str(exc), prefix, SalesforceConfig))
         return None
 
 
@@ -379,7 +402,7 @@ def _netsuite(read: _Reader, policy: ResiliencePolicy) -> NetSuiteConfig | None:
             policy=policy,
         )
     except ValueError as exc:
-        read.problems.append(_env_names(str(exc), prefix, NetSuiteConfig))
+        _needs(read, _env_names(str(exc), prefix, NetSuiteConfig))
         return None
 
 
@@ -389,6 +412,24 @@ def _env_names(message: str, prefix: str, config: type) -> str:
     if not needs:
         return message
     for field in dataclasses.fields(config):
-        wanted = re.sub(rf"\b{field.name}\b", prefix + field.name.upper(), wanted)
-    wanted = wanted.replace(prefix + "PRIVATE_KEY", prefix + "PRIVATE_KEY_FILE")
+        # the private key is given as a file (ACCORD_..._PRIVATE_KEY_FILE), whatever the field
+        name = "PRIVATE_KEY_FILE" if field.name == "private_key" else field.name.upper()
+        wanted = re.sub(rf"\b{field.name}\b", prefix + name, wanted)
     return head + needs + wanted
+
+
+def _needs(read: _Reader, message: str) -> None:
+    """Report what a source still needs, leaving out the variables already reported (set but
+    invalid): each mistake is told once, not once more as "missing"."""
+    reported = read.reported
+    head, needs, wanted = message.partition(" needs ")
+    named = _VARIABLE.findall(wanted)
+    stale = [name for name in named if name in reported]
+    if not needs or not stale:
+        read.problems.append(message)
+        return
+    if " or " in wanted:  # alternatives: the reported variable is the one that went wrong
+        return
+    rest = [name for name in named if name not in reported]
+    if rest:
+        read.problems.append(f"{head}{needs}{', '.join(rest)}")

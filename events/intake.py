@@ -12,17 +12,19 @@ the event id (in the signed body) matches   400     the header cannot rebind a s
   ``X-Accord-Event-Id`` when both are given
 event id not seen before                    409     a replay, or a retry of a delivered one
 event id not being processed right now      503     a retry racing the first delivery
+the state backend answers                   503     replay protection cannot be checked
 ==========================================  ======  =======================================
 
 Refusals answer ``{"error": <code>, "message": <text>}`` and publish nothing. Then each
 `Change` the notification names goes to ``process`` (the normaliser's `Normalizer.process`),
 awaited before answering 202 ``{"accepted": <event id>, "changes": N}``. Awaiting keeps the
-sender's retry as the delivery guarantee: if processing fails (a source is down), the event id
-is forgotten again and the answer is 503, so the sender retries later, and a crash mid-way
-loses nothing the sender will not resend. It costs the sender the time of the normaliser's
-reads (a few upstream round trips, tens of milliseconds), well inside a second, which is the
-latency the events promise; ``process`` may enqueue instead when a deployment wants an
-immediate 202.
+sender's retry as the delivery guarantee: if processing fails (a source is down, or the
+state backend), the event id is forgotten again and the answer is 503 ``PROCESSING_FAILED``
+(``STATE_UNAVAILABLE`` for the state backend) with ``Retry-After``, so the sender retries
+later, and a crash mid-way loses nothing the sender will not resend. It costs the sender
+the time of the normaliser's reads (a few upstream round trips, tens of milliseconds), well
+inside a second, which is the latency the events promise; ``process`` may enqueue instead
+when a deployment wants an immediate 202.
 
 The event id is where replay protection binds: Salesforce-shaped bodies carry it as
 ``data.event.EventUuid``, NetSuite-shaped ones as ``id``. Ids seen are kept in the state
@@ -37,6 +39,7 @@ leaves a claim that expires, after which the sender's retry is taken.
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import json
 import logging
@@ -59,7 +62,10 @@ from events.signing import (
     signature_header,
     verify,
 )
+from sources.errors import SourceError
+from sources.outage import OutageLog
 from state.backend import StateBackend
+from state.errors import StateError
 
 logger = logging.getLogger("accord.events.intake")
 
@@ -69,6 +75,7 @@ PROCESSING_TTL = 60.0
 SEEN_PREFIX = "events:intake:seen:"
 SEEN = "seen"
 MAX_EVENT_ID = 128
+RETRY_AFTER = 1  # seconds a sender waits before a retry that should get through
 
 Process = Callable[[Change], Awaitable[object]]
 
@@ -270,6 +277,20 @@ class IntakeEndpoint:
         self.max_body = max_body
         self.processing_ttl = processing_ttl
         self.parse = PARSERS[source]
+        self._outage = OutageLog(logger, f"{source} webhook processing")
+
+    def _failed(self, identifier: str, error: Exception) -> str:
+        """Log a failed processing (an outage once, a bug with its traceback); its code."""
+        if isinstance(error, StateError):
+            self._outage.failed(error)
+            return "STATE_UNAVAILABLE"
+        if isinstance(error, SourceError):
+            self._outage.failed(error)
+            return "PROCESSING_FAILED"
+        logger.exception(
+            "processing %s event %s failed; the sender retries", self.source, identifier
+        )
+        return "PROCESSING_FAILED"
 
     async def handle(self, request: Request) -> Response:
         body = await _read_limited(request, self.max_body)
@@ -292,30 +313,41 @@ class IntakeEndpoint:
             return _refuse(400, "EVENT_ID_MISMATCH", f"{EVENT_ID_HEADER} differs from the body's")
         seen = f"{SEEN_PREFIX}{self.source}:{identifier}"
         claim = f"processing:{uuid.uuid4().hex}"
-        if not await self.backend.set(seen, claim, ttl=self.processing_ttl, only_if_absent=True):
-            held = await self.backend.get(seen)
+        try:
+            fresh = await self.backend.set(
+                seen, claim, ttl=self.processing_ttl, only_if_absent=True
+            )
+            held = None if fresh else await self.backend.get(seen)
+        except StateError as exc:
+            # Replay protection cannot be checked: nothing is processed, the sender retries.
+            self._outage.failed(exc)
+            return _retry_later("STATE_UNAVAILABLE", "Accord's shared state is unavailable; retry")
+        if not fresh:
             if isinstance(held, str) and held.startswith("processing:"):
-                refusal = _refuse(
-                    503, "IN_PROGRESS", f"event {identifier} is being processed; retry"
-                )
-                refusal.headers["Retry-After"] = "1"
-                return refusal
+                return _retry_later("IN_PROGRESS", f"event {identifier} is being processed; retry")
             return _refuse(409, "REPLAYED", f"event {identifier} was already received")
         try:
             for change in changes:
                 await self.process(change)
-        except Exception:
-            logger.exception(
-                "processing %s event %s failed; the sender retries", self.source, identifier
-            )
-            if await self.backend.get(seen) == claim:
-                await self.backend.delete(seen)
-            return _refuse(503, "PROCESSING_FAILED", "the change could not be processed; retry")
+        except Exception as exc:
+            code = self._failed(identifier, exc)
+            with contextlib.suppress(StateError):  # if it stays, it expires with its TTL
+                if await self.backend.get(seen) == claim:
+                    await self.backend.delete(seen)
+            return _retry_later(code, "the change could not be processed; retry")
+        self._outage.succeeded()
         try:
             await self.backend.set(seen, SEEN, ttl=self.replay_ttl)
         except Exception:  # processed all the same; the claim expires, and snapshots dedupe
             logger.warning("could not record %s event %s as seen", self.source, identifier)
         return JSONResponse({"accepted": identifier, "changes": len(changes)}, status_code=202)
+
+
+def _retry_later(code: str, message: str) -> JSONResponse:
+    """503 with ``Retry-After``: a condition the sender's retry gets past."""
+    refusal = _refuse(503, code, message)
+    refusal.headers["Retry-After"] = str(RETRY_AFTER)
+    return refusal
 
 
 def intake_routes(

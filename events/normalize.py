@@ -11,8 +11,9 @@ the comparison finds a difference and the snapshot moves with a compare-and-set,
   the second time the snapshot already holds what the record shows;
 - two replicas processing the same change at once emit once: one compare-and-set wins;
 - event ids come from `event_id` over what identifies the change (system, record, event type,
-  the modification time to the whole second, and for status changes the new status), so the
-  same change gives the same id whichever path saw it.
+  the modification time to the whole second, and for status changes the new status) and the
+  number of the snapshot's move that emitted it (`events.transitions`), so the same change
+  gives the same id whichever path saw it, and two distinct changes never share one.
 
 What a change yields:
 
@@ -47,7 +48,7 @@ from decimal import Decimal, InvalidOperation
 from typing import Any, Literal
 
 from domain.ids import customer_id, erp_object_id
-from events import outbox
+from events import outbox, transitions
 from events.model import Event, EventType, event_id
 from sources.clock import utc_today
 from sources.ports import CrmPort, ErpPort
@@ -344,9 +345,13 @@ class Normalizer:
         run = _RUN.get()
         for _ in range(CAS_ATTEMPTS):
             raw = await self.backend.get(key)
-            current, pending = outbox.split(raw)
+            held, pending = outbox.split(raw)
+            current, moves = transitions.unnumbered(held)
             new, decided = decide(current)
             moved = not (new is _KEEP or new == current)
+            if moved:  # this move's number goes into its events' ids: never an id twice
+                moves += 1
+                decided = [transitions.renamed(event, moves) for event in decided]
             now = self.clock()
             taken = outbox.due(pending, now, self.outbox_grace) if run is not None else []
             if not moved and not taken:
@@ -361,7 +366,7 @@ class Normalizer:
                 pending += claimed
                 if claimed:  # listed first, so that a sweep finds it even if we stop here
                     await self.backend.index_add(outbox.INDEX, key, now)
-            stored = outbox.join(new if moved else current, pending)
+            stored = outbox.join(transitions.numbered(new, moves) if moved else held, pending)
             if await self.backend.compare_and_set(key, raw, stored, ttl=self.snapshot_ttl):
                 events = [outbox.event_of(item) for item in taken] + fresh
                 if run is not None:

@@ -47,7 +47,10 @@ from typing import Any, Protocol
 
 from events.normalize import NETSUITE, SALESFORCE, Change, ChangeType
 from sources.clock import SourceClock
+from sources.errors import SourceError
+from sources.outage import OutageLog
 from state.backend import StateBackend
+from state.errors import StateError
 
 logger = logging.getLogger("accord.events.pollers")
 
@@ -344,15 +347,22 @@ class Poller:
         return fed
 
     async def run(self) -> None:
-        """Poll until cancelled; a failed round is logged and retried at the next interval."""
+        """Poll until cancelled; a failed round is retried at the next interval. A source or
+        the state backend being down is logged when it starts and when it ends, not at every
+        round; anything else (a bug) with its traceback."""
+        outage = OutageLog(logger, f"{self.source} polling")
         try:
             while True:
                 try:
                     await self.poll_once()
+                except (SourceError, StateError) as exc:
+                    outage.failed(exc)
                 except Exception:
                     logger.exception(
                         "%s poll failed; retrying in %.1fs", self.source, self.interval
                     )
+                else:
+                    outage.succeeded()
                 await asyncio.sleep(self.interval)
         finally:
             with contextlib.suppress(Exception):

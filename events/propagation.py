@@ -1,24 +1,25 @@
 """Propagation: the CRM mirrors what the ERP owns, through the write path's machinery.
 
 The ERP owns a customer's credit standing; Salesforce keeps a copy on the account
-(``Credit_Status__c``) so that sales sees it where they work. When a CREDIT_STATUS_CHANGED
-event arrives, the account is updated — idempotently, keyed by the event's id (a redelivered
-event writes nothing twice), never with an older standing than the one already written, and
-recorded in the audit trail.
+(``Credit_Status__c``) so that sales sees it where they work. A CREDIT_STATUS_CHANGED event
+says the standing moved; the handler then reads the standing the ERP holds now and the
+account's mirror, and writes the mirror only when they differ. So the mirror converges to the
+ERP's state whatever the events' order or timing: an event handled late writes nothing older,
+and when an event between two others was lost, the next one still puts the mirror right. It
+is idempotent, keyed by the event's id (a redelivered event is handled once), and every
+write is recorded in the audit trail.
 """
 
 from __future__ import annotations
 
-import datetime as dt
+import asyncio
 import logging
-from typing import Any
 
 from domain.audit import AuditEntry
 from events.model import Event, EventType
-from sources.ports import CrmPort
+from sources.ports import CrmPort, ErpPort
 from sources.records import AccountFields, CreditStatus
 from state.audit import AuditTrail
-from state.backend import StateBackend
 from state.idempotency import IdempotencyStore, Mismatch, Started, Stored, fingerprint
 
 logger = logging.getLogger("accord.propagation")
@@ -38,45 +39,50 @@ class CreditStatusPropagation:
     def __init__(
         self,
         crm: CrmPort,
-        backend: StateBackend,
+        erp: ErpPort,
         idempotency: IdempotencyStore,
         audit: AuditTrail,
     ) -> None:
         self.crm = crm
-        self.backend = backend
+        self.erp = erp
         self.idempotency = idempotency
         self.audit = audit
 
     async def handle(self, event: Event) -> None:
         if event.type is not EventType.CREDIT_STATUS_CHANGED or not event.customer:
             return
-        status = _status(event)
         key = event.customer.removeprefix("cus:")
-        if status is None or key.startswith(("sf:", "erp:")):
+        if _status(event) is None or key.startswith(("sf:", "erp:")):
             return  # no standing to mirror, or no cross-reference to find the account by
         claim = await self.idempotency.begin(SCOPE, event.id, fingerprint(event.to_cloudevent()))
         if isinstance(claim, Stored | Mismatch):
             return  # already applied (a redelivery)
         assert isinstance(claim, Started)
         try:
-            outcome = await self._apply(event, key, status)
+            outcome = await self._apply(event, key)
         except BaseException:
             await self.idempotency.abandon(SCOPE, event.id, claim.token)
             raise
         await self.idempotency.complete(SCOPE, event.id, claim.token, outcome)
 
-    async def _apply(self, event: Event, key: str, status: CreditStatus) -> str:
-        accounts = await self.crm.accounts_by_erp_keys([key])
+    async def _apply(self, event: Event, key: str) -> str:
+        # the standing as the ERP holds it now, not as the event saw it: compare, then skip
+        customers, accounts = await asyncio.gather(
+            self.erp.customers_by_keys([key]), self.crm.accounts_by_erp_keys([key])
+        )
         account = accounts.get(key)
+        customer = customers.get(key)
         if account is None:
             return "no account"
-        if not await self._newer(account.salesforce_id, event):
-            return "older than the standing already mirrored"
-        value = MIRROR_VALUES[status]
+        if customer is None:
+            return "no ERP customer"
+        value = MIRROR_VALUES[customer.credit_status]
+        if account.credit_status_mirror == value:
+            return "mirrored already"
         await self.crm.update_account(
             account.salesforce_id,
             AccountFields(credit_status_mirror=value),
-            idempotency_key=event.id,
+            idempotency_key=f"{event.id}:{value}",
         )
         await self.audit.record(
             AuditEntry(
@@ -84,7 +90,7 @@ class CreditStatusPropagation:
                 role=None,
                 action="propagate.creditStatus",
                 outcome="applied",
-                system="salesforce",
+                system=self.crm.source,
                 record_type="Account",
                 record_id=account.salesforce_id,
                 before={"Credit_Status__c": account.credit_status_mirror},
@@ -94,33 +100,6 @@ class CreditStatusPropagation:
             )
         )
         return "applied"
-
-    async def _newer(self, account_id: str, event: Event) -> bool:
-        """Record ``event`` as the account's latest mirrored change unless a later one is.
-
-        The mark names the event, so the same event handled again (its write failed, and the
-        bus handed it out once more) is still the newest and is applied.
-        """
-        name = f"propagated:credit:{account_id}"
-        stamp = event.time.astimezone(dt.UTC).isoformat()
-        mark = {"at": stamp, "event": event.id}
-        while True:
-            current = await self.backend.get(name)
-            if current is not None:
-                at, by = _mark(current)
-                if by == event.id:
-                    return True
-                if at >= stamp:
-                    return False
-            if await self.backend.compare_and_set(name, current, mark, ttl=30 * 86400):
-                return True
-
-
-def _mark(value: Any) -> tuple[str, str | None]:
-    """(time, event id) of a mirrored-change mark; a bare time (no event) from older marks."""
-    if isinstance(value, dict):
-        return str(value.get("at", "")), str(value.get("event")) if value.get("event") else None
-    return str(value), None
 
 
 def _status(event: Event) -> CreditStatus | None:

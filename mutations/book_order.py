@@ -10,17 +10,18 @@ Steps (each persisted before and after it runs):
    credit limit, the account is not on hold and has a limit; otherwise the workflow waits in
    PENDING_APPROVAL for finance.
 3. ``upsert_customer``: a customer new to the ERP is created by external id (its
-   cross-reference key); undone by deleting it.
+   cross-reference key); undone by deleting it, unless orders of other work rest on it.
 4. ``create_sales_order``: the ERP sales order, whose external id is the opportunity's id, so
    that it can never be booked twice, and whose memo names the workflow, so that the booking
    knows its own order from one booked otherwise; undone by deleting it.
-5. ``write_back``: the ERP order number and status on the opportunity and the ERP key on the
-   account, all or none.
+5. ``write_back`` (`mutations.booking_write_back`): the ERP order number and status on the
+   opportunity and the ERP key on the account, all or none.
 
 The writing steps look for what they may have written before writing (an answer lost to a
-timeout, a crash), and their undo looks for it too. An opportunity is claimed by one booking
-at a time (``booking:<opportunity id>``, changed only atomically); finance's approval covers
-the order total it was asked for.
+timeout, a crash), and their undo looks for it too; an undo reverts only this booking's own
+effects (`mutations.booking_records`). An approved booking validates again before it posts.
+An opportunity is claimed by one booking at a time (``booking:<opportunity id>``, changed
+only atomically); finance's approval covers the order total it was asked for.
 """
 
 from __future__ import annotations
@@ -33,6 +34,9 @@ from decimal import Decimal
 from typing import Any
 
 from domain.caller import Caller
+from mutations.booking_records import others_depend_on_customer, posted_by, services_of
+from mutations.booking_write_back import WriteBack
+from mutations.change_feed import NETSUITE, report
 from mutations.common import (
     Outcome,
     Problem,
@@ -63,11 +67,6 @@ from sources.records import (
 )
 
 WORKFLOW_NAMESPACE = uuid.UUID("6f1c7d0e-3a52-4d8e-9d1f-2b7e3c9a4e10")
-
-
-def services_of(ctx: StepContext) -> WriteServices:
-    services: WriteServices = ctx.services
-    return services
 
 
 def workflow_id_for(upstream: str) -> str:
@@ -292,6 +291,7 @@ class UpsertCustomer(_BookingStep):
             idempotency_key=ctx.key(),
             upstream_ids={"externalId": key},
         )
+        await report(services.changes, NETSUITE, "customer", erp_id, "create")
         return {"customer_erp_id": erp_id, "customer_created": True}
 
     async def compensate(self, ctx: StepContext) -> None:
@@ -303,7 +303,16 @@ class UpsertCustomer(_BookingStep):
         if erp_id is None:
             found = await erp_customer_by_key(services, state["key"])
             erp_id = found.erp_id if found is not None else None
-        if erp_id is not None:
+        if erp_id is not None and await others_depend_on_customer(ctx, erp_id):
+            # another booking's order (or an invoice) now rests on it: not this undo's to take
+            await ctx.audit_write(
+                outcome="kept",
+                system=services.erp.source,
+                record_type="customer",
+                record_id=erp_id,
+                message="left the customer this booking created: other orders depend on it",
+            )
+        elif erp_id is not None:
             await _delete(services.erp.delete_customer, erp_id)
             await ctx.audit_write(
                 outcome="compensated",
@@ -312,6 +321,7 @@ class UpsertCustomer(_BookingStep):
                 record_id=erp_id,
                 message="deleted the customer this booking created",
             )
+            await report(services.changes, NETSUITE, "customer", erp_id, "delete")
         state.update(customer_creating=False, customer_created=False)
         state.pop("customer_erp_id", None)
 
@@ -362,6 +372,7 @@ class CreateSalesOrder(_BookingStep):
             idempotency_key=ctx.key(),
             upstream_ids={"externalId": state["opportunity_id"]},
         )
+        await report(services.changes, NETSUITE, "salesorder", erp_id, "create")
         return {
             "order_erp_id": erp_id,
             "order_number": created.number,
@@ -383,12 +394,8 @@ class CreateSalesOrder(_BookingStep):
                 record_id=erp_id,
                 message="deleted the order this booking created",
             )
+            await report(services_of(ctx).changes, NETSUITE, "salesorder", erp_id, "delete")
         state.pop("order_erp_id", None)
-
-
-def posted_by(workflow: Workflow, order: ErpOrder) -> bool:
-    """Whether ``workflow`` posted ``order`` (its memo names the workflow)."""
-    return order.erp_id == workflow.state.get("order_erp_id") or workflow.id in (order.memo or "")
 
 
 async def _order_of(ctx: StepContext, *, refuse_others: bool = True) -> ErpOrder | None:
@@ -416,117 +423,6 @@ async def _delete(delete: Callable[[str], Awaitable[None]], erp_id: str) -> None
     or a person) counts as deleted."""
     with contextlib.suppress(RecordNotFound):
         await delete(erp_id)
-
-
-class WriteBack(_BookingStep):
-    """The last step: once it is done the workflow is COMPLETED and is never compensated.
-
-    It is undone only when it failed: its answer may have been lost although Salesforce
-    applied it, and an opportunity must not name an order the compensation deletes. The undo
-    puts back the values Validate saw, in the fields that still hold what this booking wrote
-    (a later edit by someone else is left alone). It lives in Salesforce alone, so when it
-    cannot be done the ERP order is still undone, and the workflow waits on the dead-letter
-    list with this step's undo pending.
-    """
-
-    name = "write_back"
-    independent_undo = True
-
-    async def run(self, ctx: StepContext) -> Mapping[str, Any]:
-        services = services_of(ctx)
-        state = ctx.workflow.state
-        status = state["order_status"].replace("_", " ").title()
-        await services.crm.write_back_booking(
-            opportunity_id=state["opportunity_id"],
-            order_number=state["order_number"],
-            order_status=status,
-            account_id=state["account_id"],
-            erp_key=state["key"],
-            idempotency_key=ctx.key(),
-        )
-        await ctx.audit_write(
-            outcome="applied",
-            system=services.crm.source,
-            record_type="Opportunity",
-            record_id=state["opportunity_id"],
-            after={"ERP_Order_Id__c": state["order_number"], "ERP_Order_Status__c": status},
-            idempotency_key=ctx.key(),
-            upstream_ids={"order": state["order_erp_id"], "account": state["account_id"]},
-        )
-        return {"written_back": True}
-
-    async def compensate(self, ctx: StepContext) -> None:
-        services = services_of(ctx)
-        state = ctx.workflow.state
-        found = await self._undo(ctx)
-        if found is None:
-            return
-        current, undo = found
-        try:
-            await services.crm.write_back_booking(
-                opportunity_id=state["opportunity_id"],
-                account_id=state["account_id"],
-                order_number=undo["order_number"],
-                order_status=undo["order_status"],
-                erp_key=undo["erp_key"],
-                idempotency_key=ctx.key("undo"),
-            )
-        except SourceError as error:
-            if not error.retryable or await self._undo(ctx) is not None:
-                raise
-            # the answer was lost, but the fields hold their old values again: it happened
-        await ctx.audit_write(
-            outcome="compensated",
-            system=services.crm.source,
-            record_type="Opportunity",
-            record_id=state["opportunity_id"],
-            before=_crm_fields(current),
-            after=_crm_fields(undo),
-            message="put back the CRM fields this booking wrote",
-        )
-
-    async def _undo(self, ctx: StepContext) -> tuple[_WrittenBack, _WrittenBack] | None:
-        """The fields as they are now and the values that undo this booking's write-back, as
-        `write_back_booking` takes them; None when no field holds what the booking wrote (it
-        never landed, or it was undone, or changed since)."""
-        services = services_of(ctx)
-        state = ctx.workflow.state
-        opportunity_id, account_id = state["opportunity_id"], state["account_id"]
-        opportunities, accounts = await asyncio.gather(
-            services.crm.opportunities_by_ids([opportunity_id]),
-            services.crm.accounts_by_ids([account_id]),
-        )
-        opportunity = opportunities.get(opportunity_id)
-        account = accounts.get(account_id)
-        current: _WrittenBack = {
-            "order_number": opportunity.erp_order_number if opportunity else None,
-            "order_status": opportunity.erp_order_status if opportunity else None,
-            "erp_key": account.erp_key if account else None,
-        }
-        undo = dict(current)
-        before = state.get("opportunity_before") or {}
-        written = state.get("order_number")
-        if written is not None and current["order_number"] == written != before.get("order_number"):
-            undo["order_number"] = before.get("order_number")
-            undo["order_status"] = before.get("order_status")
-        if current["erp_key"] == state["key"] != state.get("account_key_before"):
-            undo["erp_key"] = state.get("account_key_before")
-        return None if undo == current else (current, undo)
-
-
-_WrittenBack = dict[str, str | None]
-"""The fields a write-back sets, by `write_back_booking`'s parameter names."""
-
-_CRM_FIELDS = {
-    "order_number": "ERP_Order_Id__c",
-    "order_status": "ERP_Order_Status__c",
-    "erp_key": "ERP_Customer_Id__c",
-}
-
-
-def _crm_fields(values: _WrittenBack) -> dict[str, str | None]:
-    """Write-back values under their Salesforce field names, for the audit trail."""
-    return {_CRM_FIELDS[name]: value for name, value in values.items()}
 
 
 def _address(value: Mapping[str, Any]) -> Any:
@@ -658,7 +554,11 @@ async def _claim(services: WriteServices, claim: str, workflow_id: str) -> Outco
 
 
 def outcome_of(workflow: Workflow) -> Outcome:
-    """The payload of a workflow at rest: the workflow, and its refusal's problems if any."""
+    """The payload of a workflow: the workflow, and its refusal's problems if any. A workflow
+    not at rest yet (still retrying a source) is no final answer: not kept for the key, so the
+    request sent again answers with the workflow as it is then."""
+    if workflow.status in (WorkflowStatus.RUNNING, WorkflowStatus.PENDING):
+        return Outcome({"workflow": workflow.to_json()}, transient=True)
     problems: list[Problem] = []
     failure = workflow.failure
     if workflow.status is WorkflowStatus.EXCEPTION and failure is not None:

@@ -31,14 +31,17 @@ from domain.audit import AuditEntry, plain
 from domain.caller import Caller
 from domain.ids import CustomerRef
 from domain.ownership import OPERATIONS
+from mutations.change_feed import ChangeFeed
 from mutations.policies import Violation
 from mutations.workflow import WorkflowEngine, WorkflowStore
 from sources.clock import utc_today
 from sources.errors import SourceError
+from sources.outage import OutageLog
 from sources.ports import CrmPort, ErpPort
 from sources.records import ErpCustomer
 from state.audit import AuditTrail
 from state.backend import StateBackend
+from state.errors import StateError
 from state.idempotency import (
     IdempotencyStore,
     IdempotencyTimeout,
@@ -65,6 +68,7 @@ class WriteServices:
     workflows: WorkflowStore
     engine: WorkflowEngine | None = None  # set right after construction (it needs `self`)
     today: Callable[[], dt.date] = utc_today
+    changes: ChangeFeed | None = None  # where writes report their records (the normaliser)
 
 
 @dataclass(frozen=True)
@@ -229,6 +233,16 @@ async def idempotent(
     stored = outcome.to_json()
     if outcome.transient:
         await services.idempotency.abandon(operation, key, claim.token)
+        upstream = [p for p in outcome.problems if p.code.startswith("SOURCE_")]
+        if upstream:  # the trail tells a write that failed upstream, not only those that did not
+            await audit_write(
+                services,
+                caller,
+                action=operation,
+                outcome="failed",
+                idempotency_key=key,
+                message="; ".join(f"{p.code}: {p.message}" for p in upstream),
+            )
     else:
         await services.idempotency.complete(operation, key, claim.token, stored)
     # Answer from the stored form, so the first answer and every replay are the same.
@@ -237,8 +251,17 @@ async def idempotent(
 
 async def _keep_claim(store: IdempotencyStore, operation: str, key: str, token: str) -> None:
     """Extend a running claim while this process works on it: if the process dies, the claim
-    lapses within `running_ttl` and a retry elsewhere takes the key over."""
-    while await store.extend(operation, key, token):  # noqa: ASYNC110 - a timer, not a wait
+    lapses within `running_ttl` and a retry elsewhere takes the key over. A beat the state
+    backend misses is tried again at the next one."""
+    outage = OutageLog(logger, f"the claim on {operation} {key!r}: the state backend")
+    while True:
+        try:
+            if not await store.extend(operation, key, token):
+                return
+        except StateError as exc:
+            outage.failed(exc)
+        else:
+            outage.succeeded()
         await asyncio.sleep(store.running_ttl / 3)
 
 

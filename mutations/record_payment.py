@@ -3,7 +3,10 @@
 The payment must equal what it is applied to; each application pays an open invoice of the
 same customer, in the payment's currency, at most its amount due (no overpayment). The ERP
 payment's external id is derived from the idempotency key, so a retried request finds the
-payment the first one posted instead of posting another.
+payment the first one posted instead of posting another, even when the record of the first
+result was lost (the state backend went down, or restarted empty, after the payment posted):
+the invoices no longer take the payment, and the one found under its external id is the
+answer.
 """
 
 from __future__ import annotations
@@ -15,6 +18,7 @@ from decimal import Decimal
 
 from domain.caller import Caller
 from domain.ids import CustomerRef
+from mutations.change_feed import NETSUITE, report
 from mutations.common import (
     Outcome,
     Problem,
@@ -28,7 +32,7 @@ from mutations.common import (
 )
 from mutations.policies import PAYMENT_POLICIES, PaymentFacts, evaluate
 from sources.errors import SourceError
-from sources.records import NewPayment, PaymentApplication
+from sources.records import ErpCustomer, ErpPayment, NewPayment, PaymentApplication
 
 MAX_APPLICATIONS = 100
 
@@ -70,12 +74,26 @@ async def record_payment(
         facts = PaymentFacts(
             customer.erp_id, customer.currency, amount, currency, list(applications), invoices
         )
+        external_id = payment_external_id(upstream)
         violations = evaluate(PAYMENT_POLICIES, facts)
         if violations:
-            return refused(*problems_of(violations))
+            # An earlier attempt of this very request may have posted the payment (its answer,
+            # or the record of it, lost): the invoices it paid no longer take it. That is this
+            # request's result, not a refusal.
+            try:
+                earlier = (await services.erp.payments_by_external_ids([external_id])).get(
+                    external_id
+                )
+            except SourceError as error:
+                return Outcome(problems=[upstream_problem(error)], transient=True)
+            if earlier is None:
+                return refused(*problems_of(violations))
+            return await posted(
+                earlier, customer, external_id, found="an earlier attempt of this request"
+            )
         payment = NewPayment(
             customer_erp_id=customer.erp_id,
-            external_id=payment_external_id(upstream),
+            external_id=external_id,
             amount=amount,
             currency=currency,
             payment_date=payment_date or services.today(),
@@ -84,9 +102,20 @@ async def record_payment(
         )
         try:
             erp_id = await services.erp.create_payment(payment, idempotency_key=upstream)
-            posted = (await services.erp.payments_by_ids([erp_id]))[erp_id]
+            created = (await services.erp.payments_by_ids([erp_id]))[erp_id]
         except SourceError as error:
             return Outcome(problems=[upstream_problem(error)], transient=True)
+        return await posted(created, customer, external_id, after=payment)
+
+    async def posted(
+        payment: ErpPayment,
+        customer: ErpCustomer,
+        external_id: str,
+        *,
+        after: NewPayment | None = None,
+        found: str | None = None,
+    ) -> Outcome:
+        """The answer for a payment in the ERP: audited, reported to the event feed."""
         await audit_write(
             services,
             caller,
@@ -94,13 +123,15 @@ async def record_payment(
             outcome="applied",
             system=services.erp.source,
             record_type="customerPayment",
-            record_id=erp_id,
-            after=payment,
+            record_id=payment.erp_id,
+            after=after,
             idempotency_key=key,
-            upstream_ids={"externalId": payment.external_id},
+            upstream_ids={"externalId": external_id},
+            message=f"found the payment {found} posted" if found else None,
         )
+        await report(services.changes, NETSUITE, "customerpayment", payment.erp_id, "create")
         return Outcome(
-            {"payment": posted, "customer": {"key": customer.erp_key, "erp_id": customer.erp_id}}
+            {"payment": payment, "customer": {"key": customer.erp_key, "erp_id": customer.erp_id}}
         )
 
     payload = {

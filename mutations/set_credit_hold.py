@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from domain.caller import Caller
 from domain.ids import CustomerRef
+from mutations.change_feed import NETSUITE, report
 from mutations.common import (
     Outcome,
     Problem,
@@ -60,6 +61,14 @@ async def set_credit_hold(
             after={"credit_hold": hold.value},
             idempotency_key=key,
             message=reason,
+        )
+        await report(
+            services.changes,
+            NETSUITE,
+            "customer",
+            customer.erp_id,
+            "update",
+            previous={"creditHoldOverride": customer.credit_hold.value},
         )
         return Outcome({"customer": {"key": customer.erp_key, "erp_id": customer.erp_id}})
 

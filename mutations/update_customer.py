@@ -18,6 +18,7 @@ from typing import Any
 from domain.caller import Caller
 from domain.ids import CustomerRef
 from domain.ownership import REGISTRY, System
+from mutations.change_feed import NETSUITE, SALESFORCE, report
 from mutations.common import (
     Outcome,
     Problem,
@@ -29,7 +30,7 @@ from mutations.common import (
 )
 from mutations.field_checks import CheckContext, check
 from sources.errors import SourceError
-from sources.records import AccountFields, CrmAccount, CustomerFields, ErpCustomer
+from sources.records import AccountFields, Address, CrmAccount, CustomerFields, ErpCustomer
 
 
 async def update_customer(
@@ -155,6 +156,7 @@ async def _update(
                 before=_before(account, crm_part),
                 after=crm_part,
             )
+            await report(services.changes, SALESFORCE, "Account", account.salesforce_id, "update")
         if erp_part and customer is not None:
             await services.erp.update_customer(
                 customer.erp_id, CustomerFields(**erp_part), idempotency_key=f"{upstream}:erp"
@@ -165,6 +167,10 @@ async def _update(
                 customer.erp_id,
                 before=_before(customer, erp_part),
                 after=erp_part,
+            )
+            limit = {"creditLimit": customer.credit_limit} if "credit_limit" in erp_part else {}
+            await report(
+                services.changes, NETSUITE, "customer", customer.erp_id, "update", previous=limit
             )
     except SourceError as error:
         if written_crm and account is not None:
@@ -195,17 +201,29 @@ async def _restore_account(
     account: CrmAccount,
     changed: dict[str, Any],
 ) -> None:
-    """Put the CRM's fields back after the ERP refused its part (emptying those that were
-    empty before)."""
-    before = _before(account, changed)
-    restore = AccountFields(
-        **{name: value for name, value in before.items() if value is not None},
-        cleared=tuple(name for name, value in before.items() if value is None),
-    )
+    """Put the CRM's fields back after the ERP refused its part: each field that still holds
+    what this request wrote gets its value from before (emptied if it was empty); a field
+    someone changed since is left to them."""
+    restored: dict[str, Any] = {}
     try:
-        await services.crm.update_account(
-            account.salesforce_id, restore, idempotency_key=f"{upstream}:crm-restore"
+        now = (await services.crm.accounts_by_ids([account.salesforce_id])).get(
+            account.salesforce_id
         )
+        mine = {
+            name: value
+            for name, value in changed.items()
+            if now is not None and getattr(now, name) == value
+        }
+        restored = _before(account, mine)
+        given = {name: value for name, value in restored.items() if not _empty(value)}
+        cleared = tuple(sorted(name for name, value in restored.items() if _empty(value)))
+        if restored:
+            await services.crm.update_account(
+                account.salesforce_id,
+                AccountFields(**given, cleared=cleared),
+                idempotency_key=f"{upstream}:crm-restore",
+            )
+            await report(services.changes, SALESFORCE, "Account", account.salesforce_id, "update")
         outcome = "compensated"
     except SourceError:
         outcome = "failed"
@@ -218,7 +236,15 @@ async def _restore_account(
         record_type="Account",
         record_id=account.salesforce_id,
         before=changed,
-        after=before,
+        after=restored if outcome == "compensated" else _before(account, changed),
         idempotency_key=key,
-        message="restored after the ERP refused its part",
+        message="restored after the ERP refused its part"
+        if outcome == "compensated"
+        else "could not restore after the ERP refused its part: the CRM keeps the new values",
     )
+
+
+def _empty(value: Any) -> bool:
+    if isinstance(value, Address):
+        return not any((value.street, value.city, value.state, value.postal_code, value.country))
+    return value is None or value == ""

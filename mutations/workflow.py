@@ -14,8 +14,9 @@ middle of one is resumed by another (or by itself after a restart) at that step.
                   └──▶ EXCEPTION ──▶ RUNNING (retry) / CANCELLED (cancel)
 
 - A step raises `NeedsApproval` to pause the workflow for finance (nothing written yet);
-  approving resumes it at that step, and keeps what was approved (`approved_for`) so that
-  the step, run again on a retry, can tell whether the approval still covers the work.
+  approving runs the read-only steps again (what they checked may have changed during the
+  wait) and resumes, keeping what was approved (`approved_for`) so that the step, run again,
+  can tell whether the approval still covers the work.
 - A step that fails (a business refusal, an upstream error after its retries, or a defect)
   stops the workflow in EXCEPTION, recording the step, the reason and the upstream error,
   after the failed step (whose write may have landed although its answer never came) and the
@@ -49,7 +50,9 @@ from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 from domain.audit import AuditEntry, plain
-from sources.errors import SourceError
+from mutations.step_retry import RetryWindow, retry_delay
+from sources.errors import CircuitOpen, SourceError
+from sources.outage import OutageLog
 from state.audit import AuditTrail
 from state.backend import StateBackend
 from state.errors import StateError
@@ -112,6 +115,7 @@ class StepRecord:
     finished_at: str | None = None
     error: str | None = None
     undo_pending: bool = False  # its compensation failed: what it wrote may still be posted
+    retrying_since: str | None = None  # first retryable failure of this run, while it retries
 
 
 @dataclass
@@ -386,6 +390,14 @@ class EngineSettings:
     step_backoff_max: float = 2.0
     recover_every: float = 5.0
     action_wait: float = 2.0  # how long retry/approve/cancel wait for a runner to let go
+    # beyond its attempts, how long a step keeps retrying a source that fails for now
+    retry_for: float = 60.0
+    # how long a request waits for its workflow to rest; then it answers with the workflow
+    # still RUNNING (retrying), which goes on in the background
+    reply_within: float = 10.0
+
+    def window(self, attempts: int) -> RetryWindow:
+        return RetryWindow(attempts, self.retry_for, self.step_backoff, self.step_backoff_max)
 
 
 class WorkflowEngine:
@@ -479,7 +491,7 @@ class WorkflowEngine:
                 break
             if action is None:
                 try:
-                    return await asyncio.shield(task)
+                    return await self._reply(workflow_id, task)
                 except (WorkflowStateError, SourceError, CompensationFailed):
                     return await self._get(workflow_id)  # an action refused; the rest stands
             left = deadline - loop.time()
@@ -489,8 +501,16 @@ class WorkflowEngine:
         # No await between the check above and registering the task: one runner per process.
         task = asyncio.ensure_future(self._leased(workflow_id, action, work, deadline))
         self._running[workflow_id] = task
-        # Shield: a client hanging up must not stop a workflow halfway through a step.
-        return await asyncio.shield(task)
+        return await self._reply(workflow_id, task)
+
+    async def _reply(self, workflow_id: str, task: asyncio.Task[Workflow]) -> Workflow:
+        """The workflow once ``task`` lets it rest, or as it stands after `reply_within` (a
+        step still retrying a source): the task goes on either way. Shielded, so that a
+        client hanging up does not stop a workflow halfway through a step."""
+        try:
+            return await asyncio.wait_for(asyncio.shield(task), self.settings.reply_within)
+        except TimeoutError:
+            return await self._get(workflow_id)
 
     async def _leased(
         self,
@@ -536,8 +556,8 @@ class WorkflowEngine:
                 if not await self.store.backend.renew(lease, self.owner, self.settings.lease_ttl):
                     logger.warning("lost the lease %s", lease)
                     return
-            except Exception:
-                logger.exception("could not renew the lease %s", lease)
+            except StateError as exc:  # tried again at the next beat; the TTL covers a miss
+                logger.warning("could not renew the lease %s: %s", lease, exc)
 
     async def _advance(self, workflow: Workflow) -> Workflow:
         steps = self.definitions[workflow.kind]
@@ -573,7 +593,6 @@ class WorkflowEngine:
         """Run one step to completion; a resting workflow when it must stop there."""
         record = workflow.step(step.name)
         context = self._context(workflow, step)
-        delay = self.settings.step_backoff
         while True:
             record.status = StepStatus.RUNNING
             record.attempts += 1
@@ -599,6 +618,7 @@ class WorkflowEngine:
                 )
                 return await self._fail(workflow, step, failure, dead_letter=False)
             except SourceError as error:
+                transient = error.retryable or isinstance(error, CircuitOpen)
                 failure = Failure(
                     step.name,
                     error.code,
@@ -606,16 +626,17 @@ class WorkflowEngine:
                     source=error.source,
                     upstream_code=error.upstream_code,
                     upstream_message=error.details,
-                    retryable=error.retryable,
+                    retryable=transient,
                     problems=[plain(p) for p in getattr(error, "problems", ())],
                 )
-                if error.retryable and record.attempts < step.attempts:
+                wait = self._retry_pause(record, step, error)
+                if wait is not None:
                     record.error = failure.message
                     await self._save(workflow)
-                    await asyncio.sleep(delay * (0.5 + self._rng.random() / 2))
-                    delay = min(delay * 2, self.settings.step_backoff_max)
+                    await asyncio.sleep(wait)
                     continue
-                return await self._fail(workflow, step, failure, dead_letter=error.retryable)
+                record.retrying_since = None
+                return await self._fail(workflow, step, failure, dead_letter=transient)
             except (ConcurrentUpdate, StateError):
                 raise  # the workflow's own record cannot be kept: leave it to recovery
             except Exception as error:
@@ -627,9 +648,20 @@ class WorkflowEngine:
             record.status = StepStatus.COMPLETED
             record.finished_at = now()
             record.undo_pending = False
+            record.retrying_since = None
             workflow.state.update(plain(dict(output)))
             await self._save(workflow)
             return None
+
+    def _retry_pause(self, record: StepRecord, step: Step, error: SourceError) -> float | None:
+        """Seconds before ``record``'s next try after ``error``, or None to give up; the
+        retry window opens at the step's first retryable failure."""
+        moment = dt.datetime.now(dt.UTC)
+        if record.retrying_since is None:
+            record.retrying_since = moment.isoformat()
+        since = dt.datetime.fromisoformat(record.retrying_since or moment.isoformat())
+        window = self.settings.window(step.attempts)
+        return retry_delay(window, error, record.attempts, since, moment, self._rng)
 
     async def _fail(
         self, workflow: Workflow, failed: Step, failure: Failure, *, dead_letter: bool
@@ -652,6 +684,13 @@ class WorkflowEngine:
         await self._save(workflow)
         if dead_letter:
             await self.store.dead_letter(workflow)
+        # the trail tells the stop as well as the writes and undos before it
+        await self._context(workflow, failed).audit_write(
+            outcome="failed",
+            system=failure.source,
+            message=f"{failure.code}: {failure.message}"
+            + ("; on the dead-letter list" if dead_letter else ""),
+        )
         logger.warning("workflow %s stopped at %s: %s", workflow.id, failed.name, failure.message)
         return workflow
 
@@ -666,7 +705,11 @@ class WorkflowEngine:
                 continue
             context = self._context(workflow, step)
             undone = False
-            for attempt in range(1, step.attempts + 1):
+            window = self.settings.window(step.attempts)
+            since = dt.datetime.now(dt.UTC)
+            attempt = 0
+            while True:
+                attempt += 1
                 try:
                     await step.compensate(context)
                     undone = True
@@ -674,7 +717,14 @@ class WorkflowEngine:
                 except (ConcurrentUpdate, StateError):
                     raise
                 except Exception as error:
-                    if not isinstance(error, SourceError) or attempt == step.attempts:
+                    pause = (
+                        retry_delay(
+                            window, error, attempt, since, dt.datetime.now(dt.UTC), self._rng
+                        )
+                        if isinstance(error, SourceError)
+                        else None
+                    )
+                    if pause is None:
                         # Record it: the workflow stays in EXCEPTION with the undo pending.
                         record.undo_pending = True
                         record.error = f"compensation failed: {error}"
@@ -684,7 +734,7 @@ class WorkflowEngine:
                             raise failure from error
                         failed = failed or failure
                         break
-                    await asyncio.sleep(self.settings.step_backoff * attempt)
+                    await asyncio.sleep(pause)
             if not undone:
                 continue
             if record.status is StepStatus.COMPLETED:
@@ -715,6 +765,7 @@ class WorkflowEngine:
                     # posted (or posts it anew if the undo did happen after all).
                     record.status = StepStatus.PENDING
                     record.error = None
+                    record.retrying_since = None
             workflow.status = WorkflowStatus.RUNNING
             await self._save(workflow)
             await self.store.clear_dead_letter(workflow.id)
@@ -730,11 +781,21 @@ class WorkflowEngine:
             workflow.approved_at = now()
             workflow.approved_for = workflow.pending_reason
             workflow.pending_reason = None
+            # What was checked before the wait may have changed during it: the read-only
+            # steps run again (the approval still covers what it was asked for).
+            self._rerun_checks(workflow)
             workflow.status = WorkflowStatus.RUNNING
             await self._save(workflow)
             return await self._advance(workflow)
 
         return await self._exclusively(workflow_id, "approve", work)
+
+    def _rerun_checks(self, workflow: Workflow) -> None:
+        for step in self.definitions[workflow.kind]:
+            if step.read_only:
+                record = workflow.step(step.name)
+                record.status = StepStatus.PENDING
+                record.error = None
 
     async def cancel(self, workflow_id: str, actor: str) -> Workflow:
         async def work(workflow: Workflow) -> Workflow:
@@ -779,11 +840,16 @@ class WorkflowEngine:
         return resumed
 
     async def recover_forever(self) -> None:
+        outage = OutageLog(logger, "workflow recovery: the state backend")
         while True:
             try:
                 await self.recover()
+            except StateError as exc:  # an outage: one line when it starts, one when it ends
+                outage.failed(exc)
             except Exception:
                 logger.exception("workflow recovery failed; trying again later")
+            else:
+                outage.succeeded()
             await asyncio.sleep(self.settings.recover_every)
 
     async def _get(self, workflow_id: str) -> Workflow:

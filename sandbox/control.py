@@ -81,16 +81,22 @@ class ControlState:
         self.counts: Counter[str] = Counter()
         self.faults: list[Fault] = []
         self.rng = rng or random.Random(0)
+        # more of an emulator's own figures in the stats (name -> what to show), each with
+        # a way to start it afresh on reset
+        self.extra: dict[str, tuple[Callable[[], Any], Callable[[], None]]] = {}
 
     def record(self, method: str, path: str) -> None:
         self.counts[f"{method} {self.normalize(path)}"] += 1
 
     def stats(self) -> dict[str, Any]:
-        return {"total": sum(self.counts.values()), "by_endpoint": dict(self.counts)}
+        found = {"total": sum(self.counts.values()), "by_endpoint": dict(self.counts)}
+        return {**found, **{name: show() for name, (show, _) in self.extra.items()}}
 
     def reset(self) -> None:
         self.counts.clear()
         self.faults.clear()
+        for _, restart in self.extra.values():
+            restart()
 
     def active(self, path: str) -> list[Fault]:
         return [fault for fault in self.faults if fault.matches(path)]

@@ -99,6 +99,9 @@ class EmulatorClient:
         response = _expect(self.ns.post(f"{RECORDS}/{record_type}", json=body), 204)
         return response.headers["Location"].rsplit("/", 1)[-1]
 
+    def ns_update(self, record_type: str, record_id: str, body: dict[str, Any]) -> None:
+        _expect(self.ns.patch(f"{RECORDS}/{record_type}/{record_id}", json=body), 204)
+
     def ns_get(self, record_type: str, record_id: str) -> dict[str, Any] | None:
         """The record, or None where NetSuite answers 404."""
         response = self.ns.get(f"{RECORDS}/{record_type}/{record_id}")

@@ -9,7 +9,6 @@ from __future__ import annotations
 from typing import Any
 
 import strawberry
-from graphql import GraphQLError
 from strawberry.extensions import MaskErrors
 from strawberry.schema.config import StrawberryConfig
 from strawberry.tools import merge_types
@@ -18,21 +17,17 @@ from schema.access import guard_fields
 from schema.cost import Cost, ListSize, mark_costs
 from schema.descriptions import describe
 from schema.directives import Owner
+from schema.error_log import LoggingSchema, is_bug
+from schema.execution import ExecutionContext
 from schema.mutation import Mutation as WriteMutation
 from schema.mutation import WorkflowQueries
 from schema.query import Query as ReadQuery
 from schema.reconciliation import ReconciliationMutations, ReconciliationQueries
 from schema.scalars import SCALAR_MAP
 from schema.subscription import Subscription
-from sources.errors import SourceError
 
 Query = merge_types("Query", (ReadQuery, WorkflowQueries, ReconciliationQueries))
 Mutation = merge_types("Mutation", (WriteMutation, ReconciliationMutations))
-
-
-def _is_bug(error: GraphQLError) -> bool:
-    original = error.original_error
-    return original is not None and not isinstance(original, GraphQLError | SourceError)
 
 
 def options(**config: Any) -> dict[str, Any]:
@@ -42,15 +37,14 @@ def options(**config: Any) -> dict[str, Any]:
         "schema_directives": [Owner, Cost, ListSize],
         # Over WebSocket and SSE (strawberry's pipeline), an exception that is not a
         # GraphQLError is a bug: its text stays in the log, the client sees a generic message.
-        "extensions": [lambda: MaskErrors(should_mask_error=_is_bug)],
+        "extensions": [lambda: MaskErrors(should_mask_error=is_bug)],
         "config": StrawberryConfig(scalar_map=SCALAR_MAP, **config),
+        "execution_context_class": ExecutionContext,  # flat memory per subscription event
     }
 
 
 def build_schema() -> strawberry.Schema:
-    schema = strawberry.Schema(
-        query=Query, mutation=Mutation, subscription=Subscription, **options()
-    )
+    schema = LoggingSchema(query=Query, mutation=Mutation, subscription=Subscription, **options())
     describe(schema._schema)
     mark_costs(schema)
     guard_fields(schema._schema)  # who reads what, from the registry's classifications

@@ -20,6 +20,7 @@ from collections.abc import Awaitable, Callable, Iterable, Sequence
 from decimal import Decimal, InvalidOperation
 from typing import Any, Literal
 
+from sources.concurrency import ConcurrencyBudget
 from sources.errors import FieldProblem, SourceProtocolError, SourceValidationError
 from sources.netsuite_http import SOURCE, NetSuiteClient, NetSuiteConfig
 from sources.ports import CustomerQuery, InvoiceQuery, Page
@@ -181,8 +182,9 @@ class NetSuiteErp:
         client: NetSuiteClient | None = None,
         date_order: DateOrder = "MDY",
         today: Callable[[], dt.date] | None = None,
+        budget: ConcurrencyBudget | None = None,
     ) -> None:
-        self.client = client or NetSuiteClient(config)
+        self.client = client or NetSuiteClient(config, budget=budget)
         self.date_order = date_order
         # "Overdue" is judged by NetSuite's date (from its answers), not this machine's.
         self.today = today or self.client.clock.today
@@ -624,6 +626,16 @@ class NetSuiteErp:
     async def payments_by_ids(self, erp_ids: Sequence[str]) -> dict[str, ErpPayment]:
         rows = await self._ids_in(self._PAYMENTS + " AND t.id IN ({in_list})", erp_ids)
         return {payment.erp_id: payment for payment in await self._payments(rows)}
+
+    async def payments_by_external_ids(self, external_ids: Sequence[str]) -> dict[str, ErpPayment]:
+        rows = await self._rows_in(
+            "SELECT t.id, t.externalid FROM transaction t "
+            "WHERE t.type = 'CustPymt' AND t.externalid IN ({in_list})",
+            external_ids,
+        )
+        ids = {str(row["id"]): str(row["externalid"]) for row in rows}
+        payments = await self.payments_by_ids(list(ids))
+        return {ids[erp_id]: payment for erp_id, payment in payments.items()}
 
     async def payments_by_invoice_ids(
         self, invoice_erp_ids: Sequence[str]

@@ -23,6 +23,7 @@ from urllib.parse import quote
 import httpx
 
 from sources.clock import SourceClock
+from sources.concurrency import ConcurrencyBudget
 from sources.errors import (
     FieldProblem,
     RecordNotFound,
@@ -174,9 +175,17 @@ def record_ref(record_id: str) -> str:
 
 
 class NetSuiteClient:
-    def __init__(self, config: NetSuiteConfig, *, resilience: Resilience | None = None) -> None:
+    def __init__(
+        self,
+        config: NetSuiteConfig,
+        *,
+        resilience: Resilience | None = None,
+        budget: ConcurrencyBudget | None = None,
+    ) -> None:
         self.config = config
         self.resilience = resilience or Resilience(SOURCE, config.policy)
+        # the account's concurrency limit, shared with the other replicas when configured so
+        self.budget = budget
         timeout = httpx.Timeout(config.policy.timeout, connect=min(5.0, config.policy.timeout))
         self._http = httpx.AsyncClient(
             base_url=config.root,
@@ -266,7 +275,11 @@ class NetSuiteClient:
         for attempt in (1, 2):
             headers = {**kwargs.pop("headers", {}), "Authorization": f"Bearer {token}"}
             try:
-                response = await self._http.request(method, url, headers=headers, **kwargs)
+                if self.budget is None:
+                    response = await self._http.request(method, url, headers=headers, **kwargs)
+                else:
+                    async with self.budget.slot():
+                        response = await self._http.request(method, url, headers=headers, **kwargs)
             except httpx.TimeoutException as exc:
                 raise SourceTimeout(SOURCE, f"{method} {url}: no answer in time") from exc
             except httpx.TransportError as exc:

@@ -186,6 +186,10 @@ class ErpPort(SourceHealth, CustomerMapping, Protocol):
 
     async def payments_by_ids(self, erp_ids: Sequence[str]) -> dict[str, ErpPayment]: ...
 
+    async def payments_by_external_ids(
+        self, external_ids: Sequence[str]
+    ) -> dict[str, ErpPayment]: ...
+
     async def payments_by_invoice_ids(
         self, invoice_erp_ids: Sequence[str]
     ) -> dict[str, list[ErpPayment]]: ...

@@ -5,10 +5,13 @@ with, per source:
 
 - a circuit breaker: after ``failure_threshold`` consecutive failures that say the source is
   unhealthy (unavailable, timeout, rate-limited), calls fail fast with `CircuitOpen` for
-  ``recovery_time`` seconds; then up to ``half_open_max_calls`` trial calls go through, and the
-  first healthy answer closes the breaker while an unhealthy one opens it again. A 404 or a
-  validation error is a healthy answer. Exceptions that are not `SourceError` are bugs: they
-  propagate unchanged and the breaker ignores them.
+  ``recovery_time`` seconds (2 by default: a source back from a short outage is used again
+  within seconds); then up to ``half_open_max_calls`` trial calls go through, and the first
+  healthy answer closes the breaker while an unhealthy one opens it again, for twice as long
+  as the last time, up to ``recovery_max`` (so a source that stays down is probed less and
+  less often). A 404 or a validation error is a healthy answer. Exceptions that are not
+  `SourceError` are bugs: they propagate unchanged and the breaker ignores them. The breaker
+  logs one line when it opens (the source is down) and one when it closes again.
 - a concurrency limit on attempts in flight (a retry waiting out its backoff holds no slot);
 - a timeout per attempt, raised as `SourceTimeout`;
 - retries of retryable errors for idempotent calls only (reads, and writes carrying an
@@ -22,6 +25,7 @@ Cancellation propagates at once and gives back the concurrency slot.
 from __future__ import annotations
 
 import asyncio
+import logging
 import random
 import time
 from collections import Counter
@@ -47,6 +51,7 @@ __all__ = [
 ]
 
 T = TypeVar("T")
+logger = logging.getLogger("accord.sources")
 BreakerState = Literal["closed", "open", "half_open"]
 
 # Failures that say the source itself is in trouble; anything else is a healthy answer.
@@ -64,7 +69,8 @@ class ResiliencePolicy:
     backoff_max: float = 2.0  # the ceiling never grows past this
     retry_after_max: float = 10.0  # longest Retry-After we wait out
     failure_threshold: int = 5  # consecutive unhealthy failures that open the breaker
-    recovery_time: float = 30.0  # open -> half-open after this long
+    recovery_time: float = 2.0  # open -> half-open after this long, the first time
+    recovery_max: float = 30.0  # each failed trial doubles the open time, up to this
     half_open_max_calls: int = 1  # trial calls let through while half-open
     max_concurrency: int = 16  # attempts in flight
 
@@ -81,6 +87,7 @@ class ResiliencePolicy:
             "backoff_max": self.backoff_max,
             "retry_after_max": self.retry_after_max,
             "recovery_time": self.recovery_time,
+            "recovery_max": self.recovery_max,
         }
         for name, value in positive.items():
             if not value > 0:
@@ -157,12 +164,13 @@ class _Breaker:
         self._state: BreakerState = "closed"
         self._failures = 0
         self._opened_at = 0.0
+        self._open_for = policy.recovery_time
         self._trials = 0
         self.opened = 0
 
     @property
     def state(self) -> BreakerState:
-        if self._state == "open" and self._clock() - self._opened_at >= self._policy.recovery_time:
+        if self._state == "open" and self._clock() - self._opened_at >= self._open_for:
             self._state = "half_open"
             self._trials = 0
         return self._state
@@ -173,7 +181,7 @@ class _Breaker:
         if state == "closed":
             return False
         if state == "open":
-            wait = self._opened_at + self._policy.recovery_time - self._clock()
+            wait = self._opened_at + self._open_for - self._clock()
             raise CircuitOpen(
                 self._source,
                 f"circuit open after repeated failures; next trial in {wait:.1f} s",
@@ -194,18 +202,29 @@ class _Breaker:
         if self._state == "closed":
             self._failures = 0 if healthy else self._failures + 1
             if self._failures >= self._policy.failure_threshold:
-                self._open()
+                self._open(self._policy.recovery_time)
         elif self._state == "half_open" and trial:
             # Only trials decide: stragglers admitted before the breaker opened are old news.
             if healthy:
                 self._state = "closed"
                 self._failures = 0
-            else:
-                self._open()
+                logger.info("%s answers again: its circuit breaker is closed", self._source)
+            else:  # still down: probe less often
+                ceiling = max(self._policy.recovery_max, self._policy.recovery_time)
+                self._open(min(self._open_for * 2, ceiling))
 
-    def _open(self) -> None:
+    def _open(self, seconds: float) -> None:
+        if self._state == "closed":  # one line when the source goes down, one when it is back
+            logger.warning(
+                "%s is unavailable after %d failures in a row: calls fail fast, next trial in "
+                "%.0f s",
+                self._source,
+                self._failures,
+                seconds,
+            )
         self._state = "open"
         self._opened_at = self._clock()
+        self._open_for = seconds
         self.opened += 1
 
 

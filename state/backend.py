@@ -130,11 +130,17 @@ class StateBackend(Protocol):
         """Release connections; the backend is not used afterwards."""
 
 
-def open_backend(redis_url: str | None, *, prefix: str = DEFAULT_PREFIX) -> StateBackend:
+def open_backend(
+    redis_url: str | None, *, prefix: str = DEFAULT_PREFIX, timeout: float | None = None
+) -> StateBackend:
     """Redis at `redis_url`, or the in-process memory backend when it is None.
 
+    `timeout` bounds connecting and each command, in seconds (default: the backend's own):
+    a Redis that answers too slowly fails as `StateUnavailable` rather than holding a request.
     Nothing connects here: call `StateBackend.ping` at startup to fail early and clearly.
     """
     if redis_url is None:
         return MemoryBackend(prefix=prefix)
-    return RedisBackend(redis_url, prefix=prefix)
+    if timeout is None:
+        return RedisBackend(redis_url, prefix=prefix)
+    return RedisBackend(redis_url, prefix=prefix, connect_timeout=timeout, command_timeout=timeout)

@@ -11,6 +11,7 @@ from __future__ import annotations
 import os
 import ssl
 from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -25,6 +26,7 @@ from sources.salesforce import SalesforceCrm
 from tests.accord import AccordServer, Emulators
 from tests.adapters import make_crm, make_erp
 from tests.redis_keys import sweep
+from tests.redis_server import RedisServer
 from tests.sandbox.test_netsuite_support import NetSuiteHttp
 
 SEED = 42
@@ -215,3 +217,10 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     for item in items:
         if any(item.get_closest_marker(group) for group in SLOW_GROUPS):
             item.add_marker(pytest.mark.slow)
+
+
+@pytest.fixture
+def own_redis(tmp_path: Path) -> Iterator[RedisServer]:
+    """A Redis server of this test's own (never the shared one), to stop, restart or pause."""
+    with RedisServer(tmp_path) as server:
+        yield server

@@ -55,6 +55,7 @@ from events.bus.errors import BusClosed, BusError, BusUnavailable
 from events.bus.fanout import FanOut, Mailbox, Subscription, later
 from events.bus.options import BusOptions
 from events.model import Event
+from sources.outage import OutageLog
 from state.codec import DEFAULT_PREFIX
 from state.redis_backend import redact_url
 
@@ -249,6 +250,7 @@ class RedisBus:
     async def _read_forever(self) -> None:
         """Follow the log and hand every event to this process's subscribers, until closed."""
         delay = self.options.reconnect_min
+        outage = OutageLog(logger, f"event-bus fan-out: Redis at {self.url}")
         while not self._closed:
             try:
                 if self._last_id is None:
@@ -261,14 +263,11 @@ class RedisBus:
                 )
             except Exception as exc:  # Redis gone, or anything else: the reader must survive
                 self.reconnects += 1
-                logger.warning(
-                    "event-bus fan-out lost Redis at %s (%s); retrying from %s",
-                    self.url,
-                    describe_failure(exc),
-                    self._last_id,
-                )
+                # one line when the outage starts and one when it ends, not one per retry
+                outage.failed(f"{describe_failure(exc)}; retrying from {self._last_id}")
                 delay = await self._pause(delay)
                 continue
+            outage.succeeded()
             delay = self.options.reconnect_min
             self._dispatch(_entries(reply))
 
@@ -319,6 +318,7 @@ class RedisBus:
         next_claim = loop.time()  # at once: take over what a dead consumer left pending
         delay = opts.reconnect_min
         group_exists = True
+        outage = OutageLog(logger, f"event-bus consumer {group}/{consumer}: Redis at {self.url}")
         self._consumers += 1
         self._no_consumers.clear()
         try:
@@ -339,15 +339,10 @@ class RedisBus:
                 except RedisError as exc:
                     if isinstance(exc, ResponseError) and "NOGROUP" in str(exc):
                         group_exists = False  # the stream or the group was deleted: recreate
-                    logger.warning(
-                        "event-bus consumer %s/%s lost Redis at %s: %s",
-                        group,
-                        consumer,
-                        self.url,
-                        describe_failure(exc),
-                    )
+                    outage.failed(describe_failure(exc))
                     delay = await self._pause(delay, stop)
                 else:
+                    outage.succeeded()
                     delay = opts.reconnect_min
         finally:
             self._consumers -= 1

@@ -66,6 +66,7 @@ class NetSuiteEmulator:
         self.gate = ConcurrencyGate(
             ControlMiddleware(inner, self.control, injected_error), self.settings.concurrency_limit
         )
+        self.control.extra["concurrency"] = (self.gate.stats, self.gate.restart)
         # Record change notifications for writes from here on (the seed is not announced).
         self.webhooks = Webhooks("netsuite")
         self.notifier = RecordChangeNotifier(self.store, self.webhooks)

@@ -41,6 +41,19 @@ class ConcurrencyGate:
         self.peak = 0
         self.rejected = 0
 
+    def stats(self) -> dict[str, int]:
+        """For the control API's stats: the limit, and what the account saw since reset."""
+        return {
+            "limit": self.limit,
+            "in_flight": self.in_flight,
+            "peak": self.peak,
+            "rejected": self.rejected,
+        }
+
+    def restart(self) -> None:
+        self.peak = self.in_flight
+        self.rejected = 0
+
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http" or not governed(scope["path"]):
             await self.app(scope, receive, send)

@@ -20,7 +20,7 @@ from bench.harness import ROOT
 
 pytestmark = pytest.mark.bench
 
-SCENARIOS = ("lightning", "portal", "cold", "freshness", "events", "memory")
+SCENARIOS = ("lightning", "portal", "cold", "freshness", "events", "memory", "healing", "soak")
 KEYS = {
     "scenario",
     "available",
@@ -128,3 +128,24 @@ def test_the_memory_scenario_reads_peak_rss_of_both_servers(
     assert details["accounts"] > 9_000
     assert details["accord_peak_rss_kib"] >= details["accord_rss_at_rest_kib"] > 0
     assert details["baseline_peak_rss_kib"] > 0
+
+
+def test_the_healing_scenario_books_through_an_outage(
+    run: tuple[subprocess.CompletedProcess[str], Path],
+) -> None:
+    details = result(run, "healing")["details"]
+
+    assert details["read_failures"] > 0  # the outage was felt
+    assert details["bookings_during_outage"] > 0
+    assert sum(details["statuses_of_those"].values()) == details["bookings_during_outage"]
+
+
+def test_the_soak_scenario_samples_both_replicas_under_mixed_load(
+    run: tuple[subprocess.CompletedProcess[str], Path],
+) -> None:
+    details = result(run, "soak")["details"]
+
+    assert len(details["samples"]) == 2
+    assert all(len(samples) >= 10 for samples in details["samples"].values())
+    assert details["requests"] > 0
+    assert details["deliveries"] > 0

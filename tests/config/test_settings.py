@@ -75,7 +75,7 @@ def test_every_problem_is_reported_by_variable_name() -> None:
 
 def test_server_refuses_to_start_on_a_bad_configuration() -> None:
     started = subprocess.run(
-        [sys.executable, "server.py", "--port", "0"],
+        [sys.executable, "server.py", "--port", "8000"],
         cwd=ROOT,
         capture_output=True,
         text=True,
@@ -230,3 +230,36 @@ def test_cors_mistakes_are_named_at_start(env: dict[str, str], fragment: str) ->
         load_settings(env)
 
     assert fragment in str(refused.value)
+
+
+@pytest.mark.parametrize(
+    ("name", "value"),
+    [
+        ("ACCORD_SALESFORCE_INSTANCE_URL", "not-a-url"),
+        ("ACCORD_NETSUITE_ACCOUNT_ID", "bad id!"),
+        ("ACCORD_NETSUITE_BASE_URL", "ftp://netsuite.example"),
+        ("ACCORD_SALESFORCE_CA_FILE", "/no/such/file.pem"),
+    ],
+)
+def test_each_mistake_is_reported_once(name: str, value: str) -> None:
+    # given a configuration of real systems with one variable set to something unusable
+    with pytest.raises(SettingsError) as refused:
+        load_settings({**PRODUCTION, name: value})
+
+    # then exactly one line speaks of it, and no line calls it missing
+    about = [problem for problem in refused.value.problems if name in problem]
+    assert len(about) == 1, refused.value.problems
+    assert "needs" not in about[0]
+
+
+def test_a_missing_key_file_is_named_as_the_variable_that_holds_it() -> None:
+    env = {
+        **PRODUCTION,
+        "ACCORD_SALESFORCE_AUTH": "jwt",
+        "ACCORD_SALESFORCE_USERNAME": "integration@acme.example",
+    }
+    with pytest.raises(SettingsError) as refused:
+        load_settings(env)
+    assert refused.value.problems == [
+        "Salesforce auth 'jwt' needs ACCORD_SALESFORCE_PRIVATE_KEY_FILE"
+    ]

@@ -1,4 +1,5 @@
-"""Propagation of the ERP's credit standing to the Salesforce account, exactly once."""
+"""Propagation of the ERP's credit standing to the Salesforce account: it converges to what the
+ERP holds, whatever the events say or in what order they come, and writes once per change."""
 
 from __future__ import annotations
 
@@ -10,6 +11,7 @@ import pytest
 from events.model import Event, EventType, event_id
 from events.propagation import CreditStatusPropagation
 from sources.errors import SourceError
+from sources.netsuite import NetSuiteErp
 from sources.salesforce import SalesforceCrm
 from state.audit import AuditTrail
 from state.idempotency import IdempotencyStore
@@ -22,7 +24,7 @@ PATCH_ACCOUNT = "PATCH /services/data/v59.0/sobjects/Account/{id}"
 
 def credit_event(key: str, to: str, at: dt.datetime) -> Event:
     return Event(
-        id=event_id("netsuite", "customer", key, at.isoformat(), to),
+        id=event_id("netsuite", "customer", key, at.isoformat(), to, uuid.uuid4().hex),
         type=EventType.CREDIT_STATUS_CHANGED,
         source="netsuite",
         subject=f"cus:{key}",
@@ -32,38 +34,74 @@ def credit_event(key: str, to: str, at: dt.datetime) -> Event:
     )
 
 
-async def test_a_credit_change_is_mirrored_once(
-    crm: SalesforceCrm, emulators: Emulators, sf_control: SandboxControl
-) -> None:
-    # given an account cross-referenced to the ERP
+def customer_in_both(emulators: Emulators, hold: str) -> tuple[str, str, str]:
+    """(key, account id, ERP id) of a new customer with a credit limit and ``hold``."""
     key = f"TEST-{uuid.uuid4().hex[:10]}"
-    account = emulators.sf_create("Account", {"Name": "Mirror Test Ltd", "ERP_Customer_Id__c": key})
+    erp_id = emulators.ns_create(
+        "customer",
+        {
+            "companyName": f"Mirror {key} Ltd",
+            "externalId": key,
+            "subsidiary": {"id": "3"},
+            "currency": {"id": "4"},
+            "creditLimit": 50000,
+            "creditHoldOverride": {"id": hold},
+        },
+    )
+    account = emulators.sf_create("Account", {"Name": f"Mirror {key}", "ERP_Customer_Id__c": key})
+    return key, account, erp_id
+
+
+@pytest.fixture
+def handler(crm: SalesforceCrm, erp: NetSuiteErp) -> CreditStatusPropagation:
     backend = MemoryBackend()
-    audit = AuditTrail(backend)
-    handler = CreditStatusPropagation(crm, backend, IdempotencyStore(backend), audit)
+    return CreditStatusPropagation(crm, erp, IdempotencyStore(backend), AuditTrail(backend))
+
+
+async def test_a_credit_change_is_mirrored_once_and_a_late_event_writes_nothing_older(
+    handler: CreditStatusPropagation, emulators: Emulators, sf_control: SandboxControl
+) -> None:
+    # given a customer on hold in the ERP, its account not mirroring it yet
+    key, account, _ = customer_in_both(emulators, "ON")
     now = dt.datetime.now(dt.UTC)
     sf_control.reset()
 
-    # when the same event is handled twice (a redelivery), and then an older one arrives
+    # when its event is handled twice (a redelivery), then an older event comes late
     event = credit_event(key, "ON_HOLD", now)
     await handler.handle(event)
     await handler.handle(event)
     await handler.handle(credit_event(key, "GOOD_STANDING", now - dt.timedelta(minutes=5)))
 
-    # then the account shows the newest standing, written once, and audited
+    # then the account shows the ERP's standing, written once, and audited once
     assert emulators.sf_get("Account", account)["Credit_Status__c"] == "On Hold"
     assert sf_control.count(PATCH_ACCOUNT) == 1
-    entries, _ = await audit.read()
+    entries, _ = await handler.audit.read()
     assert [(e["action"], e["record_id"], e["after"]) for _, e in entries] == [
         ("propagate.creditStatus", account, {"Credit_Status__c": "On Hold"})
     ]
 
 
-async def test_events_it_cannot_mirror_are_ignored(
-    crm: SalesforceCrm, sf_control: SandboxControl
+async def test_the_mirror_converges_to_the_erp_when_an_event_was_lost(
+    handler: CreditStatusPropagation, emulators: Emulators
 ) -> None:
-    backend = MemoryBackend()
-    handler = CreditStatusPropagation(crm, backend, IdempotencyStore(backend), AuditTrail(backend))
+    # given a customer put on hold, then off, then on again within one second, whose last
+    # event never arrives: only the first two are handled, both stamped with the same second
+    key, account, erp_id = customer_in_both(emulators, "ON")
+    second = dt.datetime.now(dt.UTC).replace(microsecond=0)
+    await handler.handle(credit_event(key, "ON_HOLD", second))
+    await handler.handle(credit_event(key, "GOOD_STANDING", second))
+
+    # then the account shows what the ERP holds now (on hold), not what the last event said
+    assert emulators.sf_get("Account", account)["Credit_Status__c"] == "On Hold"
+    # and when the ERP moves on and its event comes, the mirror follows
+    emulators.ns_update("customer", erp_id, {"creditHoldOverride": {"id": "OFF"}})
+    await handler.handle(credit_event(key, "GOOD_STANDING", second))
+    assert emulators.sf_get("Account", account)["Credit_Status__c"] == "Good Standing"
+
+
+async def test_events_it_cannot_mirror_are_ignored(
+    handler: CreditStatusPropagation, sf_control: SandboxControl
+) -> None:
     now = dt.datetime.now(dt.UTC)
     sf_control.reset()
     await handler.handle(credit_event("NO-SUCH-KEY", "ON_HOLD", now))
@@ -81,14 +119,11 @@ async def test_events_it_cannot_mirror_are_ignored(
 
 
 async def test_a_write_that_failed_is_applied_when_the_event_comes_again(
-    crm: SalesforceCrm, emulators: Emulators, sf_control: SandboxControl
+    handler: CreditStatusPropagation, emulators: Emulators, sf_control: SandboxControl
 ) -> None:
-    # given an account, and Salesforce refusing writes to accounts for a while
-    key = f"TEST-{uuid.uuid4().hex[:10]}"
-    account = emulators.sf_create("Account", {"Name": "Retry Test Ltd", "ERP_Customer_Id__c": key})
-    backend = MemoryBackend()
-    handler = CreditStatusPropagation(crm, backend, IdempotencyStore(backend), AuditTrail(backend))
-    event = credit_event(key, "OVER_LIMIT", dt.datetime.now(dt.UTC))
+    # given a customer on hold, and Salesforce refusing writes to accounts for a while
+    key, account, _ = customer_in_both(emulators, "ON")
+    event = credit_event(key, "ON_HOLD", dt.datetime.now(dt.UTC))
     sf_control.fault(pattern="/services/data/v59.0/sobjects/Account/*", outage=True)
 
     # when the handler fails on the event (the bus keeps it pending) ...
@@ -99,5 +134,5 @@ async def test_a_write_that_failed_is_applied_when_the_event_comes_again(
     await handler.handle(event)
 
     # then the standing is mirrored: the first attempt did not count as applied
-    assert emulators.sf_get("Account", account)["Credit_Status__c"] == "Over Limit"
+    assert emulators.sf_get("Account", account)["Credit_Status__c"] == "On Hold"
     assert sf_control.count(PATCH_ACCOUNT) == 1

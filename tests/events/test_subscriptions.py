@@ -48,18 +48,7 @@ def deals(emulators: Emulators, world: World) -> Deals:
 
 def customer_with_invoice(deals: Deals, amount: int = 1000) -> tuple[str, str, str]:
     """(canonical customer id, ERP customer id, invoice id) of a fresh customer."""
-    deal = deals.on_existing_customer()
-    erp_id = deals.emulators.suiteql(
-        f"SELECT id FROM customer WHERE externalid = '{deal.erp_key}'"
-    )[0]["id"]
-    invoice = deals.emulators.ns_create(
-        "invoice",
-        {
-            "entity": {"id": erp_id},
-            "item": {"items": [{"item": {"id": "106"}, "quantity": 1, "rate": amount}]},
-        },
-    )
-    return f"cus:{deal.erp_key}", erp_id, invoice
+    return deals.customer_with_invoice(amount)
 
 
 def pay(emulators: Emulators, erp_id: str, invoice: str, amount: int) -> str:

@@ -1,4 +1,4 @@
-"""Write-path test support: fresh CRM data to book, and a client per role.
+"""Write-path test support: fresh CRM data to book (`sandbox.deals`), and a client per role.
 
 Each test creates what it writes to (an account, an opportunity and its lines) through the
 Salesforce emulator's own API, so tests never depend on one another's writes.
@@ -8,12 +8,12 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Iterator
-from dataclasses import dataclass
-from decimal import Decimal
 from typing import Any
 
 import pytest
 
+from sandbox.deals import Deal as Deal  # re-exported: the tests import them from here
+from sandbox.deals import Deals as Deals
 from sandbox.endpoints import Endpoints
 from sandbox.world import World
 from tests.accord import AccordServer, Emulators
@@ -34,89 +34,6 @@ ACT = """mutation($input: WorkflowActionInput!) { %s(input: $input) {
 
 def key() -> str:
     return f"test-{uuid.uuid4()}"
-
-
-@dataclass
-class Deal:
-    account_id: str
-    opportunity_id: str
-    erp_key: str | None
-    total: Decimal
-    currency: str
-
-
-class Deals:
-    """Creates Closed Won deals in the Salesforce emulator."""
-
-    def __init__(self, emulators: Emulators, world: World) -> None:
-        self.emulators = emulators
-        self.world = world
-
-    def new_account(self, country: str = "DE", **overrides: Any) -> str:
-        fields = {
-            "Name": f"Fresh Prospect {uuid.uuid4().hex[:8]} GmbH",
-            "BillingStreet": "1 Hauptstrasse",
-            "BillingCity": "Berlin",
-            "BillingPostalCode": "10115",
-            "BillingCountryCode": country,
-            "Tax_Id__c": "DE123456789",
-            "Industry": "Manufacturing",
-            **overrides,
-        }
-        return self.emulators.sf_create("Account", fields)
-
-    def deal(
-        self,
-        account_id: str,
-        *,
-        currency: str,
-        stage: str = "Closed Won",
-        lines: list[tuple[str, int]] | None = None,
-        erp_key: str | None = None,
-    ) -> Deal:
-        opportunity_id = self.emulators.sf_create(
-            "Opportunity",
-            {
-                "Name": f"Test deal {uuid.uuid4().hex[:6]}",
-                "AccountId": account_id,
-                "StageName": stage,
-                "CloseDate": self.world.as_of.isoformat(),
-                "CurrencyIsoCode": currency,
-            },
-        )
-        total = Decimal(0)
-        for sku, quantity in lines or [("SVC-TRAIN", 1)]:
-            product = next(p for p in self.world.products if p.sku == sku)
-            price = product.list_price_usd
-            self.emulators.sf_create(
-                "OpportunityLineItem",
-                {
-                    "OpportunityId": opportunity_id,
-                    "PricebookEntryId": self.world.pricebook_entry_ids[(sku, currency)],
-                    "Quantity": quantity,
-                    "UnitPrice": float(price),
-                },
-            )
-            total += price * quantity
-        return Deal(account_id, opportunity_id, erp_key, total, currency)
-
-    def on_existing_customer(self, *, credit_limit: int = 100_000) -> Deal:
-        """A Closed Won deal on a customer both systems know: a new ERP customer (German
-        entity, EUR, with a credit limit) and a new account cross-referenced to it."""
-        erp_key = f"TEST-{uuid.uuid4().hex[:12]}"
-        self.emulators.ns_create(
-            "customer",
-            {
-                "companyName": f"Existing Customer {erp_key} GmbH",
-                "externalId": erp_key,
-                "subsidiary": {"id": "3"},
-                "currency": {"id": "4"},
-                "creditLimit": credit_limit,
-                "vatRegNumber": "DE111222333",
-            },
-        )
-        account = self.new_account(ERP_Customer_Id__c=erp_key)
-        return self.deal(account, currency="EUR", erp_key=erp_key)
 
 
 @pytest.fixture
@@ -165,19 +82,42 @@ def act(
     return payload
 
 
-@pytest.fixture
-def writer(sandbox: Endpoints) -> Iterator[AccordServer]:
-    """An Accord of its own for write tests that break things (faults, breakers)."""
+def accord_for_faults(sandbox: Endpoints, timeout: float) -> AccordServer:
+    """An Accord of its own for write tests that break things: ``timeout`` per upstream
+    request, two tries, a breaker that does not open, and steps that give up after their
+    three attempts (no retry window)."""
     from api.auth import DEMO_KEYS
     from mutations.workflow import EngineSettings
     from server import AppOptions
     from sources.resilience import ResiliencePolicy
 
     policy = ResiliencePolicy(
-        timeout=2.0, max_attempts=2, backoff_base=0.01, backoff_max=0.02, failure_threshold=1000
+        timeout=timeout, max_attempts=2, backoff_base=0.01, backoff_max=0.02, failure_threshold=1000
     )
     options = AppOptions(
-        api_keys=DEMO_KEYS, engine=EngineSettings(step_backoff=0.01, step_backoff_max=0.02)
+        api_keys=DEMO_KEYS,
+        engine=EngineSettings(step_backoff=0.01, step_backoff_max=0.02, retry_for=0.0),
     )
-    with AccordServer(sandbox, policy, options) as server:
+    return AccordServer(sandbox, policy, options)
+
+
+@pytest.fixture
+def writer(sandbox: Endpoints) -> Iterator[AccordServer]:
+    """An Accord of its own for write tests that break things (faults, breakers)."""
+    with accord_for_faults(sandbox, 2.0) as server:
         yield server
+
+
+LATE_MS = 450  # an answer that comes after the client gave up on it, though the write landed
+
+
+@pytest.fixture
+def impatient(sandbox: Endpoints) -> Iterator[AccordServer]:
+    """An Accord that gives each upstream request 0.25 s."""
+    with accord_for_faults(sandbox, 0.25) as server:
+        yield server
+
+
+def customers_keyed(emulators: Emulators, erp_key: str) -> list[dict[str, object]]:
+    """The ERP customers whose external id is ``erp_key``."""
+    return emulators.suiteql(f"SELECT id FROM customer WHERE externalid = '{erp_key}'")

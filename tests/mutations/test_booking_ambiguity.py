@@ -6,39 +6,22 @@ does not hold: nothing half-posted after an exception, and exactly one order aft
 from __future__ import annotations
 
 import time
-from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
-import pytest
-
-from api.auth import DEMO_KEYS
-from mutations.workflow import EngineSettings
-from sandbox.endpoints import Endpoints
-from server import AppOptions
-from sources.resilience import ResiliencePolicy
 from tests.accord import AccordServer, Emulators
 from tests.conftest import SandboxControl
-from tests.mutations.conftest import Deal, Deals, act, awaiting_approval, book, erp_orders_for, key
-
-LATE_MS = 450  # the ERP's answer comes after the client gave up on it, but the write lands
-
-
-@pytest.fixture
-def impatient(sandbox: Endpoints) -> Iterator[AccordServer]:
-    """An Accord that gives each upstream request 0.25 s."""
-    policy = ResiliencePolicy(
-        timeout=0.25, max_attempts=2, backoff_base=0.01, backoff_max=0.02, failure_threshold=1000
-    )
-    options = AppOptions(
-        api_keys=DEMO_KEYS, engine=EngineSettings(step_backoff=0.01, step_backoff_max=0.02)
-    )
-    with AccordServer(sandbox, policy, options) as server:
-        yield server
-
-
-def customers_keyed(emulators: Emulators, key_: str) -> list[dict[str, object]]:
-    return emulators.suiteql(f"SELECT id FROM customer WHERE externalid = '{key_}'")
+from tests.mutations.conftest import (
+    LATE_MS,
+    Deal,
+    Deals,
+    act,
+    awaiting_approval,
+    book,
+    customers_keyed,
+    erp_orders_for,
+    key,
+)
 
 
 def test_an_order_whose_answer_never_came_is_found_not_refused_nor_posted_twice(

@@ -47,7 +47,7 @@ def replica_pair(
 @pytest.fixture
 def replicas(sandbox: Endpoints, redis_url: str) -> Iterator[tuple[AccordServer, AccordServer]]:
     with replica_pair(
-        sandbox, redis_url, EngineSettings(step_backoff=0.01, step_backoff_max=0.02)
+        sandbox, redis_url, EngineSettings(step_backoff=0.01, step_backoff_max=0.02, retry_for=0.0)
     ) as pair:
         yield pair
 
@@ -56,7 +56,7 @@ def replicas(sandbox: Endpoints, redis_url: str) -> Iterator[tuple[AccordServer,
 def short_leases(sandbox: Endpoints, redis_url: str) -> Iterator[tuple[AccordServer, AccordServer]]:
     """Replicas whose workflow leases lapse after 1 s, recovering every 0.1 s."""
     engine = EngineSettings(
-        lease_ttl=1.0, recover_every=0.1, step_backoff=0.01, step_backoff_max=0.02
+        lease_ttl=1.0, recover_every=0.1, step_backoff=0.01, step_backoff_max=0.02, retry_for=0.0
     )
     with replica_pair(sandbox, redis_url, engine) as pair:
         yield pair
@@ -124,7 +124,7 @@ def test_a_claim_whose_workflow_is_not_stored_yet_is_not_taken_over(
         await state.close()
 
     asyncio.run(claim_for_a_moment())
-    engine = EngineSettings(step_backoff=0.01, step_backoff_max=0.02)
+    engine = EngineSettings(step_backoff=0.01, step_backoff_max=0.02, retry_for=0.0)
     with replica_pair(sandbox, redis_url, engine, prefix) as (one, two):
         # when ten bookings with ten keys come in meanwhile
         with concurrent.futures.ThreadPoolExecutor(max_workers=10) as pool:

@@ -34,7 +34,7 @@ def replicas(sandbox: Endpoints, redis_url: str) -> Iterator[tuple[AccordServer,
         redis_url=redis_url,
         state_prefix=unique_prefix(),
         api_keys=DEMO_KEYS,
-        engine=EngineSettings(step_backoff=0.01, step_backoff_max=0.02),
+        engine=EngineSettings(step_backoff=0.01, step_backoff_max=0.02, retry_for=0.0),
     )
     with (
         AccordServer(sandbox, options=options) as one,

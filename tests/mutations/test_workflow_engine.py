@@ -53,7 +53,7 @@ def engine_with(steps: list[Any], ledger: Ledger) -> WorkflowEngine:
         AuditTrail(backend),
         {WorkflowKind.BOOK_ORDER: steps},
         services=ledger,
-        settings=EngineSettings(step_backoff=0.001, step_backoff_max=0.002),
+        settings=EngineSettings(step_backoff=0.001, step_backoff_max=0.002, retry_for=0.0),
     )
 
 

@@ -382,6 +382,34 @@ async def test_a_failed_trial_opens_the_breaker_again() -> None:
     assert operation.calls == 1
 
 
+async def test_the_breaker_probes_soon_then_less_often_while_the_source_stays_down() -> None:
+    # given the default policy: a first trial 2 s after the breaker opens, at most 30 s apart
+    h = harness(failure_threshold=1)
+    await fail_times(h, 1)
+
+    # when every trial finds the source still down
+    waits = []
+    for _ in range(6):
+        with pytest.raises(CircuitOpen) as refused:
+            await h.resilience.call(Script("ok"), name="read", idempotent=True)
+        assert refused.value.retry_after is not None
+        waits.append(round(refused.value.retry_after, 3))
+        h.clock.advance(refused.value.retry_after)
+        assert h.resilience.state == "half_open"
+        await fail_times(h, 1)
+
+    # then the open time doubles from 2 s, capped at 30 s
+    assert waits == [2.0, 4.0, 8.0, 16.0, 30.0, 30.0]
+
+    # and once a trial succeeds, the next outage is probed after 2 s again
+    h.clock.advance(30.0)
+    await h.resilience.call(Script("ok"), name="read", idempotent=True)
+    await fail_times(h, 1)
+    with pytest.raises(CircuitOpen) as refused:
+        await h.resilience.call(Script("ok"), name="read", idempotent=True)
+    assert refused.value.retry_after == pytest.approx(2.0)
+
+
 async def half_open_with_a_trial(answer: asyncio.Event) -> tuple[Harness, asyncio.Task[str]]:
     """A half-open breaker allowing one trial, and that trial in flight: it answers "ok"
     once ``answer`` is set."""
