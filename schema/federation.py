@@ -37,11 +37,10 @@ from resolvers.errors import BadInputError
 from resolvers.paging import MAX_PAGE
 from schema.access import guard_fields
 from schema.bound import Address
-from schema.build import Query, options
+from schema.build import Mutation, Query, options
 from schema.catalogue import AccordInfo, FieldInfo, SystemInfo
 from schema.cost import mark_costs
 from schema.descriptions import describe
-from schema.mutation import Mutation
 from schema.query import customer_ref, erp_id_of
 from schema.types import Customer, Info, Invoice, Money, Order, PageInfo, Payment
 

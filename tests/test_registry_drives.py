@@ -15,7 +15,7 @@ from typing import Any
 import httpx
 import pytest
 
-from bench.harness import ServerProcess
+from bench.harness import ServerProcess, free_port
 from sandbox.emulator_client import EmulatorClient
 from sandbox.endpoints import Endpoints
 from sandbox.tax_ids import tax_id_for
@@ -140,7 +140,7 @@ def test_a_registry_that_gives_a_system_a_field_its_adapter_cannot_serve_stops_a
             "--sandbox",
             str(endpoints_file),
             "--port",
-            "0",
+            str(free_port()),
         ],
         cwd=ROOT,
         capture_output=True,

@@ -48,8 +48,10 @@ def setting() -> Iterator[Setting]:
     policy = ResiliencePolicy(
         timeout=2.0, max_attempts=2, backoff_base=0.01, backoff_max=0.02, failure_threshold=1000
     )
+    # A step that fails rests in EXCEPTION at once (no retry window): the console shows it.
     options = AppOptions(
-        api_keys=DEMO_KEYS, engine=EngineSettings(step_backoff=0.01, step_backoff_max=0.02)
+        api_keys=DEMO_KEYS,
+        engine=EngineSettings(step_backoff=0.01, step_backoff_max=0.02, retry_for=0.0),
     )
     try:
         with AccordServer(endpoints, policy, options) as accord:

@@ -233,8 +233,17 @@ def test_salesforce_accounts_point_at_the_tryton_parties_by_key(
     # are the customers the ERP does not know
     keyed = {a["ERP_Customer_Id__c"]: a for a in accounts if a["ERP_Customer_Id__c"]}
     assert keyed
-    assert set(keyed) <= set(tryton.parties)
-    in_both = {c.key for c in erp_customers(tryton_world) if c.sf_account_id}
-    assert set(keyed) == in_both
+    # (but for the links the world breaks on purpose, which reconciliation must find)
+    broken = set(tryton_world.drift()["LINK_BROKEN"])
+    pointing = {key for key, account in keyed.items() if account["Id"] not in broken}
+    assert {account["Id"] for key, account in keyed.items() if key not in tryton.parties} == broken
+    assert pointing <= set(tryton.parties)
+    unlinked = set(tryton_world.drift()["LINK_MISSING"])  # accounts whose link was never set
+    in_both = {
+        c.key
+        for c in erp_customers(tryton_world)
+        if c.sf_account_id and c.sf_account_id not in unlinked
+    }
+    assert pointing == in_both
     crm_only = [c for c in tryton_world.customers if c.ns_id is None]
     assert len(accounts) - len(keyed) == len(crm_only)
