@@ -39,7 +39,6 @@ from mutations.booking_write_back import WriteBack
 from mutations.change_feed import NETSUITE, report
 from mutations.common import (
     Outcome,
-    Problem,
     WriteServices,
     erp_customer_by_key,
     idempotent,
@@ -47,7 +46,9 @@ from mutations.common import (
     upstream_key,
     upstream_problem,
 )
+from mutations.errors import BOOKING, COMMON, ErrorCode, Problem, code_of, codes
 from mutations.policies import BOOKING_POLICIES, BookingFacts, evaluate
+from mutations.results import WorkflowResult
 from mutations.workflow import (
     NeedsApproval,
     Step,
@@ -67,6 +68,10 @@ from sources.records import (
 )
 
 WORKFLOW_NAMESPACE = uuid.UUID("6f1c7d0e-3a52-4d8e-9d1f-2b7e3c9a4e10")
+
+
+CODES = codes(COMMON, BOOKING)
+"""The codes bookOrder answers with."""
 
 
 def workflow_id_for(upstream: str) -> str:
@@ -456,12 +461,12 @@ claiming an opportunity and storing the workflow frees it after this long."""
 
 async def book_order(
     services: WriteServices, caller: Caller, key: str, opportunity_id: str
-) -> Outcome:
+) -> Outcome[WorkflowResult]:
     """Start (or find) the booking workflow of an opportunity; its state when it rests."""
     engine = services.engine
     assert engine is not None
 
-    async def run(upstream: str) -> Outcome:
+    async def run(upstream: str) -> Outcome[WorkflowResult]:
         workflow_id = workflow_id_for(upstream)
         claim = f"booking:{opportunity_id}"
         refusal = await _claim(services, claim, workflow_id)
@@ -491,7 +496,9 @@ async def book_order(
     )
 
 
-async def _claim(services: WriteServices, claim: str, workflow_id: str) -> Outcome | None:
+async def _claim(
+    services: WriteServices, claim: str, workflow_id: str
+) -> Outcome[WorkflowResult] | None:
     """Make ``workflow_id`` the one booking of the opportunity, or the refusal saying why not.
 
     Every change of the claim is atomic (set-if-absent, compare-and-set), so that of many
@@ -515,7 +522,7 @@ async def _claim(services: WriteServices, claim: str, workflow_id: str) -> Outco
             return Outcome(
                 problems=[
                     Problem(
-                        "BOOKING_IN_PROGRESS",
+                        ErrorCode.BOOKING_IN_PROGRESS,
                         "the opportunity is being booked by another request",
                         "opportunityId",
                     )
@@ -525,10 +532,10 @@ async def _claim(services: WriteServices, claim: str, workflow_id: str) -> Outco
         if current.status is WorkflowStatus.COMPLETED:
             number = current.state.get("order_number")
             return Outcome(
-                {"workflow": current.to_json()},
+                WorkflowResult(current),
                 [
                     Problem(
-                        "ORDER_ALREADY_BOOKED",
+                        ErrorCode.ORDER_ALREADY_BOOKED,
                         f"the opportunity was already booked as ERP order {number}",
                         "opportunityId",
                     )
@@ -537,10 +544,10 @@ async def _claim(services: WriteServices, claim: str, workflow_id: str) -> Outco
         if current.status is not WorkflowStatus.CANCELLED:
             # Not final either: once that booking is cancelled, this request may go ahead.
             return Outcome(
-                {"workflow": current.to_json()},
+                WorkflowResult(current),
                 [
                     Problem(
-                        "BOOKING_IN_PROGRESS",
+                        ErrorCode.BOOKING_IN_PROGRESS,
                         f"the opportunity is being booked by workflow {current.id} "
                         f"({current.status.value})",
                         "opportunityId",
@@ -553,12 +560,12 @@ async def _claim(services: WriteServices, claim: str, workflow_id: str) -> Outco
         # another booking took the cancelled one's claim first: look again
 
 
-def outcome_of(workflow: Workflow) -> Outcome:
+def outcome_of(workflow: Workflow) -> Outcome[WorkflowResult]:
     """The payload of a workflow: the workflow, and its refusal's problems if any. A workflow
     not at rest yet (still retrying a source) is no final answer: not kept for the key, so the
     request sent again answers with the workflow as it is then."""
     if workflow.status in (WorkflowStatus.RUNNING, WorkflowStatus.PENDING):
-        return Outcome({"workflow": workflow.to_json()}, transient=True)
+        return Outcome(WorkflowResult(workflow), transient=True)
     problems: list[Problem] = []
     failure = workflow.failure
     if workflow.status is WorkflowStatus.EXCEPTION and failure is not None:
@@ -566,11 +573,11 @@ def outcome_of(workflow: Workflow) -> Outcome:
         # one error (its vendor codes and field paths stay in `failure`, not in `errors`).
         own = failure.source is None
         problems = [
-            Problem(str(p.get("code")), str(p.get("message")), p.get("field"))
+            Problem(code_of(str(p.get("code"))), str(p.get("message")), p.get("field"))
             for p in (failure.problems if own else [])
             if p.get("code")
-        ] or [Problem(failure.code, failure.message)]
-    return Outcome({"workflow": workflow.to_json()}, problems)
+        ] or [Problem(code_of(failure.code), failure.message)]
+    return Outcome(WorkflowResult(workflow), problems)
 
 
 async def release_booking(services: WriteServices, workflow: Workflow) -> None:

@@ -23,7 +23,7 @@ import logging
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal
-from typing import Any
+from typing import Any, Generic, cast
 
 from graphql import GraphQLError
 
@@ -32,7 +32,9 @@ from domain.caller import Caller
 from domain.ids import CustomerRef
 from domain.ownership import OPERATIONS
 from mutations.change_feed import ChangeFeed
+from mutations.errors import ErrorCode, Problem, code_of
 from mutations.policies import Violation
+from mutations.results import R, result_from_json, result_to_json
 from mutations.workflow import WorkflowEngine, WorkflowStore
 from sources.clock import utc_today
 from sources.errors import SourceError
@@ -71,36 +73,30 @@ class WriteServices:
     changes: ChangeFeed | None = None  # where writes report their records (the normaliser)
 
 
-@dataclass(frozen=True)
-class Problem:
-    """A business failure reported in a payload's ``errors``."""
-
-    code: str
-    message: str
-    field: str | None = None
-
-    @classmethod
-    def of(cls, violation: Violation) -> Problem:
-        return cls(violation.code, violation.message, violation.field)
-
-
 @dataclass
-class Outcome:
-    """What a mutation did: JSON data for its payload, and its problems."""
+class Outcome(Generic[R]):
+    """What a mutation did: the typed result its payload shows (`mutations.results`; None when
+    it refused), and its problems."""
 
-    data: dict[str, Any] = field(default_factory=dict)
+    result: R | None = None
     problems: list[Problem] = field(default_factory=list)
     transient: bool = False  # an upstream failure: not stored, so a retry runs again
 
     def to_json(self) -> dict[str, Any]:
-        return {"data": plain(self.data), "problems": [plain(p) for p in self.problems]}
+        return {
+            "result": result_to_json(self.result),
+            "problems": [plain(problem) for problem in self.problems],
+        }
 
     @classmethod
-    def from_json(cls, value: Mapping[str, Any]) -> Outcome:
-        return cls(dict(value["data"]), [Problem(**p) for p in value["problems"]])
+    def from_json(cls, value: Mapping[str, Any]) -> Outcome[Any]:
+        return Outcome(
+            result_from_json(value.get("result")),
+            [Problem(code_of(p["code"]), p["message"], p.get("field")) for p in value["problems"]],
+        )
 
 
-def refused(*problems: Problem) -> Outcome:
+def refused(*problems: Problem) -> Outcome[Any]:
     return Outcome(problems=list(problems))
 
 
@@ -175,14 +171,14 @@ async def idempotent(
     caller: Caller,
     key: str,
     payload: Mapping[str, Any],
-    run: Callable[[str], Awaitable[Outcome]],
-) -> Outcome:
+    run: Callable[[str], Awaitable[Outcome[R]]],
+) -> Outcome[R]:
     """Run ``run`` once per (operation, key); replay its outcome for a repeat of the same
     request. ``run`` gets the `upstream_key` its upstream writes carry."""
     if not key or not key.strip() or len(key) > MAX_KEY_LENGTH:
         return refused(
             Problem(
-                "INVALID_IDEMPOTENCY_KEY",
+                ErrorCode.INVALID_IDEMPOTENCY_KEY,
                 f"idempotencyKey must have 1 to {MAX_KEY_LENGTH} characters",
                 "idempotencyKey",
             )
@@ -196,7 +192,7 @@ async def idempotent(
         return Outcome(
             problems=[
                 Problem(
-                    "SOURCE_TIMEOUT",
+                    ErrorCode.SOURCE_TIMEOUT,
                     f"the first request with this idempotencyKey is still running after "
                     f"{services.idempotency.wait:g} s; send it again later for its answer",
                     "idempotencyKey",
@@ -212,11 +208,11 @@ async def idempotent(
             outcome="replayed",
             idempotency_key=key,
         )
-        return Outcome.from_json(claim.result)
+        return cast(Outcome[R], Outcome.from_json(claim.result))
     if isinstance(claim, Mismatch):
         return refused(
             Problem(
-                "IDEMPOTENCY_KEY_REUSED",
+                ErrorCode.IDEMPOTENCY_KEY_REUSED,
                 "this idempotencyKey was used for a different request; use a new key",
                 "idempotencyKey",
             )
@@ -246,7 +242,7 @@ async def idempotent(
     else:
         await services.idempotency.complete(operation, key, claim.token, stored)
     # Answer from the stored form, so the first answer and every replay are the same.
-    return Outcome.from_json(stored)
+    return cast(Outcome[R], Outcome.from_json(stored))
 
 
 async def _keep_claim(store: IdempotencyStore, operation: str, key: str, token: str) -> None:
@@ -275,11 +271,15 @@ async def audit_write(services: WriteServices, caller: Caller, **entry: Any) -> 
 
 def upstream_problem(error: SourceError, field: str | None = None) -> Problem:
     """A payload problem for an upstream failure (the write did not happen)."""
-    return Problem(error.code, f"{error.source}: {error.message}", field)
+    return Problem(code_of(error.code), f"{error.source}: {error.message}", field)
+
+
+def problem_of(violation: Violation) -> Problem:
+    return Problem(violation.code, violation.message, violation.field)
 
 
 def problems_of(violations: Sequence[Violation]) -> list[Problem]:
-    return [Problem.of(violation) for violation in violations]
+    return [problem_of(violation) for violation in violations]
 
 
 async def erp_customer_of(services: WriteServices, ref: CustomerRef) -> ErpCustomer | None:

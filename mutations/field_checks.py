@@ -14,7 +14,8 @@ from decimal import Decimal
 from typing import Any
 
 from domain.ownership import REGISTRY
-from mutations.common import Problem, WriteServices
+from mutations.common import WriteServices, problem_of
+from mutations.errors import ErrorCode, Problem
 from mutations.policies import address_gaps, money_problem, tax_id_problem
 from sources.records import Address, ErpCustomer
 
@@ -41,24 +42,30 @@ async def _name(context: CheckContext, value: str, field: str) -> Checked:
     if not value.strip() or len(value) > MAX_NAME:
         return Checked(
             value,
-            [Problem("INVALID_VALUE", f"{field} must have 1 to {MAX_NAME} characters", field)],
+            [
+                Problem(
+                    ErrorCode.INVALID_VALUE, f"{field} must have 1 to {MAX_NAME} characters", field
+                )
+            ],
         )
     return Checked(value)
 
 
 async def _credit_limit(context: CheckContext, value: Decimal, field: str) -> Checked:
     if value < 0:
-        return Checked(value, [Problem("INVALID_VALUE", f"{field} must not be negative", field)])
+        return Checked(
+            value, [Problem(ErrorCode.INVALID_VALUE, f"{field} must not be negative", field)]
+        )
     currency = context.customer.currency if context.customer else None
     problem = money_problem(value, currency, field, field)
-    return Checked(value, [Problem.of(problem)] if problem is not None else [])
+    return Checked(value, [problem_of(problem)] if problem is not None else [])
 
 
 async def _address(context: CheckContext, value: Address, field: str) -> Checked:
     gaps = address_gaps(value)
     if gaps:
         message = f"the billing address has no {', '.join(gaps)}"
-        return Checked(value, [Problem("BILLING_ADDRESS_INCOMPLETE", message, field)])
+        return Checked(value, [Problem(ErrorCode.BILLING_ADDRESS_INCOMPLETE, message, field)])
     return Checked(value)
 
 
@@ -67,14 +74,14 @@ async def _legal_entity(context: CheckContext, value: str, field: str) -> Checke
     customer = context.customer
     if entity is None:
         return Checked(
-            value, [Problem("UNKNOWN_LEGAL_ENTITY", f"no legal entity le:{value}", field)]
+            value, [Problem(ErrorCode.UNKNOWN_LEGAL_ENTITY, f"no legal entity le:{value}", field)]
         )
     if customer is not None and customer.currency and entity.currency != customer.currency:
         message = (
             f"{entity.name} books in {entity.currency}; the customer is billed in "
             f"{customer.currency}"
         )
-        return Checked(value, [Problem("CURRENCY_MISMATCH", message, field)])
+        return Checked(value, [Problem(ErrorCode.CURRENCY_MISMATCH, message, field)])
     return Checked(value)
 
 
@@ -86,7 +93,7 @@ async def _tax_id(context: CheckContext, value: str, field: str) -> Checked:
     entity = entities.get(entity_id or "")
     problem = tax_id_problem(entity.country if entity else None, value, field)
     written = value.replace(" ", "").upper()
-    return Checked(written, [Problem.of(problem)] if problem is not None else [])
+    return Checked(written, [problem_of(problem)] if problem is not None else [])
 
 
 async def _payment_terms(context: CheckContext, value: str, field: str) -> Checked:
@@ -95,7 +102,7 @@ async def _payment_terms(context: CheckContext, value: str, field: str) -> Check
     if found is None:
         known = ", ".join(sorted(t.name for t in terms.values()))
         message = f"no payment terms {value!r} ({known})"
-        return Checked(value, [Problem("UNKNOWN_PAYMENT_TERMS", message, field)])
+        return Checked(value, [Problem(ErrorCode.UNKNOWN_PAYMENT_TERMS, message, field)])
     return Checked(found.erp_id)
 
 

@@ -13,21 +13,32 @@ import asyncio
 from domain.caller import Caller
 from mutations.common import (
     Outcome,
-    Problem,
     WriteServices,
     audit_write,
     idempotent,
     refused,
     upstream_problem,
 )
+from mutations.errors import COMMON, ErrorCode, Problem, codes
+from mutations.results import CustomerResult
 from sources.errors import SourceError
 from sources.records import AccountFields
+
+CODES = codes(
+    COMMON,
+    ErrorCode.CUSTOMER_NOT_IN_CRM,
+    ErrorCode.CUSTOMER_NOT_IN_ERP,
+    ErrorCode.ERP_CUSTOMER_WITHOUT_KEY,
+    ErrorCode.ACCOUNT_ALREADY_LINKED,
+    ErrorCode.CUSTOMER_ALREADY_LINKED,
+)
+"""The codes linkAccount answers with."""
 
 
 async def link_account(
     services: WriteServices, caller: Caller, key: str, salesforce_id: str, erp_id: str
-) -> Outcome:
-    async def run(upstream: str) -> Outcome:
+) -> Outcome[CustomerResult]:
+    async def run(upstream: str) -> Outcome[CustomerResult]:
         try:
             accounts, customers = await asyncio.gather(
                 services.crm.accounts_by_ids([salesforce_id]),
@@ -36,22 +47,24 @@ async def link_account(
             account, customer = accounts.get(salesforce_id), customers.get(erp_id)
             if account is None:
                 return refused(
-                    Problem("CUSTOMER_NOT_IN_CRM", "the CRM has no such account", "salesforceId")
+                    Problem(
+                        ErrorCode.CUSTOMER_NOT_IN_CRM, "the CRM has no such account", "salesforceId"
+                    )
                 )
             if customer is None:
                 return refused(
-                    Problem("CUSTOMER_NOT_IN_ERP", "the ERP has no such customer", "erpId")
+                    Problem(ErrorCode.CUSTOMER_NOT_IN_ERP, "the ERP has no such customer", "erpId")
                 )
             link = customer.erp_key
             if not link:
                 return refused(
                     Problem(
-                        "ERP_CUSTOMER_WITHOUT_KEY",
+                        ErrorCode.ERP_CUSTOMER_WITHOUT_KEY,
                         f"ERP customer {erp_id} has no external id to link to",
                         "erpId",
                     )
                 )
-            result = {"customer": {"key": link}}
+            result = CustomerResult(key=link)
             if account.erp_key == link:
                 return Outcome(result)
             if account.erp_key:
@@ -59,7 +72,7 @@ async def link_account(
                 if account.erp_key in current:
                     return refused(
                         Problem(
-                            "ACCOUNT_ALREADY_LINKED",
+                            ErrorCode.ACCOUNT_ALREADY_LINKED,
                             f"the account links to ERP customer {account.erp_key} already",
                             "salesforceId",
                         )
@@ -68,7 +81,7 @@ async def link_account(
             if link in others:
                 return refused(
                     Problem(
-                        "CUSTOMER_ALREADY_LINKED",
+                        ErrorCode.CUSTOMER_ALREADY_LINKED,
                         f"account {others[link].salesforce_id} links to {link} already",
                         "erpId",
                     )

@@ -13,7 +13,6 @@ from domain.ids import CustomerRef
 from events.propagation import MIRROR_VALUES
 from mutations.common import (
     Outcome,
-    Problem,
     WriteServices,
     audit_write,
     erp_customer_of,
@@ -21,19 +20,26 @@ from mutations.common import (
     refused,
     upstream_problem,
 )
+from mutations.errors import COMMON, ErrorCode, Problem, codes
+from mutations.results import CreditMirrorResult, CustomerResult
 from sources.errors import SourceError
 from sources.records import AccountFields
+
+CODES = codes(COMMON, ErrorCode.CUSTOMER_NOT_IN_CRM, ErrorCode.CUSTOMER_NOT_IN_ERP)
+"""The codes mirrorCreditStatus answers with."""
 
 
 async def mirror_credit_status(
     services: WriteServices, caller: Caller, key: str, ref: CustomerRef
-) -> Outcome:
-    async def run(upstream: str) -> Outcome:
+) -> Outcome[CreditMirrorResult]:
+    async def run(upstream: str) -> Outcome[CreditMirrorResult]:
         try:
             customer = await erp_customer_of(services, ref)
             if customer is None:
                 return refused(
-                    Problem("CUSTOMER_NOT_IN_ERP", "the ERP has no such customer", "customerId")
+                    Problem(
+                        ErrorCode.CUSTOMER_NOT_IN_ERP, "the ERP has no such customer", "customerId"
+                    )
                 )
             link = customer.erp_key
             accounts = await services.crm.accounts_by_erp_keys([link]) if link else {}
@@ -41,11 +47,13 @@ async def mirror_credit_status(
             if account is None:
                 return refused(
                     Problem(
-                        "CUSTOMER_NOT_IN_CRM", "no CRM account links to the customer", "customerId"
+                        ErrorCode.CUSTOMER_NOT_IN_CRM,
+                        "no CRM account links to the customer",
+                        "customerId",
                     )
                 )
             value = MIRROR_VALUES[customer.credit_status]
-            result = {"customer": {"key": link}, "creditStatus": value}
+            result = CreditMirrorResult(CustomerResult(key=link), value)
             if account.credit_status_mirror == value:
                 return Outcome(result)
             await services.crm.update_account(

@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import Generic, TypeVar
 
+from mutations.errors import ErrorCode
 from sources.records import Address, CrmAccount, CrmOpportunity, ErpInvoice, LegalEntity, Line
 
 S = TypeVar("S")
@@ -21,7 +22,7 @@ S = TypeVar("S")
 
 @dataclass(frozen=True)
 class Violation:
-    code: str
+    code: ErrorCode
     message: str
     field: str | None = None
 
@@ -84,15 +85,15 @@ def money_problem(
     decimals = currency_decimals(currency)
     exponent = amount.as_tuple().exponent
     if not amount.is_finite() or not isinstance(exponent, int):
-        return Violation("INVALID_VALUE", f"{what} must be a finite number", field)
+        return Violation(ErrorCode.INVALID_VALUE, f"{what} must be a finite number", field)
     if _finer_than(amount, decimals):
         unit = "whole units" if decimals == 0 else f"at most {decimals} decimals"
         return Violation(
-            "INVALID_VALUE", f"{what} in {currency or 'this currency'} takes {unit}", field
+            ErrorCode.INVALID_VALUE, f"{what} in {currency or 'this currency'} takes {unit}", field
         )
     if amount.copy_abs() >= Decimal(10) ** (MONEY_DIGITS - decimals):
         return Violation(
-            "INVALID_VALUE",
+            ErrorCode.INVALID_VALUE,
             f"{what} must be less than 10^{MONEY_DIGITS - decimals} {currency or ''}".rstrip(),
             field,
         )
@@ -128,16 +129,16 @@ TAX_ID_FORMATS: dict[str, tuple[re.Pattern[str], str]] = {
 def tax_id_problem(country: str | None, tax_id: str | None, field: str) -> Violation | None:
     """The violation of a tax id for a country, or None when it has the country's form."""
     if not tax_id or not tax_id.strip():
-        return Violation("TAX_ID_MISSING", "a tax registration number is required", field)
+        return Violation(ErrorCode.TAX_ID_MISSING, "a tax registration number is required", field)
     if country is None:
-        return Violation("TAX_ID_INVALID", "the tax id's country is unknown", field)
+        return Violation(ErrorCode.TAX_ID_INVALID, "the tax id's country is unknown", field)
     form = TAX_ID_FORMATS.get(country)
     if form is None:
         return None  # no known form for the country: accepted as given
     pattern, example = form
     if not pattern.fullmatch(tax_id.replace(" ", "").upper()):
         return Violation(
-            "TAX_ID_INVALID",
+            ErrorCode.TAX_ID_INVALID,
             f"{tax_id!r} is not a valid tax id for {country}: expected {example}",
             field,
         )
@@ -162,7 +163,7 @@ class BookingFacts:
 def _closed_won(facts: BookingFacts) -> Iterable[Violation]:
     if not facts.opportunity.is_won:
         yield Violation(
-            "OPPORTUNITY_NOT_CLOSED_WON",
+            ErrorCode.OPPORTUNITY_NOT_CLOSED_WON,
             f"the opportunity is {facts.opportunity.stage}, not Closed Won",
             "opportunityId",
         )
@@ -172,7 +173,7 @@ def _positive_amount(facts: BookingFacts) -> Iterable[Violation]:
     amount = facts.opportunity.amount
     if amount is None or amount <= 0:
         yield Violation(
-            "OPPORTUNITY_AMOUNT_NOT_POSITIVE",
+            ErrorCode.OPPORTUNITY_AMOUNT_NOT_POSITIVE,
             "the opportunity's amount must be positive",
             "opportunityId",
         )
@@ -181,12 +182,12 @@ def _positive_amount(facts: BookingFacts) -> Iterable[Violation]:
 def _priced_lines(facts: BookingFacts) -> Iterable[Violation]:
     if not facts.lines:
         yield Violation(
-            "OPPORTUNITY_WITHOUT_LINES", "the opportunity has no products", "opportunityId"
+            ErrorCode.OPPORTUNITY_WITHOUT_LINES, "the opportunity has no products", "opportunityId"
         )
     for line in facts.lines:
         if line.quantity <= 0 or line.unit_price <= 0 or not line.sku:
             yield Violation(
-                "LINE_NOT_PRICED",
+                ErrorCode.LINE_NOT_PRICED,
                 f"line {line.number} ({line.sku or 'no product code'}) needs a product code, "
                 "a positive quantity and a positive price",
                 "opportunityId",
@@ -195,7 +196,9 @@ def _priced_lines(facts: BookingFacts) -> Iterable[Violation]:
 
 def _account_present(facts: BookingFacts) -> Iterable[Violation]:
     if facts.account is None:
-        yield Violation("ACCOUNT_MISSING", "the opportunity has no account", "opportunityId")
+        yield Violation(
+            ErrorCode.ACCOUNT_MISSING, "the opportunity has no account", "opportunityId"
+        )
 
 
 def _billing_address(facts: BookingFacts) -> Iterable[Violation]:
@@ -204,7 +207,7 @@ def _billing_address(facts: BookingFacts) -> Iterable[Violation]:
     missing = address_gaps(facts.account.billing())
     if missing:
         yield Violation(
-            "BILLING_ADDRESS_INCOMPLETE",
+            ErrorCode.BILLING_ADDRESS_INCOMPLETE,
             f"the account's billing address has no {', '.join(missing)}",
             "account.billingAddress",
         )
@@ -225,7 +228,7 @@ def _legal_entity(facts: BookingFacts) -> Iterable[Violation]:
         return
     if facts.legal_entity is None:
         yield Violation(
-            "NO_LEGAL_ENTITY_FOR_COUNTRY",
+            ErrorCode.NO_LEGAL_ENTITY_FOR_COUNTRY,
             f"no legal entity books customers in {facts.account.billing().country}",
             "account.billingAddress.country",
         )
@@ -235,7 +238,7 @@ def _currency(facts: BookingFacts) -> Iterable[Violation]:
     wanted = facts.erp_currency or (facts.legal_entity.currency if facts.legal_entity else None)
     if wanted and facts.opportunity.currency and facts.opportunity.currency != wanted:
         yield Violation(
-            "CURRENCY_MISMATCH",
+            ErrorCode.CURRENCY_MISMATCH,
             f"the opportunity is in {facts.opportunity.currency} but the customer is billed "
             f"in {wanted}",
             "opportunityId",
@@ -288,10 +291,12 @@ class PaymentFacts:
 
 def _payment_amount(facts: PaymentFacts) -> Iterable[Violation]:
     if facts.amount <= 0:
-        yield Violation("AMOUNT_NOT_POSITIVE", "the payment amount must be positive", "amount")
+        yield Violation(
+            ErrorCode.AMOUNT_NOT_POSITIVE, "the payment amount must be positive", "amount"
+        )
     if not facts.applications:
         yield Violation(
-            "NO_APPLICATIONS", "apply the payment to at least one invoice", "applications"
+            ErrorCode.NO_APPLICATIONS, "apply the payment to at least one invoice", "applications"
         )
     amounts = [facts.amount, *(amount for _, amount in facts.applications)]
     if not all(_in_range(amount) for amount in amounts):
@@ -299,7 +304,9 @@ def _payment_amount(facts: PaymentFacts) -> Iterable[Violation]:
     applied = sum((amount for _, amount in facts.applications), Decimal(0))
     if facts.applications and applied != facts.amount:
         yield Violation(
-            "OVERPAYMENT" if facts.amount > applied else "APPLICATIONS_EXCEED_PAYMENT",
+            ErrorCode.OVERPAYMENT
+            if facts.amount > applied
+            else ErrorCode.APPLICATIONS_EXCEED_PAYMENT,
             f"the payment of {facts.amount} is applied for {applied}: they must be equal",
             "amount",
         )
@@ -308,7 +315,7 @@ def _payment_amount(facts: PaymentFacts) -> Iterable[Violation]:
 def _payment_currency(facts: PaymentFacts) -> Iterable[Violation]:
     if facts.customer_currency and facts.currency != facts.customer_currency:
         yield Violation(
-            "CURRENCY_MISMATCH",
+            ErrorCode.CURRENCY_MISMATCH,
             f"the customer is billed in {facts.customer_currency}, not {facts.currency}",
             "currency",
         )
@@ -319,29 +326,33 @@ def _applications(facts: PaymentFacts) -> Iterable[Violation]:
     for position, (invoice_id, amount) in enumerate(facts.applications):
         field = f"applications.{position}"
         if invoice_id in seen:
-            yield Violation("DUPLICATE_INVOICE", "each invoice may be applied once", field)
+            yield Violation(ErrorCode.DUPLICATE_INVOICE, "each invoice may be applied once", field)
         seen.add(invoice_id)
         if amount <= 0:
-            yield Violation("AMOUNT_NOT_POSITIVE", "an applied amount must be positive", field)
+            yield Violation(
+                ErrorCode.AMOUNT_NOT_POSITIVE, "an applied amount must be positive", field
+            )
         invoice = facts.invoices.get(invoice_id)
         if invoice is None:
-            yield Violation("INVOICE_NOT_FOUND", f"no invoice inv:{invoice_id}", field)
+            yield Violation(ErrorCode.INVOICE_NOT_FOUND, f"no invoice inv:{invoice_id}", field)
             continue
         if invoice.customer_erp_id != facts.customer_erp_id:
             yield Violation(
-                "INVOICE_OF_ANOTHER_CUSTOMER", f"{invoice.number} bills another customer", field
+                ErrorCode.INVOICE_OF_ANOTHER_CUSTOMER,
+                f"{invoice.number} bills another customer",
+                field,
             )
         if invoice.currency and invoice.currency != facts.currency:
             yield Violation(
-                "CURRENCY_MISMATCH",
+                ErrorCode.CURRENCY_MISMATCH,
                 f"{invoice.number} is in {invoice.currency}, not {facts.currency}",
                 field,
             )
         if invoice.amount_due <= 0:
-            yield Violation("INVOICE_NOT_OPEN", f"{invoice.number} is paid", field)
+            yield Violation(ErrorCode.INVOICE_NOT_OPEN, f"{invoice.number} is paid", field)
         elif amount > invoice.amount_due:
             yield Violation(
-                "OVERPAYMENT",
+                ErrorCode.OVERPAYMENT,
                 f"{amount} is more than the {invoice.amount_due} due on {invoice.number}",
                 field,
             )

@@ -21,7 +21,6 @@ from domain.ids import CustomerRef
 from mutations.change_feed import NETSUITE, report
 from mutations.common import (
     Outcome,
-    Problem,
     WriteServices,
     audit_write,
     erp_customer_of,
@@ -30,11 +29,30 @@ from mutations.common import (
     refused,
     upstream_problem,
 )
+from mutations.errors import COMMON, CUSTOMER, ErrorCode, Problem, codes
 from mutations.policies import PAYMENT_POLICIES, PaymentFacts, evaluate
+from mutations.results import CustomerResult, PaymentResult
 from sources.errors import SourceError
 from sources.records import ErpCustomer, ErpPayment, NewPayment, PaymentApplication
 
 MAX_APPLICATIONS = 100
+
+
+CODES = codes(
+    COMMON,
+    CUSTOMER,
+    ErrorCode.TOO_MANY_APPLICATIONS,
+    ErrorCode.AMOUNT_NOT_POSITIVE,
+    ErrorCode.NO_APPLICATIONS,
+    ErrorCode.OVERPAYMENT,
+    ErrorCode.APPLICATIONS_EXCEED_PAYMENT,
+    ErrorCode.CURRENCY_MISMATCH,
+    ErrorCode.DUPLICATE_INVOICE,
+    ErrorCode.INVOICE_NOT_FOUND,
+    ErrorCode.INVOICE_OF_ANOTHER_CUSTOMER,
+    ErrorCode.INVOICE_NOT_OPEN,
+)
+"""The codes recordPayment answers with."""
 
 
 def payment_external_id(upstream: str) -> str:
@@ -52,12 +70,12 @@ async def record_payment(
     payment_date: dt.date | None,
     applications: Sequence[tuple[str, Decimal]],
     memo: str | None,
-) -> Outcome:
-    async def run(upstream: str) -> Outcome:
+) -> Outcome[PaymentResult]:
+    async def run(upstream: str) -> Outcome[PaymentResult]:
         if len(applications) > MAX_APPLICATIONS:
             return refused(
                 Problem(
-                    "TOO_MANY_APPLICATIONS",
+                    ErrorCode.TOO_MANY_APPLICATIONS,
                     f"apply to at most {MAX_APPLICATIONS} invoices",
                     "applications",
                 )
@@ -66,7 +84,9 @@ async def record_payment(
             customer = await erp_customer_of(services, ref)
             if customer is None:
                 return refused(
-                    Problem("CUSTOMER_NOT_IN_ERP", "the ERP has no such customer", "customerId")
+                    Problem(
+                        ErrorCode.CUSTOMER_NOT_IN_ERP, "the ERP has no such customer", "customerId"
+                    )
                 )
             invoices = await services.erp.invoices_by_ids([i for i, _ in applications])
         except SourceError as error:
@@ -114,7 +134,7 @@ async def record_payment(
         *,
         after: NewPayment | None = None,
         found: str | None = None,
-    ) -> Outcome:
+    ) -> Outcome[PaymentResult]:
         """The answer for a payment in the ERP: audited, reported to the event feed."""
         await audit_write(
             services,
@@ -131,7 +151,7 @@ async def record_payment(
         )
         await report(services.changes, NETSUITE, "customerpayment", payment.erp_id, "create")
         return Outcome(
-            {"payment": payment, "customer": {"key": customer.erp_key, "erp_id": customer.erp_id}}
+            PaymentResult(payment, CustomerResult(key=customer.erp_key, erp_id=customer.erp_id))
         )
 
     payload = {

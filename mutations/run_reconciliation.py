@@ -10,24 +10,30 @@ from __future__ import annotations
 from domain.caller import Caller
 from mutations.common import (
     Outcome,
-    Problem,
     WriteServices,
     audit_write,
     idempotent,
     upstream_problem,
 )
+from mutations.errors import COMMON, ErrorCode, Problem, codes
+from mutations.results import ReportResult
 from reconcile import ON_DEMAND, Reconciler, ReconciliationBusy
 from sources.errors import SourceError
+
+CODES = codes(COMMON, ErrorCode.RECONCILIATION_RUNNING)
+"""The codes runReconciliation answers with."""
 
 
 async def run_reconciliation(
     services: WriteServices, reconciler: Reconciler, caller: Caller, key: str
-) -> Outcome:
-    async def run(upstream: str) -> Outcome:
+) -> Outcome[ReportResult]:
+    async def run(upstream: str) -> Outcome[ReportResult]:
         try:
             report = await reconciler.run(ON_DEMAND, caller.name)
         except ReconciliationBusy as busy:
-            return Outcome(problems=[Problem("RECONCILIATION_RUNNING", str(busy))], transient=True)
+            return Outcome(
+                problems=[Problem(ErrorCode.RECONCILIATION_RUNNING, str(busy))], transient=True
+            )
         except SourceError as error:
             return Outcome(problems=[upstream_problem(error)], transient=True)
         assert report is not None
@@ -39,6 +45,6 @@ async def run_reconciliation(
             idempotency_key=key,
             after={"report": report.id, "drifts": len(report.drifts)},
         )
-        return Outcome({"report": report.id})
+        return Outcome(ReportResult(report.id))
 
     return await idempotent(services, "runReconciliation", caller, key, {}, run)

@@ -11,7 +11,6 @@ from domain.ids import CustomerRef
 from mutations.change_feed import NETSUITE, report
 from mutations.common import (
     Outcome,
-    Problem,
     WriteServices,
     audit_write,
     erp_customer_of,
@@ -19,10 +18,16 @@ from mutations.common import (
     refused,
     upstream_problem,
 )
+from mutations.errors import COMMON, CUSTOMER, ErrorCode, Problem, codes
+from mutations.results import CustomerResult
 from sources.errors import SourceError
 from sources.records import CreditHold, CustomerFields
 
 MAX_REASON = 500
+
+
+CODES = codes(COMMON, CUSTOMER)
+"""The codes setCreditHold answers with."""
 
 
 async def set_credit_hold(
@@ -32,17 +37,23 @@ async def set_credit_hold(
     ref: CustomerRef,
     hold: CreditHold,
     reason: str,
-) -> Outcome:
-    async def run(upstream: str) -> Outcome:
+) -> Outcome[CustomerResult]:
+    async def run(upstream: str) -> Outcome[CustomerResult]:
         if not reason.strip() or len(reason) > MAX_REASON:
             return refused(
-                Problem("INVALID_VALUE", f"reason must have 1 to {MAX_REASON} characters", "reason")
+                Problem(
+                    ErrorCode.INVALID_VALUE,
+                    f"reason must have 1 to {MAX_REASON} characters",
+                    "reason",
+                )
             )
         try:
             customer = await erp_customer_of(services, ref)
             if customer is None:
                 return refused(
-                    Problem("CUSTOMER_NOT_IN_ERP", "the ERP has no such customer", "customerId")
+                    Problem(
+                        ErrorCode.CUSTOMER_NOT_IN_ERP, "the ERP has no such customer", "customerId"
+                    )
                 )
             await services.erp.update_customer(
                 customer.erp_id, CustomerFields(credit_hold=hold), idempotency_key=upstream
@@ -70,7 +81,7 @@ async def set_credit_hold(
             "update",
             previous={"creditHoldOverride": customer.credit_hold.value},
         )
-        return Outcome({"customer": {"key": customer.erp_key, "erp_id": customer.erp_id}})
+        return Outcome(CustomerResult(key=customer.erp_key, erp_id=customer.erp_id))
 
     payload = {"customer": ref, "hold": hold, "reason": reason}
     return await idempotent(services, "setCreditHold", caller, key, payload, run)

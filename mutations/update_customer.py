@@ -21,16 +21,31 @@ from domain.ownership import REGISTRY, System
 from mutations.change_feed import NETSUITE, SALESFORCE, report
 from mutations.common import (
     Outcome,
-    Problem,
     WriteServices,
     audit_write,
     idempotent,
     refused,
     upstream_problem,
 )
+from mutations.errors import COMMON, CUSTOMER, ErrorCode, Problem, codes
 from mutations.field_checks import CheckContext, check
+from mutations.results import CustomerResult
 from sources.errors import SourceError
 from sources.records import AccountFields, Address, CrmAccount, CustomerFields, ErpCustomer
+
+CODES = codes(
+    COMMON,
+    CUSTOMER,
+    ErrorCode.NOTHING_TO_UPDATE,
+    ErrorCode.FIELD_NOT_WRITABLE,
+    ErrorCode.BILLING_ADDRESS_INCOMPLETE,
+    ErrorCode.UNKNOWN_LEGAL_ENTITY,
+    ErrorCode.CURRENCY_MISMATCH,
+    ErrorCode.TAX_ID_INVALID,
+    ErrorCode.TAX_ID_MISSING,
+    ErrorCode.UNKNOWN_PAYMENT_TERMS,
+)
+"""The codes updateCustomer answers with."""
 
 
 async def update_customer(
@@ -39,7 +54,7 @@ async def update_customer(
     key: str,
     ref: CustomerRef,
     changes: Mapping[str, Any],
-) -> Outcome:
+) -> Outcome[CustomerResult]:
     """Apply ``changes`` (values by registry path, as `REGISTRY.inputs` lists them)."""
     payload = {"customer": ref, "changes": dict(sorted(changes.items()))}
     return await idempotent(
@@ -86,16 +101,16 @@ async def _update(
     upstream: str,
     ref: CustomerRef,
     changes: Mapping[str, Any],
-) -> Outcome:
+) -> Outcome[CustomerResult]:
     if not changes:
-        return refused(Problem("NOTHING_TO_UPDATE", "give at least one field to change"))
+        return refused(Problem(ErrorCode.NOTHING_TO_UPDATE, "give at least one field to change"))
     problems: list[Problem] = []
     for path in changes:
         entry = REGISTRY[path]
         if caller.role is None or not REGISTRY.may_write(path, caller.role):
             problems.append(
                 Problem(
-                    "FIELD_NOT_WRITABLE",
+                    ErrorCode.FIELD_NOT_WRITABLE,
                     f"the {caller.role.value if caller.role else 'anonymous'} role may not change "
                     f"{entry.input_name} (owned by the {entry.owner.value})",
                     entry.input_name,
@@ -106,13 +121,17 @@ async def _update(
     except SourceError as error:
         return Outcome(problems=[upstream_problem(error)], transient=True)
     if account is None and customer is None:
-        return refused(Problem("CUSTOMER_NOT_FOUND", "no system knows this customer", "id"))
+        return refused(Problem(ErrorCode.CUSTOMER_NOT_FOUND, "no system knows this customer", "id"))
 
     owners = {REGISTRY[path].owner for path in changes}
     if System.CRM in owners and account is None:
-        problems.append(Problem("CUSTOMER_NOT_IN_CRM", "the customer has no CRM account", "id"))
+        problems.append(
+            Problem(ErrorCode.CUSTOMER_NOT_IN_CRM, "the customer has no CRM account", "id")
+        )
     if System.ERP in owners and customer is None:
-        problems.append(Problem("CUSTOMER_NOT_IN_ERP", "the customer is not in the ERP", "id"))
+        problems.append(
+            Problem(ErrorCode.CUSTOMER_NOT_IN_ERP, "the customer is not in the ERP", "id")
+        )
     context = CheckContext(services, customer, changes)
     written: dict[System, dict[str, Any]] = {System.CRM: {}, System.ERP: {}}
     for path, value in changes.items():
@@ -177,14 +196,11 @@ async def _update(
             await _restore_account(services, caller, key, upstream, account, crm_part)
         return Outcome(problems=[upstream_problem(error)], transient=True)
     return Outcome(
-        {
-            "customer": {
-                "key": (account.erp_key if account else None)
-                or (customer.erp_key if customer else None),
-                "salesforce_id": account.salesforce_id if account else None,
-                "erp_id": customer.erp_id if customer else None,
-            }
-        }
+        CustomerResult(
+            key=(account.erp_key if account else None) or (customer.erp_key if customer else None),
+            salesforce_id=account.salesforce_id if account else None,
+            erp_id=customer.erp_id if customer else None,
+        )
     )
 
 

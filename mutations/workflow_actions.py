@@ -15,15 +15,19 @@ from domain.caller import Caller
 from mutations.book_order import outcome_of, release_booking
 from mutations.common import (
     Outcome,
-    Problem,
     WriteServices,
     audit_write,
     idempotent,
     refused,
     upstream_problem,
 )
+from mutations.errors import BOOKING, COMMON, ErrorCode, Problem, codes
+from mutations.results import WorkflowResult
 from mutations.workflow import WorkflowStateError, WorkflowStatus
 from sources.errors import SourceError
+
+CODES = codes(COMMON, BOOKING, ErrorCode.WORKFLOW_NOT_FOUND, ErrorCode.INVALID_STATE)
+"""The codes retryWorkflow, approveWorkflow and cancelWorkflow answer with."""
 
 
 async def act_on_workflow(
@@ -33,11 +37,11 @@ async def act_on_workflow(
     key: str,
     workflow_id: str,
     reason: str | None,
-) -> Outcome:
+) -> Outcome[WorkflowResult]:
     engine = services.engine
     assert engine is not None
 
-    async def run(upstream: str) -> Outcome:
+    async def run(upstream: str) -> Outcome[WorkflowResult]:
         try:
             if action == "retryWorkflow":
                 workflow = await engine.retry(workflow_id)
@@ -47,12 +51,14 @@ async def act_on_workflow(
                 workflow = await engine.cancel(workflow_id, caller.name)
                 await release_booking(services, workflow)
         except KeyError:
-            return refused(Problem("WORKFLOW_NOT_FOUND", f"no workflow {workflow_id}", "id"))
+            return refused(
+                Problem(ErrorCode.WORKFLOW_NOT_FOUND, f"no workflow {workflow_id}", "id")
+            )
         except WorkflowStateError as error:
             # Nothing was done, and the workflow's status moves on: not an answer to keep.
             return Outcome(
-                {"workflow": error.workflow.to_json()},
-                [Problem("INVALID_STATE", str(error), "id")],
+                WorkflowResult(error.workflow),
+                [Problem(ErrorCode.INVALID_STATE, str(error), "id")],
                 transient=True,
             )
         except SourceError as error:

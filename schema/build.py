@@ -19,8 +19,8 @@ from schema.descriptions import describe
 from schema.directives import Owner
 from schema.error_log import LoggingSchema, is_bug
 from schema.execution import ExecutionContext
-from schema.mutation import Mutation as WriteMutation
-from schema.mutation import WorkflowQueries
+from schema.mutations import Mutation as WriteMutation
+from schema.mutations import WorkflowQueries
 from schema.query import Query as ReadQuery
 from schema.reconciliation import ReconciliationMutations, ReconciliationQueries
 from schema.scalars import SCALAR_MAP

@@ -15,15 +15,16 @@ import strawberry
 from strawberry.scalars import JSON
 
 from domain import ids
-from mutations.common import Outcome, WriteServices, authorize
-from mutations.link_account import link_account
-from mutations.mirror_credit_status import mirror_credit_status
-from mutations.run_reconciliation import run_reconciliation
+from mutations import link_account as link_logic
+from mutations import mirror_credit_status as mirror_logic
+from mutations import run_reconciliation as run_logic
+from mutations.common import Outcome, authorize
+from mutations.results import CreditMirrorResult, CustomerResult, ReportResult
 from reconcile import DRIFT_MEANINGS, Drift, DriftKind, FixAction, Reconciler, Report
 from resolvers.errors import BadInputError
 from resolvers.paging import cursor_scope, decode_cursor, encode_cursor, page_size
 from schema.enums import describe_values
-from schema.mutation import _COMMON, _codes, _customer, _error_type, _errors
+from schema.mutations.common import customer_of, customer_ref, error_types, errors_of, services_of
 from schema.types import Connection, Customer, Info, connection
 
 strawberry.enum(DriftKind, description="What the CRM and the ERP disagree on.")
@@ -209,13 +210,6 @@ def _reconciler(info: Info) -> Reconciler:
     return reconciler
 
 
-def _services(info: Info) -> WriteServices:
-    services = info.context.services
-    if not isinstance(services, WriteServices):
-        raise RuntimeError("the write path is not configured")
-    return services
-
-
 @strawberry.type
 class ReconciliationQueries:
     @strawberry.field(  # type: ignore[untyped-decorator]
@@ -233,29 +227,13 @@ class ReconciliationQueries:
 
 # --------------------------------------------------------------------------- mutations
 
-_FIXES = ["CUSTOMER_NOT_IN_CRM", "CUSTOMER_NOT_IN_ERP"]
-RunReconciliationErrorCode = _codes(
-    "RunReconciliationErrorCode",
-    [*_COMMON, "RECONCILIATION_RUNNING"],
-    "Why runReconciliation refused or failed.",
+RunReconciliationErrorCode, RunReconciliationError = error_types(
+    "RunReconciliation", run_logic.CODES
 )
-LinkAccountErrorCode = _codes(
-    "LinkAccountErrorCode",
-    [
-        *_COMMON,
-        *_FIXES,
-        "ERP_CUSTOMER_WITHOUT_KEY",
-        "ACCOUNT_ALREADY_LINKED",
-        "CUSTOMER_ALREADY_LINKED",
-    ],
-    "Why linkAccount refused or failed.",
+LinkAccountErrorCode, LinkAccountError = error_types("LinkAccount", link_logic.CODES)
+MirrorCreditStatusErrorCode, MirrorCreditStatusError = error_types(
+    "MirrorCreditStatus", mirror_logic.CODES
 )
-MirrorCreditStatusErrorCode = _codes(
-    "MirrorCreditStatusErrorCode", [*_COMMON, *_FIXES], "Why mirrorCreditStatus refused or failed."
-)
-RunReconciliationError = _error_type("RunReconciliationError", RunReconciliationErrorCode)
-LinkAccountError = _error_type("LinkAccountError", LinkAccountErrorCode)
-MirrorCreditStatusError = _error_type("MirrorCreditStatusError", MirrorCreditStatusErrorCode)
 
 
 @strawberry.input(description="Run a reconciliation now.")
@@ -276,41 +254,48 @@ class MirrorCreditStatusInput:
     customer_id: strawberry.ID = strawberry.field(description="The customer's canonical id.")
 
 
-@strawberry.type
+@strawberry.type(description="What runReconciliation did.")
 class RunReconciliationPayload:
-    outcome: strawberry.Private[Outcome]
-    errors: list[RunReconciliationError]  # type: ignore[valid-type]
+    outcome: strawberry.Private[Outcome[ReportResult]]
+    errors: list[RunReconciliationError] = strawberry.field(  # type: ignore[valid-type]
+        description="Why the run was refused or failed; empty when it ran."
+    )
 
     @strawberry.field(description="The report of the run.")  # type: ignore[untyped-decorator]
     async def report(self, info: Info) -> ReconciliationReport | None:
-        report_id = self.outcome.data.get("report")
-        found = await _reconciler(info).store.get(report_id) if report_id else None
+        result = self.outcome.result
+        found = await _reconciler(info).store.get(result.report_id) if result else None
         return ReconciliationReport(report=found) if found else None
 
 
-@strawberry.type
+@strawberry.type(description="What linkAccount did.")
 class LinkAccountPayload:
-    outcome: strawberry.Private[Outcome]
-    errors: list[LinkAccountError]  # type: ignore[valid-type]
+    outcome: strawberry.Private[Outcome[CustomerResult]]
+    errors: list[LinkAccountError] = strawberry.field(  # type: ignore[valid-type]
+        description="Why the link was refused or failed; empty when it was written."
+    )
 
     @strawberry.field(description="The customer, as both systems now link it.")  # type: ignore[untyped-decorator]
     async def customer(self, info: Info) -> Customer | None:
-        return await _customer(info, self.outcome.data.get("customer"))
+        return await customer_of(info, self.outcome.result)
 
 
-@strawberry.type
+@strawberry.type(description="What mirrorCreditStatus did.")
 class MirrorCreditStatusPayload:
-    outcome: strawberry.Private[Outcome]
-    errors: list[MirrorCreditStatusError]  # type: ignore[valid-type]
+    outcome: strawberry.Private[Outcome[CreditMirrorResult]]
+    errors: list[MirrorCreditStatusError] = strawberry.field(  # type: ignore[valid-type]
+        description="Why the copy was refused or failed; empty when it was written."
+    )
 
     @strawberry.field(description="The credit status the account now shows.")  # type: ignore[untyped-decorator]
     def credit_status(self) -> str | None:
-        value: Any = self.outcome.data.get("creditStatus")
-        return str(value) if value else None
+        result = self.outcome.result
+        return result.credit_status if result is not None else None
 
     @strawberry.field(description="The customer.")  # type: ignore[untyped-decorator]
     async def customer(self, info: Info) -> Customer | None:
-        return await _customer(info, self.outcome.data.get("customer"))
+        result = self.outcome.result
+        return await customer_of(info, result.customer if result is not None else None)
 
 
 def _parsed(parse: Any, value: str, argument: str) -> str:
@@ -331,12 +316,12 @@ class ReconciliationMutations:
     ) -> RunReconciliationPayload:
         caller = info.context.caller
         authorize("runReconciliation", caller)
-        outcome = await run_reconciliation(
-            _services(info), _reconciler(info), caller, input.idempotency_key
+        outcome = await run_logic.run_reconciliation(
+            services_of(info), _reconciler(info), caller, input.idempotency_key
         )
         return RunReconciliationPayload(
             outcome=outcome,
-            errors=_errors(RunReconciliationError, RunReconciliationErrorCode, outcome.problems),
+            errors=errors_of(RunReconciliationError, RunReconciliationErrorCode, outcome.problems),
         )
 
     @strawberry.mutation(  # type: ignore[untyped-decorator]
@@ -357,12 +342,12 @@ class ReconciliationMutations:
             input.erp_id,
             "input.erpId",
         )
-        outcome = await link_account(
-            _services(info), caller, input.idempotency_key, account, customer
+        outcome = await link_logic.link_account(
+            services_of(info), caller, input.idempotency_key, account, customer
         )
         return LinkAccountPayload(
             outcome=outcome,
-            errors=_errors(LinkAccountError, LinkAccountErrorCode, outcome.problems),
+            errors=errors_of(LinkAccountError, LinkAccountErrorCode, outcome.problems),
         )
 
     @strawberry.mutation(  # type: ignore[untyped-decorator]
@@ -374,12 +359,13 @@ class ReconciliationMutations:
     ) -> MirrorCreditStatusPayload:
         caller = info.context.caller
         authorize("mirrorCreditStatus", caller)
-        try:
-            ref = ids.parse_customer_id(input.customer_id)
-        except ids.InvalidId as exc:
-            raise BadInputError(str(exc), argument="input.customerId") from None
-        outcome = await mirror_credit_status(_services(info), caller, input.idempotency_key, ref)
+        ref = customer_ref(input.customer_id, "input.customerId")
+        outcome = await mirror_logic.mirror_credit_status(
+            services_of(info), caller, input.idempotency_key, ref
+        )
         return MirrorCreditStatusPayload(
             outcome=outcome,
-            errors=_errors(MirrorCreditStatusError, MirrorCreditStatusErrorCode, outcome.problems),
+            errors=errors_of(
+                MirrorCreditStatusError, MirrorCreditStatusErrorCode, outcome.problems
+            ),
         )

@@ -139,7 +139,7 @@ class WorkflowEvent:
         if services is None:
             return None
         found = await services.workflows.get(self.event.subject)
-        return Workflow(data=found.to_json()) if found else None
+        return Workflow(record=found) if found else None
 
 
 def _event(info: EventInfo) -> Event:

@@ -1,6 +1,6 @@
 """Workflows, dead letters and the audit trail as GraphQL types and queries.
 
-Workflows are rendered from their persisted JSON, so a payload replayed for a retried
+A workflow is rendered from its record as persisted, so a payload replayed for a retried
 mutation shows exactly the state the first call saw.
 """
 
@@ -15,6 +15,8 @@ from strawberry.scalars import JSON
 
 from domain import ids
 from mutations.workflow import StepStatus, WorkflowKind, WorkflowStatus
+from mutations.workflow import Workflow as WorkflowRecord
+from resolvers import lookahead
 from resolvers.customers import load_customer
 from schema.enums import describe_values
 from schema.types import Customer, Info, Opportunity, Order
@@ -102,73 +104,73 @@ class PendingApproval:
 
 @strawberry.type(description="A multi-step write (quote-to-cash), persisted step by step.")
 class Workflow:
-    data: Private[dict[str, Any]]
+    record: Private[WorkflowRecord]
 
     @strawberry.field(description="Workflow id, wf:<uuid>.")  # type: ignore[untyped-decorator]
     def id(self) -> strawberry.ID:
-        return strawberry.ID(self.data["id"])
+        return strawberry.ID(self.record.id)
 
     @strawberry.field(description="What the workflow does.")  # type: ignore[untyped-decorator]
     def kind(self) -> WorkflowKind:
-        return WorkflowKind(self.data["kind"])
+        return self.record.kind
 
     @strawberry.field(description="Where the workflow stands.")  # type: ignore[untyped-decorator]
     def status(self) -> WorkflowStatus:
-        return WorkflowStatus(self.data["status"])
+        return self.record.status
 
     @strawberry.field(description="Who started it (an API key's name).")  # type: ignore[untyped-decorator]
     def created_by(self) -> str:
-        return str(self.data["created_by"])
+        return self.record.created_by
 
     @strawberry.field(description="When it was created.")  # type: ignore[untyped-decorator]
     def created_at(self) -> dt.datetime | None:
-        return _time(self.data.get("created_at"))
+        return _time(self.record.created_at)
 
     @strawberry.field(description="When it last changed.")  # type: ignore[untyped-decorator]
     def updated_at(self) -> dt.datetime | None:
-        return _time(self.data.get("updated_at"))
+        return _time(self.record.updated_at)
 
     @strawberry.field(description="How many times it was retried.")  # type: ignore[untyped-decorator]
     def generation(self) -> int:
-        return int(self.data.get("generation", 0))
+        return self.record.generation
 
     @strawberry.field(description="Its steps, in order.")  # type: ignore[untyped-decorator]
     def steps(self) -> list[WorkflowStep]:
         return [
             WorkflowStep(
-                name=step["name"],
-                status=StepStatus(step["status"]),
-                attempts=step["attempts"],
-                started_at=_time(step.get("started_at")),
-                finished_at=_time(step.get("finished_at")),
-                error=step.get("error"),
+                name=step.name,
+                status=step.status,
+                attempts=step.attempts,
+                started_at=_time(step.started_at),
+                finished_at=_time(step.finished_at),
+                error=step.error,
             )
-            for step in self.data["steps"]
+            for step in self.record.steps
         ]
 
     @strawberry.field(description="Why it stopped, in EXCEPTION.")  # type: ignore[untyped-decorator]
     def failure(self) -> WorkflowFailure | None:
-        failure = self.data.get("failure")
-        if not failure:
+        failure = self.record.failure
+        if failure is None:
             return None
         return WorkflowFailure(
-            step=failure["step"],
-            code=failure["code"],
-            message=failure["message"],
-            source=failure.get("source"),
-            upstream_code=failure.get("upstream_code"),
-            retryable=bool(failure.get("retryable")),
+            step=failure.step,
+            code=failure.code,
+            message=failure.message,
+            source=failure.source,
+            upstream_code=failure.upstream_code,
+            retryable=failure.retryable,
             problems=[
                 WorkflowProblem(
                     code=str(p.get("code")), message=str(p.get("message")), field=p.get("field")
                 )
-                for p in failure.get("problems", [])
+                for p in failure.problems
             ],
         )
 
     @strawberry.field(description="Why it waits, in PENDING_APPROVAL.")  # type: ignore[untyped-decorator]
     def pending_approval(self) -> PendingApproval | None:
-        reason = self.data.get("pending_reason")
+        reason = self.record.pending_reason
         if not reason:
             return None
         details = {k: v for k, v in reason.items() if k not in ("code", "message")}
@@ -180,21 +182,21 @@ class Workflow:
         description="Who approved it, when finance did."
     )
     def approved_by(self) -> str | None:
-        return self.data.get("approved_by")
+        return self.record.approved_by
 
     @strawberry.field(  # type: ignore[untyped-decorator]
         description="Who cancelled it, if anyone did."
     )
     def cancelled_by(self) -> str | None:
-        return self.data.get("cancelled_by")
+        return self.record.cancelled_by
 
     @strawberry.field(description="On the dead-letter list: its step ran out of retries.")  # type: ignore[untyped-decorator]
     def dead_lettered(self) -> bool:
-        return bool(self.data.get("dead_lettered"))
+        return self.record.dead_lettered
 
     @strawberry.field(description="The opportunity being booked.")  # type: ignore[untyped-decorator]
     async def opportunity(self, info: Info) -> Opportunity | None:
-        opportunity_id = self.data["input"].get("opportunityId")
+        opportunity_id = self.record.input.get("opportunityId")
         if not opportunity_id:
             return None
         found = await info.context.loaders.opportunity_by_id.load(opportunity_id)
@@ -202,7 +204,7 @@ class Workflow:
 
     @strawberry.field(description="The ERP sales order it created.")  # type: ignore[untyped-decorator]
     async def order(self, info: Info) -> Order | None:
-        order_id = self.data.get("state", {}).get("order_erp_id")
+        order_id = self.record.state.get("order_erp_id")
         if not order_id:
             return None
         found = await info.context.loaders.order_by_id.load(order_id)
@@ -210,12 +212,10 @@ class Workflow:
 
     @strawberry.field(description="The customer the order is for.")  # type: ignore[untyped-decorator]
     async def customer(self, info: Info) -> Customer | None:
-        account_id = self.data.get("state", {}).get("account_id")
+        account_id = self.record.state.get("account_id")
         if not account_id:
             return None
         ref = ids.CustomerRef(salesforce_id=account_id)
-        from resolvers import lookahead
-
         data = await load_customer(info.context, ref, lookahead.selected(info))
         return Customer(data=data)
 

@@ -9,6 +9,7 @@ from typing import Any, cast
 from domain.caller import Caller
 from domain.ownership import Role
 from mutations.common import Outcome, WriteServices, idempotent
+from mutations.results import ReportResult
 from mutations.workflow import WorkflowStore
 from state.audit import AuditTrail
 from state.idempotency import IdempotencyStore
@@ -34,9 +35,9 @@ async def test_a_duplicate_of_a_long_request_is_told_to_come_back_not_an_error()
     write = services(wait=0.2)
     release = asyncio.Event()
 
-    async def slow(upstream: str) -> Outcome:
+    async def slow(upstream: str) -> Outcome[ReportResult]:
         await release.wait()
-        return Outcome({"done": upstream})
+        return Outcome(ReportResult(upstream))
 
     first = asyncio.create_task(idempotent(write, "setCreditHold", FINANCE, "k-1", {"x": 1}, slow))
     await asyncio.sleep(0.05)
@@ -50,4 +51,5 @@ async def test_a_duplicate_of_a_long_request_is_told_to_come_back_not_an_error()
     answer = await first
     assert answer.problems == []
     replay = await idempotent(write, "setCreditHold", FINANCE, "k-1", {"x": 1}, slow)
-    assert replay.data == answer.data
+    assert isinstance(replay.result, ReportResult)
+    assert replay.result == answer.result
