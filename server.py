@@ -56,11 +56,11 @@ from events.normalize import Normalizer
 from events.pollers import netsuite_poller, salesforce_poller
 from events.propagation import CreditStatusPropagation
 from mutations.book_order import BOOK_ORDER_STEPS
-from mutations.common import WriteServices
+from mutations.common import WritePorts, WriteServices
 from mutations.workflow import EngineSettings, WorkflowEngine, WorkflowKind, WorkflowStore
 from mutations.workflow_events import publishing
 from reconcile import Reconciler
-from resolvers.context import AccordContext, Sources
+from resolvers.context import AccordContext, Services, Sources
 from sandbox.endpoints import Endpoints
 from sandbox.intake import register_intake
 from schema.build import build_schema, sdl_of
@@ -248,32 +248,6 @@ def create_app(
     backend = open_backend(
         options.redis_url, prefix=options.state_prefix, timeout=options.redis_timeout
     )
-    workflows = WorkflowStore(backend)
-    audit = AuditTrail(backend)
-    services = WriteServices(
-        # the write path's ports drop what each write changes from the read cache
-        crm=InvalidatingCrm(crm, cache) if cache is not None else crm,
-        erp=InvalidatingErp(erp, cache) if cache is not None else erp,
-        backend=backend,
-        audit=audit,
-        idempotency=IdempotencyStore(backend, running_ttl=options.idempotency_claim),
-        workflows=workflows,
-        today=erp.today,
-    )
-    services.engine = WorkflowEngine(
-        workflows,
-        audit,
-        {WorkflowKind.BOOK_ORDER: BOOK_ORDER_STEPS},
-        services=services,
-        settings=options.engine,
-    )
-    # Sweeps read the sources themselves: a comparison of the systems never reads a cached copy.
-    reconciler = Reconciler(crm, erp, backend)
-    authenticator = BearerAuthenticator(
-        ApiKeyAuthenticator(options.api_keys, anonymous=options.anonymous_reads),
-        TokenVerifier(options.oidc) if options.oidc else None,
-    )
-
     events = options.events
     bus = (
         open_bus(
@@ -289,16 +263,41 @@ def create_app(
     normalizer = Normalizer(
         crm, erp, backend, publish=bus.publish if bus else None, today=erp.today
     )
+    workflows = WorkflowStore(backend)
+    audit = AuditTrail(backend)
+    ports = WritePorts(
+        # the write path's ports drop what each write changes from the read cache
+        crm=InvalidatingCrm(crm, cache) if cache is not None else crm,
+        erp=InvalidatingErp(erp, cache) if cache is not None else erp,
+        backend=backend,
+        audit=audit,
+        idempotency=IdempotencyStore(backend, running_ttl=options.idempotency_claim),
+        workflows=workflows,
+        today=erp.today,
+        # with events on, each write's events go out at once
+        changes=normalizer.process if bus is not None else None,
+    )
+    engine = WorkflowEngine(
+        workflows,
+        audit,
+        {WorkflowKind.BOOK_ORDER: BOOK_ORDER_STEPS},
+        services=ports,
+        settings=options.engine,
+        on_change=publishing(bus.publish) if bus is not None else None,
+    )
+    services = WriteServices.of(ports, engine)
+    # Sweeps read the sources themselves: a comparison of the systems never reads a cached copy.
+    reconciler = Reconciler(crm, erp, backend)
+    authenticator = BearerAuthenticator(
+        ApiKeyAuthenticator(options.api_keys, anonymous=options.anonymous_reads),
+        TokenVerifier(options.oidc) if options.oidc else None,
+    )
     propagation = CreditStatusPropagation(services.crm, services.erp, services.idempotency, audit)
-    if bus is not None:
-        services.engine.on_change = publishing(bus.publish)
-        services.changes = normalizer.process  # each write's events go out at once
+
+    built = Services(sources, services, bus, reconciler, cache)
 
     def connection_context(caller: Caller) -> AccordContext:
-        context = AccordContext.for_request(sources, caller, services, cache)
-        context.bus = bus
-        context.reconciler = reconciler
-        return context
+        return AccordContext.for_request(built, caller)
 
     schema = build_schema()
     sdl_document = SchemaDocument(sdl_of(schema))

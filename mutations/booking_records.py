@@ -11,13 +11,13 @@ from __future__ import annotations
 
 import asyncio
 
-from mutations.common import WriteServices
+from mutations.common import WritePorts
 from mutations.workflow import StepContext, Workflow
 from sources.records import ErpOrder
 
 
-def services_of(ctx: StepContext) -> WriteServices:
-    services: WriteServices = ctx.services
+def services_of(ctx: StepContext) -> WritePorts:
+    services: WritePorts = ctx.services
     return services
 
 

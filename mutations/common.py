@@ -58,9 +58,10 @@ logger = logging.getLogger("accord.mutations")
 MAX_KEY_LENGTH = 200
 
 
-@dataclass
-class WriteServices:
-    """Everything the write path needs, built once by the composition root."""
+@dataclass(frozen=True)
+class WritePorts:
+    """What writes go through: the systems, shared state, the audit trail, the clock and the
+    change feed. A workflow's steps get these; they cannot start workflows themselves."""
 
     crm: CrmPort
     erp: ErpPort
@@ -68,9 +69,23 @@ class WriteServices:
     audit: AuditTrail
     idempotency: IdempotencyStore
     workflows: WorkflowStore
-    engine: WorkflowEngine | None = None  # set right after construction (it needs `self`)
     today: Callable[[], dt.date] = utc_today
     changes: ChangeFeed | None = None  # where writes report their records (the normaliser)
+
+
+@dataclass(frozen=True)
+class WriteServices(WritePorts):
+    """Everything a mutation needs, built once by the composition root: the ports, and the
+    workflow engine that runs the multi-step writes (built on those same ports)."""
+
+    engine: WorkflowEngine | None = None
+
+    @classmethod
+    def of(cls, ports: WritePorts, engine: WorkflowEngine | None) -> WriteServices:
+        return cls(
+            **{f.name: getattr(ports, f.name) for f in dataclasses.fields(WritePorts)},
+            engine=engine,
+        )
 
 
 @dataclass
@@ -166,7 +181,7 @@ def upstream_key(operation: str, key: str, request: str) -> str:
 
 
 async def idempotent(
-    services: WriteServices,
+    services: WritePorts,
     operation: str,
     caller: Caller,
     key: str,
@@ -261,7 +276,7 @@ async def _keep_claim(store: IdempotencyStore, operation: str, key: str, token: 
         await asyncio.sleep(store.running_ttl / 3)
 
 
-async def audit_write(services: WriteServices, caller: Caller, **entry: Any) -> None:
+async def audit_write(services: WritePorts, caller: Caller, **entry: Any) -> None:
     """Record one entry of ``caller``'s in the audit trail; ``entry`` holds the rest of the
     `AuditEntry` (its ``action`` first of all)."""
     await services.audit.record(
@@ -282,7 +297,7 @@ def problems_of(violations: Sequence[Violation]) -> list[Problem]:
     return [problem_of(violation) for violation in violations]
 
 
-async def erp_customer_of(services: WriteServices, ref: CustomerRef) -> ErpCustomer | None:
+async def erp_customer_of(services: WritePorts, ref: CustomerRef) -> ErpCustomer | None:
     """The ERP customer a canonical reference points at (through the CRM for an account id)."""
     if ref.erp_id:
         return (await services.erp.customers_by_ids([ref.erp_id])).get(ref.erp_id)
@@ -295,6 +310,6 @@ async def erp_customer_of(services: WriteServices, ref: CustomerRef) -> ErpCusto
     return await erp_customer_by_key(services, key)
 
 
-async def erp_customer_by_key(services: WriteServices, key: str) -> ErpCustomer | None:
+async def erp_customer_by_key(services: WritePorts, key: str) -> ErpCustomer | None:
     """The ERP customer with cross-reference key ``key``, if any."""
     return (await services.erp.customers_by_keys([key])).get(key)

@@ -9,6 +9,9 @@ from typing import Any
 from cache.read_cache import ReadCache
 from cache.stale import StaleNotes
 from domain.caller import ANONYMOUS, Caller
+from events.bus import Bus
+from mutations.common import WriteServices
+from reconcile import Reconciler
 from resolvers.loaders import Loaders
 from sources.clock import utc_today
 from sources.ports import CrmPort, ErpPort
@@ -22,37 +25,44 @@ class Sources:
     erp: ErpPort
 
 
-@dataclass
+@dataclass(frozen=True)
+class Services:
+    """What the composition root built once for every request: the systems, the write path,
+    the event bus and the reconciliation job (None where this process runs without them)."""
+
+    sources: Sources
+    write: WriteServices | None = None
+    bus: Bus | None = None
+    reconciler: Reconciler | None = None
+    cache: ReadCache | None = None
+
+
+@dataclass(frozen=True)
 class AccordContext:
+    """One operation's context, built whole when the operation starts and never changed."""
+
     sources: Sources
     loaders: Loaders
     caller: Caller = ANONYMOUS
-    services: Any = None  # the write path's services (mutations.services.WriteServices)
+    services: WriteServices | None = None  # the write path
+    bus: Bus | None = None  # the event bus, for subscriptions
+    reconciler: Reconciler | None = None  # the reconciliation job, for ops
     today: dt.date = field(default_factory=utc_today)
-    bus: Any = None  # the event bus (events.bus.Bus), for subscriptions
-    reconciler: Any = None  # the reconciliation job (reconcile.Reconciler), for ops
-    # A WebSocket connection's state: its connection_init payload, the socket, and how many
-    # operations it runs (for the idle limit); None over plain HTTP.
-    connection_params: Any = None
-    websocket: Any = None
     stale: StaleNotes = field(default_factory=StaleNotes)  # values served stale, for extensions
 
     @classmethod
-    def for_request(
-        cls,
-        sources: Sources,
-        caller: Caller = ANONYMOUS,
-        services: Any = None,
-        cache: ReadCache | None = None,
-    ) -> AccordContext:
+    def for_request(cls, built: Services, caller: Caller = ANONYMOUS) -> AccordContext:
         """A context with fresh loaders. Only source records are shared between requests,
-        through the process's ``cache``; nothing computed for a caller is."""
+        through the process's read cache; nothing computed for a caller is."""
         stale = StaleNotes()
+        sources = built.sources
         return cls(
             sources=sources,
-            loaders=Loaders(sources.crm, sources.erp, cache, stale),
+            loaders=Loaders(sources.crm, sources.erp, built.cache, stale),
             caller=caller,
-            services=services,
+            services=built.write,
+            bus=built.bus,
+            reconciler=built.reconciler,
             stale=stale,
         )
 

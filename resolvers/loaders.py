@@ -215,3 +215,14 @@ class Loaders:
     transaction_lines: _Lazy[list[Line]] = _Lazy(
         E.TRANSACTION_LINES, lambda s: s.erp.transaction_lines, _empty
     )
+
+    def renew(self, *, live: bool = False) -> None:
+        """Forget every loader built so far, so the next read goes out again: a subscription
+        reads each event's objects afresh, not as its first event saw them. With ``live``,
+        later reads skip the read cache and ask the systems themselves."""
+        for name, member in vars(Loaders).items():
+            if isinstance(member, _Lazy):
+                self.__dict__.pop(name, None)
+        if live:
+            self.cache = None
+            self.observe = None

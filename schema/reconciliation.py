@@ -204,8 +204,8 @@ class ReconciliationReport:
 
 
 def _reconciler(info: Info) -> Reconciler:
-    reconciler = getattr(info.context, "reconciler", None)
-    if not isinstance(reconciler, Reconciler):
+    reconciler = info.context.reconciler
+    if reconciler is None:
         raise RuntimeError("reconciliation is not configured")
     return reconciler
 

@@ -21,7 +21,6 @@ from events.model import Event, EventType
 from mutations.common import authorize
 from resolvers import customers as customer_resolvers
 from resolvers.errors import BadInputError
-from resolvers.loaders import Loaders
 from schema.types import Customer, Info, Invoice, Order, Payment
 from schema.workflows import Workflow
 from sources.records import CrmAccount, ErpCustomer
@@ -207,7 +206,7 @@ async def _events(
         async for event in subscription:
             if event.type in types and accept(event):
                 # Each event is read against the systems as they are now, not an earlier view.
-                context.loaders = Loaders(context.sources.crm, context.sources.erp)
+                context.loaders.renew(live=True)
                 yield event
     finally:
         # Unsubscribe now, however the operation ended: a client gone away (the SSE stream

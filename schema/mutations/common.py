@@ -67,7 +67,6 @@ def services_of(info: Info) -> WriteServices:
     services = info.context.services
     if services is None:
         raise RuntimeError("the write path is not configured")
-    assert isinstance(services, WriteServices)
     return services
 
 

@@ -24,6 +24,7 @@ from websockets.typing import Subprotocol
 from api.auth import DEMO_KEYS
 from api.subscriptions import SubscriptionServer
 from bench.harness import AccordProcess
+from domain.caller import ANONYMOUS
 from events.bus import Bus, MemoryBus, RedisBus
 from sandbox.endpoints import Endpoints
 from sandbox.world import World
@@ -390,9 +391,9 @@ def bus_of(accord: AccordServer) -> Bus:
     for route in accord.app.routes:
         server = getattr(route, "app", None)
         if isinstance(server, SubscriptionServer):
-            for cell in server.context_for.__closure__ or ():
-                if isinstance(cell.cell_contents, MemoryBus | RedisBus):
-                    return cell.cell_contents
+            bus = server.context_for(ANONYMOUS).bus
+            if isinstance(bus, MemoryBus | RedisBus):
+                return bus
     raise AssertionError("no event bus found")
 
 
