@@ -55,7 +55,7 @@ from events.intake import intake_routes
 from events.normalize import Normalizer
 from events.pollers import netsuite_poller, salesforce_poller
 from events.propagation import CreditStatusPropagation
-from mutations.book_order import BOOK_ORDER_STEPS
+from mutations.booking_steps import BOOK_ORDER_STEPS
 from mutations.common import WritePorts, WriteServices
 from mutations.workflow import EngineSettings, WorkflowEngine, WorkflowKind, WorkflowStore
 from mutations.workflow_events import publishing

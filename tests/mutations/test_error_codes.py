@@ -29,6 +29,7 @@ from mutations import (
     update_customer,
     workflow_actions,
 )
+from mutations.booking_steps import BOOK_ORDER_STEPS
 from mutations.errors import COMMON, DESCRIPTIONS, ErrorCode, Problem
 from mutations.policies import Policy
 from schema.mutations.common import UndeclaredCode, error_types, errors_of
@@ -40,10 +41,10 @@ MUTATIONS: dict[str, tuple[ModuleType, tuple[Any, ...]]] = {
     "updateCustomer": (update_customer, (update_customer.update_customer,)),
     "setCreditHold": (set_credit_hold, (set_credit_hold.set_credit_hold,)),
     "recordPayment": (record_payment, (record_payment.record_payment,)),
-    "bookOrder": (book_order, (book_order.book_order, book_order.BOOK_ORDER_STEPS)),
+    "bookOrder": (book_order, (book_order.book_order, BOOK_ORDER_STEPS)),
     "workflowActions": (
         workflow_actions,
-        (workflow_actions.act_on_workflow, book_order.BOOK_ORDER_STEPS),
+        (workflow_actions.act_on_workflow, BOOK_ORDER_STEPS),
     ),
     "runReconciliation": (run_reconciliation, (run_reconciliation.run_reconciliation,)),
     "linkAccount": (link_account, (link_account.link_account,)),

@@ -367,7 +367,7 @@ def test_a_fault_at_each_step_leaves_nothing_half_posted_and_a_retry_completes_o
 
 def test_the_matrix_covers_every_step_and_every_mutation() -> None:
     from domain.ownership import OPERATIONS
-    from mutations.book_order import BOOK_ORDER_STEPS
+    from mutations.booking_steps import BOOK_ORDER_STEPS
 
     steps = {case.step for case in CASES if case.step}
     assert steps == {step.name for step in BOOK_ORDER_STEPS}

@@ -117,15 +117,26 @@ def test_a_claim_whose_workflow_is_not_stored_yet_is_not_taken_over(
     # (its claim lapses after a grace period, should its process have died)
     prefix = unique_prefix()
     deal = deals.deal(deals.new_account(), currency="EUR")
-    state = RedisBackend(redis_url, prefix=prefix)
+    claim = f"booking:{deal.opportunity_id}"
+    grace = 5.0
 
-    async def claim_for_a_moment() -> None:
-        await state.set(f"booking:{deal.opportunity_id}", "wf:being-created", ttl=1.5)
+    async def claim_for_a_while() -> None:
+        state = RedisBackend(redis_url, prefix=prefix)
+        await state.set(claim, "wf:being-created", ttl=grace)
         await state.close()
 
-    asyncio.run(claim_for_a_moment())
+    async def claim_lapsed() -> bool:
+        state = RedisBackend(redis_url, prefix=prefix)
+        try:
+            return await state.get(claim) is None
+        finally:
+            await state.close()
+
     engine = EngineSettings(step_backoff=0.01, step_backoff_max=0.02, retry_for=0.0)
     with replica_pair(sandbox, redis_url, engine, prefix) as (one, two):
+        # (claimed once both replicas are up, so that the claim holds while they answer)
+        asyncio.run(claim_for_a_while())
+
         # when ten bookings with ten keys come in meanwhile
         with concurrent.futures.ThreadPoolExecutor(max_workers=10) as pool:
             answers = list(
@@ -134,12 +145,18 @@ def test_a_claim_whose_workflow_is_not_stored_yet_is_not_taken_over(
                     range(10),
                 )
             )
+        held = not asyncio.run(claim_lapsed())
 
         # then none goes ahead while the claim holds, and none of those answers is kept
+        assert held, "the claim lapsed before the bookings were answered: the test proves nothing"
         payloads = [answer["data"]["bookOrder"] for answer in answers]
         assert [p["workflow"] for p in payloads] == [None] * 10
         assert {e["code"] for p in payloads for e in p["errors"]} == {"BOOKING_IN_PROGRESS"}
-        time.sleep(1.6)
+        # and once the claim lapses, a booking goes ahead
+        deadline = time.monotonic() + grace + 5.0
+        while not asyncio.run(claim_lapsed()):
+            assert time.monotonic() < deadline, "the claim never lapsed"
+            time.sleep(0.2)
         later = raw_book(one, deal.opportunity_id, key())["data"]["bookOrder"]
         assert later["workflow"]["status"] == "PENDING_APPROVAL"
 

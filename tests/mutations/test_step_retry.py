@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import random
 
-from mutations.step_retry import RetryWindow, retry_delay
+from mutations.workflow.retry import RetryWindow, retry_delay
 from sources.errors import CircuitOpen, SourceUnavailable, SourceValidationError
 
 WINDOW = RetryWindow(attempts=3, retry_for=20.0, backoff=0.2, backoff_max=2.0)
