@@ -35,12 +35,11 @@ import inspect
 import json
 import logging
 import sys
-from collections.abc import AsyncIterator, Callable, Mapping
+from collections.abc import AsyncIterator, Callable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any
 
-from cachetools import LRUCache
 from graphql import (
     DocumentNode,
     ExecutionResult,
@@ -61,6 +60,7 @@ from api import analysis, inputs
 from api.budget import Charge, CostBudget
 from api.cost import CostCalculator, Weights
 from api.persisted import PersistedQueries
+from cache.bounded import SizedLRUCache
 from domain.caller import Caller
 from schema.scalars import DEFAULT_DATE_WINDOW, date_window
 
@@ -75,6 +75,7 @@ class Limits:
     max_repeats: int = 10  # fields sharing one response name in one selection set
     max_cost: int = 100_000  # an operation's cost (IBM GraphQL Cost Directives)
     document_cache_size: int = 1_000  # parsed and validated documents kept
+    document_cache_bytes: int = 32 * 1024 * 1024  # and the memory they may take
     date_window_days: int = DEFAULT_DATE_WINDOW  # how far from today a Date input may lie
 
 
@@ -111,12 +112,46 @@ class OperationNotCarried(Exception):
         self.transport = transport
 
 
-@dataclass(frozen=True)
+# What a parsed document takes per token (its nodes and locations), measured with tracemalloc
+# on graphql-core's parser; its text comes on top.
+BYTES_PER_TOKEN = 500
+COSTS_PER_DOCUMENT = 64  # variable values whose cost a document keeps
+
+
+@dataclass(frozen=True, eq=False)
 class Prepared:
-    """A document parsed, measured and validated: ``document`` is None when it failed."""
+    """A document parsed, measured and validated: ``document`` is None when it failed.
+
+    ``size`` is roughly what keeping it takes (its text and its parsed nodes), so that the
+    cache of documents is bounded in bytes: a document padded with a megabyte of comments is
+    one token but a megabyte of memory. The costs of its operations are kept with it, by the
+    values of the variables each depends on, and forgotten with it."""
 
     document: DocumentNode | None
     errors: tuple[GraphQLError, ...]
+    size: int = 0
+    cost_inputs: dict[str | None, tuple[str, ...]] = field(default_factory=dict)
+    costs: dict[tuple[str | None, str], int] = field(default_factory=dict)
+
+    @classmethod
+    def of(
+        cls, text: str, document: DocumentNode | None, errors: Sequence[GraphQLError]
+    ) -> Prepared:
+        return cls(document, tuple(errors), len(text) + BYTES_PER_TOKEN * _tokens(document))
+
+
+def _size_of(prepared: Prepared) -> int:
+    return prepared.size
+
+
+def _tokens(document: DocumentNode | None) -> int:
+    """How many tokens the parsed ``document`` holds (a few for one that did not parse)."""
+    token = document.loc.start_token if document is not None and document.loc else None
+    count = 0
+    while token is not None:
+        count += 1
+        token = token.next
+    return max(count, 8)
 
 
 @dataclass
@@ -157,15 +192,10 @@ class Pipeline:
         self.costs = CostCalculator(schema, Weights.from_sdl(sdl))
         self._shape = analysis.ShapeLimits(limits.max_depth, limits.max_aliases, limits.max_repeats)
         self._execution = {"executor_class": executor_class} if executor_class else {}
-        self._documents: LRUCache[tuple[str, bool], Prepared] = LRUCache(limits.document_cache_size)
+        self._documents: SizedLRUCache[tuple[str, bool], Prepared] = SizedLRUCache(
+            limits.document_cache_size, limits.document_cache_bytes, sizeof=_size_of
+        )
         self._preparing: dict[tuple[str, bool], asyncio.Future[Prepared]] = {}
-        # Costs by document, operation and the values of the variables they depend on.
-        self._cost_inputs: LRUCache[tuple[str, str | None], tuple[str, ...]] = LRUCache(
-            limits.document_cache_size
-        )
-        self._costs: LRUCache[tuple[str, str | None, str], int] = LRUCache(
-            limits.document_cache_size * 4
-        )
         # One thread: the GIL runs one at a time anyway, and each more would compete with the
         # event loop for it. The loop waits at most the interpreter's switch interval for the
         # GIL while the thread analyses; 1 ms (instead of 5) keeps a probe's answer within a
@@ -213,18 +243,18 @@ class Pipeline:
             if not errors:
                 errors = inputs.document_problems(document)
         except GraphQLError as error:
-            return Prepared(None, (error,))
+            return Prepared.of(text, None, (error,))
         except RecursionError:
             nested = GraphQLError("the document is nested too deeply", extensions=_INVALID)
-            return Prepared(None, (nested,))
+            return Prepared.of(text, None, (nested,))
         except Exception:
             # A bug of the analysis: logged, and the document refused rather than run unchecked.
             logger.exception("analysing a document failed")
             bug = GraphQLError(
                 "Internal server error", extensions={"code": "INTERNAL_SERVER_ERROR"}
             )
-            return Prepared(None, (bug,))
-        return Prepared(None if errors else document, tuple(errors))
+            return Prepared.of(text, None, (bug,))
+        return Prepared.of(text, None if errors else document, errors)
 
     # ------------------------------------------------------------------ operations
 
@@ -264,7 +294,7 @@ class Pipeline:
         if kind not in CARRIES[transport]:
             raise OperationNotCarried(kind, transport)
 
-        cost = await self._cost(resolved.document, document, operation, variables)
+        cost = await self._cost(prepared, document, operation, variables)
         if cost > self.limits.max_cost:
             refusal = GraphQLError(
                 f"the operation costs {cost}, over the limit of {self.limits.max_cost}",
@@ -316,27 +346,29 @@ class Pipeline:
 
     async def _cost(
         self,
-        text: str,
+        prepared: Prepared,
         document: DocumentNode,
         operation: OperationDefinitionNode,
         variables: Mapping[str, Any] | None,
     ) -> int:
         """The operation's cost: computed on the worker thread the first time (a document of
-        5,000 tokens takes milliseconds), then kept by the document and the values of the
+        5,000 tokens takes milliseconds), then kept with the document by the values of the
         variables it depends on."""
         name = operation.name.value if operation.name else None
         given = variables or {}
-        depends_on = self._cost_inputs.get((text, name))
+        depends_on = prepared.cost_inputs.get(name)
         if depends_on is not None:
-            known = self._costs.get((text, name, _values(given, depends_on)))
+            known = prepared.costs.get((name, _values(given, depends_on)))
             if known is not None:
                 return known
         loop = asyncio.get_running_loop()
         cost, inputs = await loop.run_in_executor(
             self._threads, self.costs.cost_and_inputs, document, operation, given
         )
-        self._cost_inputs[(text, name)] = inputs
-        self._costs[(text, name, _values(given, inputs))] = cost
+        if len(prepared.costs) >= COSTS_PER_DOCUMENT:
+            prepared.costs.clear()
+        prepared.cost_inputs[name] = inputs
+        prepared.costs[(name, _values(given, inputs))] = cost
         return cost
 
     async def _charge(self, caller: Caller, client: str | None, cost: int) -> Charge | None:
