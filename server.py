@@ -300,9 +300,9 @@ def create_app(
         return AccordContext.for_request(built, caller)
 
     schema = build_schema()
-    sdl_document = SchemaDocument(sdl_of(schema))
     persisted = PersistedQueries(options.persisted_queries, backend)
     exposure = options.exposure
+    sdl_document = SchemaDocument(sdl_of(schema), authenticator, exposure.introspection)
     pipeline = build_pipeline(schema, exposure, persisted, backend)
     callers = CallerSlots(exposure.callers)
     graphql = GraphQLHttp(pipeline, authenticator, connection_context, graphiql=exposure.graphiql)
@@ -397,7 +397,7 @@ def create_app(
             Route("/graphql/schema.graphql", sdl_document.handle, methods=["GET"]),
             Route(
                 "/graphql/federation/schema.graphql",
-                SchemaDocument(sdl_of(subgraph)).handle,
+                SchemaDocument(sdl_of(subgraph), authenticator, exposure.introspection).handle,
                 methods=["GET"],
             ),
             Route("/graphql/federation", federation.handle, methods=["GET", "POST"]),

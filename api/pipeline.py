@@ -426,7 +426,22 @@ def _root_field(operation: OperationDefinitionNode) -> str:
 
 
 class _NoIntrospection(NoSchemaIntrospectionCustomRule):
-    """graphql-core's rule, with the code Accord gives refusals of the schema itself."""
+    """graphql-core's rule, with the code Accord gives refusals of the schema itself, and
+    federation's ``_service { sdl }`` refused too: it is the whole schema as text."""
+
+    def enter_field(self, node: FieldNode, *args: Any) -> None:
+        if node.name.value == "_service" and self.context.get_parent_type() is (
+            self.context.schema.query_type
+        ):
+            self.report_error(
+                GraphQLError(
+                    "GraphQL introspection has been disabled, but the requested query "
+                    "contained the field '_service'.",
+                    node,
+                )
+            )
+            return
+        super().enter_field(node, *args)
 
     def report_error(self, error: GraphQLError) -> None:
         error.extensions = {"code": "INTROSPECTION_DISABLED"}

@@ -204,6 +204,58 @@ def test_introspection_is_for_callers_with_credentials_when_so_configured(
     assert page.status_code == 404
 
 
+def _schema_as_text(server: AccordServer, key: str | None) -> dict[str, Any]:
+    """What ``key``'s holder gets of the schema as text: both SDL downloads, and federation's
+    ``_service { sdl }``."""
+    headers = {"Authorization": f"Bearer {key}"} if key else {}
+    with server.client(headers=headers) as client:
+        main = client.get("/graphql/schema.graphql")
+        sub = client.get("/graphql/federation/schema.graphql")
+        service = client.post("/graphql/federation", json={"query": "{ _service { sdl } }"})
+    body = service.json()
+    return {
+        "downloads": (main.status_code, sub.status_code),
+        "cache": (main.headers.get("cache-control"), sub.headers.get("cache-control")),
+        "service": body["errors"][0]["extensions"]["code"]
+        if "errors" in body
+        else "type Query" in body["data"]["_service"]["sdl"],
+    }
+
+
+def test_the_schema_as_text_is_for_callers_with_credentials_when_introspection_is(
+    keeps_its_schema: AccordServer,
+) -> None:
+    anonymous = _schema_as_text(keeps_its_schema, None)
+    unknown = _schema_as_text(keeps_its_schema, "not-a-key-of-anyone-at-all")
+    keyed = _schema_as_text(keeps_its_schema, "demo-analytics")
+
+    assert anonymous["downloads"] == (401, 401)
+    assert anonymous["service"] == "INTROSPECTION_DISABLED"
+    assert unknown["downloads"] == (401, 401)
+    assert keyed["downloads"] == (200, 200)
+    assert keyed["cache"] == ("private, max-age=300", "private, max-age=300")
+    assert keyed["service"] is True
+
+
+def test_the_schema_as_text_is_not_published_when_introspection_is_off(
+    sandbox: Endpoints,
+) -> None:
+    exposure = Exposure(introspection=Introspection.OFF, graphiql=False)
+    with AccordServer(sandbox, options=AppOptions(api_keys=DEMO_KEYS, exposure=exposure)) as s:
+        keyed = _schema_as_text(s, "demo-ops")
+
+    assert keyed["downloads"] == (404, 404)
+    assert keyed["service"] == "INTROSPECTION_DISABLED"
+
+
+def test_the_sandbox_publishes_its_schema_as_text_to_anyone(accord: AccordServer) -> None:
+    anonymous = _schema_as_text(accord, None)
+
+    assert anonymous["downloads"] == (200, 200)
+    assert anonymous["cache"] == ("public, max-age=300", "public, max-age=300")
+    assert anonymous["service"] is True
+
+
 def test_the_sandbox_shows_its_schema_to_anyone(accord: AccordServer) -> None:
     body = accord.graphql("{ __schema { queryType { name } } }", key=None)
     typo = accord.graphql("{ customr { id } }", key=None)
