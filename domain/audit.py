@@ -3,8 +3,8 @@
 An entry records the actor and role, the action (a mutation or a workflow step), the system
 and record written (the system as the adapter names itself: ``salesforce``, ``netsuite``...),
 the values before and after, the idempotency key, the workflow, the upstream ids, and the
-outcome (applied, failed, compensated, refused). Values are JSON: decimals as strings, dates as
-ISO text. `state.audit.AuditTrail` keeps them.
+outcome (applied, unchanged, failed, compensated, kept, refused, replayed). Values are JSON:
+decimals as strings, dates as ISO text. `state.audit.AuditTrail` keeps them.
 """
 
 from __future__ import annotations
@@ -40,7 +40,7 @@ class AuditEntry:
     actor: str
     role: str | None
     action: str  # "updateCustomer", "bookOrder.create_sales_order", ...
-    outcome: str  # applied | failed | compensated | refused | replayed
+    outcome: str  # applied | unchanged | failed | compensated | kept | refused | replayed
     system: str | None = None  # the adapter's name: salesforce, netsuite, tryton...
     record_type: str | None = None
     record_id: str | None = None

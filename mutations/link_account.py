@@ -66,6 +66,21 @@ async def link_account(
                 )
             result = CustomerResult(key=link)
             if account.erp_key == link:
+                # Linked already: by someone else, or by an earlier attempt of this request
+                # whose answer was lost. Either way the trail says what the request found.
+                await audit_write(
+                    services,
+                    caller,
+                    action="linkAccount",
+                    outcome="unchanged",
+                    system=services.crm.source,
+                    record_type="Account",
+                    record_id=salesforce_id,
+                    before={"ERP_Customer_Id__c": link},
+                    after={"ERP_Customer_Id__c": link},
+                    idempotency_key=key,
+                    message="the account links to this customer already",
+                )
                 return Outcome(result)
             if account.erp_key:
                 current = await services.erp.customers_by_keys([account.erp_key])

@@ -55,6 +55,21 @@ async def mirror_credit_status(
             value = MIRROR_VALUES[customer.credit_status]
             result = CreditMirrorResult(CustomerResult(key=link), value)
             if account.credit_status_mirror == value:
+                # Shown already: by propagation, or by an earlier attempt of this request whose
+                # answer was lost. Either way the trail says what the request found.
+                await audit_write(
+                    services,
+                    caller,
+                    action="mirrorCreditStatus",
+                    outcome="unchanged",
+                    system=services.crm.source,
+                    record_type="Account",
+                    record_id=account.salesforce_id,
+                    before={"Credit_Status__c": value},
+                    after={"Credit_Status__c": value},
+                    idempotency_key=key,
+                    message="the account shows the ERP's credit status already",
+                )
                 return Outcome(result)
             await services.crm.update_account(
                 account.salesforce_id,

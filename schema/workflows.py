@@ -240,8 +240,9 @@ class AuditEntry:
     role: str | None = strawberry.field(description="The caller's role.")
     action: str = strawberry.field(description="A mutation, or a workflow step (KIND.step).")
     outcome: str = strawberry.field(
-        description="applied, failed, compensated, kept (an undo left a record other work "
-        "rests on), refused, replayed or pending_approval."
+        description="applied, unchanged (the record held the value asked for already), "
+        "failed, compensated, kept (an undo left a record other work rests on), refused, "
+        "replayed or pending_approval."
     )
     system: str | None = strawberry.field(
         description="The system written, as its adapter names it: salesforce, netsuite..."
