@@ -18,6 +18,7 @@ import httpx
 import pytest
 
 from sandbox.clock import parse_instant
+from sandbox.deals import Deals
 from sandbox.endpoints import Endpoints
 from sandbox.process import SandboxProcess
 from sandbox.world import World, build_world
@@ -150,6 +151,12 @@ def emulators(sandbox: Endpoints) -> Iterator[Emulators]:
     reader = Emulators(sandbox)
     yield reader
     reader.close()
+
+
+@pytest.fixture
+def deals(emulators: Emulators, world: World) -> Deals:
+    """Fresh deals and customers in the session's sandbox, each test its own."""
+    return Deals(emulators, world)
 
 
 @pytest.fixture

@@ -20,6 +20,7 @@ from cryptography.hazmat.primitives import serialization
 from api.auth import DEMO_KEYS, AuthenticationFailed
 from api.identity import OidcOptions, TokenVerifier, looks_like_jwt
 from domain.ownership import Role
+from sandbox.deals import Deals
 from sandbox.endpoints import Endpoints
 from server import AppOptions
 from tests.accord import AccordServer
@@ -272,21 +273,44 @@ async def test_a_websocket_opened_with_a_token_closes_when_the_token_expires(
 
 
 def test_a_mutation_by_token_is_written_in_the_callers_name(
-    accord_with_issuer: AccordServer, issuer: Issuer
+    accord_with_issuer: AccordServer, issuer: Issuer, deals: Deals
 ) -> None:
-    token = issuer.token("ops")
+    # given a finance user signed in with the identity provider
+    deal = deals.on_existing_customer()
+    subject = f"jane.doe.{uuid.uuid4().hex[:6]}@example.com"
+    token = issuer.token("finance", sub=subject)
+    idempotency_key = f"k-{uuid.uuid4()}"
+
+    # when they put a customer on hold
     body = accord_with_issuer.graphql(
-        "mutation($i: WorkflowActionInput!) { cancelWorkflow(input: $i) { errors { code } } }",
+        """mutation($i: SetCreditHoldInput!) { setCreditHold(input: $i) { errors { code } } }""",
         {
             "i": {
-                "idempotencyKey": f"k-{uuid.uuid4()}",
-                "id": "wf:00000000-0000-0000-0000-000000000000",
+                "idempotencyKey": idempotency_key,
+                "customerId": f"cus:{deal.erp_key}",
+                "hold": "ON",
+                "reason": "overdue",
             }
         },
         key=token,
     )
 
-    assert body["data"]["cancelWorkflow"]["errors"][0]["code"] == "WORKFLOW_NOT_FOUND"
+    # then the audit trail names them, by their subject, with their role
+    assert body["data"]["setCreditHold"]["errors"] == []
+    trail = accord_with_issuer.graphql(
+        "{ auditTrail(first: 50) { nodes { actor role action outcome idempotencyKey } } }",
+        key="demo-ops",
+    )["data"]["auditTrail"]["nodes"]
+    mine = [entry for entry in trail if entry["idempotencyKey"] == idempotency_key]
+    assert mine == [
+        {
+            "actor": f"oidc:{subject}",
+            "role": "finance",
+            "action": "setCreditHold",
+            "outcome": "applied",
+            "idempotencyKey": idempotency_key,
+        }
+    ]
 
 
 async def test_keys_served_by_a_host_whose_certificate_is_not_trusted_are_not_used(

@@ -512,3 +512,34 @@ async def test_events_of_a_processing_that_died_while_publishing_go_out_once_lat
         )
     )
     assert await bus.log_length() == 3
+
+
+async def test_a_value_that_comes_back_within_the_second_is_a_change_of_its_own(
+    ns: NetSuiteHttp, normalizer: Normalizer
+) -> None:
+    # given a customer whose hold goes ON, AUTO and ON again, each change said to be of the
+    # same second (the identity a change had before moves were numbered)
+    customer = new_customer(ns)
+    first = change(ns, "customer", customer)
+    await normalizer.normalize(first)
+    same_second = first.modified_at.replace(microsecond=0)
+
+    # when each change is normalised as it comes, and the last one is seen again
+    credit = []
+    for setting in ("ON", "AUTO", "ON"):
+        ns.patch(f"/customer/{customer}", {"creditHoldOverride": {"id": setting}})
+        move = dataclasses.replace(
+            change(ns, "customer", customer, "update"), modified_at=same_second
+        )
+        credit.append(by_type(await normalizer.normalize(move))[EventType.CREDIT_STATUS_CHANGED])
+    again = await normalizer.normalize(move)
+
+    # then the three are three events, the first and the last with ids of their own although
+    # they report the same move at the same second, and the repeat is no new event
+    assert [(e.data["from"], e.data["to"]) for e in credit] == [
+        ("GOOD_STANDING", "ON_HOLD"),
+        ("ON_HOLD", "GOOD_STANDING"),
+        ("GOOD_STANDING", "ON_HOLD"),
+    ]
+    assert len({event.id for event in credit}) == 3
+    assert again == []

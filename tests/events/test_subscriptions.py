@@ -27,7 +27,6 @@ from bench.harness import AccordProcess
 from domain.caller import ANONYMOUS
 from events.bus import Bus, MemoryBus, RedisBus
 from sandbox.endpoints import Endpoints
-from sandbox.world import World
 from server import AppOptions, EventOptions
 from tests.accord import AccordServer, Emulators
 from tests.conftest import SandboxControl
@@ -40,11 +39,6 @@ PAYMENTS = """subscription($customer: ID) { paymentReceived(customerId: $custome
   customer { credit { balance { amount currency } } }
 } }"""
 SECRET = "a-test-webhook-secret-0123456789abcdef"
-
-
-@pytest.fixture
-def deals(emulators: Emulators, world: World) -> Deals:
-    return Deals(emulators, world)
 
 
 def customer_with_invoice(deals: Deals, amount: int = 1000) -> tuple[str, str, str]:

@@ -17,7 +17,6 @@ import pytest
 
 from api.auth import DEMO_KEYS
 from sandbox.endpoints import Endpoints
-from sandbox.world import World
 from server import AppOptions, EventOptions
 from tests.accord import FAST_POLICY, AccordServer, Emulators
 from tests.conftest import SandboxControl
@@ -28,11 +27,6 @@ from tests.redis_keys import unique_prefix
 
 CREDIT = """subscription($customer: ID) { creditStatusChanged(customerId: $customer) {
   event { id time } previousStatus status } }"""
-
-
-@pytest.fixture
-def deals(emulators: Emulators, world: World) -> Deals:
-    return Deals(emulators, world)
 
 
 @pytest.fixture

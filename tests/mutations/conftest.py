@@ -15,7 +15,6 @@ import pytest
 from sandbox.deals import Deal as Deal  # re-exported: the tests import them from here
 from sandbox.deals import Deals as Deals
 from sandbox.endpoints import Endpoints
-from sandbox.world import World
 from tests.accord import AccordServer, Emulators
 
 BOOK = """mutation($input: BookOrderInput!) { bookOrder(input: $input) {
@@ -34,11 +33,6 @@ ACT = """mutation($input: WorkflowActionInput!) { %s(input: $input) {
 
 def key() -> str:
     return f"test-{uuid.uuid4()}"
-
-
-@pytest.fixture
-def deals(emulators: Emulators, world: World) -> Deals:
-    return Deals(emulators, world)
 
 
 def erp_orders_for(emulators: Emulators, opportunity_id: str) -> list[dict[str, Any]]:
