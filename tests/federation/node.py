@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import fcntl
 import json
 import shutil
 import subprocess
@@ -13,15 +14,36 @@ NODE_MODULES = HERE / "node_modules"
 
 
 def node() -> str:
-    """The node executable; the npm project must be installed (`npm ci` in this folder)."""
+    """The node executable, with this folder's npm project installed: the first call on a fresh
+    checkout runs `npm ci` (the locked versions, from the npm registry)."""
     found = shutil.which("node")
     if found is None:
         raise RuntimeError("node is not installed: the federation tests need Node.js 20 or later")
-    if not (NODE_MODULES / "@apollo" / "composition").is_dir():
-        raise RuntimeError(
-            f"the federation tests' npm packages are missing: run `npm ci` in {HERE}"
-        )
+    install()
     return found
+
+
+def install() -> None:
+    """`npm ci` in this folder unless its packages are there; one process at a time."""
+    if (NODE_MODULES / "@apollo" / "composition").is_dir():
+        return
+    npm = shutil.which("npm")
+    if npm is None:
+        raise RuntimeError(f"npm is not installed: the federation tests need it (npm ci in {HERE})")
+    with open(HERE / ".npm-install.lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        if (NODE_MODULES / "@apollo" / "composition").is_dir():
+            return  # another process installed them meanwhile
+        done = subprocess.run(
+            [npm, "ci", "--no-audit", "--no-fund", "--loglevel=error"],
+            cwd=HERE,
+            capture_output=True,
+            text=True,
+            timeout=900,
+            check=False,
+        )
+        if done.returncode != 0:
+            raise RuntimeError(f"npm ci in {HERE} failed: {done.stderr[-2000:]}")
 
 
 def run_json(script: str, payload: Any, timeout: float = 120.0) -> Any:
