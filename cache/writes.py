@@ -176,6 +176,7 @@ class InvalidatingErp(_Invalidating):
         self.customer_attributes = erp.customer_attributes
         self.writable_attributes = erp.writable_attributes
         self.id_shape = erp.id_shape
+        self.capabilities = erp.capabilities
 
     def accepts_id(self, value: str) -> bool:
         return self.inner.accepts_id(value)

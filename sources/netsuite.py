@@ -23,7 +23,7 @@ from typing import Any, Literal
 from sources.concurrency import ConcurrencyBudget
 from sources.errors import FieldProblem, SourceProtocolError, SourceValidationError
 from sources.netsuite_http import SOURCE, NetSuiteClient, NetSuiteConfig
-from sources.ports import CustomerQuery, InvoiceQuery, Page
+from sources.ports import CustomerQuery, ErpCapability, InvoiceQuery, Page
 from sources.records import (
     Address,
     CreditHold,
@@ -162,6 +162,7 @@ class NetSuiteErp:
         {*_CUSTOMER_WRITES, "currency", "billing_address", "credit_limit"}
     )
     id_shape = "a NetSuite internal id is a number"
+    capabilities = frozenset({ErpCapability.DELETE_PROCESSED_ORDER, ErpCapability.CHANGE_WEBHOOKS})
 
     @staticmethod
     def accepts_id(value: str) -> bool:

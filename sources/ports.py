@@ -15,6 +15,7 @@ gives in one answer.
 from __future__ import annotations
 
 import datetime as dt
+import enum
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Generic, Protocol, TypeVar
@@ -60,6 +61,16 @@ class InvoiceQuery:
     due_after: dt.date | None = None
     after_id: str | None = None
     limit: int = 50
+
+
+class ErpCapability(enum.Enum):
+    """What one ERP can do and another cannot. An adapter lists those it has in
+    ``capabilities``; asked for one it lacks, it raises `sources.errors.SourceNotSupported`
+    (docs/erps.md has the table)."""
+
+    DELETE_PROCESSED_ORDER = "DELETE_PROCESSED_ORDER"  # undo an order the ERP has processed
+    CHANGE_WEBHOOKS = "CHANGE_WEBHOOKS"  # the ERP pushes its changes (else they are polled)
+    CREDIT_CHECK_APPROVAL = "CREDIT_CHECK_APPROVAL"  # an order over the limit waits for approval
 
 
 T = TypeVar("T")
@@ -143,6 +154,7 @@ class CrmPort(SourceHealth, CustomerMapping, Protocol):
 
 class ErpPort(SourceHealth, CustomerMapping, Protocol):
     id_shape: str  # what the ERP's ids look like, for error messages
+    capabilities: frozenset[ErpCapability]
 
     def accepts_id(self, value: str) -> bool:
         """Whether ``value`` can be one of the ERP's ids (its ids are opaque elsewhere)."""
