@@ -19,7 +19,7 @@ import pytest
 
 from sandbox.clock import parse_instant
 from sandbox.deals import Deals
-from sandbox.endpoints import Endpoints
+from sandbox.endpoints import Endpoints, TrytonEndpoint
 from sandbox.process import SandboxProcess
 from sandbox.world import World, build_world
 from sources.netsuite import NetSuiteErp
@@ -91,6 +91,18 @@ def tryton_sandbox() -> Iterator[Endpoints]:
     process = SandboxProcess(seed=SEED, customers=TRYTON_CUSTOMERS, erp="tryton")
     endpoints = process.start(timeout=900)
     yield endpoints
+    process.stop()
+
+
+@pytest.fixture(scope="session")
+def writable_tryton(tryton_sandbox: Endpoints) -> Iterator[TrytonEndpoint]:
+    """A second Tryton for tests that write records of their own (the contract suite, the
+    adapter's tests): a copy of the session's prepared world, started in seconds, so the
+    Tryton the seed tests read stays as seeded."""
+    info = tryton_sandbox.sandbox
+    process = SandboxProcess(seed=info.seed, customers=info.customers, erp="tryton")
+    endpoints = process.start(timeout=900)
+    yield endpoints.tryton
     process.stop()
 
 

@@ -654,7 +654,14 @@ class TrytonErp:
         values = await self._party_changes(None, fields)
         if "name" not in values:
             raise _refused("name", "a new customer needs a name")
-        (party,) = await self.rpc.create("party.party", [{"code": key, **values}])
+        # Creating a party sets its credit limit (a default) in the context's company: the
+        # legal entity is given as that company, its limit as the party's value there.
+        credit = values.pop("credit_limit_amounts", [])
+        context = None
+        for _, rows in credit:
+            context = {"company": rows[0]["company"]}
+            values["credit_limit_amount"] = rows[0]["credit_limit_amount"]
+        (party,) = await self.rpc.create("party.party", [{"code": key, **values}], context=context)
         return str(party)
 
     async def delete_customer(self, erp_id: str) -> None:

@@ -20,7 +20,7 @@ from typing import Protocol
 
 import pytest
 
-from sandbox.endpoints import Endpoints
+from sandbox.endpoints import Endpoints, TrytonEndpoint
 from sandbox.world import World
 from sources.netsuite import NetSuiteErp
 from sources.ports import CrmPort, ErpPort
@@ -148,10 +148,9 @@ class TrytonHarness(ErpHarness):
 
 
 @pytest.fixture(scope="session")
-def tryton_proxy(tryton_sandbox: Endpoints) -> Iterator[TrytonFaultProxy]:
-    """The session's Tryton behind a fault-injecting proxy."""
-    endpoint = tryton_sandbox.tryton
-    proxy = TrytonFaultProxy(endpoint.url, endpoint.ca_file)
+def tryton_proxy(writable_tryton: TrytonEndpoint) -> Iterator[TrytonFaultProxy]:
+    """The writable Tryton behind a fault-injecting proxy."""
+    proxy = TrytonFaultProxy(writable_tryton.url, writable_tryton.ca_file)
     proxy.start()
     yield proxy
     proxy.stop()
@@ -179,7 +178,7 @@ async def _netsuite(request: pytest.FixtureRequest) -> ErpHarness:
 
 
 async def _tryton(request: pytest.FixtureRequest) -> ErpHarness:
-    endpoint = request.getfixturevalue("tryton_sandbox").tryton
+    endpoint: TrytonEndpoint = request.getfixturevalue("writable_tryton")
     proxy: TrytonFaultProxy = request.getfixturevalue("tryton_proxy")
     config = TrytonConfig(
         url=proxy.url,
