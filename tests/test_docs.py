@@ -10,8 +10,9 @@ import re
 import ssl
 import subprocess
 import sys
+import tempfile
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -20,6 +21,7 @@ import pytest
 
 from schema.__main__ import access_table, ownership_table
 from tests.api.issuer import Issuer
+from tests.federation.node import NODE_MODULES, node
 from tests.redis_server import free_port
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -41,8 +43,17 @@ class Fresh:
     def __init__(self, **env: str) -> None:
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
+        self._directory = tempfile.TemporaryDirectory(prefix="accord-docs-")
+        self.endpoints_file = Path(self._directory.name) / "sandbox.json"
         self.process = subprocess.Popen(
-            [sys.executable, "server.py", "--port", str(self.port)],
+            [
+                sys.executable,
+                "server.py",
+                "--port",
+                str(self.port),
+                "--endpoints-file",
+                str(self.endpoints_file),
+            ],
             cwd=ROOT,
             env={
                 "PATH": os.environ.get("PATH", "/usr/bin:/bin"),
@@ -80,6 +91,7 @@ class Fresh:
     def stop(self) -> None:
         self.process.terminate()
         self.process.wait(timeout=30)
+        self._directory.cleanup()
 
 
 @pytest.fixture(scope="module")
@@ -242,6 +254,115 @@ def test_the_python_client_example_pages_through_every_overdue_invoice(
     )["data"]["invoices"]["totalCount"]
     assert printed[1:] == ["overdue", "invoices"]
     assert int(printed[0]) == total > 50
+
+
+@pytest.mark.parametrize("page", ["sandbox-salesforce.md", "sandbox-netsuite.md"])
+def test_the_sandbox_pages_python_runs_as_written(
+    page: str, fresh: Fresh, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # given each Python block of the page, with the endpoints file of a fresh sandbox where a
+    # block reads one
+    found = PYTHON.findall((DOCS / page).read_text())
+    assert found
+    for code in found:
+        code = code.replace('Path("sandbox.json")', f"Path({str(fresh.endpoints_file)!r})")
+
+        # when it runs on its own, with nothing defined before it, then it runs
+        exec(compile(code, f"docs/{page}", "exec"), {})
+
+    # and what it printed is the sandbox's
+    if "print(" in "".join(found):
+        assert "Adventure Systems SAS" in capsys.readouterr().out
+
+
+JS = re.compile(r"```js\n(.*?)```", re.S)
+
+
+def record_payment(fresh: Fresh, customer: str, invoice: str, amount: str, currency: str) -> None:
+    body = fresh.post(
+        "mutation($i: RecordPaymentInput!) { recordPayment(input: $i) { errors { code } } }",
+        {
+            "i": {
+                "idempotencyKey": f"docs-{invoice}-{time.monotonic_ns()}",
+                "customerId": customer,
+                "amount": amount,
+                "currency": currency,
+                "applications": [{"invoiceId": invoice, "amount": amount}],
+            }
+        },
+        "demo-finance",
+        "/graphql",
+    )
+    assert body["data"]["recordPayment"]["errors"] == [], body
+
+
+def first_lines(process: subprocess.Popen[str], trigger: Callable[[], None]) -> str:
+    """What a subscriber printed once ``trigger`` caused an event: it is given two seconds to
+    subscribe, and five to print, then stopped."""
+    time.sleep(2.0)
+    assert process.poll() is None, process.communicate()
+    trigger()
+    time.sleep(5.0)
+    process.terminate()
+    output, errors = process.communicate(timeout=10)
+    assert output.strip(), errors
+    return output
+
+
+@pytest.mark.parametrize("library", ["graphql-ws", "fetch"])
+def test_the_events_pages_browser_subscribers_receive_a_payment(
+    library: str, fresh: Fresh, tmp_path: Path
+) -> None:
+    # given the page's JavaScript subscriber (run by Node, whose WebSocket and fetch are a
+    # browser's), pointed at a fresh Accord
+    code = next(block for block in JS.findall((DOCS / "events.md").read_text()) if library in block)
+    executable = node()
+    (tmp_path / "node_modules").symlink_to(NODE_MODULES)
+    (tmp_path / "subscriber.mjs").write_text(
+        code.replace("ws://127.0.0.1:8000", fresh.url.replace("http", "ws")).replace(
+            DOCUMENTED_URL, fresh.url
+        )
+    )
+    process = subprocess.Popen(
+        [executable, "--experimental-websocket", "--no-warnings", "subscriber.mjs"],
+        cwd=tmp_path,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+
+    # when a payment of the customer it names is recorded, then it prints the event
+    output = first_lines(
+        process, lambda: record_payment(fresh, "cus:CUST-000210", "inv:50559", "10.00", "EUR")
+    )
+    assert "10.00" in output
+    assert "errors" not in output
+    assert "message" not in output
+
+
+def test_the_events_pages_python_subscriber_sees_an_invoice_paid(fresh: Fresh) -> None:
+    # given the page's Python subscriber, pointed at a fresh Accord
+    code = next(
+        block for block in PYTHON.findall((DOCS / "events.md").read_text()) if "websockets" in block
+    )
+    process = subprocess.Popen(
+        [
+            sys.executable,
+            "-u",
+            "-c",
+            code.replace("ws://127.0.0.1:8000", fresh.url.replace("http", "ws")),
+        ],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+
+    # when an overdue invoice is paid in full, then it prints the invoice's change of status
+    output = first_lines(
+        process, lambda: record_payment(fresh, "cus:CUST-000004", "inv:50008", "14400.00", "USD")
+    )
+    assert "'previousStatus': 'OVERDUE', 'status': 'PAID'" in output
+    assert "INV010003" in output
 
 
 SETTING = re.compile(r"^(ACCORD_\w+)=(\S+)", re.M)
