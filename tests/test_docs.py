@@ -340,6 +340,21 @@ def test_the_events_pages_browser_subscribers_receive_a_payment(
     assert "message" not in output
 
 
+def test_the_graphql_js_example_builds_a_client_schema(fresh: Fresh, tmp_path: Path) -> None:
+    # given the JavaScript of docs/analytics.md, pointed at a fresh Accord
+    code = JS.findall((DOCS / "analytics.md").read_text())[0]
+    executable = node()
+    (tmp_path / "node_modules").symlink_to(NODE_MODULES)
+    (tmp_path / "schema.mjs").write_text(code.replace(DOCUMENTED_URL, fresh.url))
+
+    # when Node runs it, then it built a schema from Accord's introspection
+    done = subprocess.run(
+        [executable, "schema.mjs"], cwd=tmp_path, capture_output=True, text=True, timeout=60
+    )
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() == "true"
+
+
 def test_the_events_pages_python_subscriber_sees_an_invoice_paid(fresh: Fresh) -> None:
     # given the page's Python subscriber, pointed at a fresh Accord
     code = next(
