@@ -115,6 +115,13 @@ def source_configs(
     """The two sources' configurations: from the settings, or from a sandbox's endpoints."""
     if settings.salesforce is not None and settings.netsuite is not None:
         return settings.salesforce, settings.netsuite
+    if settings.tryton is not None:
+        raise SettingsError(
+            [
+                "ACCORD_TRYTON_* are valid, but this server composes NetSuite as its ERP; "
+                "the Tryton adapter (sources/tryton) serves the ERP port to library callers"
+            ]
+        )
     if endpoints_file is None:
         raise SettingsError(["no sources configured and no sandbox to attach to"])
     try:

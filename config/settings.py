@@ -32,6 +32,15 @@ NetSuite (the ERP)
     ACCORD_NETSUITE_CONCURRENCY          the account's concurrency limit, shared by all
                                          replicas through Redis; default 15
 
+Tryton (the ERP instead of NetSuite: setting any of these chooses it)
+    ACCORD_TRYTON_URL                    the server's root, https://erp.example.com
+    ACCORD_TRYTON_DATABASE               the database Accord works in
+    ACCORD_TRYTON_USER                   the integration user's login
+    ACCORD_TRYTON_PASSWORD               its password, or:
+    ACCORD_TRYTON_SESSION                a session opened elsewhere, "user_id:token"
+    ACCORD_TRYTON_CA_FILE                extra CA bundle (PEM), optional
+    ACCORD_TRYTON_MAX_CONNECTIONS        default 10
+
 Everything
     ACCORD_SOURCE_TIMEOUT                seconds per upstream attempt, default 10
     ACCORD_REDIS_URL                     redis://host:6379/0 for shared state across replicas
@@ -90,6 +99,7 @@ from domain.ownership import Role
 from sources.netsuite_http import NetSuiteConfig
 from sources.resilience import ResiliencePolicy
 from sources.salesforce_client import AuthMode, SalesforceConfig
+from sources.tryton.rpc import TrytonConfig
 
 
 class SettingsError(ValueError):
@@ -103,7 +113,7 @@ class SettingsError(ValueError):
 @dataclass(frozen=True)
 class Settings:
     salesforce: SalesforceConfig | None  # None: the embedded sandbox provides it
-    netsuite: NetSuiteConfig | None
+    netsuite: NetSuiteConfig | None  # None with the sandbox, or when Tryton is the ERP
     policy: ResiliencePolicy
     redis_url: str | None
     sandbox_customers: int
@@ -130,6 +140,7 @@ class Settings:
     redis_timeout: float = 2.0
     workflow_retry: float = 60.0
     netsuite_concurrency: int = 15
+    tryton: TrytonConfig | None = None  # the ERP, when ACCORD_TRYTON_* configure it
 
     @property
     def sandbox(self) -> bool:
@@ -215,10 +226,19 @@ class _Reader:
 
 
 _VARIABLE = re.compile(r"\bACCORD_[A-Z0-9_]+")
-_SOURCE_PREFIXES = ("ACCORD_SALESFORCE_", "ACCORD_NETSUITE_")
-# Variables under the source prefixes that configure Accord's intake, not a source: they are
-# read in the sandbox too, so they do not mean "real systems".
-_NOT_SOURCE = frozenset({"ACCORD_SALESFORCE_WEBHOOK_SECRETS", "ACCORD_NETSUITE_WEBHOOK_SECRETS"})
+_SOURCE_PREFIXES = ("ACCORD_SALESFORCE_", "ACCORD_NETSUITE_", "ACCORD_TRYTON_")
+# Variables under the source prefixes that configure Accord's intake or the sandbox, not a
+# source: they are read in the sandbox too, so they do not mean "real systems".
+_NOT_SOURCE = frozenset(
+    {
+        "ACCORD_SALESFORCE_WEBHOOK_SECRETS",
+        "ACCORD_NETSUITE_WEBHOOK_SECRETS",
+        "ACCORD_TRYTON_CACHE_DIR",
+        "ACCORD_TRYTON_DATABASE_URI",
+    }
+)
+_TRYTON_SESSION = re.compile(r"[0-9]{1,18}:[^\s:]{1,200}")
+_SF = "ACCORD_SALESFORCE_"
 _API_VERSION = re.compile(r"[0-9]{1,3}\.[0-9]")
 _DOMAIN = re.compile(r"[A-Za-z0-9](?:[A-Za-z0-9.-]{0,120}[A-Za-z0-9])?")
 _ACCOUNT_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9_-]{0,62}")
@@ -233,10 +253,18 @@ def load_settings(env: Mapping[str, str]) -> Settings:
         for name, value in env.items()
         if name.startswith(_SOURCE_PREFIXES) and name not in _NOT_SOURCE and value.strip()
     ]
-    salesforce = netsuite = None
+    salesforce = netsuite = tryton = None
     if configured:
         salesforce = _salesforce(read, policy)
-        netsuite = _netsuite(read, policy)
+        erps = {name.split("_")[1] for name in configured if not name.startswith(_SF)}
+        if erps == {"NETSUITE", "TRYTON"}:
+            read.problems.append(
+                "ACCORD_NETSUITE_* and ACCORD_TRYTON_* both configure the ERP: keep one"
+            )
+        elif "TRYTON" in erps:
+            tryton = _tryton(read, policy)
+        else:
+            netsuite = _netsuite(read, policy)
     redis_url = read.text("ACCORD_REDIS_URL")
     if redis_url and urlparse(redis_url).scheme not in ("redis", "rediss", "unix"):
         read.problems.append(f"ACCORD_REDIS_URL={redis_url!r} is not a redis:// URL")
@@ -299,6 +327,7 @@ def load_settings(env: Mapping[str, str]) -> Settings:
         redis_timeout=redis_timeout,
         workflow_retry=retry,
         netsuite_concurrency=concurrency,
+        tryton=tryton,
     )
 
 
@@ -403,6 +432,37 @@ def _netsuite(read: _Reader, policy: ResiliencePolicy) -> NetSuiteConfig | None:
         )
     except ValueError as exc:
         _needs(read, _env_names(str(exc), prefix, NetSuiteConfig))
+        return None
+
+
+def _tryton(read: _Reader, policy: ResiliencePolicy) -> TrytonConfig | None:
+    prefix = "ACCORD_TRYTON_"
+    url = read.url(prefix + "URL")
+    session = read.matching(prefix + "SESSION", _TRYTON_SESSION, "a session 'user_id:token'")
+    fields = {
+        "url": url,
+        "database": read.text(prefix + "DATABASE"),
+        "user": read.text(prefix + "USER"),
+        "password": read.text(prefix + "PASSWORD") or "",
+        "session": session,
+        "ca_file": read.file(prefix + "CA_FILE"),
+        "max_connections": read.integer(prefix + "MAX_CONNECTIONS", 10, low=1, high=100),
+        "policy": policy,
+    }
+    missing = [
+        prefix + name.upper() for name in ("url", "database", "user") if fields[name] is None
+    ]
+    if missing:
+        _needs(read, f"Tryton needs {', '.join(missing)}")
+    if not fields["password"] and fields["session"] is None:
+        _needs(read, f"Tryton needs {prefix}PASSWORD or {prefix}SESSION")
+        missing.append("a credential")
+    if missing:
+        return None
+    try:
+        return TrytonConfig(**fields)  # type: ignore[arg-type]
+    except ValueError as exc:
+        read.problems.append(f"{prefix}*: {exc}")
         return None
 
 

@@ -172,11 +172,98 @@ def test_every_variable_read_is_documented_and_every_documented_one_is_read() ->
         if line.startswith("| `ACCORD_")
     ]
     documented = {name for row in table_rows for name in re.findall(r"`(ACCORD_[A-Z_]+)`", row)}
-    env = _Recording(PRODUCTION)
+    with_netsuite, with_tryton = _Recording(PRODUCTION), _Recording(PRODUCTION_TRYTON)
 
-    load_settings(env)
+    load_settings(with_netsuite)
+    load_settings(with_tryton)
 
-    assert env.asked == documented
+    assert with_netsuite.asked | with_tryton.asked == documented
+
+
+PRODUCTION_TRYTON = {
+    **{k: v for k, v in PRODUCTION.items() if not k.startswith("ACCORD_NETSUITE_")},
+    "ACCORD_TRYTON_URL": "https://erp.acme.example",
+    "ACCORD_TRYTON_DATABASE": "acme",
+    "ACCORD_TRYTON_USER": "accord",
+    "ACCORD_TRYTON_PASSWORD": "secret",
+}
+
+
+def test_tryton_variables_make_tryton_the_erp(tmp_path: Path) -> None:
+    ca = tmp_path / "ca.pem"
+    ca.write_text("-----BEGIN CERTIFICATE-----\n")
+    settings = load_settings(
+        {
+            **PRODUCTION_TRYTON,
+            "ACCORD_TRYTON_CA_FILE": str(ca),
+            "ACCORD_TRYTON_MAX_CONNECTIONS": "4",
+            "ACCORD_SOURCE_TIMEOUT": "3",
+        }
+    )
+    assert not settings.sandbox
+    assert settings.netsuite is None
+    tryton = settings.tryton
+    assert tryton is not None
+    assert (tryton.url, tryton.database, tryton.user, tryton.password) == (
+        "https://erp.acme.example",
+        "acme",
+        "accord",
+        "secret",
+    )
+    assert (tryton.ca_file, tryton.max_connections, tryton.policy.timeout) == (str(ca), 4, 3.0)
+    session = load_settings(
+        {**PRODUCTION_TRYTON, "ACCORD_TRYTON_PASSWORD": "", "ACCORD_TRYTON_SESSION": "7:abc"}
+    )
+    assert session.tryton is not None
+    assert (session.tryton.session, session.tryton.password) == ("7:abc", "")
+
+
+def test_the_sandbox_s_tryton_variables_do_not_leave_the_sandbox() -> None:
+    settings = load_settings(
+        {"ACCORD_TRYTON_CACHE_DIR": "/tmp/x", "ACCORD_TRYTON_DATABASE_URI": "postgresql://p/"}
+    )
+    assert settings.sandbox
+    assert settings.tryton is None
+
+
+@pytest.mark.parametrize(
+    ("env", "fragments"),
+    [
+        (
+            {"ACCORD_TRYTON_URL": "erp.acme.example", "ACCORD_TRYTON_PASSWORD": ""},
+            [
+                "ACCORD_TRYTON_URL='erp.acme.example' is not an http(s) URL",
+                "Tryton needs ACCORD_TRYTON_PASSWORD or ACCORD_TRYTON_SESSION",
+            ],
+        ),
+        (
+            {"ACCORD_TRYTON_DATABASE": "", "ACCORD_TRYTON_USER": ""},
+            ["Tryton needs ACCORD_TRYTON_DATABASE, ACCORD_TRYTON_USER"],
+        ),
+        (
+            {"ACCORD_TRYTON_PASSWORD": "", "ACCORD_TRYTON_SESSION": "abc"},
+            ["ACCORD_TRYTON_SESSION='abc' is not a session 'user_id:token'"],
+        ),
+        (
+            {"ACCORD_TRYTON_CA_FILE": "/no/such/ca.pem"},
+            ["ACCORD_TRYTON_CA_FILE='/no/such/ca.pem': no such file"],
+        ),
+        (
+            {"ACCORD_TRYTON_MAX_CONNECTIONS": "0"},
+            ["ACCORD_TRYTON_MAX_CONNECTIONS=0 must be between 1 and 100"],
+        ),
+        (
+            {"ACCORD_NETSUITE_ACCOUNT_ID": "1234567"},
+            ["ACCORD_NETSUITE_* and ACCORD_TRYTON_* both configure the ERP: keep one"],
+        ),
+    ],
+)
+def test_tryton_mistakes_are_named_at_start(env: dict[str, str], fragments: list[str]) -> None:
+    with pytest.raises(SettingsError) as refused:
+        load_settings({**PRODUCTION_TRYTON, **env})
+    for fragment in fragments:
+        assert fragment in str(refused.value)
+    assert len(refused.value.problems) == len(fragments)  # each mistake told once
 
 
 def test_reconciliation_runs_hourly_unless_told_otherwise() -> None:
@@ -263,3 +350,16 @@ def test_a_missing_key_file_is_named_as_the_variable_that_holds_it() -> None:
     assert refused.value.problems == [
         "Salesforce auth 'jwt' needs ACCORD_SALESFORCE_PRIVATE_KEY_FILE"
     ]
+
+
+def test_the_server_says_why_it_does_not_start_on_tryton_yet() -> None:
+    started = subprocess.run(
+        [sys.executable, "server.py", "--port", "8000"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        env={**PRODUCTION_TRYTON, "PATH": "/usr/bin:/bin"},
+    )
+    assert started.returncode == 2
+    assert "ACCORD_TRYTON_* are valid" in started.stderr
