@@ -20,17 +20,18 @@ from __future__ import annotations
 
 import asyncio
 import datetime as dt
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from decimal import Decimal
 from typing import Any
 
+from sources.changes import ChangeScan, Notification, RecordKind
 from sources.errors import (
     FieldProblem,
     RecordNotFound,
     SourceNotSupported,
     SourceValidationError,
 )
-from sources.ports import CustomerQuery, ErpCapability, InvoiceQuery, Page
+from sources.ports import CANONICAL_RECORD_NAMES, CustomerQuery, ErpCapability, InvoiceQuery, Page
 from sources.records import (
     Address,
     CreditStatus,
@@ -48,6 +49,7 @@ from sources.records import (
 )
 from sources.resilience import ResilienceSnapshot
 from sources.tryton import documents as docs
+from sources.tryton import feed
 from sources.tryton.customers import PARTY_FIELDS, PartyRows, billing_row, legal_entity_row
 from sources.tryton.errors import SOURCE
 from sources.tryton.identifiers import tryton_identifier
@@ -100,6 +102,9 @@ class TrytonErp:
         "S, I or P and a number for an order, invoice or payment"
     )
     capabilities = frozenset({ErpCapability.CREDIT_CHECK_APPROVAL})
+    # the change feed (`sources.tryton.feed`): scans only, Tryton has no webhooks
+    webhooks = False
+    record_names: Mapping[RecordKind, str] = CANONICAL_RECORD_NAMES
 
     @staticmethod
     def accepts_id(value: str) -> bool:
@@ -132,6 +137,12 @@ class TrytonErp:
 
     def health(self) -> ResilienceSnapshot:
         return self.rpc.resilience.snapshot()
+
+    def change_scans(self) -> Sequence[ChangeScan]:
+        return feed.change_scans(self.rpc)
+
+    def parse_notification(self, headers: Mapping[str, str], body: bytes) -> Notification:
+        return feed.parse_notification(headers, body)
 
     def require(self, capability: ErpCapability, what: str) -> None:
         """Refuse ``what`` with `SourceNotSupported` unless Tryton can do ``capability``."""
