@@ -61,7 +61,7 @@ from mutations.workflow import EngineSettings, WorkflowEngine, WorkflowKind, Wor
 from mutations.workflow_events import publishing
 from reconcile import Reconciler
 from resolvers.context import AccordContext, Services, Sources
-from sandbox.endpoints import Endpoints
+from sandbox.endpoints import Endpoints, TrytonEndpoint
 from sandbox.intake import register_intake
 from schema.build import build_schema, sdl_of
 from schema.federation import build_subgraph_schema
@@ -73,6 +73,8 @@ from sources.outage import OutageLog
 from sources.resilience import ResiliencePolicy
 from sources.salesforce import SalesforceCrm
 from sources.salesforce_client import SalesforceConfig
+from sources.tryton.adapter import TrytonErp
+from sources.tryton.rpc import TrytonConfig
 from state.audit import AuditTrail
 from state.backend import StateBackend, open_backend
 from state.budget import RedisBudget
@@ -83,20 +85,36 @@ from state.preflight import RedisUnusable, check_redis
 logger = logging.getLogger("accord")
 
 
+ErpConfig = NetSuiteConfig | TrytonConfig
+"""The ERP's configuration: its type chooses the adapter (`erp_adapter`)."""
+
+
 def configs_from_endpoints(
     endpoints: Endpoints, policy: ResiliencePolicy
-) -> tuple[SalesforceConfig, NetSuiteConfig]:
+) -> tuple[SalesforceConfig, ErpConfig]:
     """Source configurations for a running sandbox, with the clients its endpoints file names."""
-    sf, ns = endpoints.salesforce, endpoints.netsuite
-    return (
-        SalesforceConfig(
-            instance_url=sf.instance_url,
-            auth="client_credentials",
-            client_id=sf.client_id,
-            client_secret=sf.client_secret,
-            ca_file=sf.ca_file,
+    sf = endpoints.salesforce
+    crm = SalesforceConfig(
+        instance_url=sf.instance_url,
+        auth="client_credentials",
+        client_id=sf.client_id,
+        client_secret=sf.client_secret,
+        ca_file=sf.ca_file,
+        policy=policy,
+    )
+    if isinstance(endpoints.erp, TrytonEndpoint):
+        tryton = endpoints.erp
+        return crm, TrytonConfig(
+            url=tryton.url,
+            database=tryton.database,
+            user=tryton.user,
+            password=tryton.password,
+            ca_file=tryton.ca_file,
             policy=policy,
-        ),
+        )
+    ns = endpoints.netsuite
+    return (
+        crm,
         NetSuiteConfig(
             account_id=ns.account_id,
             base_url=ns.base_url,
@@ -111,22 +129,17 @@ def configs_from_endpoints(
 
 def source_configs(
     settings: Settings, endpoints_file: Path | None
-) -> tuple[SalesforceConfig, NetSuiteConfig]:
+) -> tuple[SalesforceConfig, ErpConfig]:
     """The two sources' configurations: from the settings, or from a sandbox's endpoints."""
     if settings.salesforce is not None and settings.netsuite is not None:
         return settings.salesforce, settings.netsuite
-    if settings.tryton is not None:
-        raise SettingsError(
-            [
-                "ACCORD_TRYTON_* are valid, but this server composes NetSuite as its ERP; "
-                "the Tryton adapter (sources/tryton) serves the ERP port to library callers"
-            ]
-        )
+    if settings.salesforce is not None and settings.tryton is not None:
+        return settings.salesforce, settings.tryton
     if endpoints_file is None:
         raise SettingsError(["no sources configured and no sandbox to attach to"])
     try:
         endpoints = Endpoints.read(endpoints_file)
-        return configs_from_endpoints(endpoints, settings.policy)  # a Tryton sandbox: refused
+        return configs_from_endpoints(endpoints, settings.policy)
     except (OSError, ValueError) as exc:
         raise SettingsError([f"--sandbox {endpoints_file}: {exc}"]) from None
 
@@ -227,13 +240,22 @@ def netsuite_budget(options: AppOptions, *, hold: float) -> ConcurrencyBudget:
     )
 
 
+def erp_adapter(
+    config: ErpConfig, options: AppOptions
+) -> tuple[NetSuiteErp | TrytonErp, ConcurrencyBudget | None]:
+    """The ERP adapter its configuration names (one notion of today, reads and writes), and
+    the concurrency budget it shares with other replicas, if any."""
+    if isinstance(config, TrytonConfig):
+        return TrytonErp(config, today=options.today), None
+    budget = netsuite_budget(options, hold=config.policy.timeout + 30.0)
+    return NetSuiteErp(config, today=options.today, budget=budget), budget
+
+
 def create_app(
-    salesforce: SalesforceConfig, netsuite: NetSuiteConfig, options: AppOptions = AppOptions()
+    salesforce: SalesforceConfig, erp_config: ErpConfig, options: AppOptions = AppOptions()
 ) -> Starlette:
     crm = SalesforceCrm(salesforce)
-    budget = netsuite_budget(options, hold=netsuite.policy.timeout + 30.0)
-    # one notion of today, reads and writes
-    erp = NetSuiteErp(netsuite, today=options.today, budget=budget)
+    erp, budget = erp_adapter(erp_config, options)
     unmapped = [
         *REGISTRY.unmapped(System.CRM, crm.customer_attributes, crm.writable_attributes),
         *REGISTRY.unmapped(System.ERP, erp.customer_attributes, erp.writable_attributes),
@@ -332,7 +354,7 @@ def create_app(
         app.state.cache = cache  # for the event bus's invalidation, and for tests
         app.state.pipeline = pipeline  # for tests
         app.state.services = services  # the write path, for tests that watch its workflows
-        for name, start in (("Salesforce", crm.start), ("NetSuite", erp.start)):
+        for name, start in (("Salesforce", crm.start), (erp.source, erp.start)):
             try:
                 await start()
             except Exception as exc:  # a source down at start is served as down, not fatal
@@ -427,7 +449,7 @@ def _event_tasks(
     normalizer: Normalizer,
     propagation: CreditStatusPropagation,
     crm: SalesforceCrm,
-    erp: NetSuiteErp,
+    erp: NetSuiteErp | TrytonErp,
     backend: StateBackend,
     events: EventOptions,
     *,
@@ -441,14 +463,22 @@ def _event_tasks(
         tasks.append(asyncio.create_task(bus.consume("propagation", owner, propagation.handle)))
     tasks.append(asyncio.create_task(_flush_outbox(normalizer)))
     if events.poll_interval > 0:
-        for poller in (
-            netsuite_poller(
-                erp.client, backend, normalizer.process, interval=events.poll_interval, owner=owner
-            ),
+        pollers = [
             salesforce_poller(
                 crm, backend, normalizer.process, interval=events.poll_interval, owner=owner
-            ),
-        ):
+            )
+        ]
+        if isinstance(erp, NetSuiteErp):
+            pollers.append(
+                netsuite_poller(
+                    erp.client,
+                    backend,
+                    normalizer.process,
+                    interval=events.poll_interval,
+                    owner=owner,
+                )
+            )
+        for poller in pollers:
             tasks.append(asyncio.create_task(poller.run()))
     return tasks
 
@@ -591,7 +621,7 @@ def main(argv: list[str] | None = None) -> int:
         notice = callers_notice(settings)
         if notice:
             print(notice, flush=True)
-        salesforce, netsuite = source_configs(settings, endpoints_file)
+        salesforce, erp_config = source_configs(settings, endpoints_file)
         endpoints = Endpoints.read(endpoints_file) if settings.sandbox and endpoints_file else None
         sock = listen(args.host, args.port)
         bound = address_of(sock)
@@ -600,7 +630,7 @@ def main(argv: list[str] | None = None) -> int:
         options = options_from(
             settings, sandbox=endpoints, public_url=f"http://{shown_host}:{port}"
         )
-        app = create_app(salesforce, netsuite, options)
+        app = create_app(salesforce, erp_config, options)
         print(f"Accord serves GraphQL at http://{bound}/graphql", flush=True)
         serve(app, host=args.host, port=port, log_level=settings.log_level, sock=sock)
     except (SettingsError, ListenError) as exc:

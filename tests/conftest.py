@@ -95,15 +95,21 @@ def tryton_sandbox() -> Iterator[Endpoints]:
 
 
 @pytest.fixture(scope="session")
-def writable_tryton(tryton_sandbox: Endpoints) -> Iterator[TrytonEndpoint]:
-    """A second Tryton for tests that write records of their own (the contract suite, the
-    adapter's tests): a copy of the session's prepared world, started in seconds, so the
-    Tryton the seed tests read stays as seeded."""
+def writable_tryton_sandbox(tryton_sandbox: Endpoints) -> Iterator[Endpoints]:
+    """A second Tryton sandbox for tests that write (the contract suite, the adapter's tests,
+    Accord on Tryton): a copy of the session's prepared world, started in seconds, so the
+    Tryton the seed tests read stays as seeded. Tests write records of their own, or put
+    back what they change."""
     info = tryton_sandbox.sandbox
     process = SandboxProcess(seed=info.seed, customers=info.customers, erp="tryton")
-    endpoints = process.start(timeout=900)
-    yield endpoints.tryton
+    yield process.start(timeout=900)
     process.stop()
+
+
+@pytest.fixture(scope="session")
+def writable_tryton(writable_tryton_sandbox: Endpoints) -> TrytonEndpoint:
+    """The Tryton of `writable_tryton_sandbox`."""
+    return writable_tryton_sandbox.tryton
 
 
 @pytest.fixture(scope="session")

@@ -352,14 +352,14 @@ def test_a_missing_key_file_is_named_as_the_variable_that_holds_it() -> None:
     ]
 
 
-def test_the_server_says_why_it_does_not_start_on_tryton_yet() -> None:
-    started = subprocess.run(
-        [sys.executable, "server.py", "--port", "8000"],
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-        timeout=60,
-        env={**PRODUCTION_TRYTON, "PATH": "/usr/bin:/bin"},
-    )
-    assert started.returncode == 2
-    assert "ACCORD_TRYTON_* are valid" in started.stderr
+def test_the_server_composes_the_erp_the_settings_name() -> None:
+    from server import source_configs
+    from sources.netsuite_http import NetSuiteConfig
+    from sources.tryton.rpc import TrytonConfig
+
+    _, on_tryton = source_configs(load_settings(PRODUCTION_TRYTON), None)
+    _, on_netsuite = source_configs(load_settings(PRODUCTION), None)
+
+    assert isinstance(on_tryton, TrytonConfig)
+    assert on_tryton.url == "https://erp.acme.example"
+    assert isinstance(on_netsuite, NetSuiteConfig)

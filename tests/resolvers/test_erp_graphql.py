@@ -1,0 +1,191 @@
+"""The same GraphQL queries and mutations against Accord on each ERP: NetSuite (its emulator)
+and Tryton (a real trytond). Clients do not change when the ERP does, so every answer is
+checked against the world the ERP was seeded from, never against an ERP's own ids."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections import Counter
+from collections.abc import Iterator
+from dataclasses import dataclass
+from decimal import Decimal
+from typing import Any
+
+import pytest
+
+from sandbox.endpoints import Endpoints
+from sandbox.world import Customer, World
+from tests.accord import AccordServer
+
+
+@dataclass
+class OnErp:
+    name: str
+    accord: AccordServer
+    world: World
+
+
+@pytest.fixture(scope="session")
+def accord_on_tryton(writable_tryton_sandbox: Endpoints) -> Iterator[AccordServer]:
+    """Accord over real HTTP, its ERP the writable Tryton sandbox."""
+    with AccordServer(writable_tryton_sandbox) as server:
+        yield server
+
+
+@pytest.fixture(
+    params=["netsuite", pytest.param("tryton", marks=pytest.mark.second_erp)],
+)
+def on_erp(request: pytest.FixtureRequest) -> OnErp:
+    """Accord on each ERP (``ACCORD_ERP`` as a fixture parameter), with its world."""
+    if request.param == "tryton":
+        return OnErp(
+            "tryton",
+            request.getfixturevalue("accord_on_tryton"),
+            request.getfixturevalue("tryton_world"),
+        )
+    return OnErp("netsuite", request.getfixturevalue("accord"), request.getfixturevalue("world"))
+
+
+def linked(world: World) -> list[Customer]:
+    return [c for c in world.customers if c.key and c.sf_account_id and c.ns_id is not None]
+
+
+def status_of(customer: Customer) -> str:
+    if customer.credit_hold == "ON":
+        return "ON_HOLD"
+    if customer.credit_hold == "OFF" or customer.balance() <= customer.credit_limit:
+        return "GOOD_STANDING"
+    return "OVER_LIMIT"
+
+
+CREDIT = """
+  id erpId systems currency taxId
+  legalEntity { name country currency }
+  paymentTerms { name days }
+  credit { limit { amount currency } balance { amount currency } overdue { amount }
+           status hold }
+"""
+
+
+def customer(accord: AccordServer, key: str, fields: str = CREDIT) -> dict[str, Any]:
+    body = accord.graphql(f'{{ customer(id: "cus:{key}") {{ {fields} }} }}')
+    assert "errors" not in body, body
+    found: dict[str, Any] = body["data"]["customer"]
+    return found
+
+
+def test_credit_standing_is_the_erps_whichever_erp(on_erp: OnErp) -> None:
+    today = dt.datetime.now(dt.UTC).date()
+    for world_customer in linked(on_erp.world)[:15]:
+        data = customer(on_erp.accord, world_customer.key or "")
+
+        assert data["systems"] == ["CRM", "ERP"]
+        assert data["currency"] == world_customer.currency
+        assert data["taxId"] == world_customer.tax_id
+        subsidiary = world_customer.subsidiary
+        assert data["legalEntity"] == {
+            "name": subsidiary.name,
+            "country": subsidiary.country,
+            "currency": subsidiary.currency,
+        }
+        assert data["paymentTerms"] == {
+            "name": world_customer.terms.name,
+            "days": world_customer.terms.days,
+        }
+        credit = data["credit"]
+        assert Decimal(credit["limit"]["amount"]) == world_customer.credit_limit
+        assert credit["limit"]["currency"] == world_customer.currency
+        assert Decimal(credit["balance"]["amount"]) == world_customer.balance()
+        assert Decimal(credit["overdue"]["amount"]) == world_customer.overdue_balance(today)
+        assert credit["status"] == status_of(world_customer)
+        assert credit["hold"] == world_customer.credit_hold
+
+
+def test_a_customer_is_the_same_by_key_and_by_the_erp_id_it_answers_with(on_erp: OnErp) -> None:
+    key = linked(on_erp.world)[0].key or ""
+    by_key = customer(on_erp.accord, key)
+    query = f"query($erp: ID) {{ customer(erpId: $erp) {{ {CREDIT} }} }}"
+
+    by_erp = on_erp.accord.graphql(query, {"erp": by_key["erpId"]})
+
+    assert by_erp["data"]["customer"] == by_key
+    unknown = on_erp.accord.graphql(query, {"erp": "not an id"})
+    assert unknown["data"]["customer"] is None
+    assert unknown["errors"][0]["extensions"]["code"] == "BAD_USER_INPUT"
+
+
+def test_invoices_of_a_customer_have_the_worlds_figures_and_statuses(on_erp: OnErp) -> None:
+    today = dt.datetime.now(dt.UTC).date()
+    chosen = [c for c in linked(on_erp.world) if c.invoices][:8]
+    fields = """invoices(first: 50) { edges { node {
+        status issueDate dueDate total { amount } amountPaid { amount } amountDue { amount }
+    } } }"""
+    for world_customer in chosen:
+        data = customer(on_erp.accord, world_customer.key or "", fields)
+        got = Counter(
+            (
+                node["status"],
+                node["issueDate"],
+                node["dueDate"],
+                Decimal(node["total"]["amount"]),
+                Decimal(node["amountPaid"]["amount"]),
+                Decimal(node["amountDue"]["amount"]),
+            )
+            for node in (edge["node"] for edge in data["invoices"]["edges"])
+        )
+        expected = Counter(
+            (
+                "PAID"
+                if i.amount_remaining == 0
+                else "OVERDUE"
+                if i.due_date < today
+                else "PARTIALLY_PAID"
+                if i.amount_paid > 0
+                else "OPEN",
+                i.date.isoformat(),
+                i.due_date.isoformat(),
+                i.total,
+                i.amount_paid,
+                i.amount_remaining,
+            )
+            for i in world_customer.invoices
+        )
+        assert got == expected
+
+
+def test_a_credit_hold_is_set_and_lifted_through_graphql(on_erp: OnErp) -> None:
+    # given a customer in good standing without a hold
+    world_customer = next(
+        c for c in linked(on_erp.world) if c.credit_hold == "AUTO" and status_of(c) != "ON_HOLD"
+    )
+    key = world_customer.key or ""
+    mutation = """mutation($input: SetCreditHoldInput!) { setCreditHold(input: $input) {
+        errors { code message } customer { credit { status hold } } } }"""
+
+    def hold(setting: str, idempotency_key: str) -> dict[str, Any]:
+        body = on_erp.accord.graphql(
+            mutation,
+            {
+                "input": {
+                    "idempotencyKey": idempotency_key,
+                    "customerId": f"cus:{key}",
+                    "hold": setting,
+                    "reason": f"GraphQL on {on_erp.name}",
+                }
+            },
+        )
+        assert "errors" not in body, body
+        payload: dict[str, Any] = body["data"]["setCreditHold"]
+        return payload
+
+    try:
+        # when finance puts it on hold, then the ERP holds it
+        held = hold("ON", f"graphql-hold-on-{on_erp.name}-{key}")
+        assert held["errors"] == []
+        assert held["customer"]["credit"] == {"status": "ON_HOLD", "hold": "ON"}
+        assert customer(on_erp.accord, key)["credit"]["hold"] == "ON"
+    finally:
+        # and lifting it puts the customer back as the world has it
+        lifted = hold("AUTO", f"graphql-hold-auto-{on_erp.name}-{key}")
+    assert lifted["errors"] == []
+    assert lifted["customer"]["credit"] == {"status": status_of(world_customer), "hold": "AUTO"}
