@@ -53,7 +53,7 @@ from events.bus.errors import BusError
 from events.bus.options import BusOptions
 from events.intake import intake_routes
 from events.normalize import Normalizer
-from events.pollers import netsuite_poller, salesforce_poller
+from events.pollers import feed_poller
 from events.propagation import CreditStatusPropagation
 from mutations.booking_steps import BOOK_ORDER_STEPS
 from mutations.common import WritePorts, WriteServices
@@ -384,8 +384,10 @@ def create_app(
         intake_routes(
             backend=backend,
             process=normalizer.process,
-            salesforce_secret=events.salesforce_secrets or None,
-            netsuite_secret=events.netsuite_secrets or None,
+            feeds=[
+                (crm, events.salesforce_secrets or None),
+                (erp, events.netsuite_secrets or None),
+            ],
         )
         if bus is not None
         else []
@@ -434,14 +436,10 @@ def _event_tasks(
         tasks.append(asyncio.create_task(bus.consume("propagation", owner, propagation.handle)))
     tasks.append(asyncio.create_task(_flush_outbox(normalizer)))
     if events.poll_interval > 0:
-        for poller in (
-            netsuite_poller(
-                erp.client, backend, normalizer.process, interval=events.poll_interval, owner=owner
-            ),
-            salesforce_poller(
-                crm, backend, normalizer.process, interval=events.poll_interval, owner=owner
-            ),
-        ):
+        for feed in (erp, crm):
+            poller = feed_poller(
+                feed, backend, normalizer.process, interval=events.poll_interval, owner=owner
+            )
             tasks.append(asyncio.create_task(poller.run()))
     return tasks
 

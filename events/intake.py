@@ -1,4 +1,5 @@
-"""Webhook intake: ``POST /events/salesforce`` and ``POST /events/netsuite``.
+"""Webhook intake: ``POST /events/<source>``, one route per system whose adapter takes
+notifications (`sources.ports.ChangeFeed.webhooks`) and that has a secret.
 
 Each request passes, in this order, before anything is processed:
 
@@ -7,7 +8,7 @@ check                                       status  why
 ==========================================  ======  =======================================
 body at most ``max_body`` bytes (1 MB)      413     read no further than the limit
 ``X-Accord-Signature`` valid (`signing`)    401     unsigned, wrong secret, tampered, stale
-JSON of the source's shape                  400     malformed or not a change notification
+a notification of the source's shape       400     malformed or not a change notification
 the event id (in the signed body) matches   400     the header cannot rebind a signed body
   ``X-Accord-Event-Id`` when both are given
 event id not seen before                    409     a replay, or a retry of a delivered one
@@ -15,19 +16,20 @@ event id not being processed right now      503     a retry racing the first del
 the state backend answers                   503     replay protection cannot be checked
 ==========================================  ======  =======================================
 
-Refusals answer ``{"error": <code>, "message": <text>}`` and publish nothing. Then each
-`Change` the notification names goes to ``process`` (the normaliser's `Normalizer.process`),
-awaited before answering 202 ``{"accepted": <event id>, "changes": N}``. Awaiting keeps the
-sender's retry as the delivery guarantee: if processing fails (a source is down, or the
-state backend), the event id is forgotten again and the answer is 503 ``PROCESSING_FAILED``
-(``STATE_UNAVAILABLE`` for the state backend) with ``Retry-After``, so the sender retries
-later, and a crash mid-way loses nothing the sender will not resend. It costs the sender
-the time of the normaliser's reads (a few upstream round trips, tens of milliseconds), well
-inside a second, which is the latency the events promise; ``process`` may enqueue instead
-when a deployment wants an immediate 202.
+The source's adapter parses the body (``parse_notification``): Accord's side knows no
+vendor's notification format. Refusals answer ``{"error": <code>, "message": <text>}`` and
+publish nothing. Then each change the notification names goes to ``process`` (the
+normaliser's `Normalizer.process`), awaited before answering 202 ``{"accepted": <event id>,
+"changes": N}``. Awaiting keeps the sender's retry as the delivery guarantee: if processing
+fails (a source is down, or the state backend), the event id is forgotten again and the
+answer is 503 ``PROCESSING_FAILED`` (``STATE_UNAVAILABLE`` for the state backend) with
+``Retry-After``, so the sender retries later, and a crash mid-way loses nothing the sender
+will not resend. It costs the sender the time of the normaliser's reads (a few upstream round
+trips, tens of milliseconds), well inside a second, which is the latency the events promise;
+``process`` may enqueue instead when a deployment wants an immediate 202.
 
-The event id is where replay protection binds: Salesforce-shaped bodies carry it as
-``data.event.EventUuid``, NetSuite-shaped ones as ``id``. Ids seen are kept in the state
+The event id is where replay protection binds: the adapter finds it inside the signed body.
+Ids seen are kept in the state
 backend (``events:intake:seen:<source>:<id>``) for ``replay_ttl`` seconds, longer than the
 signature's tolerance window, so every replay inside the window is caught, across replicas.
 While a delivery is processed its id is only *claimed* (for ``processing_ttl`` seconds): a
@@ -40,19 +42,14 @@ leaves a claim that expires, after which the sender's retry is taken.
 from __future__ import annotations
 
 import contextlib
-import datetime as dt
-import json
 import logging
 import uuid
-from collections.abc import Awaitable, Callable
-from typing import Any
+from collections.abc import Awaitable, Callable, Sequence
 
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
-from domain import sfid
-from events.normalize import NETSUITE, SALESFORCE, Change, ChangeType
 from events.signing import (
     DEFAULT_TOLERANCE,
     EVENT_ID_HEADER,
@@ -62,8 +59,10 @@ from events.signing import (
     signature_header,
     verify,
 )
+from sources.changes import MalformedNotification, RecordChange
 from sources.errors import SourceError
 from sources.outage import OutageLog
+from sources.ports import ChangeFeed
 from state.backend import StateBackend
 from state.errors import StateError
 
@@ -77,153 +76,9 @@ SEEN = "seen"
 MAX_EVENT_ID = 128
 RETRY_AFTER = 1  # seconds a sender waits before a retry that should get through
 
-Process = Callable[[Change], Awaitable[object]]
+Process = Callable[[RecordChange], Awaitable[object]]
 
-_CDC_TYPES: dict[str, ChangeType | None] = {
-    "CREATE": "create",
-    "UPDATE": "update",
-    "DELETE": "delete",
-    "UNDELETE": "update",  # the record is back: read it as it is now
-    "GAP_CREATE": "create",
-    "GAP_UPDATE": "update",
-    "GAP_DELETE": "delete",
-    "GAP_UNDELETE": "update",
-    "GAP_OVERFLOW": None,  # too many changes to describe: the poller catches up
-}
-_NS_TYPES: dict[str, ChangeType] = {
-    "create": "create",
-    "edit": "update",
-    "xedit": "update",  # inline edit
-    "delete": "delete",
-}
-
-
-class MalformedNotification(ValueError):
-    """The body is JSON but not a change notification of the expected shape."""
-
-
-# --------------------------------------------------------------------------- shapes
-
-
-def _object(value: Any, where: str) -> dict[str, Any]:
-    if not isinstance(value, dict):
-        raise MalformedNotification(f"{where} must be a JSON object")
-    return value
-
-
-def _text(value: Any, where: str, *, limit: int = 255) -> str:
-    if not isinstance(value, str) or not value.strip() or len(value) > limit:
-        raise MalformedNotification(f"{where} must be a non-empty string")
-    return value
-
-
-def _event_id(value: Any, where: str) -> str:
-    text = _text(value, where, limit=MAX_EVENT_ID)
-    if not text.isascii() or not text.isprintable():
-        raise MalformedNotification(f"{where} must be printable ASCII")
-    return text
-
-
-def _names(value: Any, where: str) -> tuple[str, ...]:
-    if value is None:
-        return ()
-    if not isinstance(value, list) or not all(isinstance(item, str) for item in value):
-        raise MalformedNotification(f"{where} must be a list of strings")
-    return tuple(value)
-
-
-def parse_salesforce(body: Any) -> tuple[str, list[Change]]:
-    """(event id, changes) of a Change Data Capture event; `MalformedNotification` if not one."""
-    data = _object(_object(body, "the body").get("data"), "data")
-    payload = _object(data.get("payload"), "data.payload")
-    header = _object(payload.get("ChangeEventHeader"), "data.payload.ChangeEventHeader")
-    event = _object(data.get("event"), "data.event")
-    identifier = _event_id(event.get("EventUuid"), "data.event.EventUuid")
-    entity = _text(header.get("entityName"), "ChangeEventHeader.entityName", limit=80)
-    if not entity.replace("_", "").isalnum():
-        raise MalformedNotification("ChangeEventHeader.entityName is not an sObject name")
-    raw_type = header.get("changeType")
-    if not isinstance(raw_type, str) or raw_type not in _CDC_TYPES:
-        raise MalformedNotification(
-            "ChangeEventHeader.changeType must be one of " + ", ".join(_CDC_TYPES)
-        )
-    stamp = header.get("commitTimestamp")
-    if isinstance(stamp, bool) or not isinstance(stamp, int) or not 0 <= stamp < 2**45:
-        raise MalformedNotification("ChangeEventHeader.commitTimestamp must be epoch milliseconds")
-    changed = _names(header.get("changedFields"), "ChangeEventHeader.changedFields")
-    change_type = _CDC_TYPES[raw_type]
-    record_ids = header.get("recordIds")
-    if change_type is None:
-        return identifier, []
-    if not isinstance(record_ids, list) or not record_ids or len(record_ids) > 1000:
-        raise MalformedNotification("ChangeEventHeader.recordIds must list the records")
-    modified = dt.datetime.fromtimestamp(stamp / 1000, dt.UTC)
-    changes: list[Change] = []
-    for raw in record_ids:
-        try:
-            record_id = sfid.to18(raw) if isinstance(raw, str) else None
-        except ValueError:
-            record_id = None
-        if record_id is None:
-            raise MalformedNotification(f"{str(raw)[:40]!r} is not a Salesforce record id")
-        changes.append(Change(SALESFORCE, entity, record_id, change_type, modified, changed))
-    return identifier, changes
-
-
-def _instant(value: Any, where: str) -> dt.datetime:
-    text = _text(value, where, limit=40)
-    try:
-        moment = dt.datetime.fromisoformat(text.replace("Z", "+00:00"))
-    except ValueError:
-        raise MalformedNotification(f"{where} must be an ISO 8601 date-time") from None
-    if moment.tzinfo is None:
-        raise MalformedNotification(f"{where} must carry a time zone (Z)")
-    try:
-        return moment.astimezone(dt.UTC)
-    except OverflowError:  # 9999-12-31T23:59:59-01:00 is past the last representable instant
-        raise MalformedNotification(f"{where} is out of range") from None
-
-
-def parse_netsuite(body: Any) -> tuple[str, list[Change]]:
-    """(event id, changes) of a record change notification; `MalformedNotification` if not one."""
-    notice = _object(body, "the body")
-    identifier = _event_id(notice.get("id"), "id")
-    record_type = _text(notice.get("recordType"), "recordType", limit=60)
-    if not record_type.isalnum():
-        raise MalformedNotification("recordType is not a record type name")
-    raw_id = notice.get("recordId")
-    record_id = (
-        str(raw_id) if isinstance(raw_id, int | str) and not isinstance(raw_id, bool) else ""
-    )
-    if not record_id.isascii() or not record_id.isdigit() or len(record_id) > 18:
-        raise MalformedNotification("recordId must be an internal id (digits)")
-    event_type = notice.get("eventType")
-    if not isinstance(event_type, str) or event_type not in _NS_TYPES:
-        raise MalformedNotification("eventType must be one of " + ", ".join(_NS_TYPES))
-    stamp = notice.get("lastModified", notice.get("timestamp"))
-    modified = _instant(stamp, "lastModified")
-    fields = notice.get("fields")
-    old = notice.get("oldFields")
-    if fields is not None:
-        _object(fields, "fields")
-    if old is not None:
-        _object(old, "oldFields")
-    change = Change(
-        NETSUITE,
-        record_type.lower(),
-        str(int(record_id)),
-        _NS_TYPES[event_type],
-        modified,
-        tuple(fields or ()),
-        dict(old or {}),
-    )
-    return identifier, [change]
-
-
-PARSERS: dict[str, Callable[[Any], tuple[str, list[Change]]]] = {
-    SALESFORCE: parse_salesforce,
-    NETSUITE: parse_netsuite,
-}
+__all__ = ["IntakeEndpoint", "MalformedNotification", "intake_routes"]
 
 
 # --------------------------------------------------------------------------- the endpoint
@@ -253,7 +108,7 @@ class IntakeEndpoint:
 
     def __init__(
         self,
-        source: str,
+        feed: ChangeFeed,
         secrets: Secrets,
         backend: StateBackend,
         process: Process,
@@ -268,7 +123,10 @@ class IntakeEndpoint:
         if processing_ttl <= 0:
             raise ValueError("processing_ttl must be positive")
         signature_header(secrets, b"")  # an empty secret is refused now, not at each request
-        self.source = source
+        if not feed.webhooks:
+            raise ValueError(f"{feed.source} sends no notifications")
+        self.feed = feed
+        self.source = source = feed.source
         self.secrets = secrets
         self.backend = backend
         self.process = process
@@ -276,7 +134,6 @@ class IntakeEndpoint:
         self.replay_ttl = replay_ttl
         self.max_body = max_body
         self.processing_ttl = processing_ttl
-        self.parse = PARSERS[source]
         self._outage = OutageLog(logger, f"{source} webhook processing")
 
     def _failed(self, identifier: str, error: Exception) -> str:
@@ -304,10 +161,11 @@ class IntakeEndpoint:
             logger.warning("refused %s webhook: %s", self.source, exc.message)
             return _refuse(401, f"SIGNATURE_{exc.reason.upper()}", exc.message)
         try:
-            identifier, changes = self.parse(json.loads(body))
+            notice = self.feed.parse_notification(request.headers, body)
         except (ValueError, RecursionError) as exc:
             message = str(exc) if isinstance(exc, MalformedNotification) else "body is not JSON"
             return _refuse(400, "MALFORMED", message)
+        identifier, changes = notice.event_id, notice.changes
         claimed = request.headers.get(EVENT_ID_HEADER)
         if claimed is not None and claimed != identifier:
             return _refuse(400, "EVENT_ID_MISMATCH", f"{EVENT_ID_HEADER} differs from the body's")
@@ -354,20 +212,20 @@ def intake_routes(
     *,
     backend: StateBackend,
     process: Process,
-    salesforce_secret: Secrets | None,
-    netsuite_secret: Secrets | None,
+    feeds: Sequence[tuple[ChangeFeed, Secrets | None]],
     tolerance: float = DEFAULT_TOLERANCE,
     replay_ttl: float = REPLAY_TTL,
     max_body: int = MAX_BODY,
     processing_ttl: float = PROCESSING_TTL,
 ) -> list[Route]:
-    """The intake routes of the sources that have a secret (one, or several while rotating)."""
+    """The intake routes of the systems (adapters) that have a secret (one, or several while
+    rotating) and take notifications."""
     routes: list[Route] = []
-    for source, secrets in ((SALESFORCE, salesforce_secret), (NETSUITE, netsuite_secret)):
-        if secrets is None:
+    for feed, secrets in feeds:
+        if secrets is None or not feed.webhooks:
             continue
         endpoint = IntakeEndpoint(
-            source,
+            feed,
             secrets,
             backend,
             process,
@@ -376,5 +234,5 @@ def intake_routes(
             max_body=max_body,
             processing_ttl=processing_ttl,
         )
-        routes.append(Route(f"/events/{source}", endpoint.handle, methods=["POST"]))
+        routes.append(Route(f"/events/{feed.source}", endpoint.handle, methods=["POST"]))
     return routes
