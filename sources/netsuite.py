@@ -20,7 +20,7 @@ from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
 from decimal import Decimal, InvalidOperation
 from typing import Any, Literal
 
-from sources import netsuite_feed
+from sources import erps, netsuite_feed
 from sources.changes import ChangeScan, Notification, RecordKind
 from sources.concurrency import ConcurrencyBudget
 from sources.errors import FieldProblem, SourceProtocolError, SourceValidationError
@@ -833,3 +833,10 @@ def _midnight(day: dt.date | None) -> dt.datetime | None:
 
 def _ref(internal_id: str) -> dict[str, str]:
     return {"id": internal_id}
+
+
+def _build(config: NetSuiteConfig, context: erps.ErpContext) -> NetSuiteErp:
+    return NetSuiteErp(config, today=context.today, budget=context.budget)
+
+
+erps.register(erps.ErpAdapter(SOURCE, "NetSuite", NetSuiteConfig, _build))

@@ -272,3 +272,15 @@ class ErpPort(SourceHealth, CustomerMapping, ChangeFeed, Protocol):
 
 ErpFeedPort = ErpPort
 """The ERP port, which includes its change feed."""
+
+
+class Startable(Protocol):
+    async def start(self) -> None:
+        """Open what the adapter keeps (sessions, tokens, reference data)."""
+
+    async def close(self) -> None:
+        """Release it; the adapter is not used after."""
+
+
+class StartableErp(ErpPort, Startable, Protocol):
+    """An ERP adapter as the composition root holds it: the port, and its lifecycle."""
