@@ -45,6 +45,7 @@ from api.persisted import PersistedQueries, PersistedQueryOptions
 from api.sdl import SchemaDocument
 from api.serving import serve
 from api.subscriptions import SubscriptionLimits, SubscriptionServer
+from api.webhooks import intake_routes
 from cache import CacheSettings, InvalidatingCrm, InvalidatingErp, ReadCache
 from config.settings import Settings, SettingsError, load_settings
 from domain.caller import Caller
@@ -52,7 +53,6 @@ from domain.ownership import REGISTRY, Role, System
 from events.bus import Bus, SubscriberOverflow, open_bus
 from events.bus.errors import BusError
 from events.bus.options import BusOptions
-from events.intake import intake_routes
 from events.normalize import Normalizer
 from events.pollers import feed_poller
 from events.propagation import CreditStatusPropagation

@@ -1,7 +1,7 @@
 """From "this record changed" to canonical finance events.
 
 A `Change` (`sources.changes.RecordChange`) says only that a record of a canonical kind changed
-in one system, and when: webhooks (`events.intake`) and pollers
+in one system, and when: webhooks (`api.webhooks`) and pollers
 (`events.pollers`) both produce them, and either may deliver the same change more than once,
 late, or out of order. The `Normalizer` therefore never trusts a change's content: it reads the
 record as it is now through the adapters (`CrmPort`, `ErpPort`) and compares it with the last

@@ -14,7 +14,7 @@ import pytest
 import redis.asyncio as aioredis
 from starlette.applications import Starlette
 
-from events.intake import intake_routes
+from api.webhooks import intake_routes
 from events.model import Event, EventType
 from events.normalize import Change, Normalizer, RecordKind
 from events.pollers import Poller, Watermark, feed_poller

@@ -6,7 +6,9 @@ Each request passes, in this order, before anything is processed:
 ==========================================  ======  =======================================
 check                                       status  why
 ==========================================  ======  =======================================
-body at most ``max_body`` bytes (1 MB)      413     read no further than the limit
+body at most ``max_body`` bytes (1 MB)      413     read no further than the limit (the
+                                                    reader every endpoint shares,
+                                                    `api.http_body`)
 ``X-Accord-Signature`` valid (`signing`)    401     unsigned, wrong secret, tampered, stale
 a notification of the source's shape       400     malformed or not a change notification
 the event id (in the signed body) matches   400     the header cannot rebind a signed body
@@ -50,6 +52,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
+from api.http_body import MAX_BODY_BYTES, BodyTooLarge, read_body
 from events.signing import (
     DEFAULT_TOLERANCE,
     EVENT_ID_HEADER,
@@ -66,9 +69,9 @@ from sources.ports import ChangeFeed
 from state.backend import StateBackend
 from state.errors import StateError
 
-logger = logging.getLogger("accord.events.intake")
+logger = logging.getLogger("accord.events.intake")  # the name operators filter on
 
-MAX_BODY = 1_000_000
+MAX_BODY = MAX_BODY_BYTES  # the limit every endpoint applies
 REPLAY_TTL = 86400.0
 PROCESSING_TTL = 60.0
 SEEN_PREFIX = "events:intake:seen:"
@@ -86,21 +89,6 @@ __all__ = ["IntakeEndpoint", "MalformedNotification", "intake_routes"]
 
 def _refuse(status: int, code: str, message: str) -> JSONResponse:
     return JSONResponse({"error": code, "message": message}, status_code=status)
-
-
-async def _read_limited(request: Request, limit: int) -> bytes | None:
-    """The body, or None as soon as it is known to exceed ``limit`` bytes."""
-    declared = request.headers.get("content-length", "")
-    if declared.isdigit() and int(declared) > limit:
-        return None
-    chunks: list[bytes] = []
-    size = 0
-    async for chunk in request.stream():
-        size += len(chunk)
-        if size > limit:
-            return None
-        chunks.append(chunk)
-    return b"".join(chunks)
 
 
 class IntakeEndpoint:
@@ -150,8 +138,9 @@ class IntakeEndpoint:
         return "PROCESSING_FAILED"
 
     async def handle(self, request: Request) -> Response:
-        body = await _read_limited(request, self.max_body)
-        if body is None:
+        try:
+            body = await read_body(request, self.max_body)
+        except BodyTooLarge:
             return _refuse(413, "BODY_TOO_LARGE", f"bodies are limited to {self.max_body} bytes")
         try:
             verify(

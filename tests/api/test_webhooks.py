@@ -17,7 +17,7 @@ import httpx
 import pytest
 from starlette.applications import Starlette
 
-from events.intake import intake_routes
+from api.webhooks import intake_routes
 from events.normalize import Change, RecordKind
 from events.signing import EVENT_ID_HEADER, SIGNATURE_HEADER, signature_header
 from sandbox.endpoints import Endpoints
