@@ -19,7 +19,21 @@ Salesforce (the CRM)
     ACCORD_SALESFORCE_CA_FILE            extra CA bundle (PEM), optional
     ACCORD_SALESFORCE_API_VERSION        default 59.0
 
-NetSuite (the ERP)
+The ERP
+    ACCORD_ERP                           the ERP adapter: netsuite (default), or another one
+                                         registered in `sources.erps` (each reads its own
+                                         ACCORD_<NAME>_* variables); `server.py --erp` overrides
+
+Tryton (with ACCORD_ERP=tryton; read by `sources.tryton.configure`)
+    ACCORD_TRYTON_URL                    the server's root, https://erp.example.com
+    ACCORD_TRYTON_DATABASE               the database Accord works in
+    ACCORD_TRYTON_USER                   the integration user's login
+    ACCORD_TRYTON_PASSWORD               its password, or:
+    ACCORD_TRYTON_SESSION                a session opened elsewhere, "user_id:token"
+    ACCORD_TRYTON_CA_FILE                extra CA bundle (PEM), optional
+    ACCORD_TRYTON_MAX_CONNECTIONS        default 10
+
+NetSuite (the ERP by default)
     ACCORD_NETSUITE_ACCOUNT_ID           e.g. 1234567 or 1234567_SB1
     ACCORD_NETSUITE_CLIENT_ID            integration record's client id
     ACCORD_NETSUITE_CLIENT_SECRET        client secret, or:
@@ -31,15 +45,6 @@ NetSuite (the ERP)
     ACCORD_NETSUITE_MAX_CONNECTIONS      default 10 (keep under the account's concurrency limit)
     ACCORD_NETSUITE_CONCURRENCY          the account's concurrency limit, shared by all
                                          replicas through Redis; default 15
-
-Tryton (the ERP instead of NetSuite: setting any of these chooses it)
-    ACCORD_TRYTON_URL                    the server's root, https://erp.example.com
-    ACCORD_TRYTON_DATABASE               the database Accord works in
-    ACCORD_TRYTON_USER                   the integration user's login
-    ACCORD_TRYTON_PASSWORD               its password, or:
-    ACCORD_TRYTON_SESSION                a session opened elsewhere, "user_id:token"
-    ACCORD_TRYTON_CA_FILE                extra CA bundle (PEM), optional
-    ACCORD_TRYTON_MAX_CONNECTIONS        default 10
 
 Everything
     ACCORD_SOURCE_TIMEOUT                seconds per upstream attempt, default 10
@@ -85,7 +90,7 @@ import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import get_args
+from typing import Any, get_args
 from urllib.parse import urlparse
 
 from api.auth import parse_api_keys
@@ -96,10 +101,11 @@ from api.persisted import Mode, PersistedQueryOptions, RegisteredOperationsError
 from config.exposure import read_exposure
 from config.identity import read_oidc
 from domain.ownership import Role
+from sources import erps
+from sources.erps import DEFAULT_ERP
 from sources.netsuite_http import NetSuiteConfig
 from sources.resilience import ResiliencePolicy
 from sources.salesforce_client import AuthMode, SalesforceConfig
-from sources.tryton.rpc import TrytonConfig
 
 
 class SettingsError(ValueError):
@@ -113,7 +119,7 @@ class SettingsError(ValueError):
 @dataclass(frozen=True)
 class Settings:
     salesforce: SalesforceConfig | None  # None: the embedded sandbox provides it
-    netsuite: NetSuiteConfig | None  # None with the sandbox, or when Tryton is the ERP
+    netsuite: NetSuiteConfig | None
     policy: ResiliencePolicy
     redis_url: str | None
     sandbox_customers: int
@@ -140,7 +146,8 @@ class Settings:
     redis_timeout: float = 2.0
     workflow_retry: float = 60.0
     netsuite_concurrency: int = 15
-    tryton: TrytonConfig | None = None  # the ERP, when ACCORD_TRYTON_* configure it
+    erp: str = DEFAULT_ERP  # the ERP adapter's name (`sources.erps`)
+    erp_config: Any = None  # its configuration, when it reads its own (not NetSuite's)
 
     @property
     def sandbox(self) -> bool:
@@ -237,8 +244,6 @@ _NOT_SOURCE = frozenset(
         "ACCORD_TRYTON_DATABASE_URI",
     }
 )
-_TRYTON_SESSION = re.compile(r"[0-9]{1,18}:[^\s:]{1,200}")
-_SF = "ACCORD_SALESFORCE_"
 _API_VERSION = re.compile(r"[0-9]{1,3}\.[0-9]")
 _DOMAIN = re.compile(r"[A-Za-z0-9](?:[A-Za-z0-9.-]{0,120}[A-Za-z0-9])?")
 _ACCOUNT_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9_-]{0,62}")
@@ -253,17 +258,32 @@ def load_settings(env: Mapping[str, str]) -> Settings:
         for name, value in env.items()
         if name.startswith(_SOURCE_PREFIXES) and name not in _NOT_SOURCE and value.strip()
     ]
-    salesforce = netsuite = tryton = None
+    erp = read.text("ACCORD_ERP") or DEFAULT_ERP
+    salesforce = netsuite = erp_config = None
+    try:
+        chosen = erps.adapter(erp)
+    except erps.UnknownErp as exc:
+        read.problems.append(f"ACCORD_ERP: {exc}")
+        chosen = erps.adapter(DEFAULT_ERP)
+    if chosen.configure is not None:
+        try:
+            erp_config = chosen.configure(env)
+        except ValueError as exc:  # every mistake, when the adapter lists them
+            read.problems.extend(getattr(exc, "problems", None) or [str(exc)])
+    for other, product in (("netsuite", "NetSuite"), ("tryton", "Tryton")):
+        named = sorted(
+            name
+            for name in configured
+            if name.startswith(f"ACCORD_{other.upper()}_") and other != chosen.name
+        )
+        if named:
+            read.problems.append(
+                f"{', '.join(named)} configure {product}, but the ERP is {chosen.name}: "
+                f"set ACCORD_ERP={other} or leave them out"
+            )
     if configured:
         salesforce = _salesforce(read, policy)
-        erps = {name.split("_")[1] for name in configured if not name.startswith(_SF)}
-        if erps == {"NETSUITE", "TRYTON"}:
-            read.problems.append(
-                "ACCORD_NETSUITE_* and ACCORD_TRYTON_* both configure the ERP: keep one"
-            )
-        elif "TRYTON" in erps:
-            tryton = _tryton(read, policy)
-        else:
+        if chosen.configure is None:
             netsuite = _netsuite(read, policy)
     redis_url = read.text("ACCORD_REDIS_URL")
     if redis_url and urlparse(redis_url).scheme not in ("redis", "rediss", "unix"):
@@ -327,7 +347,8 @@ def load_settings(env: Mapping[str, str]) -> Settings:
         redis_timeout=redis_timeout,
         workflow_retry=retry,
         netsuite_concurrency=concurrency,
-        tryton=tryton,
+        erp=erp,
+        erp_config=erp_config,
     )
 
 
@@ -432,37 +453,6 @@ def _netsuite(read: _Reader, policy: ResiliencePolicy) -> NetSuiteConfig | None:
         )
     except ValueError as exc:
         _needs(read, _env_names(str(exc), prefix, NetSuiteConfig))
-        return None
-
-
-def _tryton(read: _Reader, policy: ResiliencePolicy) -> TrytonConfig | None:
-    prefix = "ACCORD_TRYTON_"
-    url = read.url(prefix + "URL")
-    session = read.matching(prefix + "SESSION", _TRYTON_SESSION, "a session 'user_id:token'")
-    fields = {
-        "url": url,
-        "database": read.text(prefix + "DATABASE"),
-        "user": read.text(prefix + "USER"),
-        "password": read.text(prefix + "PASSWORD") or "",
-        "session": session,
-        "ca_file": read.file(prefix + "CA_FILE"),
-        "max_connections": read.integer(prefix + "MAX_CONNECTIONS", 10, low=1, high=100),
-        "policy": policy,
-    }
-    missing = [
-        prefix + name.upper() for name in ("url", "database", "user") if fields[name] is None
-    ]
-    if missing:
-        _needs(read, f"Tryton needs {', '.join(missing)}")
-    if not fields["password"] and fields["session"] is None:
-        _needs(read, f"Tryton needs {prefix}PASSWORD or {prefix}SESSION")
-        missing.append("a credential")
-    if missing:
-        return None
-    try:
-        return TrytonConfig(**fields)  # type: ignore[arg-type]
-    except ValueError as exc:
-        read.problems.append(f"{prefix}*: {exc}")
         return None
 
 

@@ -45,12 +45,14 @@ class AccordServer:
     ) -> None:
         """``cache=False`` turns the read cache off, for tests that count the upstream calls
         of a cold read."""
-        salesforce, netsuite = configs_from_endpoints(endpoints, policy)
+        salesforce, erp_config = configs_from_endpoints(endpoints, policy)
         self._socket = socket.socket()
         self._socket.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
         self._socket.bind(("127.0.0.1", 0))
         self.url = f"http://127.0.0.1:{self._socket.getsockname()[1]}"
         options = options or AppOptions(api_keys=DEMO_KEYS)
+        # the sandbox's ERP is the one Accord runs on
+        options = dataclasses.replace(options, erp=endpoints.sandbox.erp)
         if not cache:
             options = dataclasses.replace(
                 options, cache=dataclasses.replace(options.cache, enabled=False)
@@ -60,7 +62,7 @@ class AccordServer:
             options = dataclasses.replace(
                 options, events=dataclasses.replace(options.events, public_url=self.url)
             )
-        self.app = create_app(salesforce, netsuite, options)
+        self.app = create_app(salesforce, erp_config, options)
         self._loop: asyncio.AbstractEventLoop | None = None
         config = uvicorn.Config(self.app, log_level="warning", access_log=False, lifespan="on")
         self._server = uvicorn.Server(config)

@@ -24,6 +24,7 @@ from collections.abc import Awaitable, Callable, Mapping, Sequence
 from decimal import Decimal
 from typing import Any
 
+from sources import erps
 from sources.changes import ChangeScan, Notification, RecordKind
 from sources.errors import (
     FieldProblem,
@@ -50,6 +51,7 @@ from sources.records import (
 from sources.resilience import ResilienceSnapshot
 from sources.tryton import documents as docs
 from sources.tryton import feed
+from sources.tryton.configure import configure
 from sources.tryton.customers import PARTY_FIELDS, PartyRows, billing_row, legal_entity_row
 from sources.tryton.errors import SOURCE
 from sources.tryton.identifiers import tryton_identifier
@@ -935,3 +937,10 @@ async def _scan(
         after = id_of(last) if id_of is not None else int(last["id"])
         if len(batch) < SCAN_PAGE:
             return found, False
+
+
+def _build(config: TrytonConfig, context: erps.ErpContext) -> TrytonErp:
+    return TrytonErp(config, today=context.today)
+
+
+erps.register(erps.ErpAdapter(SOURCE, "Tryton", TrytonConfig, _build, configure=configure))

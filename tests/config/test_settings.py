@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 
 from config.settings import SettingsError, load_settings
+from sources.tryton.rpc import TrytonConfig
 
 ROOT = Path(__file__).resolve().parent.parent.parent
 
@@ -182,6 +183,7 @@ def test_every_variable_read_is_documented_and_every_documented_one_is_read() ->
 
 PRODUCTION_TRYTON = {
     **{k: v for k, v in PRODUCTION.items() if not k.startswith("ACCORD_NETSUITE_")},
+    "ACCORD_ERP": "tryton",
     "ACCORD_TRYTON_URL": "https://erp.acme.example",
     "ACCORD_TRYTON_DATABASE": "acme",
     "ACCORD_TRYTON_USER": "accord",
@@ -202,8 +204,9 @@ def test_tryton_variables_make_tryton_the_erp(tmp_path: Path) -> None:
     )
     assert not settings.sandbox
     assert settings.netsuite is None
-    tryton = settings.tryton
-    assert tryton is not None
+    assert settings.erp == "tryton"
+    tryton = settings.erp_config
+    assert isinstance(tryton, TrytonConfig)
     assert (tryton.url, tryton.database, tryton.user, tryton.password) == (
         "https://erp.acme.example",
         "acme",
@@ -214,8 +217,8 @@ def test_tryton_variables_make_tryton_the_erp(tmp_path: Path) -> None:
     session = load_settings(
         {**PRODUCTION_TRYTON, "ACCORD_TRYTON_PASSWORD": "", "ACCORD_TRYTON_SESSION": "7:abc"}
     )
-    assert session.tryton is not None
-    assert (session.tryton.session, session.tryton.password) == ("7:abc", "")
+    assert session.erp_config is not None
+    assert (session.erp_config.session, session.erp_config.password) == ("7:abc", "")
 
 
 def test_the_sandbox_s_tryton_variables_do_not_leave_the_sandbox() -> None:
@@ -223,7 +226,7 @@ def test_the_sandbox_s_tryton_variables_do_not_leave_the_sandbox() -> None:
         {"ACCORD_TRYTON_CACHE_DIR": "/tmp/x", "ACCORD_TRYTON_DATABASE_URI": "postgresql://p/"}
     )
     assert settings.sandbox
-    assert settings.tryton is None
+    assert settings.erp_config is None
 
 
 @pytest.mark.parametrize(
@@ -250,11 +253,23 @@ def test_the_sandbox_s_tryton_variables_do_not_leave_the_sandbox() -> None:
         ),
         (
             {"ACCORD_TRYTON_MAX_CONNECTIONS": "0"},
-            ["ACCORD_TRYTON_MAX_CONNECTIONS=0 must be between 1 and 100"],
+            ["ACCORD_TRYTON_MAX_CONNECTIONS='0' must be a whole number, 1 to 100"],
         ),
         (
             {"ACCORD_NETSUITE_ACCOUNT_ID": "1234567"},
-            ["ACCORD_NETSUITE_* and ACCORD_TRYTON_* both configure the ERP: keep one"],
+            [
+                "ACCORD_NETSUITE_ACCOUNT_ID configure NetSuite, but the ERP is tryton: "
+                "set ACCORD_ERP=netsuite or leave them out"
+            ],
+        ),
+        (
+            {"ACCORD_ERP": ""},
+            [
+                "ACCORD_TRYTON_DATABASE, ACCORD_TRYTON_PASSWORD, ACCORD_TRYTON_URL, "
+                "ACCORD_TRYTON_USER configure Tryton, but the ERP is netsuite: "
+                "set ACCORD_ERP=tryton or leave them out",
+                "NetSuite needs",
+            ],
         ),
     ],
 )
