@@ -31,6 +31,7 @@ from sources.errors import (
     RecordNotFound,
     SourceNotSupported,
     SourceValidationError,
+    SourceWarning,
 )
 from sources.ports import CANONICAL_RECORD_NAMES, CustomerQuery, ErpCapability, InvoiceQuery, Page
 from sources.records import (
@@ -692,13 +693,22 @@ class TrytonErp:
         )
         return rows[0] if rows else None
 
-    async def _confirm(self, sale: int, state: str, company: int) -> None:
-        """Take a sale on from ``state`` to confirmed; a credit warning stops it quoted."""
+    async def _confirm(self, sale: int, state: str, company: int, *, approved: bool) -> None:
+        """Take a sale on from ``state`` to confirmed. Tryton's credit check stops it quoted
+        with `SourceWarning`, unless the order is ``approved``: then the warning is confirmed
+        for this sale, as a person with the right does in Tryton, and the sale confirmed."""
         context = {"company": company}
         if state == "draft":
             await self.rpc.call("sale.sale", "quote", [sale], context=context)
             state = "quotation"
-        if state == "quotation":
+        if state != "quotation":
+            return
+        try:
+            await self.rpc.call("sale.sale", "confirm", [sale], context=context)
+        except SourceWarning as warning:
+            if not approved:
+                raise
+            await self.rpc.approve_warning(warning.warning)
             await self.rpc.call("sale.sale", "confirm", [sale], context=context)
 
     async def create_sales_order(self, order: NewSalesOrder, *, idempotency_key: str) -> str:
@@ -706,7 +716,12 @@ class TrytonErp:
         sale's reference): a repeat finds the sale, taking it on if it stopped half way."""
         found = await self._sale_by_reference(order.external_id)
         if found is not None:
-            await self._confirm(int(found["id"]), str(found["state"]), int(found["company"]))
+            await self._confirm(
+                int(found["id"]),
+                str(found["state"]),
+                int(found["company"]),
+                approved=order.approved,
+            )
             return f"S{found['id']}"
         party = await self._party_row(order.customer_erp_id)
         entity = legal_entity_row(party)
@@ -767,7 +782,7 @@ class TrytonErp:
         if order.reference:
             values["comment"] = f"Customer reference: {order.reference}"
         (sale,) = await self.rpc.create("sale.sale", [values], context={"company": company})
-        await self._confirm(sale, "draft", company)
+        await self._confirm(sale, "draft", company, approved=order.approved)
         return f"S{sale}"
 
     async def delete_sales_order(self, erp_id: str) -> None:

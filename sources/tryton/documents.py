@@ -104,6 +104,9 @@ def document_ids(values: Iterable[str], kind: str) -> list[int]:
 
 
 def _order_status(state: str | None, invoice_state: str | None) -> OrderStatus:
+    """A sale's canonical status: quoted is pending approval; confirmed, or processing with
+    nothing invoiced, pending fulfillment; its invoice not posted yet (``pending``), pending
+    billing; invoiced (awaiting payment, paid) or done, billed."""
     if state in ("draft", "quotation"):
         return OrderStatus.PENDING_APPROVAL
     if state == "cancelled":
@@ -112,6 +115,8 @@ def _order_status(state: str | None, invoice_state: str | None) -> OrderStatus:
         return OrderStatus.BILLED
     if state == "confirmed" or invoice_state in (None, "none"):
         return OrderStatus.PENDING_FULFILLMENT
+    if invoice_state == "pending":
+        return OrderStatus.PENDING_BILLING
     return OrderStatus.BILLED
 
 

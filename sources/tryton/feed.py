@@ -5,7 +5,9 @@ Tryton stamps every record with ``create_date`` and, once written, ``write_date`
 clock, UTC, microseconds). A scan reads the records of one model whose last stamp
 (``write_date``, else ``create_date``) is at or after the watermark's second, and reports each
 under its Accord id (`sources.tryton.documents`) at that stamp cut to the whole second, oldest
-first, ties in id order; never written since its creation, a record is a ``create``:
+first, ties in id order. A record that became what Accord reports at or after the watermark
+is a ``create`` (a sale or customer: its creation; an invoice or payment: the posting that
+made its move), any other an ``update``:
 
 ==============================  ==========================  ====================
 model                           reported as                 canonical kind
@@ -54,6 +56,7 @@ class _Table:
     domain: list[Any]
     fields: list[str]
     record_id: Callable[[dict[str, Any]], str | None]
+    born: str = "create_date"  # when the record became what Accord reports (its field)
 
 
 def _stamp(row: dict[str, Any]) -> dt.datetime:
@@ -109,10 +112,19 @@ class TrytonScan:
             record = self.table.record_id(row)
             if record is None:
                 continue
-            change: ChangeType = "create" if row.get("write_date") is None else "update"
+            change: ChangeType = "create" if _born(row, self.table.born) >= at else "update"
             found.pop(record, None)  # a record reported by several rows: at its newest
             found[record] = RecordChange(SOURCE, self.table.kind, record, change, _stamp(row))
         return sorted(found.values(), key=lambda c: (c.modified_at, c.record_id))
+
+
+def _born(row: dict[str, Any], field: str) -> dt.datetime:
+    """When the record became the one Accord reports, to the second (its creation, or the
+    posting that issued it); its creation when that has not happened."""
+    head, _, tail = field.partition(".")
+    value = (row.get(head + ".") or {}).get(tail) if tail else row.get(head)
+    moment: dt.datetime = value if isinstance(value, dt.datetime) else row["create_date"]
+    return moment.astimezone(dt.UTC).replace(microsecond=0)
 
 
 def _move(row: dict[str, Any]) -> str | None:
@@ -128,16 +140,18 @@ TABLES = (
         "account.invoice",
         RecordKind.INVOICE,
         [["type", "=", "out"]],
-        [],
+        ["move.create_date"],
         lambda row: f"I{row['id']}",
+        born="move.create_date",
     ),
     _Table(
         "payment",
         "account.statement.line",
         RecordKind.PAYMENT,
         [["move", "!=", None]],
-        ["move"],
+        ["move", "move.create_date"],
         _move,
+        born="move.create_date",
     ),
 )
 
