@@ -378,3 +378,35 @@ def test_the_server_composes_the_erp_the_settings_name() -> None:
     assert isinstance(on_tryton, TrytonConfig)
     assert on_tryton.url == "https://erp.acme.example"
     assert isinstance(on_netsuite, NetSuiteConfig)
+
+
+def test_a_sandbox_runs_the_erp_accord_is_told_to_use(tmp_path: Path) -> None:
+    from sandbox.endpoints import Endpoints, SalesforceEndpoint, SandboxInfo, TrytonEndpoint
+    from server import source_configs
+
+    # given the endpoints file of a sandbox that runs Tryton
+    endpoints_file = tmp_path / "sandbox.json"
+    Endpoints(
+        SalesforceEndpoint("https://127.0.0.1:1", "u", "p", "t", "s", "c", "cs", None),
+        TrytonEndpoint(
+            "https://127.0.0.1:2",
+            "accord",
+            "accord",
+            "pw",
+            None,
+            "8.2.1",
+            "sqlite",
+            "reused",
+            0.1,
+            1,
+            "/tmp/x",
+        ),
+        SandboxInfo(pid=1, seed=42, customers=60, as_of="2026-12-05", now="", erp="tryton"),
+    ).write(endpoints_file)
+
+    # then Accord on Tryton attaches to it, and Accord on NetSuite says what to do
+    _, config = source_configs(load_settings({"ACCORD_ERP": "tryton"}), endpoints_file)
+    assert isinstance(config, TrytonConfig)
+    assert (config.url, config.database) == ("https://127.0.0.1:2", "accord")
+    with pytest.raises(SettingsError, match="start it with --erp tryton"):
+        source_configs(load_settings({}), endpoints_file)
