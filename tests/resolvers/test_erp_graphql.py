@@ -5,6 +5,7 @@ checked against the world the ERP was seeded from, never against an ERP's own id
 from __future__ import annotations
 
 import datetime as dt
+import uuid
 from collections import Counter
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -13,6 +14,8 @@ from typing import Any
 
 import pytest
 
+from sandbox.deals import Deals
+from sandbox.emulator_client import EmulatorClient
 from sandbox.endpoints import Endpoints
 from sandbox.world import Customer, World
 from tests.accord import AccordServer
@@ -23,6 +26,7 @@ class OnErp:
     name: str
     accord: AccordServer
     world: World
+    endpoints: Endpoints
 
 
 @pytest.fixture(scope="session")
@@ -42,8 +46,14 @@ def on_erp(request: pytest.FixtureRequest) -> OnErp:
             "tryton",
             request.getfixturevalue("accord_on_tryton"),
             request.getfixturevalue("tryton_world"),
+            request.getfixturevalue("writable_tryton_sandbox"),
         )
-    return OnErp("netsuite", request.getfixturevalue("accord"), request.getfixturevalue("world"))
+    return OnErp(
+        "netsuite",
+        request.getfixturevalue("accord"),
+        request.getfixturevalue("world"),
+        request.getfixturevalue("sandbox"),
+    )
 
 
 def linked(world: World) -> list[Customer]:
@@ -189,3 +199,66 @@ def test_a_credit_hold_is_set_and_lifted_through_graphql(on_erp: OnErp) -> None:
         lifted = hold("AUTO", f"graphql-hold-auto-{on_erp.name}-{key}")
     assert lifted["errors"] == []
     assert lifted["customer"]["credit"] == {"status": status_of(world_customer), "hold": "AUTO"}
+
+
+BOOK = """mutation($input: BookOrderInput!) { bookOrder(input: $input) {
+  errors { code message }
+  workflow { id status pendingApproval { code } failure { step code message }
+             order { erpId number status total { amount currency } } } } }"""
+APPROVE = """mutation($input: WorkflowActionInput!) { approveWorkflow(input: $input) {
+  errors { code message }
+  workflow { id status failure { step code message }
+             order { erpId number status total { amount currency } } } } }"""
+
+
+def test_a_deal_on_a_new_account_waits_for_finance_then_books_one_confirmed_order(
+    on_erp: OnErp,
+) -> None:
+    # given a Closed Won deal on an account the ERP does not know (a valid German VAT id:
+    # Tryton checks its digits)
+    emulators = EmulatorClient(on_erp.endpoints)
+    try:
+        deals = Deals(emulators, on_erp.world)
+        account = deals.new_account(Tax_Id__c="DE136695976")
+        deal = deals.deal(account, currency="EUR")
+
+        # when sales books it, it waits for finance: a new customer has no credit limit
+        booked = on_erp.accord.graphql(
+            BOOK,
+            {
+                "input": {
+                    "idempotencyKey": f"book-{uuid.uuid4()}",
+                    "opportunityId": deal.opportunity_id,
+                }
+            },
+            key="demo-sales",
+        )
+        pending = booked["data"]["bookOrder"]["workflow"]
+        assert pending["status"] == "PENDING_APPROVAL", booked
+        assert pending["pendingApproval"]["code"] == "NO_CREDIT_LIMIT"
+
+        # and once finance approves, the ERP holds one order of the deal, past approval
+        approved = on_erp.accord.graphql(
+            APPROVE,
+            {"input": {"idempotencyKey": f"approve-{uuid.uuid4()}", "id": pending["id"]}},
+            key="demo-finance",
+        )["data"]["approveWorkflow"]
+        assert approved["errors"] == []
+        workflow = approved["workflow"]
+        assert workflow["status"] == "COMPLETED", workflow
+        order = workflow["order"]
+        assert order["status"] not in ("PENDING_APPROVAL", "CANCELLED")
+        assert Decimal(order["total"]["amount"]) == deal.total
+        assert order["total"]["currency"] == "EUR"
+        found = on_erp.accord.graphql(
+            "query($id: ID!) { order(id: $id) { number lines { sku } } }",
+            {"id": f"ord:{order['erpId']}"},
+        )
+        assert [line["sku"] for line in found["data"]["order"]["lines"]] == ["SVC-TRAIN"]
+        assert found["data"]["order"]["number"] == order["number"]
+        written_back = emulators.sf.get(
+            f"/services/data/v59.0/sobjects/Opportunity/{deal.opportunity_id}"
+        ).json()
+        assert written_back["ERP_Order_Id__c"] == order["number"]
+    finally:
+        emulators.close()
