@@ -4,6 +4,7 @@ checked against the world the ERP was seeded from, never against an ERP's own id
 
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
 import uuid
 from collections import Counter
@@ -18,6 +19,10 @@ from sandbox.deals import Deals
 from sandbox.emulator_client import EmulatorClient
 from sandbox.endpoints import Endpoints
 from sandbox.world import Customer, World
+from sources.records import Address, CustomerFields, NewSalesOrder, OrderLineInput
+from sources.resilience import ResiliencePolicy
+from sources.tryton.adapter import TrytonErp
+from sources.tryton.rpc import TrytonConfig
 from tests.accord import AccordServer
 
 
@@ -262,3 +267,103 @@ def test_a_deal_on_a_new_account_waits_for_finance_then_books_one_confirmed_orde
         assert written_back["ERP_Order_Id__c"] == order["number"]
     finally:
         emulators.close()
+
+
+async def _tryton_customer_with_invoice(endpoints: Endpoints, world: World, key: str) -> str:
+    """A new Tryton customer of the German entity with one posted invoice of 1000.00 EUR
+    (an order booked and invoiced through Accord's adapter); the invoice's ERP id."""
+    tryton = endpoints.tryton
+    erp = TrytonErp(
+        TrytonConfig(
+            url=tryton.url,
+            database=tryton.database,
+            user=tryton.user,
+            password=tryton.password,
+            ca_file=tryton.ca_file,
+            policy=ResiliencePolicy(timeout=60.0, max_attempts=1),
+        )
+    )
+    try:
+        entity = next(e for e in (await erp.legal_entities()).values() if e.country == "DE")
+        customer = await erp.upsert_customer(
+            key,
+            CustomerFields(
+                name=f"Paying {key} GmbH",
+                legal_entity_id=entity.erp_id,
+                currency="EUR",
+                credit_limit=Decimal("100000.00"),
+                billing_address=Address("1 Hauptstrasse", "Berlin", None, "10115", "DE"),
+            ),
+            idempotency_key=key,
+        )
+        order = await erp.create_sales_order(
+            NewSalesOrder(
+                customer_erp_id=customer,
+                external_id=f"006PAY{uuid.uuid4().hex[:8]}",
+                order_date=erp.today(),
+                currency="EUR",
+                lines=(OrderLineInput("SVC-TRAIN", Decimal(1), Decimal("1000.00")),),
+            ),
+            idempotency_key=key,
+        )
+        (sale,) = await erp.rpc.search_read(
+            "sale.sale", [["id", "=", int(order[1:])]], ["invoices", "company"]
+        )
+        (invoice,) = sale["invoices"]
+        await erp.rpc.call(
+            "account.invoice", "post", [invoice], context={"company": sale["company"]}
+        )
+        return f"I{invoice}"
+    finally:
+        await erp.close()
+
+
+RECORD = """mutation($input: RecordPaymentInput!) { recordPayment(input: $input) {
+  errors { code message } payment { erpId amount { amount currency } } } }"""
+
+
+def test_a_payment_is_recorded_once_against_an_invoice(on_erp: OnErp) -> None:
+    # given a customer both systems know, with one open invoice of 1000.00 EUR
+    emulators = EmulatorClient(on_erp.endpoints)
+    try:
+        deals = Deals(emulators, on_erp.world)
+        if on_erp.name == "tryton":
+            key = f"PAY-{uuid.uuid4().hex[:8].upper()}"
+            invoice = asyncio.run(
+                _tryton_customer_with_invoice(on_erp.endpoints, on_erp.world, key)
+            )
+            deals.new_account(ERP_Customer_Id__c=key)
+            customer = f"cus:{key}"
+        else:
+            customer, _, invoice = deals.customer_with_invoice(1000)
+    finally:
+        emulators.close()
+    payment = {
+        "idempotencyKey": f"pay-{uuid.uuid4()}",
+        "customerId": customer,
+        "amount": "400.00",
+        "currency": "EUR",
+        "applications": [{"invoiceId": f"inv:{invoice}", "amount": "400.00"}],
+        "memo": f"GraphQL on {on_erp.name}",
+    }
+
+    # when finance records part of it, and the call is repeated with the same key
+    first = on_erp.accord.graphql(RECORD, {"input": payment}, key="demo-finance")
+    again = on_erp.accord.graphql(RECORD, {"input": payment}, key="demo-finance")
+
+    # then one payment is applied: the invoice owes 600.00, partly paid
+    assert first["data"]["recordPayment"]["errors"] == [], first
+    assert again["data"]["recordPayment"] == first["data"]["recordPayment"]
+    assert first["data"]["recordPayment"]["payment"]["amount"] == {
+        "amount": "400.00",
+        "currency": "EUR",
+    }
+    owed = on_erp.accord.graphql(
+        "query($id: ID!) { invoice(id: $id) { status amountPaid { amount } amountDue { amount } } }",
+        {"id": f"inv:{invoice}"},
+    )["data"]["invoice"]
+    assert owed == {
+        "status": "PARTIALLY_PAID",
+        "amountPaid": {"amount": "400.00"},
+        "amountDue": {"amount": "600.00"},
+    }
