@@ -18,6 +18,7 @@ from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass
 from typing import Protocol
 
+import httpx
 import pytest
 
 from sandbox.endpoints import Endpoints, TrytonEndpoint
@@ -156,6 +157,24 @@ def tryton_proxy(writable_tryton: TrytonEndpoint) -> Iterator[TrytonFaultProxy]:
     proxy.stop()
 
 
+@pytest.fixture(scope="session")
+def tryton_session(tryton_proxy: TrytonFaultProxy, writable_tryton: TrytonEndpoint) -> str:
+    """One session of the integration user for the whole run (``user_id:token``): each test's
+    adapter adopts it instead of logging in, which costs Tryton a password hash each time."""
+    answer = httpx.post(
+        f"{tryton_proxy.url}/{writable_tryton.database}/rpc/",
+        json={
+            "id": 1,
+            "method": "common.db.login",
+            "params": [writable_tryton.user, {"password": writable_tryton.password}, "en"],
+        },
+        timeout=60.0,
+    )
+    answer.raise_for_status()
+    user_id, token = answer.json()["result"][:2]
+    return f"{user_id}:{token}"
+
+
 @pytest.fixture
 def tryton_control(tryton_proxy: TrytonFaultProxy) -> Iterator[SandboxControl]:
     control = SandboxControl(tryton_proxy.url, None)
@@ -185,6 +204,7 @@ async def _tryton(request: pytest.FixtureRequest) -> ErpHarness:
         database=endpoint.database,
         user=endpoint.user,
         password=endpoint.password,
+        session=request.getfixturevalue("tryton_session"),
         policy=CONTRACT_POLICY,
     )
     adapter = TrytonErp(config)
