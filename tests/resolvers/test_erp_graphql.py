@@ -367,3 +367,88 @@ def test_a_payment_is_recorded_once_against_an_invoice(on_erp: OnErp) -> None:
         "amountPaid": {"amount": "400.00"},
         "amountDue": {"amount": "600.00"},
     }
+
+
+@pytest.mark.second_erp
+def test_trytons_own_credit_check_holds_a_booking_for_finance_then_confirms_the_sale(
+    accord_on_tryton: AccordServer, tryton_world: World, writable_tryton_sandbox: Endpoints
+) -> None:
+    # given a customer whose limit Accord's credit check clears for the deal, while Tryton,
+    # which also counts a confirmed sale not yet invoiced, finds it over
+    emulators = EmulatorClient(writable_tryton_sandbox)
+    try:
+        deals = Deals(emulators, tryton_world)
+        key = f"CHECK-{uuid.uuid4().hex[:8].upper()}"
+        price = next(p for p in tryton_world.products if p.sku == "SVC-TRAIN").list_price_usd
+        asyncio.run(
+            _tryton_customer_with_open_sale(writable_tryton_sandbox, key, price + 100, Decimal(200))
+        )
+        account = deals.new_account(ERP_Customer_Id__c=key)
+        deal = deals.deal(account, currency="EUR", erp_key=key)
+    finally:
+        emulators.close()
+
+    # when sales books the deal, it waits for finance with Tryton's own message
+    booked = accord_on_tryton.graphql(
+        BOOK,
+        {"input": {"idempotencyKey": f"book-{uuid.uuid4()}", "opportunityId": deal.opportunity_id}},
+        key="demo-sales",
+    )["data"]["bookOrder"]
+    pending = booked["workflow"]
+    assert pending["status"] == "PENDING_APPROVAL", booked
+    assert pending["pendingApproval"]["code"] == "ERP_CREDIT_CHECK"
+
+    # then finance's approval confirms the same sale in Tryton, and the booking completes
+    approved = accord_on_tryton.graphql(
+        APPROVE,
+        {"input": {"idempotencyKey": f"approve-{uuid.uuid4()}", "id": pending["id"]}},
+        key="demo-finance",
+    )["data"]["approveWorkflow"]["workflow"]
+    assert approved["status"] == "COMPLETED", approved
+    assert approved["order"]["status"] != "PENDING_APPROVAL"
+    orders = accord_on_tryton.graphql(
+        f'{{ customer(id: "cus:{key}") {{ orders(first: 10) {{ edges {{ node {{ erpId }} }} }} }} }}'
+    )["data"]["customer"]["orders"]["edges"]
+    assert approved["order"]["erpId"] in [edge["node"]["erpId"] for edge in orders]
+    assert len(orders) == 2  # the earlier sale and this one, nothing twice
+
+
+async def _tryton_customer_with_open_sale(
+    endpoints: Endpoints, key: str, limit: Decimal, open_sale: Decimal
+) -> None:
+    tryton = endpoints.tryton
+    erp = TrytonErp(
+        TrytonConfig(
+            url=tryton.url,
+            database=tryton.database,
+            user=tryton.user,
+            password=tryton.password,
+            ca_file=tryton.ca_file,
+            policy=ResiliencePolicy(timeout=60.0, max_attempts=1),
+        )
+    )
+    try:
+        entity = next(e for e in (await erp.legal_entities()).values() if e.country == "DE")
+        customer = await erp.upsert_customer(
+            key,
+            CustomerFields(
+                name=f"Checked {key} GmbH",
+                legal_entity_id=entity.erp_id,
+                currency="EUR",
+                credit_limit=limit,
+                billing_address=Address("1 Hauptstrasse", "Berlin", None, "10115", "DE"),
+            ),
+            idempotency_key=key,
+        )
+        await erp.create_sales_order(
+            NewSalesOrder(
+                customer_erp_id=customer,
+                external_id=f"006OPEN{uuid.uuid4().hex[:8]}",
+                order_date=erp.today(),
+                currency="EUR",
+                lines=(OrderLineInput("SVC-TRAIN", Decimal(1), open_sale),),
+            ),
+            idempotency_key=key,
+        )
+    finally:
+        await erp.close()
