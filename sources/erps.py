@@ -7,7 +7,15 @@ adapter, calling `register` at the bottom of its module and naming the module he
 that is not installed is skipped, so the list may name adapters a build leaves out.
 
 The name is also the adapter's ``source``: how events, snapshots, watermarks and the audit
-trail name the system.
+trail name the system. An adapter module joins like this (at its end)::
+
+    def _build(config: TrytonConfig, context: erps.ErpContext) -> TrytonErp:
+        return TrytonErp(config, today=context.today)
+
+    erps.register(erps.ErpAdapter("tryton", "Tryton", TrytonConfig, _build, configure=read_env))
+
+where ``read_env(env)`` builds its configuration from its ``ACCORD_TRYTON_*`` variables and
+raises `ValueError` naming the variable that is missing or wrong.
 """
 
 from __future__ import annotations
