@@ -27,6 +27,7 @@ from sources.ports import CrmPort, ErpPort
 from sources.resilience import ResiliencePolicy
 from tests.adapters import make_crm, make_erp
 from tests.conftest import SandboxControl
+from tests.events.http_support import Receiver, WebhookTargets, serve
 from tests.sandbox.test_netsuite_support import NetSuiteHttp
 
 # Fails fast, retries little: a contract test waits for nothing it does not need.
@@ -67,6 +68,11 @@ class ErpHarness:
         """Bill a sales order in full (set-up for payment tests); the invoice's id."""
         raise NotImplementedError
 
+    def notifications(self) -> contextlib.AbstractContextManager[Receiver | None]:
+        """While open, the notifications the system pushes, as it sends them (None: it pushes
+        none; the adapter's ``webhooks`` says the same)."""
+        return contextlib.nullcontext()
+
 
 @dataclass
 class CrmHarness:
@@ -105,9 +111,28 @@ class ControlFaults:
 
 
 class NetSuiteHarness(ErpHarness):
-    def __init__(self, erp: NetSuiteErp, world: World, control: SandboxControl, ns: NetSuiteHttp):
+    def __init__(
+        self,
+        erp: NetSuiteErp,
+        world: World,
+        control: SandboxControl,
+        ns: NetSuiteHttp,
+        sandbox: Endpoints,
+    ):
         super().__init__("netsuite", erp, world, ControlFaults(control, "/services/rest/*"))
         self.ns = ns
+        self.sandbox = sandbox
+
+    @contextlib.contextmanager
+    def notifications(self) -> Iterator[Receiver | None]:
+        receiver = Receiver()
+        targets = WebhookTargets(self.sandbox.netsuite.base_url, self.sandbox.netsuite.ca_file)
+        with serve(receiver.app) as url:
+            targets.add(f"{url}/hook", "contract-suite-secret")
+            try:
+                yield receiver
+            finally:
+                targets.close()
 
     async def invoice_order(self, customer_erp_id: str, order_erp_id: str) -> str:
         return self.ns.create(
@@ -127,7 +152,7 @@ async def erp_harness(
     adapter = make_erp(sandbox, CONTRACT_POLICY)
     await adapter.start()
     try:
-        yield NetSuiteHarness(adapter, world, ns_control, ns)
+        yield NetSuiteHarness(adapter, world, ns_control, ns, sandbox)
     finally:
         await adapter.close()
 
