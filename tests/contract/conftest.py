@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import contextlib
 import datetime as dt
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Callable, Iterator
 from dataclasses import dataclass
 from typing import Protocol
 
@@ -25,6 +25,7 @@ from sandbox.world import World
 from sources.netsuite import NetSuiteErp
 from sources.ports import CrmPort, ErpPort
 from sources.resilience import ResiliencePolicy
+from tests.accord import Emulators
 from tests.adapters import make_crm, make_erp
 from tests.conftest import SandboxControl
 from tests.events.http_support import Receiver, WebhookTargets, serve
@@ -80,6 +81,7 @@ class CrmHarness:
     crm: CrmPort
     world: World
     faults: Faults
+    new_account: Callable[[str], str]  # an account of this name, created in the CRM: its id
 
 
 class ControlFaults:
@@ -163,11 +165,18 @@ async def crm_harness(
     sandbox: Endpoints,
     world: World,
     sf_control: SandboxControl,
+    emulators: Emulators,
 ) -> AsyncIterator[CrmHarness]:
     """Each CRM adapter, started against its system seeded from the session's world."""
     adapter = make_crm(sandbox, CONTRACT_POLICY)
     await adapter.start()
+
+    def new_account(name: str) -> str:
+        return emulators.sf_create("Account", {"Name": name})
+
     try:
-        yield CrmHarness("salesforce", adapter, world, ControlFaults(sf_control, "/services/*"))
+        yield CrmHarness(
+            "salesforce", adapter, world, ControlFaults(sf_control, "/services/*"), new_account
+        )
     finally:
         await adapter.close()
