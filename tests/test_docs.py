@@ -19,6 +19,7 @@ from typing import Any
 import httpx
 import pytest
 
+from sandbox.endpoints import Endpoints
 from schema.__main__ import access_table, ownership_table
 from tests.api.issuer import Issuer
 from tests.federation.node import NODE_MODULES, node
@@ -273,6 +274,23 @@ def test_the_sandbox_pages_python_runs_as_written(
     # and what it printed is the sandbox's
     if "print(" in "".join(found):
         assert "Adventure Systems SAS" in capsys.readouterr().out
+
+
+@pytest.mark.second_erp
+def test_the_erps_pages_python_reads_the_tryton_sandbox(
+    tryton_sandbox: Endpoints, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # given the page's Python, reading the endpoints file of a Tryton sandbox
+    endpoints_file = tmp_path / "sandbox.json"
+    tryton_sandbox.write(endpoints_file)
+    code = PYTHON.findall((DOCS / "erps.md").read_text())[0]
+    code = code.replace('Path("sandbox.json")', f"Path({str(endpoints_file)!r})")
+
+    # when it runs on its own, then it printed the first customer's party
+    exec(compile(code, "docs/erps.md", "exec"), {})
+    printed = capsys.readouterr().out
+    assert "'name': 'Hooli Industries Inc.'" in printed
+    assert "'credit_limit_amount'" in printed
 
 
 JS = re.compile(r"```js\n(.*?)```", re.S)
