@@ -29,6 +29,7 @@ from typing import Any
 from sources.concurrency import ConcurrencyBudget
 from sources.netsuite_http import SOURCE as DEFAULT_ERP
 from sources.ports import StartableErp
+from sources.resilience import ResiliencePolicy
 
 __all__ = [
     "ADAPTER_MODULES",
@@ -61,7 +62,10 @@ class ErpAdapter:
     system; ``factory`` builds the adapter from ``config`` (an instance of ``config_type``,
     e.g. `sources.netsuite_http.NetSuiteConfig`) and the shared `ErpContext`;
     ``configure`` reads that configuration from the ``ACCORD_*`` environment (a `ValueError`
-    naming the bad variable when it cannot), None when `config.settings` reads it.
+    naming the bad variable when it cannot), None when `config.settings` reads it;
+    ``from_sandbox`` builds it from a sandbox's endpoints (`sandbox.endpoints.Endpoints`, whose
+    ``sandbox.erp`` is this name) and the resilience policy, None when the composition root
+    knows how (NetSuite's emulator).
     """
 
     name: str
@@ -69,6 +73,7 @@ class ErpAdapter:
     config_type: type
     factory: Callable[[Any, ErpContext], StartableErp]
     configure: Callable[[Mapping[str, str]], Any] | None = None
+    from_sandbox: Callable[[Any, ResiliencePolicy], Any] | None = None
 
 
 class UnknownErp(ValueError):
