@@ -14,8 +14,8 @@ trail name the system. An adapter module joins like this (at its end)::
 
     erps.register(erps.ErpAdapter("tryton", "Tryton", TrytonConfig, _build, configure=read_env))
 
-where ``read_env(env)`` builds its configuration from its ``ACCORD_TRYTON_*`` variables and
-raises `ValueError` naming the variable that is missing or wrong.
+where ``read_env(env)`` builds its configuration from its ``ACCORD_TRYTON_*`` variables (None
+when there are none) and raises `ValueError` naming the variable that is missing or wrong.
 """
 
 from __future__ import annotations
@@ -61,8 +61,9 @@ class ErpAdapter:
     ``name`` selects it (and is its ``source``); ``product`` is how messages and docs name the
     system; ``factory`` builds the adapter from ``config`` (an instance of ``config_type``,
     e.g. `sources.netsuite_http.NetSuiteConfig`) and the shared `ErpContext`;
-    ``configure`` reads that configuration from the ``ACCORD_*`` environment (a `ValueError`
-    naming the bad variable when it cannot), None when `config.settings` reads it;
+    ``configure`` reads that configuration from the ``ACCORD_*`` environment (None when none
+    of its variables is set: the sandbox provides it; a `ValueError` naming the bad variable
+    when it cannot), itself None when `config.settings` reads it;
     ``from_sandbox`` builds it from a sandbox's endpoints (`sandbox.endpoints.Endpoints`, whose
     ``sandbox.erp`` is this name) and the resilience policy, None when the composition root
     knows how (NetSuite's emulator).
