@@ -62,7 +62,7 @@ from mutations.workflow import EngineSettings, WorkflowEngine, WorkflowKind, Wor
 from mutations.workflow_events import publishing
 from reconcile import Reconciler
 from resolvers.context import AccordContext, Services, Sources
-from sandbox.endpoints import Endpoints, TrytonEndpoint
+from sandbox.endpoints import Endpoints
 from sandbox.intake import register_intake
 from schema.build import build_schema, sdl_of
 from schema.federation import build_subgraph_schema
@@ -76,7 +76,6 @@ from sources.ports import ErpPort
 from sources.resilience import ResiliencePolicy
 from sources.salesforce import SalesforceCrm
 from sources.salesforce_client import SalesforceConfig
-from sources.tryton.rpc import TrytonConfig
 from state.audit import AuditTrail
 from state.backend import StateBackend, open_backend
 from state.budget import RedisBudget
@@ -92,13 +91,10 @@ TRYTON_SANDBOX_CUSTOMERS = 60
 TRYTON_SANDBOX_START = 900.0  # seconds a first start (no prepared database yet) may take
 
 
-def configs_from_endpoints(
-    endpoints: Endpoints, policy: ResiliencePolicy
-) -> tuple[SalesforceConfig, NetSuiteConfig | TrytonConfig]:
-    """Source configurations for a running sandbox, with the clients its endpoints file names
-    (its ERP's: the NetSuite emulator's or its Tryton's)."""
+def configs_of_crm(endpoints: Endpoints, policy: ResiliencePolicy) -> SalesforceConfig:
+    """The CRM's configuration for a running sandbox, with the client its endpoints file names."""
     sf = endpoints.salesforce
-    crm = SalesforceConfig(
+    return SalesforceConfig(
         instance_url=sf.instance_url,
         auth="client_credentials",
         client_id=sf.client_id,
@@ -106,19 +102,16 @@ def configs_from_endpoints(
         ca_file=sf.ca_file,
         policy=policy,
     )
-    if isinstance(endpoints.erp, TrytonEndpoint):
-        tryton = endpoints.erp
-        return crm, TrytonConfig(
-            url=tryton.url,
-            database=tryton.database,
-            user=tryton.user,
-            password=tryton.password,
-            ca_file=tryton.ca_file,
-            policy=policy,
-        )
+
+
+def configs_from_endpoints(
+    endpoints: Endpoints, policy: ResiliencePolicy
+) -> tuple[SalesforceConfig, NetSuiteConfig]:
+    """Source configurations for a running sandbox of NetSuite's emulator, with the clients
+    its endpoints file names."""
     ns = endpoints.netsuite
     return (
-        crm,
+        configs_of_crm(endpoints, policy),
         NetSuiteConfig(
             account_id=ns.account_id,
             base_url=ns.base_url,
@@ -133,26 +126,29 @@ def configs_from_endpoints(
 
 def source_configs(settings: Settings, endpoints_file: Path | None) -> tuple[SalesforceConfig, Any]:
     """The CRM's and the ERP's configurations: from the settings (an ERP adapter that reads
-    its own variables: from them), or from a sandbox's endpoints."""
+    its own variables: from them), or from a sandbox's endpoints, whose ERP must be the one
+    selected (``ACCORD_ERP``, ``--erp``)."""
     erp_config = settings.erp_config if settings.erp_config is not None else settings.netsuite
     if settings.salesforce is not None and erp_config is not None:
         return settings.salesforce, erp_config
     if endpoints_file is None:
         raise SettingsError(["no sources configured and no sandbox to attach to"])
+    chosen = erps.adapter(settings.erp)
     try:
         endpoints = Endpoints.read(endpoints_file)
+        if endpoints.sandbox.erp != chosen.name:
+            raise ValueError(
+                f"this sandbox runs {endpoints.sandbox.erp} as its ERP, not {chosen.product} "
+                f"(start it with --erp {chosen.name}, or select {endpoints.sandbox.erp} with "
+                "ACCORD_ERP or --erp)"
+            )
+        if chosen.from_sandbox is not None:
+            salesforce = configs_of_crm(endpoints, settings.policy)
+            return salesforce, erp_config or chosen.from_sandbox(endpoints, settings.policy)
+        salesforce, netsuite = configs_from_endpoints(endpoints, settings.policy)
+        return salesforce, erp_config if erp_config is not None else netsuite
     except (OSError, ValueError) as exc:
         raise SettingsError([f"--sandbox {endpoints_file}: {exc}"]) from None
-    if endpoints.sandbox.erp != settings.erp:
-        raise SettingsError(
-            [
-                f"--sandbox {endpoints_file} runs {endpoints.sandbox.erp} as its ERP, and "
-                f"Accord is to use {settings.erp}: start it with --erp {endpoints.sandbox.erp}"
-            ]
-        )
-    salesforce, sandbox_erp = configs_from_endpoints(endpoints, settings.policy)
-    # an ERP configured by its own variables is used as configured; else the sandbox's
-    return salesforce, erp_config if erp_config is not None else sandbox_erp
 
 
 @dataclass(frozen=True)
@@ -614,7 +610,7 @@ def main(argv: list[str] | None = None) -> int:
             on_tryton = settings.erp == "tryton"
             process = SandboxProcess(
                 customers=TRYTON_SANDBOX_CUSTOMERS if on_tryton else settings.sandbox_customers,
-                erp="tryton" if on_tryton else "netsuite",
+                erp=settings.erp,
             )
             erp = "a Tryton server" if on_tryton else "NetSuite emulators"
             print(f"Starting the embedded sandbox (Salesforce and {erp})...", flush=True)

@@ -49,7 +49,7 @@ from sources.records import (
     NewSalesOrder,
     PaymentTerms,
 )
-from sources.resilience import ResilienceSnapshot
+from sources.resilience import ResiliencePolicy, ResilienceSnapshot
 from sources.tryton import documents as docs
 from sources.tryton import feed
 from sources.tryton.configure import configure
@@ -958,4 +958,21 @@ def _build(config: TrytonConfig, context: erps.ErpContext) -> TrytonErp:
     return TrytonErp(config, today=context.today)
 
 
-erps.register(erps.ErpAdapter(SOURCE, "Tryton", TrytonConfig, _build, configure=configure))
+def _from_sandbox(endpoints: Any, policy: ResiliencePolicy) -> TrytonConfig:
+    """The configuration of a sandbox's Tryton (``endpoints``: `sandbox.endpoints.Endpoints`)."""
+    tryton = endpoints.tryton
+    return TrytonConfig(
+        url=tryton.url,
+        database=tryton.database,
+        user=tryton.user,
+        password=tryton.password,
+        ca_file=tryton.ca_file,
+        policy=policy,
+    )
+
+
+erps.register(
+    erps.ErpAdapter(
+        SOURCE, "Tryton", TrytonConfig, _build, configure=configure, from_sandbox=_from_sandbox
+    )
+)

@@ -408,5 +408,5 @@ def test_a_sandbox_runs_the_erp_accord_is_told_to_use(tmp_path: Path) -> None:
     _, config = source_configs(load_settings({"ACCORD_ERP": "tryton"}), endpoints_file)
     assert isinstance(config, TrytonConfig)
     assert (config.url, config.database) == ("https://127.0.0.1:2", "accord")
-    with pytest.raises(SettingsError, match="start it with --erp tryton"):
+    with pytest.raises(SettingsError, match="select tryton with ACCORD_ERP"):
         source_configs(load_settings({}), endpoints_file)

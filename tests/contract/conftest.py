@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import contextlib
 import datetime as dt
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Callable, Iterator
 from dataclasses import dataclass
 from typing import Protocol
 
@@ -28,9 +28,11 @@ from sources.ports import CrmPort, ErpPort
 from sources.resilience import ResiliencePolicy
 from sources.tryton.adapter import TrytonErp
 from sources.tryton.rpc import TrytonConfig, TrytonRpc
+from tests.accord import Emulators
 from tests.adapters import make_crm, make_erp
 from tests.conftest import SandboxControl
 from tests.contract.tryton_faults import TrytonFaultProxy
+from tests.events.http_support import Receiver, WebhookTargets, serve
 from tests.sandbox.test_netsuite_support import NetSuiteHttp
 from tests.sandbox.tryton_support import rpc_for
 
@@ -75,6 +77,11 @@ class ErpHarness:
     async def close(self) -> None:
         await self.erp.close()  # type: ignore[attr-defined]
 
+    def notifications(self) -> contextlib.AbstractContextManager[Receiver | None]:
+        """While open, the notifications the system pushes, as it sends them (None: it pushes
+        none; the adapter's ``webhooks`` says the same)."""
+        return contextlib.nullcontext()
+
 
 @dataclass
 class CrmHarness:
@@ -82,6 +89,7 @@ class CrmHarness:
     crm: CrmPort
     world: World
     faults: Faults
+    new_account: Callable[[str], str]  # an account of this name, created in the CRM: its id
 
 
 class ControlFaults:
@@ -113,9 +121,28 @@ class ControlFaults:
 
 
 class NetSuiteHarness(ErpHarness):
-    def __init__(self, erp: NetSuiteErp, world: World, control: SandboxControl, ns: NetSuiteHttp):
+    def __init__(
+        self,
+        erp: NetSuiteErp,
+        world: World,
+        control: SandboxControl,
+        ns: NetSuiteHttp,
+        sandbox: Endpoints,
+    ):
         super().__init__("netsuite", erp, world, ControlFaults(control, "/services/rest/*"))
         self.ns = ns
+        self.sandbox = sandbox
+
+    @contextlib.contextmanager
+    def notifications(self) -> Iterator[Receiver | None]:
+        receiver = Receiver()
+        targets = WebhookTargets(self.sandbox.netsuite.base_url, self.sandbox.netsuite.ca_file)
+        with serve(receiver.app) as url:
+            targets.add(f"{url}/hook", "contract-suite-secret")
+            try:
+                yield receiver
+            finally:
+                targets.close()
 
     async def invoice_order(self, customer_erp_id: str, order_erp_id: str) -> str:
         return self.ns.create(
@@ -193,6 +220,7 @@ async def _netsuite(request: pytest.FixtureRequest) -> ErpHarness:
         request.getfixturevalue("world"),
         request.getfixturevalue("ns_control"),
         request.getfixturevalue("ns"),
+        sandbox,
     )
 
 
@@ -242,11 +270,18 @@ async def crm_harness(
     sandbox: Endpoints,
     world: World,
     sf_control: SandboxControl,
+    emulators: Emulators,
 ) -> AsyncIterator[CrmHarness]:
     """Each CRM adapter, started against its system seeded from the session's world."""
     adapter = make_crm(sandbox, CONTRACT_POLICY)
     await adapter.start()
+
+    def new_account(name: str) -> str:
+        return emulators.sf_create("Account", {"Name": name})
+
     try:
-        yield CrmHarness("salesforce", adapter, world, ControlFaults(sf_control, "/services/*"))
+        yield CrmHarness(
+            "salesforce", adapter, world, ControlFaults(sf_control, "/services/*"), new_account
+        )
     finally:
         await adapter.close()
