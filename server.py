@@ -182,7 +182,7 @@ class EventOptions:
 
     enabled: bool = True  # the bus; off, nothing below runs
     salesforce_secrets: tuple[str, ...] = ()  # no secret: no intake route for that source
-    netsuite_secrets: tuple[str, ...] = ()
+    erp_secrets: tuple[str, ...] = ()
     poll_interval: float = 0.0  # seconds; 0: no pollers
     propagate: bool = True  # mirror the ERP's credit standing in the CRM
     sandbox: Endpoints | None = None  # register this Accord's intake with that sandbox
@@ -193,15 +193,15 @@ def options_from(
     settings: Settings, *, sandbox: Endpoints | None = None, public_url: str | None = None
 ) -> AppOptions:
     keys = dict(settings.api_keys)
-    sf_secrets, ns_secrets = settings.salesforce_webhook_secrets, settings.netsuite_webhook_secrets
+    sf_secrets, erp_secrets = settings.salesforce_webhook_secrets, settings.erp_webhook_secrets
     if settings.sandbox:
         keys.update(DEMO_KEYS)
         # The sandbox sends its webhooks to this process: one secret for this run.
         secret = secrets.token_hex(24)
-        sf_secrets, ns_secrets = sf_secrets or (secret,), ns_secrets or (secret,)
+        sf_secrets, erp_secrets = sf_secrets or (secret,), erp_secrets or (secret,)
     events = EventOptions(
         salesforce_secrets=sf_secrets,
-        netsuite_secrets=ns_secrets,
+        erp_secrets=erp_secrets,
         poll_interval=settings.poll_seconds,
         propagate=settings.propagate,
         sandbox=sandbox if settings.sandbox else None,
@@ -422,7 +422,7 @@ def create_app(
             process=normalizer.process,
             feeds=[
                 (crm, events.salesforce_secrets or None),
-                (erp, events.netsuite_secrets or None),
+                (erp, events.erp_secrets or None),
             ],
         )
         if bus is not None
@@ -520,7 +520,7 @@ async def _register(events: EventOptions, *, enabled: bool) -> None:
     """Point the sandbox's webhooks at this process (or stop them)."""
     assert events.sandbox is not None
     assert events.public_url is not None
-    secret = events.netsuite_secrets[0] if events.netsuite_secrets else ""
+    secret = events.erp_secrets[0] if events.erp_secrets else ""
     await register_intake(events.sandbox, events.public_url, secret, enabled=enabled)
 
 

@@ -55,7 +55,8 @@ Everything
     ACCORD_WORKFLOW_RECOVERY_SECONDS     how often to look for them, default 5
     ACCORD_WORKFLOW_RETRY_SECONDS        how long a step retries a failing source, default 60
     ACCORD_SALESFORCE_WEBHOOK_SECRETS    secrets signing Salesforce change events (comma-separated)
-    ACCORD_NETSUITE_WEBHOOK_SECRETS      secrets that sign NetSuite change notifications
+    ACCORD_ERP_WEBHOOK_SECRETS           secrets that sign the ERP's change notifications
+    ACCORD_NETSUITE_WEBHOOK_SECRETS      the same, by its earlier name (NetSuite only)
     ACCORD_POLL_SECONDS                  poll for changes webhooks missed; 0 turns pollers off
                                          (default 60 against real systems, 5 on the sandbox)
     ACCORD_PROPAGATE                     true|false: mirror the ERP's credit standing in the CRM
@@ -136,7 +137,7 @@ class Settings:
     cache_size: int = 100_000
     cache_memory_mb: int = 128
     salesforce_webhook_secrets: tuple[str, ...] = ()
-    netsuite_webhook_secrets: tuple[str, ...] = ()
+    erp_webhook_secrets: tuple[str, ...] = ()
     poll_seconds: float = 0.0  # 0: no pollers
     propagate: bool = True
     cors: CorsPolicy | None = None  # None: no cross-origin access from browsers
@@ -240,6 +241,7 @@ _NOT_SOURCE = frozenset(
     {
         "ACCORD_SALESFORCE_WEBHOOK_SECRETS",
         "ACCORD_NETSUITE_WEBHOOK_SECRETS",
+        "ACCORD_ERP_WEBHOOK_SECRETS",
         "ACCORD_TRYTON_CACHE_DIR",
         "ACCORD_TRYTON_DATABASE_URI",
     }
@@ -270,16 +272,14 @@ def load_settings(env: Mapping[str, str]) -> Settings:
             erp_config = chosen.configure(env)
         except ValueError as exc:  # every mistake, when the adapter lists them
             read.problems.extend(getattr(exc, "problems", None) or [str(exc)])
-    for other, product in (("netsuite", "NetSuite"), ("tryton", "Tryton")):
-        named = sorted(
-            name
-            for name in configured
-            if name.startswith(f"ACCORD_{other.upper()}_") and other != chosen.name
-        )
+    for other in erps.names():
+        if other == chosen.name:
+            continue
+        named = sorted(name for name in configured if name.startswith(f"ACCORD_{other.upper()}_"))
         if named:
             read.problems.append(
-                f"{', '.join(named)} configure {product}, but the ERP is {chosen.name}: "
-                f"set ACCORD_ERP={other} or leave them out"
+                f"{', '.join(named)} configure {erps.adapter(other).product}, but the ERP is "
+                f"{chosen.name}: set ACCORD_ERP={other} or leave them out"
             )
     if configured:
         salesforce = _salesforce(read, policy)
@@ -309,7 +309,7 @@ def load_settings(env: Mapping[str, str]) -> Settings:
     cache_size = read.integer("ACCORD_CACHE_SIZE", 100_000, low=100, high=10_000_000)
     cache_memory = read.integer("ACCORD_CACHE_MEMORY_MB", 128, low=1, high=65_536)
     sf_secrets = _secrets(read, "ACCORD_SALESFORCE_WEBHOOK_SECRETS")
-    ns_secrets = _secrets(read, "ACCORD_NETSUITE_WEBHOOK_SECRETS")
+    erp_secrets = _erp_secrets(read)
     poll = read.number("ACCORD_POLL_SECONDS", 60.0 if configured else 5.0, low=0, high=86400)
     propagate = read.flag("ACCORD_PROPAGATE", default=True)
     cors = _cors(read)
@@ -337,7 +337,7 @@ def load_settings(env: Mapping[str, str]) -> Settings:
         cache_size=cache_size,
         cache_memory_mb=cache_memory,
         salesforce_webhook_secrets=sf_secrets,
-        netsuite_webhook_secrets=ns_secrets,
+        erp_webhook_secrets=erp_secrets,
         poll_seconds=poll,
         propagate=propagate,
         cors=cors,
@@ -358,6 +358,19 @@ def _secrets(read: _Reader, name: str) -> tuple[str, ...]:
     if any(len(secret) < 24 for secret in found):
         read.problems.append(f"{name}: each secret needs 24 characters or more")
     return found
+
+
+def _erp_secrets(read: _Reader) -> tuple[str, ...]:
+    """The ERP's webhook secrets: ``ACCORD_ERP_WEBHOOK_SECRETS``, or for NetSuite the name
+    they had before the ERP was a choice, ``ACCORD_NETSUITE_WEBHOOK_SECRETS``."""
+    current = _secrets(read, "ACCORD_ERP_WEBHOOK_SECRETS")
+    earlier = _secrets(read, "ACCORD_NETSUITE_WEBHOOK_SECRETS")
+    if current and earlier and current != earlier:
+        read.problems.append(
+            "ACCORD_NETSUITE_WEBHOOK_SECRETS: differs from ACCORD_ERP_WEBHOOK_SECRETS, its "
+            "newer name; set only ACCORD_ERP_WEBHOOK_SECRETS"
+        )
+    return current or earlier
 
 
 def _cors(read: _Reader) -> CorsPolicy | None:

@@ -122,8 +122,22 @@ def test_webhook_secrets_and_empty_variables_do_not_leave_the_sandbox() -> None:
     )
     assert settings.sandbox
     assert settings.salesforce_webhook_secrets == (secret,)
-    assert settings.netsuite_webhook_secrets == (secret,)
+    assert settings.erp_webhook_secrets == (secret,)  # read by its earlier, NetSuite name
     assert settings.anonymous_reads  # the sandbox's default
+
+
+def test_the_erp_webhook_secrets_have_one_name_for_every_erp() -> None:
+    current, earlier = "c" * 32, "e" * 32
+
+    assert load_settings({"ACCORD_ERP_WEBHOOK_SECRETS": current}).erp_webhook_secrets == (current,)
+    same = {"ACCORD_ERP_WEBHOOK_SECRETS": current, "ACCORD_NETSUITE_WEBHOOK_SECRETS": current}
+    assert load_settings(same).erp_webhook_secrets == (current,)
+    with pytest.raises(SettingsError) as refused:
+        load_settings(
+            {"ACCORD_ERP_WEBHOOK_SECRETS": current, "ACCORD_NETSUITE_WEBHOOK_SECRETS": earlier}
+        )
+    assert any(p.startswith("ACCORD_NETSUITE_WEBHOOK_SECRETS: ") for p in refused.value.problems)
+    assert all(earlier not in p and current not in p for p in refused.value.problems)
 
 
 @pytest.mark.parametrize(
