@@ -44,6 +44,7 @@ from api.persisted import PersistedQueries, PersistedQueryOptions
 from api.sdl import SchemaDocument
 from api.serving import serve
 from api.subscriptions import SubscriptionLimits, SubscriptionServer
+from api.telemetry import MetricsEndpoint, RequestTelemetry, caller_samples, registered_names
 from cache import CacheSettings, InvalidatingCrm, InvalidatingErp, ReadCache
 from config.settings import Settings, SettingsError, load_settings
 from domain.caller import Caller
@@ -58,7 +59,7 @@ from events.propagation import CreditStatusPropagation
 from mutations.booking_steps import BOOK_ORDER_STEPS
 from mutations.common import WritePorts, WriteServices
 from mutations.workflow import EngineSettings, WorkflowEngine, WorkflowKind, WorkflowStore
-from mutations.workflow_events import publishing
+from mutations.workflow_events import counting, publishing
 from reconcile import Reconciler
 from resolvers.context import AccordContext, Services, Sources
 from sandbox.endpoints import Endpoints
@@ -79,6 +80,8 @@ from state.budget import RedisBudget
 from state.errors import StateError
 from state.idempotency import IdempotencyStore
 from state.preflight import RedisUnusable, check_redis
+from telemetry import metrics
+from telemetry.options import TelemetryOptions
 
 logger = logging.getLogger("accord")
 
@@ -146,6 +149,7 @@ class AppOptions:
     exposure: Exposure = field(default_factory=Exposure)  # limits, budgets, introspection
     oidc: OidcOptions | None = None  # the issuer whose bearer tokens name callers
     reconcile_every: float = 0.0  # seconds between scheduled reconciliations; 0: on demand only
+    telemetry: TelemetryOptions = field(default_factory=TelemetryOptions)
 
 
 @dataclass(frozen=True)
@@ -202,6 +206,7 @@ def options_from(
         exposure=settings.exposure,
         oidc=settings.oidc,
         reconcile_every=settings.reconcile_seconds,
+        telemetry=settings.telemetry,
     )
 
 
@@ -283,7 +288,7 @@ def create_app(
         {WorkflowKind.BOOK_ORDER: BOOK_ORDER_STEPS},
         services=ports,
         settings=options.engine,
-        on_change=publishing(bus.publish) if bus is not None else None,
+        on_change=counting(publishing(bus.publish) if bus is not None else None),
     )
     services = WriteServices.of(ports, engine)
     # Sweeps read the sources themselves: a comparison of the systems never reads a cached copy.
@@ -305,6 +310,8 @@ def create_app(
     sdl_document = SchemaDocument(sdl_of(schema), authenticator, exposure.introspection)
     pipeline = build_pipeline(schema, exposure, persisted, backend)
     callers = CallerSlots(exposure.callers)
+    metrics.watch(callers, caller_samples)
+    metrics.OPERATION_NAMES.know(registered_names(options.persisted_queries.registered.values()))
     graphql = GraphQLHttp(pipeline, authenticator, connection_context, graphiql=exposure.graphiql)
     # The same types as a federation subgraph, for gateways (docs/federation.md), through a
     # pipeline of its own with the same limits and field rules.
@@ -407,10 +414,18 @@ def create_app(
             Route("/console", console_page, methods=["GET"]),
             console_assets(),
             Route("/healthz", healthz, methods=["GET"]),
+            Route(
+                "/metrics",
+                MetricsEndpoint(authenticator, options.telemetry.metrics_token).handle,
+                methods=["GET"],
+            ),
             Route("/readyz", Readiness([crm, erp], state=backend).handle, methods=["GET"]),
         ],
         lifespan=lifespan,
-        middleware=[Middleware(CorsMiddleware, policy=options.cors)] if options.cors else [],
+        middleware=[
+            Middleware(RequestTelemetry),  # outermost: request id and trace for everything
+            *([Middleware(CorsMiddleware, policy=options.cors)] if options.cors else []),
+        ],
     )
 
 

@@ -66,7 +66,7 @@ Everything
     ACCORD_LOG_LEVEL                     default info
 
 Limits, budgets, introspection and GraphiQL: see `config.exposure`; bearer tokens of an
-OpenID Connect issuer: `config.identity`.
+OpenID Connect issuer: `config.identity`; metrics, traces and log format: `config.telemetry`.
 """
 
 from __future__ import annotations
@@ -86,10 +86,12 @@ from api.identity import OidcOptions
 from api.persisted import Mode, PersistedQueryOptions, RegisteredOperationsError, load_registered
 from config.exposure import read_exposure
 from config.identity import read_oidc
+from config.telemetry import read_telemetry
 from domain.ownership import Role
 from sources.netsuite_http import NetSuiteConfig
 from sources.resilience import ResiliencePolicy
 from sources.salesforce_client import AuthMode, SalesforceConfig
+from telemetry.options import TelemetryOptions
 
 
 class SettingsError(ValueError):
@@ -130,6 +132,7 @@ class Settings:
     redis_timeout: float = 2.0
     workflow_retry: float = 60.0
     netsuite_concurrency: int = 15
+    telemetry: TelemetryOptions = dataclasses.field(default_factory=TelemetryOptions)
 
     @property
     def sandbox(self) -> bool:
@@ -267,6 +270,7 @@ def load_settings(env: Mapping[str, str]) -> Settings:
     cors = _cors(read)
     exposure = read_exposure(read, real_systems=bool(configured))
     oidc = read_oidc(read)
+    telemetry = read_telemetry(read)
     reconcile = read.number("ACCORD_RECONCILE_SECONDS", 3600.0, low=0, high=30 * 86400)
     if 0 < reconcile < 60:
         read.problems.append("ACCORD_RECONCILE_SECONDS: use 0 (off) or 60 and more")
@@ -299,6 +303,7 @@ def load_settings(env: Mapping[str, str]) -> Settings:
         redis_timeout=redis_timeout,
         workflow_retry=retry,
         netsuite_concurrency=concurrency,
+        telemetry=telemetry,
     )
 
 

@@ -49,6 +49,7 @@ from typing import Any, Literal
 
 from domain.ids import customer_id, erp_object_id
 from events import outbox, transitions
+from events.bus.instruments import received
 from events.model import Event, EventType, event_id
 from sources.clock import utc_today
 from sources.ports import CrmPort, ErpPort
@@ -213,6 +214,7 @@ class Normalizer:
         the bus at least once, and exactly once unless a publication fails or is cut short.
         The returned events include any left over from such an earlier failure.
         """
+        received(change.source, change.record_type)
         if self.publish is None:
             return await self.normalize(change)
         run = _Run()

@@ -38,6 +38,7 @@ from sources.errors import (
     SourceValidationError,
     parse_retry_after,
 )
+from sources.instruments import account_slot
 from sources.resilience import Resilience, ResiliencePolicy
 
 SOURCE = "netsuite"
@@ -278,7 +279,7 @@ class NetSuiteClient:
                 if self.budget is None:
                     response = await self._http.request(method, url, headers=headers, **kwargs)
                 else:
-                    async with self.budget.slot():
+                    async with account_slot(self.budget, SOURCE):
                         response = await self._http.request(method, url, headers=headers, **kwargs)
             except httpx.TimeoutException as exc:
                 raise SourceTimeout(SOURCE, f"{method} {url}: no answer in time") from exc

@@ -47,8 +47,10 @@ from sources.errors import (
     SourceUnavailable,
     SourceValidationError,
 )
+from sources.instruments import allowance_samples
 from sources.resilience import Resilience, ResiliencePolicy, ResilienceSnapshot
 from sources.salesforce_records import normalise_id, strip_attributes
+from telemetry import metrics
 
 SOURCE = "salesforce"
 T = TypeVar("T")
@@ -205,6 +207,7 @@ class SalesforceClient:
         self._client: Salesforce | None = None
         self._login_lock = threading.Lock()
         self._generation = 0  # bumps on every login, so concurrent 401s refresh once
+        metrics.watch(self, allowance_samples)
 
     # ------------------------------------------------------------------ lifecycle
 

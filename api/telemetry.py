@@ -1,0 +1,269 @@
+"""What the ways in report: a metric and a span per GraphQL operation, the request context
+(request id, trace id) every log line carries, one access-log line per HTTP request, and the
+``/metrics`` endpoint.
+
+- `ObservedPipeline` is the request pipeline of every transport (HTTP, WebSocket, server-sent
+  events) with ``accord_graphql_requests_total`` and ``..._duration_seconds`` recorded and,
+  when tracing is on, a span per operation. The operation label is bounded
+  (`telemetry.metrics.OPERATION_NAMES`): registered operations' names, then the first names
+  seen in valid documents, then "other"; "anonymous" for an unnamed operation and "invalid"
+  for a document that names none Accord could choose.
+- `RequestTelemetry` (ASGI middleware) gives each HTTP request and WebSocket a request id
+  (the caller's ``X-Request-Id`` when it is a short token, else a new one, echoed back) and a
+  trace id (the caller's W3C ``traceparent``'s, else a new one), opens the request's span
+  when tracing is on, and writes the access-log line on ``accord.access``.
+- `MetricsEndpoint` answers ``/metrics`` to the ops role, or to a scraper presenting the
+  metrics token (``ACCORD_METRICS_TOKEN``), which opens /metrics and nothing else.
+"""
+
+from __future__ import annotations
+
+import hmac
+import logging
+import re
+import secrets
+import time
+from collections.abc import Iterable, Mapping
+from typing import Any
+
+from graphql import OperationDefinitionNode, parse
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from api.auth import AuthenticationFailed, Authenticator
+from api.callers import CallerSlots
+from api.pipeline import ContextFor, Outcome, Pipeline, Transport
+from api.responses import refusal
+from domain.caller import Caller
+from domain.ownership import Role
+from telemetry import metrics, tracing
+from telemetry.context import CURRENT, RequestContext, new_trace_id, parse_traceparent
+from telemetry.metrics import Sample
+
+__all__ = [
+    "MetricsEndpoint",
+    "ObservedPipeline",
+    "RequestTelemetry",
+    "caller_samples",
+    "registered_names",
+]
+
+access_log = logging.getLogger("accord.access")
+_REQUEST_ID = re.compile(r"[A-Za-z0-9._:-]{1,64}")
+
+
+class ObservedPipeline(Pipeline):
+    """`Pipeline` with a metric (and, tracing on, a span) per operation."""
+
+    async def run(
+        self,
+        caller: Caller,
+        params: Mapping[str, Any],
+        transport: Transport,
+        context_for: ContextFor,
+        *,
+        client: str | None = None,
+    ) -> Outcome:
+        started = time.perf_counter()
+        request = CURRENT.get()
+        if request is not None:
+            request.caller = caller.name
+        with tracing.span("graphql.operation", {"graphql.transport": transport.value}) as span:
+            try:
+                outcome = await super().run(caller, params, transport, context_for, client=client)
+            except Exception as exc:
+                # Refused before it ran (budget, persisted-query protocol, transport, state).
+                _record(request, "invalid", "unknown", "rejected", started)
+                tracing.error(span, type(exc).__name__)
+                raise
+            kind = outcome.operation.value if outcome.operation is not None else "unknown"
+            if outcome.operation is None:
+                label = "invalid"
+            elif outcome.name is None:
+                label = "anonymous"
+            else:
+                label = metrics.OPERATION_NAMES.admit(outcome.name)
+            result = outcome.result
+            if outcome.pre_execution:
+                status = "refused"
+            elif result is not None and result.errors:
+                status = "errors"
+            else:
+                status = "ok"
+            _record(request, label, kind, status, started)
+            if span is not None:
+                span.update_name(f"graphql {kind} {label}")
+                span.set_attribute("graphql.operation.type", kind)
+                span.set_attribute("graphql.operation.name", label)
+                span.set_attribute("accord.outcome", status)
+                if status != "ok":
+                    tracing.error(span, status)
+            return outcome
+
+
+def _record(
+    request: RequestContext | None, label: str, kind: str, status: str, started: float
+) -> None:
+    elapsed = time.perf_counter() - started
+    metrics.GRAPHQL_REQUESTS.labels(label, kind, status).inc()
+    metrics.GRAPHQL_DURATION.labels(label, kind).observe(elapsed)
+    if request is not None:
+        request.operation = label
+
+
+def registered_names(documents: Iterable[str]) -> set[str]:
+    """The operation names of registered documents (always admitted as metric labels)."""
+    names: set[str] = set()
+    for text in documents:
+        try:
+            document = parse(text)
+        except Exception:  # a registered document that does not parse is refused elsewhere
+            continue
+        for definition in document.definitions:
+            if isinstance(definition, OperationDefinitionNode) and definition.name:
+                names.add(definition.name.value)
+    return names
+
+
+# ---------------------------------------------------------------------- the request context
+
+
+class RequestTelemetry:
+    """ASGI middleware: request id, trace id, the request's span and the access log."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] not in ("http", "websocket"):
+            await self.app(scope, receive, send)
+            return
+        headers = {
+            key.decode("latin-1"): value.decode("latin-1") for key, value in scope["headers"]
+        }
+        given = headers.get("x-request-id", "")
+        request_id = given if _REQUEST_ID.fullmatch(given) else secrets.token_hex(8)
+        parent = parse_traceparent(headers.get("traceparent"))
+        trace_id, parent_span, sampled = parent or (new_trace_id(), None, True)
+        path = scope.get("path", "")
+        with tracing.server_span(f"{scope.get('method', 'WS')} {_route(path)}", headers) as span:
+            if span is not None:  # the span continues the caller's trace or starts one
+                trace_id = tracing.trace_id_of(span) or trace_id
+                span.set_attribute("http.route", _route(path))
+            request = RequestContext(request_id, trace_id, sampled, parent_span)
+            request.traced = span is not None or parent is not None
+            token = CURRENT.set(request)
+            status = 0
+            started = time.perf_counter()
+
+            async def send_with_id(message: Message) -> None:
+                nonlocal status
+                if message["type"] == "http.response.start":
+                    status = message["status"]
+                    message.setdefault("headers", [])
+                    message["headers"] = [
+                        *message["headers"],
+                        (b"x-request-id", request_id.encode()),
+                    ]
+                await send(message)
+
+            try:
+                await self.app(scope, receive, send_with_id)
+            finally:
+                CURRENT.reset(token)
+                if span is not None:
+                    span.set_attribute("http.response.status_code", status)
+                    if status >= 500:
+                        tracing.error(span, str(status))
+                if scope["type"] == "http":
+                    _access(request, scope, path, status, time.perf_counter() - started)
+
+
+def _route(path: str) -> str:
+    """A span name's path: Accord's routes are few and fixed; anything else is one name."""
+    return path if len(path) <= 64 else path[:64]
+
+
+def _access(request: RequestContext, scope: Scope, path: str, status: int, elapsed: float) -> None:
+    if not access_log.isEnabledFor(logging.INFO):
+        return
+    access_log.info(
+        "%s %s %s %.1f ms op=%s caller=%s upstream=%d",
+        scope.get("method", ""),
+        path,
+        status,
+        elapsed * 1000,
+        request.operation or "-",
+        request.caller or "-",
+        request.upstream_calls,
+        extra={
+            "method": scope.get("method", ""),
+            "path": path,
+            "status": status,
+            "duration_ms": round(elapsed * 1000, 2),
+            "operation": request.operation,
+            "caller": request.caller,
+            "upstream_calls": request.upstream_calls,
+        },
+    )
+
+
+# ---------------------------------------------------------------------- /metrics
+
+
+class MetricsEndpoint:
+    """``/metrics``: for the ops role, or a scraper with the metrics token."""
+
+    def __init__(self, authenticator: Authenticator, token: str | None = None) -> None:
+        self.authenticator = authenticator
+        self._token = token.encode() if token else None
+
+    async def handle(self, request: Request) -> Response:
+        authorization = request.headers.get("authorization")
+        if not self._scrape_token(authorization):
+            try:
+                caller = await self.authenticator.caller(authorization)
+            except AuthenticationFailed as exc:
+                return _unauthorized(str(exc))
+            if caller.anonymous:
+                return _unauthorized("send Authorization: Bearer <ops key or metrics token>")
+            if caller.role is not Role.OPS:
+                body = refusal("metrics are for the ops role", "FORBIDDEN")
+                return JSONResponse(body, 403)
+        return Response(
+            metrics.exposition(),
+            headers={"Content-Type": metrics.CONTENT_TYPE, "Cache-Control": "no-store"},
+        )
+
+    def _scrape_token(self, authorization: str | None) -> bool:
+        if self._token is None or authorization is None:
+            return False
+        scheme, _, credentials = authorization.strip().partition(" ")
+        return scheme.lower() == "bearer" and hmac.compare_digest(
+            credentials.strip().encode(), self._token
+        )
+
+
+def _unauthorized(message: str) -> Response:
+    headers = {"WWW-Authenticate": 'Bearer realm="accord"'}
+    return JSONResponse(refusal(message, "UNAUTHENTICATED"), 401, headers=headers)
+
+
+def caller_samples(slots: CallerSlots) -> Iterable[Sample]:
+    """Open WebSocket connections and subscriptions (WebSocket and server-sent events)."""
+    connections, subscriptions = slots.totals()
+    yield Sample(
+        "accord_websocket_connections",
+        "gauge",
+        "Open graphql-transport-ws connections (after connection_init).",
+        {},
+        float(connections),
+    )
+    yield Sample(
+        "accord_subscriptions",
+        "gauge",
+        "Open subscriptions, over WebSocket and server-sent events.",
+        {},
+        float(subscriptions),
+    )

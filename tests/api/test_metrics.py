@@ -1,0 +1,209 @@
+"""/metrics: scraped over real HTTP after real requests against the sandbox."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import pytest
+from prometheus_client.parser import text_string_to_metric_families
+
+from api.auth import DEMO_KEYS
+from sandbox.endpoints import Endpoints
+from sandbox.world import World
+from server import AppOptions
+from telemetry import metrics
+from telemetry.options import TelemetryOptions
+from tests.accord import AccordServer
+
+TOKEN = "scrape-token-0123456789"
+CREDIT = """query CreditPanel($sf: ID!) {
+  customer(salesforceId: $sf) { name credit { limit { amount } balance { amount } status } }
+}"""
+
+Samples = dict[tuple[str, frozenset[tuple[str, str]]], float]
+
+
+@pytest.fixture(scope="module")
+def observed(sandbox: Endpoints) -> Iterator[AccordServer]:
+    options = AppOptions(api_keys=DEMO_KEYS, telemetry=TelemetryOptions(metrics_token=TOKEN))
+    with AccordServer(sandbox, options=options) as server:
+        yield server
+
+
+def scrape(server: AccordServer, key: str = "demo-ops") -> Samples:
+    with server.client() as client:
+        response = client.get("/metrics", headers={"Authorization": f"Bearer {key}"})
+    assert response.status_code == 200, response.text
+    assert response.headers["content-type"].startswith("text/plain")
+    found: Samples = {}
+    for family in text_string_to_metric_families(response.text):
+        for sample in family.samples:
+            found[(sample.name, frozenset(sample.labels.items()))] = sample.value
+    return found
+
+
+def value(samples: Samples, name: str, **labels: str) -> float:
+    return samples.get((name, frozenset(labels.items())), 0.0)
+
+
+def total(samples: Samples, name: str, **labels: str) -> float:
+    """The sum over every series of ``name`` whose labels include ``labels``."""
+    wanted = set(labels.items())
+    return sum(v for (n, ls), v in samples.items() if n == name and wanted <= ls)
+
+
+def test_only_the_ops_role_or_the_scrape_token_reads_metrics(observed: AccordServer) -> None:
+    with observed.client() as client:
+        anonymous = client.get("/metrics")
+        sales = client.get("/metrics", headers={"Authorization": "Bearer demo-sales"})
+        wrong = client.get("/metrics", headers={"Authorization": "Bearer not-a-key-at-all-xx"})
+        ops = client.get("/metrics", headers={"Authorization": "Bearer demo-ops"})
+        token = client.get("/metrics", headers={"Authorization": f"Bearer {TOKEN}"})
+    assert anonymous.status_code == 401
+    assert anonymous.headers["www-authenticate"].startswith("Bearer")
+    assert sales.status_code == 403
+    assert sales.json()["errors"][0]["extensions"]["code"] == "FORBIDDEN"
+    assert wrong.status_code == 401
+    assert ops.status_code == token.status_code == 200
+    assert "accord_graphql_requests_total" in token.text
+
+
+def test_the_scrape_token_opens_nothing_else(observed: AccordServer) -> None:
+    with observed.client() as client:
+        response = client.post(
+            "/graphql",
+            json={"query": "{ __typename }"},
+            headers={"Authorization": f"Bearer {TOKEN}"},
+        )
+    assert response.status_code == 401
+
+
+def test_a_query_moves_request_upstream_and_cache_counters(
+    observed: AccordServer, world: World
+) -> None:
+    customer = next(c for c in world.customers if c.key and c.sf_account_id and c.ns_id)
+    before = scrape(observed)
+
+    body = observed.graphql(CREDIT, {"sf": customer.sf_account_id})
+    assert body["data"]["customer"]["name"] == customer.name
+    observed.graphql(CREDIT, {"sf": customer.sf_account_id})  # the second from the cache
+    failed = observed.graphql("query Broken { customer(id: 1) { nope } }")
+    assert failed["errors"]
+
+    after = scrape(observed)
+    ok = {"operation": "CreditPanel", "type": "query", "outcome": "ok"}
+    assert (
+        value(after, "accord_graphql_requests_total", **ok)
+        - value(before, "accord_graphql_requests_total", **ok)
+        == 2
+    )
+    refused = {"operation": "invalid", "type": "unknown", "outcome": "refused"}
+    assert (
+        value(after, "accord_graphql_requests_total", **refused)
+        - value(before, "accord_graphql_requests_total", **refused)
+        == 1
+    )
+    timed = {"operation": "CreditPanel", "type": "query"}
+    assert (
+        value(after, "accord_graphql_request_duration_seconds_count", **timed)
+        - value(before, "accord_graphql_request_duration_seconds_count", **timed)
+        == 2
+    )
+    for system in ("salesforce", "netsuite"):
+        moved = total(after, "accord_upstream_requests_total", system=system, status="ok") - total(
+            before, "accord_upstream_requests_total", system=system, status="ok"
+        )
+        assert moved >= 1, system
+        assert value(after, "accord_circuit_breaker_state", system=system, state="closed") == 1
+        assert value(after, "accord_circuit_breaker_state", system=system, state="open") == 0
+    hits = total(after, "accord_cache_lookups_total", result="hit") - total(
+        before, "accord_cache_lookups_total", result="hit"
+    )
+    misses = total(after, "accord_cache_lookups_total", result="miss") - total(
+        before, "accord_cache_lookups_total", result="miss"
+    )
+    assert hits >= 1
+    assert misses >= 1
+    # The emulator's Sforce-Limit-Info, as simple-salesforce read it.
+    used = value(after, "accord_salesforce_api_requests_used")
+    limit = value(after, "accord_salesforce_api_requests_limit")
+    assert 0 < used <= limit
+
+
+def test_an_outage_shows_in_status_retries_and_stale_serves(
+    sandbox: Endpoints, world: World, ns_control: object
+) -> None:
+    from tests.conftest import SandboxControl
+
+    assert isinstance(ns_control, SandboxControl)
+    customer = next(c for c in world.customers if c.key and c.sf_account_id and c.ns_id)
+    with AccordServer(sandbox) as server:
+        server.graphql(CREDIT, {"sf": customer.sf_account_id})
+        before = scrape(server)
+        ns_control.fault(pattern="/services/rest/*", outage=True)
+        # A second customer: nothing cached, so the outage reaches the caller.
+        other = next(
+            c
+            for c in world.customers
+            if c.key and c.sf_account_id and c.ns_id and c.key != customer.key
+        )
+        body = server.graphql(CREDIT, {"sf": other.sf_account_id})
+        assert body["errors"]
+        after = scrape(server)
+    failed = total(
+        after, "accord_upstream_requests_total", system="netsuite", status="SOURCE_UNAVAILABLE"
+    ) - total(
+        before, "accord_upstream_requests_total", system="netsuite", status="SOURCE_UNAVAILABLE"
+    )
+    assert failed >= 1
+    retried = total(after, "accord_upstream_retries_total", system="netsuite") - total(
+        before, "accord_upstream_retries_total", system="netsuite"
+    )
+    assert retried >= 1
+    errors = {"operation": "CreditPanel", "type": "query", "outcome": "errors"}
+    assert (
+        value(after, "accord_graphql_requests_total", **errors)
+        - value(before, "accord_graphql_requests_total", **errors)
+        == 1
+    )
+
+
+def test_label_sets_do_not_grow_with_distinct_queries(observed: AccordServer) -> None:
+    # Fill the operation names' allowance, then see no new series however much comes in.
+    with observed.client() as client:
+        for i in range(metrics.OPERATION_NAMES.limit + 10):
+            client.post("/graphql", json={"query": f"query Fill{i} {{ __typename }}"})
+        # one of each kind below, so that their (bounded) series exist
+        client.post("/graphql", json={"query": '{ customer(id: "cus:nobody") { id } }'})
+        client.post("/graphql", json={"query": "{ nope }"})
+        settled = series(scrape(observed))
+        for i in range(150):
+            client.post("/graphql", json={"query": f"query Later{i} {{ __typename }}"})
+            client.post(
+                "/graphql", json={"query": f'{{ customer(id: "cus:nobody-{i}") {{ id }} }}'}
+            )
+            client.post("/graphql", json={"query": f"{{ nope{i} }}"})
+    after = scrape(observed)
+    assert series(after) == settled
+    for name, labels in after:
+        for label, text in labels:
+            assert "nobody" not in text, (name, label)
+            assert "Later" not in text, (name, label)
+    assert (
+        value(after, "accord_graphql_requests_total", operation="other", type="query", outcome="ok")
+        >= 150
+    )
+
+
+def series(samples: Samples) -> set[tuple[str, frozenset[tuple[str, str]]]]:
+    return {key for key in samples if key[0].startswith("accord_graphql")}
+
+
+def test_metrics_format_lists_every_family_documented() -> None:
+    text = metrics.exposition().decode()
+    for name in (
+        "accord_graphql_requests_total",
+        "accord_graphql_request_duration_seconds",
+        "accord_upstream_requests_total",
+    ):
+        assert f"# TYPE {name.removesuffix('_total')}" in text or f"# TYPE {name}" in text
