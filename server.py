@@ -81,6 +81,7 @@ from state.errors import StateError
 from state.idempotency import IdempotencyStore
 from state.preflight import RedisUnusable, check_redis
 from telemetry import metrics
+from telemetry.logs import configure_logging
 from telemetry.options import TelemetryOptions
 
 logger = logging.getLogger("accord")
@@ -543,9 +544,8 @@ def main(argv: list[str] | None = None) -> int:
     except SettingsError as exc:
         print(exc, file=sys.stderr)
         return 2
-    logging.basicConfig(
-        level=settings.log_level.upper(), format="%(levelname)s %(name)s %(message)s"
-    )
+    # Every line, uvicorn's included, in one format with the request's ids (docs/operations.md).
+    configure_logging(settings.log_level, settings.telemetry.log_format)
     logging.getLogger("httpx").setLevel(logging.WARNING)  # a line per upstream call is noise
     if settings.redis_url:  # before anything starts: one line, not a traceback, if unusable
         try:
@@ -595,7 +595,14 @@ def main(argv: list[str] | None = None) -> int:
         )
         app = create_app(salesforce, netsuite, options)
         print(f"Accord serves GraphQL at http://{bound}/graphql", flush=True)
-        serve(app, host=args.host, port=port, log_level=settings.log_level, sock=sock)
+        serve(
+            app,
+            host=args.host,
+            port=port,
+            log_level=settings.log_level,
+            sock=sock,
+            log_config=None,  # uvicorn's lines go through the handler set up above
+        )
     except (SettingsError, ListenError) as exc:
         print(exc, file=sys.stderr)
         return 2

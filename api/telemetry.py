@@ -171,13 +171,13 @@ class RequestTelemetry:
             try:
                 await self.app(scope, receive, send_with_id)
             finally:
-                CURRENT.reset(token)
                 if span is not None:
                     span.set_attribute("http.response.status_code", status)
                     if status >= 500:
                         tracing.error(span, str(status))
                 if scope["type"] == "http":
                     _access(request, scope, path, status, time.perf_counter() - started)
+                CURRENT.reset(token)
 
 
 def _route(path: str) -> str:
