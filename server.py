@@ -80,7 +80,7 @@ from state.budget import RedisBudget
 from state.errors import StateError
 from state.idempotency import IdempotencyStore
 from state.preflight import RedisUnusable, check_redis
-from telemetry import metrics
+from telemetry import metrics, tracing
 from telemetry.logs import configure_logging
 from telemetry.options import TelemetryOptions
 
@@ -546,6 +546,12 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     # Every line, uvicorn's included, in one format with the request's ids (docs/operations.md).
     configure_logging(settings.log_level, settings.telemetry.log_format)
+    if settings.telemetry.otlp_endpoint:  # traces are recorded only when there is a collector
+        tracing.configure(
+            endpoint=settings.telemetry.otlp_endpoint,
+            service_name=settings.telemetry.service_name,
+        )
+        logger.info("traces go to %s (OTLP/HTTP)", settings.telemetry.otlp_endpoint)
     logging.getLogger("httpx").setLevel(logging.WARNING)  # a line per upstream call is noise
     if settings.redis_url:  # before anything starts: one line, not a traceback, if unusable
         try:
@@ -612,6 +618,7 @@ def main(argv: list[str] | None = None) -> int:
         if process is not None:
             signal.signal(signal.SIGTERM, signal.SIG_IGN)  # stopping already
             process.stop()
+        tracing.shutdown()  # the spans still buffered are exported
     return 0
 
 

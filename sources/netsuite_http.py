@@ -40,6 +40,7 @@ from sources.errors import (
 )
 from sources.instruments import account_slot
 from sources.resilience import Resilience, ResiliencePolicy
+from telemetry.tracing import outgoing_headers
 
 SOURCE = "netsuite"
 RECORD_PATH = "/services/rest/record/v1"
@@ -273,8 +274,9 @@ class NetSuiteClient:
     async def _send(self, method: str, url: str, **kwargs: Any) -> httpx.Response:
         """One request with a valid token; a 401 refreshes the token and repeats it once."""
         token = await self._bearer()
+        trace = outgoing_headers()  # the caller's trace goes on to NetSuite
         for attempt in (1, 2):
-            headers = {**kwargs.pop("headers", {}), "Authorization": f"Bearer {token}"}
+            headers = {**kwargs.pop("headers", {}), **trace, "Authorization": f"Bearer {token}"}
             try:
                 if self.budget is None:
                     response = await self._http.request(method, url, headers=headers, **kwargs)

@@ -43,7 +43,8 @@ from sources.errors import (
     SourceUnavailable,
 )
 from sources.instruments import MetricsObserver, breaker_samples
-from telemetry import metrics
+from telemetry import metrics, tracing
+from telemetry.tracing import SpanKind
 
 __all__ = [
     "BreakerState",
@@ -288,8 +289,22 @@ class Resilience:
         """Run ``operation`` (a fresh awaitable per attempt) under this source's policy.
 
         ``name`` labels the call for observers (e.g. "account.fetch_many"). Retries happen
-        only when ``idempotent`` is true, since a repeated write could post twice.
+        only when ``idempotent`` is true, since a repeated write could post twice. With
+        tracing on, the call (its retries included) is one client span.
         """
+        if not tracing.enabled():
+            return await self._call(operation, name, idempotent)
+        attributes = {"accord.system": self.source, "accord.endpoint": name}
+        with tracing.span(f"{self.source} {name}", attributes, kind=SpanKind.CLIENT) as span:
+            try:
+                return await self._call(operation, name, idempotent)
+            except BaseException as exc:
+                tracing.error(
+                    span, exc.code if isinstance(exc, SourceError) else type(exc).__name__
+                )
+                raise
+
+    async def _call(self, operation: Callable[[], Awaitable[T]], name: str, idempotent: bool) -> T:
         self._calls += 1
         started = self._clock()
         attempt = 0

@@ -2,18 +2,28 @@
 
 from __future__ import annotations
 
+import asyncio
+import datetime as dt
+import json
+import time
 from collections.abc import Iterator
 
 import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
 from api.auth import DEMO_KEYS
+from events.bus import MemoryBus
+from events.bus.options import BusOptions
+from events.model import Event, EventType
+from sandbox.deals import Deals
 from sandbox.endpoints import Endpoints
 from sandbox.world import World
 from server import AppOptions
 from telemetry import metrics
 from telemetry.options import TelemetryOptions
 from tests.accord import AccordServer
+from tests.api import ws_support as ws
+from tests.mutations.conftest import awaiting_approval
 
 TOKEN = "scrape-token-0123456789"
 CREDIT = """query CreditPanel($sf: ID!) {
@@ -207,3 +217,104 @@ def test_metrics_format_lists_every_family_documented() -> None:
         "accord_upstream_requests_total",
     ):
         assert f"# TYPE {name.removesuffix('_total')}" in text or f"# TYPE {name}" in text
+
+
+async def test_open_websockets_and_subscriptions_are_gauged(observed: AccordServer) -> None:
+    before = await asyncio.to_thread(scrape, observed)
+    socket = await ws.connect(observed.url, "demo-finance")
+    try:
+        subscribe = {"query": "subscription { workflowChanged { workflow { id status } } }"}
+        await socket.send(json.dumps({"id": "w", "type": "subscribe", "payload": subscribe}))
+        deadline = time.monotonic() + 10
+        while True:
+            during = await asyncio.to_thread(scrape, observed)
+            if value(during, "accord_subscriptions") > value(before, "accord_subscriptions"):
+                break
+            assert time.monotonic() < deadline, "the subscription was never counted"
+            await asyncio.sleep(0.05)
+    finally:
+        await socket.close()
+    assert (
+        value(during, "accord_websocket_connections")
+        == value(before, "accord_websocket_connections") + 1
+    )
+    subscription = {"operation": "anonymous", "type": "subscription", "outcome": "ok"}
+    assert value(during, "accord_graphql_requests_total", **subscription) >= 1
+    deadline = time.monotonic() + 10
+    while value(
+        after := await asyncio.to_thread(scrape, observed), "accord_websocket_connections"
+    ) > value(before, "accord_websocket_connections"):
+        assert time.monotonic() < deadline, "a closed connection is still counted"
+        await asyncio.sleep(0.05)
+    assert value(after, "accord_subscriptions") == value(before, "accord_subscriptions")
+
+
+def test_a_booking_counts_its_workflow_and_its_events(observed: AccordServer, deals: Deals) -> None:
+    before = scrape(observed)
+
+    _, _, workflow = awaiting_approval(observed, deals)
+    assert workflow["status"] == "PENDING_APPROVAL"
+
+    # The events go out on the bus and reach its consumers in the background.
+    deadline = time.monotonic() + 10
+    while True:
+        after = scrape(observed)
+        delivered = total(after, "accord_events_delivered_total", consumer="propagation") - total(
+            before, "accord_events_delivered_total", consumer="propagation"
+        )
+        if delivered >= 1:
+            break
+        assert time.monotonic() < deadline, "no event reached the propagation consumer"
+        time.sleep(0.05)
+    waiting = {"kind": "BOOK_ORDER", "status": "PENDING_APPROVAL"}
+    assert (
+        value(after, "accord_workflow_transitions_total", **waiting)
+        - value(before, "accord_workflow_transitions_total", **waiting)
+        == 1
+    )
+    changed = {"type": "com.accord.workflow.changed"}
+    assert value(after, "accord_events_published_total", **changed) > value(
+        before, "accord_events_published_total", **changed
+    )
+    assert total(after, "accord_events_delivered_total", consumer="subscriber") > total(
+        before, "accord_events_delivered_total", consumer="subscriber"
+    )
+    assert value(after, "accord_event_lag_seconds_count", consumer="propagation") > value(
+        before, "accord_event_lag_seconds_count", consumer="propagation"
+    )
+    mutation = {"operation": "anonymous", "type": "mutation", "outcome": "ok"}
+    assert (
+        value(after, "accord_graphql_requests_total", **mutation)
+        - value(before, "accord_graphql_requests_total", **mutation)
+        == 1
+    )
+
+
+async def test_a_dead_letter_is_counted_by_its_group() -> None:
+    bus = MemoryBus(options=BusOptions(max_deliveries=1, claim_idle=0.05))
+    await bus.start()
+    before = metrics.REGISTRY.get_sample_value("accord_dead_letters_total", {"group": "failing"})
+    event = Event(
+        id="evt-metrics-1",
+        type=EventType.CUSTOMER_UPDATED,
+        source="netsuite",
+        subject="cus:CUST-1",
+        time=dt.datetime.now(dt.UTC),
+        data={},
+    )
+
+    async def fail(_: Event) -> None:
+        raise RuntimeError("this consumer cannot handle anything")
+
+    stop = asyncio.Event()
+    consumer = asyncio.create_task(bus.consume("failing", "c1", fail, stop=stop))
+    await bus.publish(event)
+    deadline = asyncio.get_running_loop().time() + 5
+    while not await bus.dead_letters("failing"):
+        assert asyncio.get_running_loop().time() < deadline, "never dead-lettered"
+        await asyncio.sleep(0.02)
+    stop.set()
+    await consumer
+    await bus.close()
+    after = metrics.REGISTRY.get_sample_value("accord_dead_letters_total", {"group": "failing"})
+    assert (after or 0) - (before or 0) == 1
