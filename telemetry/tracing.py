@@ -1,5 +1,11 @@
 """OpenTelemetry traces: off unless configured, and then a span per request, per GraphQL
-operation, per DataLoader batch and per upstream call, exported with OTLP.
+operation, per DataLoader batch and per upstream call, exported with OTLP. The upstream
+call's span has the HTTP requests to NetSuite (OpenTelemetry's httpx instrumentation) and
+Redis commands (its redis instrumentation) beneath it; both are installed only while tracing
+is on. Requests to Salesforce go through simple-salesforce's ``requests`` session, which
+carries the trace headers itself (`sources.salesforce_client`). The request span is Accord's
+own ASGI middleware (`api.telemetry`), which also gives log lines their ids, so the starlette
+instrumentation is not used.
 
 Off (the default) nothing here creates a span: `span` yields None after one check of a
 module flag, and `outgoing_headers` still continues the caller's trace to the upstream
@@ -68,7 +74,18 @@ def configure(
     processor = BatchSpanProcessor(exporter) if batch else SimpleSpanProcessor(exporter)
     provider.add_span_processor(processor)
     _provider, _tracer = provider, provider.get_tracer("accord")
+    for instrumentor in _instrumentors():
+        instrumentor.instrument(tracer_provider=provider)
     return provider
+
+
+def _instrumentors() -> list[Any]:
+    """OpenTelemetry's instrumentations of httpx (NetSuite, OIDC keys) and redis (state,
+    cache, bus); each patches its library process-wide until uninstrumented."""
+    from opentelemetry.instrumentation.httpx import HTTPXClientInstrumentor
+    from opentelemetry.instrumentation.redis import RedisInstrumentor
+
+    return [HTTPXClientInstrumentor(), RedisInstrumentor()]
 
 
 def _traces_url(endpoint: str) -> str:
@@ -82,6 +99,8 @@ def shutdown() -> None:
     """Flush and stop: spans recorded so far are exported."""
     global _provider, _tracer
     if _provider is not None:
+        for instrumentor in _instrumentors():
+            instrumentor.uninstrument()
         _provider.shutdown()
     _provider = _tracer = None
 
