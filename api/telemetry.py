@@ -27,6 +27,7 @@ from collections.abc import Iterable, Mapping
 from typing import Any
 
 from graphql import OperationDefinitionNode, parse
+from opentelemetry.trace import Span
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
@@ -65,41 +66,54 @@ class ObservedPipeline(Pipeline):
         *,
         client: str | None = None,
     ) -> Outcome:
+        if not tracing.enabled():  # the common case: no span, not even a no-op one
+            return await self._observed(None, caller, params, transport, context_for, client)
+        with tracing.span("graphql.operation", {"graphql.transport": transport.value}) as span:
+            return await self._observed(span, caller, params, transport, context_for, client)
+
+    async def _observed(
+        self,
+        span: Span | None,
+        caller: Caller,
+        params: Mapping[str, Any],
+        transport: Transport,
+        context_for: ContextFor,
+        client: str | None,
+    ) -> Outcome:
         started = time.perf_counter()
         request = CURRENT.get()
         if request is not None:
             request.caller = caller.name
-        with tracing.span("graphql.operation", {"graphql.transport": transport.value}) as span:
-            try:
-                outcome = await super().run(caller, params, transport, context_for, client=client)
-            except Exception as exc:
-                # Refused before it ran (budget, persisted-query protocol, transport, state).
-                _record(request, "invalid", "unknown", "rejected", started)
-                tracing.error(span, type(exc).__name__)
-                raise
-            kind = outcome.operation.value if outcome.operation is not None else "unknown"
-            if outcome.operation is None:
-                label = "invalid"
-            elif outcome.name is None:
-                label = "anonymous"
-            else:
-                label = metrics.OPERATION_NAMES.admit(outcome.name)
-            result = outcome.result
-            if outcome.pre_execution:
-                status = "refused"
-            elif result is not None and result.errors:
-                status = "errors"
-            else:
-                status = "ok"
-            _record(request, label, kind, status, started)
-            if span is not None:
-                span.update_name(f"graphql {kind} {label}")
-                span.set_attribute("graphql.operation.type", kind)
-                span.set_attribute("graphql.operation.name", label)
-                span.set_attribute("accord.outcome", status)
-                if status != "ok":
-                    tracing.error(span, status)
-            return outcome
+        try:
+            outcome = await super().run(caller, params, transport, context_for, client=client)
+        except Exception as exc:
+            # Refused before it ran (budget, persisted-query protocol, transport, state).
+            _record(request, "invalid", "unknown", "rejected", started)
+            tracing.error(span, type(exc).__name__)
+            raise
+        kind = outcome.operation.value if outcome.operation is not None else "unknown"
+        if outcome.operation is None:
+            label = "invalid"
+        elif outcome.name is None:
+            label = "anonymous"
+        else:
+            label = metrics.OPERATION_NAMES.admit(outcome.name)
+        result = outcome.result
+        if outcome.pre_execution:
+            status = "refused"
+        elif result is not None and result.errors:
+            status = "errors"
+        else:
+            status = "ok"
+        _record(request, label, kind, status, started)
+        if span is not None:
+            span.update_name(f"graphql {kind} {label}")
+            span.set_attribute("graphql.operation.type", kind)
+            span.set_attribute("graphql.operation.name", label)
+            span.set_attribute("accord.outcome", status)
+            if status != "ok":
+                tracing.error(span, status)
+        return outcome
 
 
 def _record(
@@ -139,15 +153,20 @@ class RequestTelemetry:
         if scope["type"] not in ("http", "websocket"):
             await self.app(scope, receive, send)
             return
-        headers = {
-            key.decode("latin-1"): value.decode("latin-1") for key, value in scope["headers"]
-        }
-        given = headers.get("x-request-id", "")
+        given = traceparent = tracestate = ""
+        for key, value in scope["headers"]:  # the headers read here, without a dict of all
+            if key == b"x-request-id":
+                given = value.decode("latin-1")
+            elif key == b"traceparent":
+                traceparent = value.decode("latin-1")
+            elif key == b"tracestate":
+                tracestate = value.decode("latin-1")
         request_id = given if _REQUEST_ID.fullmatch(given) else secrets.token_hex(8)
-        parent = parse_traceparent(headers.get("traceparent"))
+        parent = parse_traceparent(traceparent)
         trace_id, parent_span, sampled = parent or (new_trace_id(), None, True)
         path = scope.get("path", "")
-        with tracing.server_span(f"{scope.get('method', 'WS')} {_route(path)}", headers) as span:
+        carrier = {"traceparent": traceparent, "tracestate": tracestate} if traceparent else {}
+        with tracing.server_span(f"{scope.get('method', 'WS')} {_route(path)}", carrier) as span:
             if span is not None:  # the span continues the caller's trace or starts one
                 trace_id = tracing.trace_id_of(span) or trace_id
                 span.set_attribute("http.route", _route(path))
