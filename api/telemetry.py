@@ -21,7 +21,6 @@ from __future__ import annotations
 import hmac
 import logging
 import re
-import secrets
 import time
 from collections.abc import Iterable, Mapping
 from typing import Any
@@ -39,7 +38,13 @@ from api.responses import refusal
 from domain.caller import Caller
 from domain.ownership import Role
 from telemetry import metrics, tracing
-from telemetry.context import CURRENT, RequestContext, new_trace_id, parse_traceparent
+from telemetry.context import (
+    CURRENT,
+    RequestContext,
+    new_span_id,
+    new_trace_id,
+    parse_traceparent,
+)
 from telemetry.metrics import Sample
 
 __all__ = [
@@ -120,8 +125,8 @@ def _record(
     request: RequestContext | None, label: str, kind: str, status: str, started: float
 ) -> None:
     elapsed = time.perf_counter() - started
-    metrics.GRAPHQL_REQUESTS.labels(label, kind, status).inc()
-    metrics.GRAPHQL_DURATION.labels(label, kind).observe(elapsed)
+    metrics.child(metrics.GRAPHQL_REQUESTS, label, kind, status).inc()
+    metrics.child(metrics.GRAPHQL_DURATION, label, kind).observe(elapsed)
     if request is not None:
         request.operation = label
 
@@ -161,7 +166,7 @@ class RequestTelemetry:
                 traceparent = value.decode("latin-1")
             elif key == b"tracestate":
                 tracestate = value.decode("latin-1")
-        request_id = given if _REQUEST_ID.fullmatch(given) else secrets.token_hex(8)
+        request_id = given if _REQUEST_ID.fullmatch(given) else new_span_id()
         parent = parse_traceparent(traceparent)
         trace_id, parent_span, sampled = parent or (new_trace_id(), None, True)
         path = scope.get("path", "")

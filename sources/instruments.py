@@ -51,11 +51,11 @@ class MetricsObserver:
         self, source: str, name: str, *, attempts: int, elapsed: float, error: BaseException | None
     ) -> None:
         endpoint = metrics.ENDPOINTS.admit(name)
-        metrics.UPSTREAM_CALLS.labels(source, endpoint, status_of(error)).inc()
+        metrics.child(metrics.UPSTREAM_CALLS, source, endpoint, status_of(error)).inc()
         request = CURRENT.get()
         if request is not None:  # for the request's access-log line
             request.upstream_calls += 1
-        metrics.UPSTREAM_DURATION.labels(source, endpoint).observe(elapsed)
+        metrics.child(metrics.UPSTREAM_DURATION, source, endpoint).observe(elapsed)
 
 
 def breaker_samples(resilience: Resilience) -> Iterator[Sample]:

@@ -59,6 +59,7 @@ __all__ = [
     "UPSTREAM_WAIT",
     "WORKFLOWS",
     "Sample",
+    "child",
     "exposition",
     "watch",
 ]
@@ -159,6 +160,19 @@ EVENT_LAG = Histogram(
     buckets=_LAG,
     registry=REGISTRY,
 )
+
+
+_CHILDREN: dict[tuple[int, tuple[str, ...]], Any] = {}
+
+
+def child(metric: Counter | Histogram, *labels: str) -> Any:
+    """``metric.labels(*labels)``, kept: a dictionary look-up instead of prometheus-client's
+    checks and lock on every call (the label values are bounded, so is what is kept)."""
+    key = (id(metric), labels)
+    found = _CHILDREN.get(key)
+    if found is None:
+        found = _CHILDREN[key] = metric.labels(*labels)
+    return found
 
 
 # ---------------------------------------------------------------------- scrape-time samples
