@@ -23,7 +23,8 @@ from telemetry import metrics
 from telemetry.options import TelemetryOptions
 from tests.accord import AccordServer
 from tests.api import ws_support as ws
-from tests.mutations.conftest import awaiting_approval
+from tests.mutations.conftest import awaiting_approval, key
+from tests.mutations.test_customer_writes import HOLD, customer_pair
 
 TOKEN = "scrape-token-0123456789"
 CREDIT = """query CreditPanel($sf: ID!) {
@@ -318,3 +319,35 @@ async def test_a_dead_letter_is_counted_by_its_group() -> None:
     await bus.close()
     after = metrics.REGISTRY.get_sample_value("accord_dead_letters_total", {"group": "failing"})
     assert (after or 0) - (before or 0) == 1
+
+
+def test_a_write_counts_the_change_received_and_the_events_it_publishes(
+    observed: AccordServer, deals: Deals
+) -> None:
+    customer_id, _, _ = customer_pair(deals)
+    before = scrape(observed)
+
+    body = observed.graphql(
+        HOLD,
+        {
+            "input": {
+                "idempotencyKey": key(),
+                "customerId": customer_id,
+                "hold": "ON",
+                "reason": "cheque bounced",
+            }
+        },
+        key="demo-finance",
+    )
+    assert "errors" not in body, body["errors"]
+    assert body["data"]["setCreditHold"]["errors"] == []
+
+    after = scrape(observed)
+    received = {"source": "netsuite", "record_type": "customer"}
+    assert value(after, "accord_events_received_total", **received) > value(
+        before, "accord_events_received_total", **received
+    )
+    credit = {"type": "com.accord.credit.status_changed"}
+    assert value(after, "accord_events_published_total", **credit) > value(
+        before, "accord_events_published_total", **credit
+    )
