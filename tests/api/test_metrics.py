@@ -12,6 +12,7 @@ import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
 from api.auth import DEMO_KEYS
+from api.telemetry import registered_names
 from events.bus import MemoryBus
 from events.bus.options import BusOptions
 from events.model import Event, EventType
@@ -351,3 +352,10 @@ def test_a_write_counts_the_change_received_and_the_events_it_publishes(
     assert value(after, "accord_events_published_total", **credit) > value(
         before, "accord_events_published_total", **credit
     )
+
+
+def test_registered_operations_name_their_series() -> None:
+    names = registered_names(
+        ["query CreditPanel { __typename }", "mutation Book { __typename } query Two { a }", "{"]
+    )
+    assert names == {"CreditPanel", "Book", "Two"}
