@@ -1,6 +1,6 @@
 """What the ways in report: a metric and a span per GraphQL operation, the request context
-(request id, trace id) every log line carries, one access-log line per HTTP request, and the
-``/metrics`` endpoint.
+(request id, trace id) every log line carries, one access-log line per HTTP request and per
+WebSocket, and the ``/metrics`` endpoint.
 
 - `ObservedPipeline` is the request pipeline of every transport (HTTP, WebSocket, server-sent
   events) with ``accord_graphql_requests_total`` and ``..._duration_seconds`` recorded and,
@@ -183,13 +183,18 @@ class RequestTelemetry:
 
             async def send_with_id(message: Message) -> None:
                 nonlocal status
-                if message["type"] == "http.response.start":
+                kind = message["type"]
+                if kind == "http.response.start":
                     status = message["status"]
                     message.setdefault("headers", [])
                     message["headers"] = [
                         *message["headers"],
                         (b"x-request-id", request_id.encode()),
                     ]
+                elif kind == "websocket.accept":
+                    status = 101
+                elif kind == "websocket.close" and status == 0:
+                    status = 403  # refused before it was accepted
                 await send(message)
 
             try:
@@ -199,8 +204,7 @@ class RequestTelemetry:
                     span.set_attribute("http.response.status_code", status)
                     if status >= 500:
                         tracing.error(span, str(status))
-                if scope["type"] == "http":
-                    _access(request, scope, path, status, time.perf_counter() - started)
+                _access(request, scope, path, status, time.perf_counter() - started)
                 CURRENT.reset(token)
 
 
@@ -210,11 +214,14 @@ def _route(path: str) -> str:
 
 
 def _access(request: RequestContext, scope: Scope, path: str, status: int, elapsed: float) -> None:
+    """The request's access-log line; a WebSocket's (method ``WS``) when it closes, with its
+    last operation and the upstream calls of all of them."""
     if not access_log.isEnabledFor(logging.INFO):
         return
+    method = scope.get("method", "WS")
     access_log.info(
         "%s %s %s %.1f ms op=%s caller=%s upstream=%d",
-        scope.get("method", ""),
+        method,
         path,
         status,
         elapsed * 1000,
@@ -222,7 +229,7 @@ def _access(request: RequestContext, scope: Scope, path: str, status: int, elaps
         request.caller or "-",
         request.upstream_calls,
         extra={
-            "method": scope.get("method", ""),
+            "method": method,
             "path": path,
             "status": status,
             "duration_ms": round(elapsed * 1000, 2),

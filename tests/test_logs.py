@@ -5,6 +5,7 @@ trace id on every line written for a request."""
 
 from __future__ import annotations
 
+import asyncio
 import json
 from pathlib import Path
 
@@ -13,6 +14,7 @@ import pytest
 
 from sandbox.endpoints import Endpoints
 from sandbox.world import World
+from tests.api import ws_support as ws
 from tests.redis_server import free_port
 from tests.test_startup import serving
 
@@ -81,8 +83,9 @@ def test_human_lines_by_default_with_the_request_ids(sandbox_file: Path, world: 
     port = free_port()
     with serving(port, "--sandbox", str(sandbox_file)) as output:
         ask(port, customer.sf_account_id, traceparent=TRACEPARENT)
+        asyncio.run(over_websocket(f"http://127.0.0.1:{port}"))
     access = [
-        line for line in output if line.startswith("INFO accord.access") and "/graphql" in line
+        line for line in output if line.startswith("INFO accord.access") and "POST /graphql" in line
     ]
     assert len(access) == 1
     [line] = access
@@ -93,3 +96,17 @@ def test_human_lines_by_default_with_the_request_ids(sandbox_file: Path, world: 
     assert access[0] in logged
     assert "demo-finance" not in "\n".join(logged)  # (the start-up banner names the demo keys)
     assert not any(line.startswith("{") for line in output)
+    # a WebSocket's line when it closes, with its operation and caller
+    [socket_line] = [
+        line for line in output if line.startswith("INFO accord.access") and " WS " in line
+    ]
+    assert "WS /graphql 101" in socket_line
+    assert "op=Hello" in socket_line
+    assert ":finance upstream=0" in socket_line
+
+
+async def over_websocket(url: str) -> None:
+    socket = await ws.connect(url, "demo-finance")
+    answer = await ws.run(socket, "query Hello { __typename }")
+    assert answer["type"] == "next", answer
+    await socket.close()
