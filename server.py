@@ -59,7 +59,7 @@ from events.propagation import CreditStatusPropagation
 from mutations.booking_steps import BOOK_ORDER_STEPS
 from mutations.common import WritePorts, WriteServices
 from mutations.workflow import EngineSettings, WorkflowEngine, WorkflowKind, WorkflowStore
-from mutations.workflow_events import counting, publishing
+from mutations.workflow_events import counting, dead_letter_reading, publishing
 from reconcile import Reconciler
 from resolvers.context import AccordContext, Services, Sources
 from sandbox.endpoints import Endpoints
@@ -417,7 +417,11 @@ def create_app(
             Route("/healthz", healthz, methods=["GET"]),
             Route(
                 "/metrics",
-                MetricsEndpoint(authenticator, options.telemetry.metrics_token).handle,
+                MetricsEndpoint(
+                    authenticator,
+                    options.telemetry.metrics_token,
+                    readings=[dead_letter_reading(workflows)],
+                ).handle,
                 methods=["GET"],
             ),
             Route("/readyz", Readiness([crm, erp], state=backend).handle, methods=["GET"]),

@@ -18,11 +18,12 @@ WebSocket, and the ``/metrics`` endpoint.
 
 from __future__ import annotations
 
+import asyncio
 import hmac
 import logging
 import re
 import time
-from collections.abc import Iterable, Mapping
+from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
 from typing import Any
 
 from graphql import OperationDefinitionNode, parse
@@ -56,6 +57,7 @@ __all__ = [
 ]
 
 access_log = logging.getLogger("accord.access")
+logger = logging.getLogger("accord.metrics")
 _REQUEST_ID = re.compile(r"[A-Za-z0-9._:-]{1,64}")
 
 
@@ -246,9 +248,21 @@ def _access(request: RequestContext, scope: Scope, path: str, status: int, elaps
 class MetricsEndpoint:
     """``/metrics``: for the ops role, or a scraper with the metrics token."""
 
-    def __init__(self, authenticator: Authenticator, token: str | None = None) -> None:
+    def __init__(
+        self,
+        authenticator: Authenticator,
+        token: str | None = None,
+        *,
+        readings: Sequence[Callable[[], Awaitable[None]]] = (),
+        reading_timeout: float = 1.0,
+    ) -> None:
+        """``readings`` update gauges whose values live in the shared state, before each
+        scrape; one that fails or takes over ``reading_timeout`` seconds leaves its gauge
+        as it was (a scrape never waits on an outage)."""
         self.authenticator = authenticator
         self._token = token.encode() if token else None
+        self.readings = readings
+        self.reading_timeout = reading_timeout
 
     async def handle(self, request: Request) -> Response:
         authorization = request.headers.get("authorization")
@@ -262,10 +276,18 @@ class MetricsEndpoint:
             if caller.role is not Role.OPS:
                 body = refusal("metrics are for the ops role", "FORBIDDEN")
                 return JSONResponse(body, 403)
+        if self.readings:
+            await asyncio.gather(*(self._read(reading) for reading in self.readings))
         return Response(
             metrics.exposition(),
             headers={"Content-Type": metrics.CONTENT_TYPE, "Cache-Control": "no-store"},
         )
+
+    async def _read(self, reading: Callable[[], Awaitable[None]]) -> None:
+        try:
+            await asyncio.wait_for(reading(), self.reading_timeout)
+        except Exception as exc:  # an outage of the shared state: the gauge keeps its value
+            logger.info("a metric could not be read for /metrics: %s", type(exc).__name__)
 
     def _scrape_token(self, authorization: str | None) -> bool:
         if self._token is None or authorization is None:

@@ -9,7 +9,7 @@ from typing import Any
 from cachetools import LRUCache
 
 from events.model import Event, EventType, event_id
-from mutations.workflow import Workflow
+from mutations.workflow import Workflow, WorkflowStore
 from telemetry import metrics
 
 
@@ -42,6 +42,16 @@ def publishing(publish: Callable[[Event], Awaitable[Any]]) -> Callable[[Workflow
     return on_change
 
 
+def dead_letter_reading(store: WorkflowStore) -> Callable[[], Awaitable[None]]:
+    """Reads how many workflows are on the dead-letter list into
+    ``accord_workflow_dead_letters`` (at each scrape: the list lives in the shared state)."""
+
+    async def read() -> None:
+        metrics.WORKFLOW_DEAD_LETTERS.set(await store.dead_letter_count())
+
+    return read
+
+
 def counting(
     listener: Callable[[Workflow], Awaitable[None]] | None,
 ) -> Callable[[Workflow], Awaitable[None]]:
@@ -56,6 +66,8 @@ def counting(
         if last.get(workflow.id) != status:
             last[workflow.id] = status
             metrics.WORKFLOWS.labels(workflow.kind.value, status).inc()
+            if workflow.dead_lettered:  # it stopped, out of retries, on the dead-letter list
+                metrics.DEAD_LETTERS.labels("workflows").inc()
         if listener is not None:
             await listener(workflow)
 

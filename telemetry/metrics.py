@@ -31,6 +31,7 @@ from prometheus_client import (
     CONTENT_TYPE_LATEST,
     CollectorRegistry,
     Counter,
+    Gauge,
     Histogram,
     disable_created_metrics,
     generate_latest,
@@ -58,6 +59,7 @@ __all__ = [
     "UPSTREAM_RETRIES",
     "UPSTREAM_WAIT",
     "WORKFLOWS",
+    "WORKFLOW_DEAD_LETTERS",
     "Sample",
     "child",
     "exposition",
@@ -130,9 +132,16 @@ WORKFLOWS = Counter(
 )
 DEAD_LETTERS = Counter(
     "accord_dead_letters",
-    "Events a consumer group gave up on and moved to its dead letters.",
+    'Events a consumer group gave up on and moved to its dead letters; group "workflows": '
+    "workflows that ran out of retries and went on the dead-letter list.",
     ["group"],
     registry=REGISTRY,
+)
+WORKFLOW_DEAD_LETTERS = Gauge(
+    "accord_workflow_dead_letters",
+    "Workflows on the dead-letter list now (read from the shared state at each scrape).",
+    registry=REGISTRY,
+    multiprocess_mode="max",  # every process reads the same shared list
 )
 EVENTS_RECEIVED = Counter(
     "accord_events_received",

@@ -13,6 +13,8 @@ from prometheus_client.parser import text_string_to_metric_families
 
 from api.auth import DEMO_KEYS
 from api.telemetry import registered_names
+from cache import CacheSettings
+from cache.entities import ENTITIES
 from events.bus import MemoryBus
 from events.bus.options import BusOptions
 from events.model import Event, EventType
@@ -24,7 +26,8 @@ from telemetry import metrics
 from telemetry.options import TelemetryOptions
 from tests.accord import AccordServer
 from tests.api import ws_support as ws
-from tests.mutations.conftest import awaiting_approval, key
+from tests.conftest import SandboxControl
+from tests.mutations.conftest import accord_for_faults, act, awaiting_approval, key
 from tests.mutations.test_customer_writes import HOLD, customer_pair
 
 TOKEN = "scrape-token-0123456789"
@@ -143,35 +146,43 @@ def test_a_query_moves_request_upstream_and_cache_counters(
 
 
 def test_an_outage_shows_in_status_retries_and_stale_serves(
-    sandbox: Endpoints, world: World, ns_control: object
+    sandbox: Endpoints, world: World, ns_control: SandboxControl
 ) -> None:
-    from tests.conftest import SandboxControl
-
-    assert isinstance(ns_control, SandboxControl)
-    customer = next(c for c in world.customers if c.key and c.sf_account_id and c.ns_id)
-    with AccordServer(sandbox) as server:
+    # given an Accord whose cached ERP records go stale at once (kept as last known values)
+    short = {entity.name: 0.01 for entity in ENTITIES}
+    options = AppOptions(api_keys=DEMO_KEYS, cache=CacheSettings(ttl_overrides=short))
+    linked = [c for c in world.customers if c.key and c.sf_account_id and c.ns_id]
+    customer, other = linked[0], linked[1]
+    with AccordServer(sandbox, options=options) as server:
         server.graphql(CREDIT, {"sf": customer.sf_account_id})
+        time.sleep(0.05)
         before = scrape(server)
         ns_control.fault(pattern="/services/rest/*", outage=True)
-        # A second customer: nothing cached, so the outage reaches the caller.
-        other = next(
-            c
-            for c in world.customers
-            if c.key and c.sf_account_id and c.ns_id and c.key != customer.key
-        )
-        body = server.graphql(CREDIT, {"sf": other.sf_account_id})
-        assert body["errors"]
+
+        # when NetSuite is down: the first customer's credit comes from its stale copy, the
+        # second (never read) has none
+        stale = server.graphql(CREDIT, {"sf": customer.sf_account_id})
+        failed = server.graphql(CREDIT, {"sf": other.sf_account_id})
         after = scrape(server)
-    failed = total(
-        after, "accord_upstream_requests_total", system="netsuite", status="SOURCE_UNAVAILABLE"
-    ) - total(
-        before, "accord_upstream_requests_total", system="netsuite", status="SOURCE_UNAVAILABLE"
+
+    assert stale["data"]["customer"]["credit"] is not None
+    assert failed["errors"]
+    unavailable = {"system": "netsuite", "status": "SOURCE_UNAVAILABLE"}
+    assert (
+        total(after, "accord_upstream_requests_total", **unavailable)
+        - total(before, "accord_upstream_requests_total", **unavailable)
+        >= 2
     )
-    assert failed >= 1
     retried = total(after, "accord_upstream_retries_total", system="netsuite") - total(
         before, "accord_upstream_retries_total", system="netsuite"
     )
     assert retried >= 1
+    assert total(after, "accord_cache_lookups_total", result="stale") > total(
+        before, "accord_cache_lookups_total", result="stale"
+    )
+    assert value(after, "accord_cache_lookups_total", level="source", result="failed") > value(
+        before, "accord_cache_lookups_total", level="source", result="failed"
+    )
     errors = {"operation": "CreditPanel", "type": "query", "outcome": "errors"}
     assert (
         value(after, "accord_graphql_requests_total", **errors)
@@ -359,3 +370,29 @@ def test_registered_operations_name_their_series() -> None:
         ["query CreditPanel { __typename }", "mutation Book { __typename } query Two { a }", "{"]
     )
     assert names == {"CreditPanel", "Book", "Two"}
+
+
+def test_a_workflow_on_the_dead_letter_list_is_counted_and_gauged(
+    sandbox: Endpoints, deals: Deals, ns_control: SandboxControl
+) -> None:
+    with accord_for_faults(sandbox, timeout=2.0) as writer:
+        before = scrape(writer)
+        _, _, pending = awaiting_approval(writer, deals)
+        ns_control.fault(pattern="/services/rest/record/v1/salesOrder*", outage=True)
+
+        stopped = act(writer, "approveWorkflow", pending["id"])["workflow"]
+        assert stopped["deadLettered"] is True
+
+        after = scrape(writer)
+    assert value(after, "accord_workflow_dead_letters") >= 1
+    assert (
+        value(after, "accord_dead_letters_total", group="workflows")
+        - value(before, "accord_dead_letters_total", group="workflows")
+        == 1
+    )
+    stopped_here = {"kind": "BOOK_ORDER", "status": "EXCEPTION"}
+    assert (
+        value(after, "accord_workflow_transitions_total", **stopped_here)
+        - value(before, "accord_workflow_transitions_total", **stopped_here)
+        == 1
+    )
