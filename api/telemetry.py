@@ -172,11 +172,11 @@ class RequestTelemetry:
         parent = parse_traceparent(traceparent)
         trace_id, parent_span, sampled = parent or (new_trace_id(), None, True)
         path = scope.get("path", "")
+        method = scope.get("method", "WS")
         carrier = {"traceparent": traceparent, "tracestate": tracestate} if traceparent else {}
-        with tracing.server_span(f"{scope.get('method', 'WS')} {_route(path)}", carrier) as span:
+        with tracing.server_span(method, carrier) as span:
             if span is not None:  # the span continues the caller's trace or starts one
                 trace_id = tracing.trace_id_of(span) or trace_id
-                span.set_attribute("http.route", _route(path))
             request = RequestContext(request_id, trace_id, sampled, parent_span)
             request.traced = span is not None or parent is not None
             token = CURRENT.set(request)
@@ -203,6 +203,9 @@ class RequestTelemetry:
                 await self.app(scope, receive, send_with_id)
             finally:
                 if span is not None:
+                    route = _route(scope)
+                    span.update_name(f"{method} {route}")
+                    span.set_attribute("http.route", route)
                     span.set_attribute("http.response.status_code", status)
                     if status >= 500:
                         tracing.error(span, str(status))
@@ -210,9 +213,12 @@ class RequestTelemetry:
                 CURRENT.reset(token)
 
 
-def _route(path: str) -> str:
-    """A span name's path: Accord's routes are few and fixed; anything else is one name."""
-    return path if len(path) <= 64 else path[:64]
+def _route(scope: Scope) -> str:
+    """The route that served the request (its path as declared), or "unmatched": a span's
+    name must not grow with the paths callers make up."""
+    route = scope.get("route")
+    path = getattr(route, "path", None)
+    return path if isinstance(path, str) else "unmatched"
 
 
 def _access(request: RequestContext, scope: Scope, path: str, status: int, elapsed: float) -> None:

@@ -14,13 +14,14 @@ SUBSCRIBER = "subscriber"  # a process's subscriptions: GraphQL subscribers, cac
 
 
 def published(event: Event) -> None:
-    metrics.EVENTS_PUBLISHED.labels(event.type.value).inc()
+    metrics.child(metrics.EVENTS_PUBLISHED, event.type.value).inc()
 
 
 def delivered(consumer: str, event: Event) -> None:
-    metrics.EVENTS_DELIVERED.labels(consumer, event.type.value).inc()
+    """Once per event and subscriber (a thousand subscribers: a thousand times): cheap."""
+    metrics.child(metrics.EVENTS_DELIVERED, consumer, event.type.value).inc()
     lag = (dt.datetime.now(dt.UTC) - event.time).total_seconds()
-    metrics.EVENT_LAG.labels(consumer).observe(max(lag, 0.0))
+    metrics.child(metrics.EVENT_LAG, consumer).observe(max(lag, 0.0))
 
 
 def dead_lettered(group: str) -> None:

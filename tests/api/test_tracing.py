@@ -6,6 +6,7 @@ GraphQL errors of a traced request."""
 from __future__ import annotations
 
 import json
+import urllib.error
 import urllib.request
 from collections.abc import Iterator
 from typing import Any, NamedTuple
@@ -207,3 +208,25 @@ def test_http_requests_and_redis_commands_are_spans_of_the_request(
     commands = [s for s in spans if s.attributes and s.attributes.get("db.system") == "redis"]
     assert commands
     assert all(s.parent is not None and s.parent.span_id in by_id for s in commands)
+
+
+def test_span_names_are_routes_never_the_paths_callers_make_up(
+    exporter: InMemorySpanExporter, sandbox: Endpoints
+) -> None:
+    with AccordServer(sandbox) as server:
+        for path in ("/nothing/here/1", "/nothing/here/2"):
+            made_up = urllib.request.Request(
+                server.url + path, headers={"traceparent": TRACEPARENT}
+            )
+            with pytest.raises(urllib.error.HTTPError, match="404"):
+                urllib.request.urlopen(made_up, timeout=30)
+        asset = urllib.request.Request(
+            server.url + "/console/assets/console.js", headers={"traceparent": TRACEPARENT}
+        )
+        urllib.request.urlopen(asset, timeout=30).close()
+    names = {
+        s.name
+        for s in exporter.get_finished_spans()
+        if s.kind is SpanKind.SERVER and format(s.context.trace_id, "032x") == TRACE_ID
+    }
+    assert names == {"GET unmatched", "GET /console/assets"}
