@@ -74,7 +74,7 @@ REGISTRY = CollectorRegistry(auto_describe=False)
 # documents, "other" after that; an operation without a name is "anonymous".
 OPERATION_NAMES = BoundedValues(200)
 ENDPOINTS = BoundedValues(100)  # upstream endpoint kinds ("get customer", "query", ...)
-RECORD_TYPES = BoundedValues(50)  # record types of changes received
+RECORD_KINDS = BoundedValues(20)  # kinds of record of changes received
 CACHE_LEVELS = ("memory", "redis")
 
 # Seconds: GraphQL answers range from a cached hit (~1 ms) to a slow source (10 s timeout).
@@ -145,8 +145,9 @@ WORKFLOW_DEAD_LETTERS = Gauge(
 )
 EVENTS_RECEIVED = Counter(
     "accord_events_received",
-    "Changes received from an external system (webhooks and pollers), by system and record type.",
-    ["source", "record_type"],
+    "Changes received from an external system (webhooks and scans), by system and kind of "
+    "record (customer, order, invoice, payment).",
+    ["source", "kind"],
     registry=REGISTRY,
 )
 EVENTS_PUBLISHED = Counter(

@@ -28,6 +28,6 @@ def dead_lettered(group: str) -> None:
     metrics.DEAD_LETTERS.labels(group).inc()
 
 
-def received(source: str, record_type: str) -> None:
-    """A change came in from ``source`` (a webhook or a poller)."""
-    metrics.EVENTS_RECEIVED.labels(source, metrics.RECORD_TYPES.admit(record_type)).inc()
+def received(source: str, kind: str) -> None:
+    """A change came in from ``source`` (a notification or a scan)."""
+    metrics.EVENTS_RECEIVED.labels(source, metrics.RECORD_KINDS.admit(kind)).inc()

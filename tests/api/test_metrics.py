@@ -355,7 +355,7 @@ def test_a_write_counts_the_change_received_and_the_events_it_publishes(
     assert body["data"]["setCreditHold"]["errors"] == []
 
     after = scrape(observed)
-    received = {"source": "netsuite", "record_type": "customer"}
+    received = {"source": "netsuite", "kind": "customer"}
     assert value(after, "accord_events_received_total", **received) > value(
         before, "accord_events_received_total", **received
     )
