@@ -7,6 +7,7 @@ import datetime as dt
 import json
 import time
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 from prometheus_client.parser import text_string_to_metric_families
@@ -22,6 +23,7 @@ from sandbox.deals import Deals
 from sandbox.endpoints import Endpoints
 from sandbox.world import World
 from server import AppOptions
+from sources.resilience import ResiliencePolicy
 from telemetry import metrics
 from telemetry.options import TelemetryOptions
 from tests.accord import AccordServer
@@ -396,3 +398,34 @@ def test_a_workflow_on_the_dead_letter_list_is_counted_and_gauged(
         - value(before, "accord_workflow_transitions_total", **stopped_here)
         == 1
     )
+
+
+def test_waits_for_a_concurrency_slot_are_timed(
+    sandbox: Endpoints, world: World, ns_control: SandboxControl
+) -> None:
+    # given one NetSuite call at a time in this process, and NetSuite answering slowly
+    policy = ResiliencePolicy(timeout=5.0, max_attempts=1, max_concurrency=1)
+    linked = [c for c in world.customers if c.key and c.sf_account_id and c.ns_id][:4]
+    ns_control.fault(pattern="/services/rest/*", latency_ms=150)
+    with AccordServer(sandbox, policy, cache=False) as server:
+        before = scrape(server)
+
+        # when four callers ask at once
+        def ask(sf: str | None) -> None:
+            assert server.graphql(CREDIT, {"sf": sf})["data"]["customer"]["credit"] is not None
+
+        with ThreadPoolExecutor(4) as pool:
+            list(pool.map(ask, [c.sf_account_id for c in linked]))
+        after = scrape(server)
+
+    # then the calls that queued for the process's slot were timed, and every NetSuite request
+    # took a slot of the account's budget
+    waited = {"system": "netsuite", "limit": "process"}
+    name = "accord_upstream_concurrency_wait_seconds_count"
+    assert value(after, name, **waited) - value(before, name, **waited) >= 1
+    account = {"system": "netsuite", "limit": "account"}
+    assert value(after, name, **account) - value(before, name, **account) >= 4
+    slow = {"system": "netsuite", "limit": "process", "le": "0.1"}
+    bucket = "accord_upstream_concurrency_wait_seconds_bucket"
+    fast = value(after, bucket, **slow) - value(before, bucket, **slow)
+    assert value(after, name, **waited) - value(before, name, **waited) > fast  # some > 0.1 s
