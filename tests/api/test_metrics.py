@@ -5,9 +5,11 @@ from __future__ import annotations
 import asyncio
 import datetime as dt
 import json
+import re
 import time
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
 
 import pytest
 from prometheus_client.parser import text_string_to_metric_families
@@ -434,3 +436,20 @@ def test_waits_for_a_concurrency_slot_are_timed(
     bucket = "accord_upstream_concurrency_wait_seconds_bucket"
     fast = value(after, bucket, **slow) - value(before, bucket, **slow)
     assert value(after, name, **waited) - value(before, name, **waited) > fast  # some > 0.1 s
+
+
+def test_every_metric_exported_is_documented_and_every_documented_one_exported(
+    observed: AccordServer, world: World
+) -> None:
+    customer = next(c for c in world.customers if c.key and c.sf_account_id and c.ns_id)
+    observed.graphql(CREDIT, {"sf": customer.sf_account_id})  # so the allowance is known
+    with observed.client() as client:
+        text = client.get("/metrics", headers={"Authorization": "Bearer demo-ops"}).text
+    exported = {line.split()[2] for line in text.splitlines() if line.startswith("# TYPE accord_")}
+    page = (Path(__file__).resolve().parents[2] / "docs" / "operations.md").read_text()
+    rows = [line.split("|")[1] for line in page.splitlines() if line.startswith("| `accord_")]
+    documented = {name for row in rows for name in re.findall(r"`(accord_[a-z_]+)`", row)}
+    # the text format names a counter's family without its _total suffix
+    assert {name.removesuffix("_total") for name in documented} == {
+        name.removesuffix("_total") for name in exported
+    }
