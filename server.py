@@ -89,6 +89,11 @@ from telemetry.options import TelemetryOptions
 
 logger = logging.getLogger("accord")
 
+# A sandbox Tryton posts every invoice itself (minutes for hundreds), so it seeds a world of
+# 60 customers, which holds every case the world has; a prepared one starts in seconds.
+TRYTON_SANDBOX_CUSTOMERS = 60
+TRYTON_SANDBOX_START = 900.0  # seconds a first start (no prepared database yet) may take
+
 
 def configs_of_crm(endpoints: Endpoints, policy: ResiliencePolicy) -> SalesforceConfig:
     """The CRM's configuration for a running sandbox, with the client its endpoints file names."""
@@ -627,11 +632,14 @@ def main(argv: list[str] | None = None) -> int:
         if settings.sandbox and endpoints_file is None:
             from sandbox.process import SandboxProcess
 
-            process = SandboxProcess(customers=settings.sandbox_customers, erp=settings.erp)
-            print(
-                "Starting the embedded sandbox (Salesforce and NetSuite emulators)...", flush=True
+            on_tryton = settings.erp == "tryton"
+            process = SandboxProcess(
+                customers=TRYTON_SANDBOX_CUSTOMERS if on_tryton else settings.sandbox_customers,
+                erp=settings.erp,
             )
-            process.start()
+            erp = "a Tryton server" if on_tryton else "NetSuite emulators"
+            print(f"Starting the embedded sandbox (Salesforce and {erp})...", flush=True)
+            process.start(**({"timeout": TRYTON_SANDBOX_START} if on_tryton else {}))
             endpoints_file = process.endpoints_file
             if args.endpoints_file:
                 try:
