@@ -45,6 +45,7 @@ from api.persisted import PersistedQueries, PersistedQueryOptions
 from api.sdl import SchemaDocument
 from api.serving import serve
 from api.subscriptions import SubscriptionLimits, SubscriptionServer
+from api.telemetry import MetricsEndpoint, RequestTelemetry, caller_samples, registered_names
 from api.webhooks import intake_routes
 from cache import CacheSettings, InvalidatingCrm, InvalidatingErp, ReadCache
 from config.settings import Settings, SettingsError, load_settings
@@ -59,7 +60,7 @@ from events.propagation import CreditStatusPropagation
 from mutations.booking_steps import BOOK_ORDER_STEPS
 from mutations.common import WritePorts, WriteServices
 from mutations.workflow import EngineSettings, WorkflowEngine, WorkflowKind, WorkflowStore
-from mutations.workflow_events import publishing
+from mutations.workflow_events import counting, dead_letter_reading, publishing
 from reconcile import Reconciler
 from resolvers.context import AccordContext, Services, Sources
 from sandbox.endpoints import Endpoints
@@ -82,6 +83,9 @@ from state.budget import RedisBudget
 from state.errors import StateError
 from state.idempotency import IdempotencyStore
 from state.preflight import RedisUnusable, check_redis
+from telemetry import metrics, tracing
+from telemetry.logs import configure_logging
+from telemetry.options import TelemetryOptions
 
 logger = logging.getLogger("accord")
 
@@ -174,6 +178,7 @@ class AppOptions:
     exposure: Exposure = field(default_factory=Exposure)  # limits, budgets, introspection
     oidc: OidcOptions | None = None  # the issuer whose bearer tokens name callers
     reconcile_every: float = 0.0  # seconds between scheduled reconciliations; 0: on demand only
+    telemetry: TelemetryOptions = field(default_factory=TelemetryOptions)
 
 
 @dataclass(frozen=True)
@@ -231,6 +236,7 @@ def options_from(
         exposure=settings.exposure,
         oidc=settings.oidc,
         reconcile_every=settings.reconcile_seconds,
+        telemetry=settings.telemetry,
     )
 
 
@@ -319,7 +325,7 @@ def create_app(
         {WorkflowKind.BOOK_ORDER: BOOK_ORDER_STEPS},
         services=ports,
         settings=options.engine,
-        on_change=publishing(bus.publish) if bus is not None else None,
+        on_change=counting(publishing(bus.publish) if bus is not None else None),
     )
     services = WriteServices.of(ports, engine)
     # Sweeps read the sources themselves: a comparison of the systems never reads a cached copy.
@@ -341,6 +347,8 @@ def create_app(
     sdl_document = SchemaDocument(sdl_of(schema), authenticator, exposure.introspection)
     pipeline = build_pipeline(schema, exposure, persisted, backend)
     callers = CallerSlots(exposure.callers)
+    metrics.watch(callers, caller_samples)
+    metrics.OPERATION_NAMES.know(registered_names(options.persisted_queries.registered.values()))
     graphql = GraphQLHttp(pipeline, authenticator, connection_context, graphiql=exposure.graphiql)
     # The same types as a federation subgraph, for gateways (docs/federation.md), through a
     # pipeline of its own with the same limits and field rules.
@@ -445,10 +453,22 @@ def create_app(
             Route("/console", console_page, methods=["GET"]),
             console_assets(),
             Route("/healthz", healthz, methods=["GET"]),
+            Route(
+                "/metrics",
+                MetricsEndpoint(
+                    authenticator,
+                    options.telemetry.metrics_token,
+                    readings=[dead_letter_reading(workflows)],
+                ).handle,
+                methods=["GET"],
+            ),
             Route("/readyz", Readiness([crm, erp], state=backend).handle, methods=["GET"]),
         ],
         lifespan=lifespan,
-        middleware=[Middleware(CorsMiddleware, policy=options.cors)] if options.cors else [],
+        middleware=[
+            Middleware(RequestTelemetry),  # outermost: request id and trace for everything
+            *([Middleware(CorsMiddleware, policy=options.cors)] if options.cors else []),
+        ],
     )
 
 
@@ -585,9 +605,14 @@ def main(argv: list[str] | None = None) -> int:
     except SettingsError as exc:
         print(exc, file=sys.stderr)
         return 2
-    logging.basicConfig(
-        level=settings.log_level.upper(), format="%(levelname)s %(name)s %(message)s"
-    )
+    # Every line, uvicorn's included, in one format with the request's ids (docs/operations.md).
+    configure_logging(settings.log_level, settings.telemetry.log_format)
+    if settings.telemetry.otlp_endpoint:  # traces are recorded only when there is a collector
+        tracing.configure(
+            endpoint=settings.telemetry.otlp_endpoint,
+            service_name=settings.telemetry.service_name,
+        )
+        logger.info("traces go to %s (OTLP/HTTP)", settings.telemetry.otlp_endpoint)
     logging.getLogger("httpx").setLevel(logging.WARNING)  # a line per upstream call is noise
     if settings.redis_url:  # before anything starts: one line, not a traceback, if unusable
         try:
@@ -643,7 +668,14 @@ def main(argv: list[str] | None = None) -> int:
         )
         app = create_app(salesforce, erp_config, options)
         print(f"Accord serves GraphQL at http://{bound}/graphql", flush=True)
-        serve(app, host=args.host, port=port, log_level=settings.log_level, sock=sock)
+        serve(
+            app,
+            host=args.host,
+            port=port,
+            log_level=settings.log_level,
+            sock=sock,
+            log_config=None,  # uvicorn's lines go through the handler set up above
+        )
     except (SettingsError, ListenError) as exc:
         print(exc, file=sys.stderr)
         return 2
@@ -653,6 +685,7 @@ def main(argv: list[str] | None = None) -> int:
         if process is not None:
             signal.signal(signal.SIGTERM, signal.SIG_IGN)  # stopping already
             process.stop()
+        tracing.shutdown()  # the spans still buffered are exported
     return 0
 
 

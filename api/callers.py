@@ -53,6 +53,10 @@ class CallerSlots:
         if self._subscriptions[caller] <= 0:
             del self._subscriptions[caller]
 
+    def totals(self) -> tuple[int, int]:
+        """(connections, subscriptions) held by every caller together."""
+        return sum(self._connections.values()), sum(self._subscriptions.values())
+
     def held(self, caller: str) -> tuple[int, int]:
         """(connections, subscriptions) ``caller`` holds."""
         return self._connections[caller], self._subscriptions[caller]

@@ -15,6 +15,7 @@ from api.budget import CostBudget
 from api.callers import CallerLimits
 from api.persisted import PersistedQueries
 from api.pipeline import Introspection, Limits, Pipeline
+from api.telemetry import ObservedPipeline
 from state.backend import StateBackend
 
 
@@ -35,7 +36,7 @@ def build_pipeline(
 ) -> Pipeline:
     """The request pipeline of a strawberry ``schema``, with ``exposure``'s limits; budgets
     are kept in ``backend`` (Redis when configured)."""
-    return Pipeline(
+    return ObservedPipeline(
         schema._schema,
         schema.as_str(),
         limits=exposure.limits,

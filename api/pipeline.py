@@ -163,6 +163,7 @@ class Outcome:
     stream: AsyncIterator[ExecutionResult] | None = None
     pre_execution: bool = False
     operation: OperationType | None = None
+    name: str | None = None  # the operation's name, once one is chosen (None: unnamed)
     extensions: dict[str, Any] = field(default_factory=dict)
     charge: Charge | None = None  # what the caller's budget holds after this operation
 
@@ -291,6 +292,7 @@ class Pipeline:
             )
             return Outcome(ExecutionResult(None, [GraphQLError(message)]), pre_execution=True)
         kind = operation.operation
+        chosen = operation.name.value if operation.name else None
         if kind not in CARRIES[transport]:
             raise OperationNotCarried(kind, transport)
 
@@ -304,7 +306,9 @@ class Pipeline:
                     "limit": self.limits.max_cost,
                 },
             )
-            return Outcome(ExecutionResult(None, [refusal]), pre_execution=True, operation=kind)
+            return Outcome(
+                ExecutionResult(None, [refusal]), pre_execution=True, operation=kind, name=chosen
+            )
         charge = await self._charge(caller, client, cost)
         extensions = {"cost": {"requested": cost, "limit": self.limits.max_cost}}
 
@@ -320,10 +324,13 @@ class Pipeline:
             source = subscribe(self.schema, document, **arguments)
             source = await source if inspect.isawaitable(source) else source
             if isinstance(source, ExecutionResult):
-                return Outcome(source, operation=kind, extensions=extensions, charge=charge)
+                return Outcome(
+                    source, operation=kind, name=chosen, extensions=extensions, charge=charge
+                )
             return Outcome(
                 stream=_ending_in_errors(source, operation),
                 operation=kind,
+                name=chosen,
                 extensions=extensions,
                 charge=charge,
             )
@@ -340,6 +347,7 @@ class Pipeline:
             result,
             pre_execution=pre_execution,
             operation=kind,
+            name=chosen,
             extensions=extensions,
             charge=charge,
         )

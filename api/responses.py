@@ -18,6 +18,7 @@ from graphql import ExecutionResult, GraphQLError
 from api import state_unavailable
 from domain.ownership import Role
 from schema.access import may_read_upstream_text, redact_query_text
+from telemetry.context import current as current_request
 
 logger = logging.getLogger("accord.graphql")
 
@@ -55,7 +56,7 @@ def format_error(error: GraphQLError, *, reader: Role | None = None) -> dict[str
             path=error.path,
             extensions={"code": "INTERNAL_SERVER_ERROR"},
         )
-        return dict(masked.formatted)
+        return _traced(dict(masked.formatted))
     formatted = dict(error.formatted)
     if not may_read_upstream_text(reader):
         formatted["message"] = redact_query_text(str(formatted["message"]))
@@ -63,9 +64,19 @@ def format_error(error: GraphQLError, *, reader: Role | None = None) -> dict[str
         formatted["extensions"] = {
             "code": "GRAPHQL_VALIDATION_FAILED" if error.path is None else "BAD_USER_INPUT"
         }
+    return _traced(formatted)
+
+
+def _traced(formatted: dict[str, Any]) -> dict[str, Any]:
+    """The error with the trace id of a traced request (tracing on, or the caller sent a
+    ``traceparent``) in its extensions, for the caller to quote to the operators."""
+    request = current_request()
+    if request is not None and request.traced:
+        formatted["extensions"] = {**formatted.get("extensions", {}), "traceId": request.trace_id}
     return formatted
 
 
 def refusal(message: str, code: str, **extensions: Any) -> dict[str, Any]:
     """A body of one error, for a request refused before any GraphQL ran."""
-    return {"errors": [{"message": message, "extensions": {"code": code, **extensions}}]}
+    error = {"message": message, "extensions": {"code": code, **extensions}}
+    return {"errors": [_traced(error)]}

@@ -57,6 +57,8 @@ from sources.errors import (
     SourceTimeout,
     SourceUnavailable,
 )
+from telemetry import metrics
+from telemetry.metrics import Sample
 
 __all__ = ["CacheSettings", "CacheStats", "Fetch", "ReadCache"]
 
@@ -97,6 +99,7 @@ class CacheStats:
     misses: int = 0  # read from the source
     coalesced: int = 0  # waited for another request's read
     stale: int = 0  # answered with a stale copy
+    stale_redis: int = 0  # ... of them, the copy came from level 2
     failed: int = 0  # the source failed and there was no copy
     upstream_batches: int = 0
     invalidated: int = 0
@@ -152,6 +155,7 @@ class ReadCache:
         self.prefix = prefix
         self.sources = dict(sources)
         self.stats = CacheStats()
+        metrics.watch(self, _cache_samples)  # read at each scrape: nothing per lookup
         # cross-references are small: a quarter of the budget, beside the records
         self.identities = Identities(settings.max_entries, settings.max_bytes // 4)
         self._clock = clock
@@ -373,10 +377,12 @@ class ReadCache:
             copy = stale.get(key)
             local = self._level1.get((source, entity.name, key))
             newer = local is not None and (copy is None or local.at > copy.at)
+            from_redis = copy is not None
             if newer and self._usable_stale(local, now):
-                copy = local
+                copy, from_redis = local, False
             if copy is not None and isinstance(error, STALE_ON):
                 self.stats.stale += 1
+                self.stats.stale_redis += from_redis
                 outcomes[key] = _Outcome(value=copy.value, stale=copy, reason=error.code)
             else:
                 self.stats.failed += 1
@@ -483,3 +489,34 @@ def _payload(entry: _Entry) -> bytes:
 
 def _lost(source: str) -> SourceError:
     return SourceUnavailable(source, "the read was abandoned")
+
+
+def _cache_samples(cache: ReadCache) -> Iterable[Sample]:
+    """The read cache's counts for /metrics: fresh hits and stale copies served (the source
+    failed) by the level that held them; misses read from the source, reads coalesced into
+    another's, source failures with no copy to serve (level "source"); invalidations."""
+    stats = cache.stats
+    lookups = "Read-cache lookups by level and result (each key of a batch counts once)."
+    for level, result, value in (
+        ("memory", "hit", stats.hits),
+        ("redis", "hit", stats.redis_hits),
+        ("source", "miss", stats.misses),
+        ("source", "coalesced", stats.coalesced),
+        ("memory", "stale", stats.stale - stats.stale_redis),
+        ("redis", "stale", stats.stale_redis),
+        ("source", "failed", stats.failed),
+    ):
+        yield Sample(
+            "accord_cache_lookups_total",
+            "counter",
+            lookups,
+            {"level": level, "result": result},
+            float(value),
+        )
+    yield Sample(
+        "accord_cache_invalidations_total",
+        "counter",
+        "Cached entries dropped because a write or an event changed them.",
+        {},
+        float(stats.invalidated),
+    )

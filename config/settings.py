@@ -81,7 +81,7 @@ Everything
     ACCORD_LOG_LEVEL                     default info
 
 Limits, budgets, introspection and GraphiQL: see `config.exposure`; bearer tokens of an
-OpenID Connect issuer: `config.identity`.
+OpenID Connect issuer: `config.identity`; metrics, traces and log format: `config.telemetry`.
 """
 
 from __future__ import annotations
@@ -101,12 +101,14 @@ from api.identity import OidcOptions
 from api.persisted import Mode, PersistedQueryOptions, RegisteredOperationsError, load_registered
 from config.exposure import read_exposure
 from config.identity import read_oidc
+from config.telemetry import read_telemetry
 from domain.ownership import Role
 from sources import erps
 from sources.erps import DEFAULT_ERP
 from sources.netsuite_http import NetSuiteConfig
 from sources.resilience import ResiliencePolicy
 from sources.salesforce_client import AuthMode, SalesforceConfig
+from telemetry.options import TelemetryOptions
 
 
 class SettingsError(ValueError):
@@ -149,6 +151,7 @@ class Settings:
     netsuite_concurrency: int = 15
     erp: str = DEFAULT_ERP  # the ERP adapter's name (`sources.erps`)
     erp_config: Any = None  # its configuration, when it reads its own (not NetSuite's)
+    telemetry: TelemetryOptions = dataclasses.field(default_factory=TelemetryOptions)
 
     @property
     def sandbox(self) -> bool:
@@ -315,6 +318,7 @@ def load_settings(env: Mapping[str, str]) -> Settings:
     cors = _cors(read)
     exposure = read_exposure(read, real_systems=bool(configured))
     oidc = read_oidc(read)
+    telemetry = read_telemetry(read)
     reconcile = read.number("ACCORD_RECONCILE_SECONDS", 3600.0, low=0, high=30 * 86400)
     if 0 < reconcile < 60:
         read.problems.append("ACCORD_RECONCILE_SECONDS: use 0 (off) or 60 and more")
@@ -349,6 +353,7 @@ def load_settings(env: Mapping[str, str]) -> Settings:
         netsuite_concurrency=concurrency,
         erp=erp,
         erp_config=erp_config,
+        telemetry=telemetry,
     )
 
 

@@ -36,6 +36,7 @@ from sources.records import (
     ErpPayment,
     Line,
 )
+from telemetry import tracing
 
 K = TypeVar("K")
 V = TypeVar("V")
@@ -58,6 +59,13 @@ class BatchLoader(Generic[K, V]):
         self._loader = DataLoader(self._batch)
 
     async def _batch(self, keys: list[K]) -> list[Any]:
+        if not tracing.enabled():
+            return await self._load_batch(keys)
+        name = getattr(self._fetch, "__qualname__", "batch")
+        with tracing.span(f"dataloader {name}", {"accord.keys": len(keys)}):
+            return await self._load_batch(keys)
+
+    async def _load_batch(self, keys: list[K]) -> list[Any]:
         self.batches += 1
         try:
             found = await self._fetch(keys)

@@ -1,7 +1,10 @@
 """The control API every emulator carries under ``/__sandbox__/``.
 
 - ``GET  /__sandbox__/stats``  -> ``{"total": N, "by_endpoint": {"GET /path/{id}": n, ...}}``
-- ``POST /__sandbox__/reset``  -> clears the stats and the faults (the data stays)
+- ``POST /__sandbox__/reset``  -> clears the stats, the faults and the traces (the data stays)
+- ``GET  /__sandbox__/traces`` -> ``{"traceparents": [...]}``: the W3C ``traceparent`` headers
+  of the last 500 requests that carried one, oldest first (to check that a caller's trace
+  reaches the vendor)
 - ``GET  /__sandbox__/faults`` -> the active faults
 - ``POST /__sandbox__/faults`` -> adds a fault ``{"pattern", "latency_ms", "error_rate",
   "error_status", "outage", "garbage", "late_answer"}``, or removes them all with
@@ -20,7 +23,7 @@ import asyncio
 import fnmatch
 import json
 import random
-from collections import Counter
+from collections import Counter, deque
 from collections.abc import Callable, MutableMapping
 from dataclasses import asdict, dataclass
 from typing import Any
@@ -80,6 +83,7 @@ class ControlState:
         self.normalize = normalize
         self.counts: Counter[str] = Counter()
         self.faults: list[Fault] = []
+        self.traceparents: deque[str] = deque(maxlen=500)
         self.rng = rng or random.Random(0)
         # more of an emulator's own figures in the stats (name -> what to show), each with
         # a way to start it afresh on reset
@@ -95,6 +99,7 @@ class ControlState:
     def reset(self) -> None:
         self.counts.clear()
         self.faults.clear()
+        self.traceparents.clear()
         for _, restart in self.extra.values():
             restart()
 
@@ -120,6 +125,9 @@ class ControlMiddleware:
             await response(scope, receive, send)
             return
         self.state.record(scope["method"], path)
+        for name, value in scope["headers"]:
+            if name == b"traceparent":
+                self.state.traceparents.append(value.decode("latin-1"))
         faults = self.state.active(path)
         late = sum(fault.latency_ms for fault in faults if fault.late_answer)
         latency = sum(fault.latency_ms for fault in faults if not fault.late_answer)
@@ -147,6 +155,8 @@ class ControlMiddleware:
         action = request.url.path[len(CONTROL_PREFIX) :].strip("/")
         if action == "stats" and request.method == "GET":
             return JSONResponse(self.state.stats())
+        if action == "traces" and request.method == "GET":
+            return JSONResponse({"traceparents": list(self.state.traceparents)})
         if action == "reset" and request.method == "POST":
             self.state.reset()
             return JSONResponse({"reset": True})

@@ -38,7 +38,9 @@ from sources.errors import (
     SourceValidationError,
     parse_retry_after,
 )
+from sources.instruments import account_slot
 from sources.resilience import Resilience, ResiliencePolicy
+from telemetry.tracing import outgoing_headers
 
 SOURCE = "netsuite"
 RECORD_PATH = "/services/rest/record/v1"
@@ -272,13 +274,14 @@ class NetSuiteClient:
     async def _send(self, method: str, url: str, **kwargs: Any) -> httpx.Response:
         """One request with a valid token; a 401 refreshes the token and repeats it once."""
         token = await self._bearer()
+        trace = outgoing_headers()  # the caller's trace goes on to NetSuite
         for attempt in (1, 2):
-            headers = {**kwargs.pop("headers", {}), "Authorization": f"Bearer {token}"}
+            headers = {**kwargs.pop("headers", {}), **trace, "Authorization": f"Bearer {token}"}
             try:
                 if self.budget is None:
                     response = await self._http.request(method, url, headers=headers, **kwargs)
                 else:
-                    async with self.budget.slot():
+                    async with account_slot(self.budget, SOURCE):
                         response = await self._http.request(method, url, headers=headers, **kwargs)
             except httpx.TimeoutException as exc:
                 raise SourceTimeout(SOURCE, f"{method} {url}: no answer in time") from exc

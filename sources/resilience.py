@@ -17,7 +17,9 @@ with, per source:
 - retries of retryable errors for idempotent calls only (reads, and writes carrying an
   idempotency key or external id), with full-jitter exponential backoff, or the source's
   ``Retry-After`` (capped) when it rate-limits us;
-- counters (`Resilience.snapshot`) and an observer hook where metrics and tracing plug in.
+- counters (`Resilience.snapshot`) and an observer hook where metrics plug in (by default
+  `sources.instruments.MetricsObserver`; the breaker's state and the counters are read by
+  ``/metrics`` at scrape time), and time spent waiting for a concurrency slot.
 
 Cancellation propagates at once and gives back the concurrency slot.
 """
@@ -40,6 +42,9 @@ from sources.errors import (
     SourceTimeout,
     SourceUnavailable,
 )
+from sources.instruments import MetricsObserver, breaker_samples
+from telemetry import metrics, tracing
+from telemetry.tracing import SpanKind
 
 __all__ = [
     "BreakerState",
@@ -246,7 +251,7 @@ class Resilience:
         self._clock = clock
         self._sleep = sleep
         self._rng = rng or random.Random()
-        self._observer: ResilienceObserver = observer or NullObserver()
+        self._observer: ResilienceObserver = observer or MetricsObserver()
         self._breaker = _Breaker(source, self.policy, clock)
         self._slots = asyncio.Semaphore(self.policy.max_concurrency)
         self._calls = 0
@@ -256,6 +261,7 @@ class Resilience:
         self._short_circuited = 0
         self._cancelled = 0
         self._in_flight = 0
+        metrics.watch(self, breaker_samples)
 
     @property
     def state(self) -> BreakerState:
@@ -283,8 +289,22 @@ class Resilience:
         """Run ``operation`` (a fresh awaitable per attempt) under this source's policy.
 
         ``name`` labels the call for observers (e.g. "account.fetch_many"). Retries happen
-        only when ``idempotent`` is true, since a repeated write could post twice.
+        only when ``idempotent`` is true, since a repeated write could post twice. With
+        tracing on, the call (its retries included) is one client span.
         """
+        if not tracing.enabled():
+            return await self._call(operation, name, idempotent)
+        attributes = {"accord.system": self.source, "accord.endpoint": name}
+        with tracing.span(f"{self.source} {name}", attributes, kind=SpanKind.CLIENT) as span:
+            try:
+                return await self._call(operation, name, idempotent)
+            except BaseException as exc:
+                tracing.error(
+                    span, exc.code if isinstance(exc, SourceError) else type(exc).__name__
+                )
+                raise
+
+    async def _call(self, operation: Callable[[], Awaitable[T]], name: str, idempotent: bool) -> T:
         self._calls += 1
         started = self._clock()
         attempt = 0
@@ -324,7 +344,11 @@ class Resilience:
             raise
         healthy: bool | None = None
         try:
+            waiting = self._clock() if self._slots.locked() else None  # all slots taken
             async with self._slots:
+                if waiting is not None:
+                    waited = self._clock() - waiting
+                    metrics.UPSTREAM_WAIT.labels(self.source, "process").observe(waited)
                 self._in_flight += 1
                 try:
                     self._observer.on_attempt(self.source, name, attempt)

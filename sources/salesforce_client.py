@@ -19,10 +19,12 @@ An expired session (401 ``INVALID_SESSION_ID``) is refreshed once and the call r
 from __future__ import annotations
 
 import asyncio
+import functools
 import json
 import threading
 from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
+from contextvars import ContextVar
 from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any, Literal, TypeVar
@@ -47,8 +49,11 @@ from sources.errors import (
     SourceUnavailable,
     SourceValidationError,
 )
+from sources.instruments import allowance_samples
 from sources.resilience import Resilience, ResiliencePolicy, ResilienceSnapshot
 from sources.salesforce_records import normalise_id, strip_attributes
+from telemetry import metrics
+from telemetry.tracing import outgoing_headers
 
 SOURCE = "salesforce"
 T = TypeVar("T")
@@ -177,7 +182,14 @@ class _TimeoutSession(requests.Session):
 
     def request(self, method: str | bytes, url: str | bytes, *args: Any, **kwargs: Any) -> Any:
         kwargs.setdefault("timeout", self.timeout)
+        trace = _TRACE.get()
+        if trace:  # the caller's trace goes on to Salesforce
+            kwargs["headers"] = {**(kwargs.get("headers") or {}), **trace}
         return super().request(method, url, *args, **kwargs)
+
+
+# The trace headers of the call a worker thread is making (set around it, in that thread).
+_TRACE: ContextVar[dict[str, str] | None] = ContextVar("salesforce_trace", default=None)
 
 
 class SalesforceClient:
@@ -205,6 +217,7 @@ class SalesforceClient:
         self._client: Salesforce | None = None
         self._login_lock = threading.Lock()
         self._generation = 0  # bumps on every login, so concurrent 401s refresh once
+        metrics.watch(self, allowance_samples)
 
     # ------------------------------------------------------------------ lifecycle
 
@@ -341,16 +354,22 @@ class SalesforceClient:
     async def call(self, name: str, operation: Callable[[Salesforce], T], *, idempotent: bool) -> T:
         """One vendor call, through the resilience layer and off the event loop."""
 
-        def run() -> T:
+        def run(trace: dict[str, str]) -> T:
+            token = _TRACE.set(trace)
             try:
                 return self._invoke(operation)
             except SourceError:
                 raise
             except Exception as exc:
                 raise map_error(exc) from exc
+            finally:
+                _TRACE.reset(token)
 
+        # Each attempt reads the trace headers within its own span (the resilience layer's).
         return await self.resilience.call(
-            lambda: self._offload(run), name=name, idempotent=idempotent
+            lambda: self._offload(functools.partial(run, outgoing_headers())),
+            name=name,
+            idempotent=idempotent,
         )
 
     # ------------------------------------------------------------------ generic operations

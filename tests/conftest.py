@@ -67,6 +67,12 @@ class SandboxControl:
     def reset(self) -> None:
         self._client.post("/__sandbox__/reset").raise_for_status()
 
+    def traceparents(self) -> list[str]:
+        """The ``traceparent`` headers of the requests that carried one, oldest first."""
+        response = self._client.get("/__sandbox__/traces")
+        response.raise_for_status()
+        return list(response.json()["traceparents"])
+
     def fault(self, **fault: Any) -> None:
         self._client.post("/__sandbox__/faults", json=fault).raise_for_status()
 

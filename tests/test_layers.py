@@ -7,7 +7,8 @@
                                                     of the two systems
     events, cache                                   changes coming in and going out; the read cache
     sources, state                                  the systems' adapters; shared state
-    domain                                          the registry, ids, roles, the caller, audit records
+    domain, telemetry                               the registry, ids, roles, the caller, audit
+                                                    records; metrics, traces and log context
 
 Folders on one tier may import one another one way, never both ways. ``sandbox`` and ``bench``
 stand beside the house (tools that speak to it from outside) and nothing in the house imports
@@ -29,7 +30,7 @@ TIERS: list[set[str]] = [
     {"resolvers", "mutations", "reconcile"},
     {"events", "cache"},
     {"sources", "state"},
-    {"domain"},
+    {"domain", "telemetry"},
 ]
 TIER = {folder: level for level, folders in enumerate(TIERS) for folder in folders}
 BESIDE = {"sandbox": {"domain", "sources", "events"}, "bench": {"sandbox", "sources", "api"}}

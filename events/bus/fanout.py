@@ -19,6 +19,7 @@ from collections import deque
 from collections.abc import AsyncIterator
 
 from events.bus.errors import SubscriberOverflow
+from events.bus.instruments import SUBSCRIBER, delivered
 from events.model import Event
 from state.codec import LogId, parse_log_id
 
@@ -167,7 +168,9 @@ class Subscription(AsyncIterator[Event]):
             if self._closed:
                 raise StopAsyncIteration
             if mailbox.events:
-                return mailbox.events.popleft()
+                event = mailbox.events.popleft()
+                delivered(SUBSCRIBER, event)
+                return event
             if mailbox.overflowed:
                 await self.aclose()
                 raise SubscriberOverflow(mailbox.limit)

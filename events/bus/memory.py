@@ -27,6 +27,7 @@ from events.bus.consumer import (
 )
 from events.bus.errors import BusClosed
 from events.bus.fanout import FanOut, Subscription
+from events.bus.instruments import dead_lettered, delivered, published
 from events.bus.options import BusOptions
 from events.model import Event
 
@@ -117,6 +118,7 @@ class MemoryBus:
             self._first_seq += 1
         self._fanout.deliver(entry_id, stored)
         self._pulse()
+        published(stored)
         return entry_id
 
     async def log_length(self) -> int:
@@ -218,8 +220,9 @@ class MemoryBus:
         pending = state.pending[seq]
         limit = self.options.max_deliveries
         if pending.deliveries > limit:
-            self._bury(state, seq, unacknowledged_reason(limit, pending.failure))
+            self._bury(group, state, seq, unacknowledged_reason(limit, pending.failure))
             return
+        delivered(group, pending.event)
         try:
             await handler(pending.event)
         except Exception as exc:
@@ -233,16 +236,17 @@ class MemoryBus:
                 exc_info=True,
             )
             if pending.deliveries >= limit and seq in state.pending:
-                self._bury(state, seq, gave_up_reason(pending.deliveries, pending.failure))
+                self._bury(group, state, seq, gave_up_reason(pending.deliveries, pending.failure))
             return
         state.pending.pop(seq, None)
 
-    def _bury(self, state: _Group, seq: int, reason: str) -> None:
+    def _bury(self, group: str, state: _Group, seq: int, reason: str) -> None:
         pending = state.pending.pop(seq)
         state.dead.append(DeadLetter(pending.entry_id, pending.event, reason))
         while len(state.dead) > self.options.dead_letter_max_length:
             state.dead.popleft()
         logger.error("event-bus entry %s dead-lettered: %s", pending.entry_id, reason)
+        dead_lettered(group)
 
     async def dead_letters(self, group: str, limit: int = 100) -> list[DeadLetter]:
         self._check_open()

@@ -53,6 +53,7 @@ from events.bus.consumer import (
 )
 from events.bus.errors import BusClosed, BusError, BusUnavailable
 from events.bus.fanout import FanOut, Mailbox, Subscription, later
+from events.bus.instruments import dead_lettered, delivered, published
 from events.bus.options import BusOptions
 from events.model import Event
 from sources.outage import OutageLog
@@ -185,6 +186,7 @@ class RedisBus:
                 approximate=True,
             )
         self._published = later(self._published, str(entry_id))
+        published(event)
         return str(entry_id)
 
     async def log_length(self) -> int:
@@ -442,6 +444,7 @@ class RedisBus:
             failure = cast(str | None, await self._redis.hget(self._failures_key(group), entry_id))
             await self._bury(group, entry_id, _raw(fields), unacknowledged_reason(limit, failure))
             return
+        delivered(group, event)
         try:
             await handler(event)
         except Exception as exc:
@@ -477,6 +480,7 @@ class RedisBus:
             pipe.hdel(self._failures_key(group), entry_id)
             await pipe.execute()
         logger.error("event-bus group %r dead-lettered %s: %s", group, entry_id, reason)
+        dead_lettered(group)
 
     async def dead_letters(self, group: str, limit: int = 100) -> list[DeadLetter]:
         self._check_open()

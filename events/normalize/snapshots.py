@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from events import outbox, transitions
+from events.bus.instruments import received
 from events.model import Event
 from sources.changes import RecordChange
 from state.backend import StateBackend
@@ -85,6 +86,7 @@ class SnapshotStore:
         the bus at least once, and exactly once unless a publication fails or is cut short.
         The returned events include any left over from such an earlier failure.
         """
+        received(str(getattr(change, "source", "")), str(getattr(change, "kind", "")))
         if self.publish is None:
             return await self.normalize(change)
         run = _Run()

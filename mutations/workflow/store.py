@@ -97,6 +97,10 @@ class WorkflowStore:
         score = dt.datetime.now(dt.UTC).timestamp()
         await self.backend.index_add("workflows:dead-letters", workflow.id, score)
 
+    async def dead_letter_count(self) -> int:
+        """How many workflows are on the dead-letter list now."""
+        return await self.backend.index_count("workflows:dead-letters")
+
     async def clear_dead_letter(self, workflow_id: str) -> None:
         await self.backend.index_remove("workflows:dead-letters", workflow_id)
 

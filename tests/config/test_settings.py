@@ -184,9 +184,11 @@ def test_every_variable_read_is_documented_and_every_documented_one_is_read() ->
     table_rows = [
         line.split("|")[1]
         for line in (ROOT / "docs" / "configuration.md").read_text().splitlines()
-        if line.startswith("| `ACCORD_")
+        if line.startswith(("| `ACCORD_", "| `OTEL_"))
     ]
-    documented = {name for row in table_rows for name in re.findall(r"`(ACCORD_[A-Z_]+)`", row)}
+    documented = {
+        name for row in table_rows for name in re.findall(r"`((?:ACCORD|OTEL)_[A-Z_]+)`", row)
+    }
     with_netsuite, with_tryton = _Recording(PRODUCTION), _Recording(PRODUCTION_TRYTON)
 
     load_settings(with_netsuite)
