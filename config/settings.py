@@ -84,7 +84,8 @@ from api.cors import CorsPolicy, OriginError, parse_origins
 from api.exposure import Exposure
 from api.identity import OidcOptions
 from api.persisted import Mode, PersistedQueryOptions, RegisteredOperationsError, load_registered
-from config.exposure import read_exposure
+from api.subscriptions import SubscriptionLimits
+from config.exposure import read_exposure, read_subscription_limits
 from config.identity import read_oidc
 from domain.ownership import Role
 from sources.netsuite_http import NetSuiteConfig
@@ -130,6 +131,7 @@ class Settings:
     redis_timeout: float = 2.0
     workflow_retry: float = 60.0
     netsuite_concurrency: int = 15
+    subscriptions: SubscriptionLimits = dataclasses.field(default_factory=SubscriptionLimits)
 
     @property
     def sandbox(self) -> bool:
@@ -266,6 +268,7 @@ def load_settings(env: Mapping[str, str]) -> Settings:
     propagate = read.flag("ACCORD_PROPAGATE", default=True)
     cors = _cors(read)
     exposure = read_exposure(read, real_systems=bool(configured))
+    subscriptions = read_subscription_limits(read)
     oidc = read_oidc(read)
     reconcile = read.number("ACCORD_RECONCILE_SECONDS", 3600.0, low=0, high=30 * 86400)
     if 0 < reconcile < 60:
@@ -299,6 +302,7 @@ def load_settings(env: Mapping[str, str]) -> Settings:
         redis_timeout=redis_timeout,
         workflow_retry=retry,
         netsuite_concurrency=concurrency,
+        subscriptions=subscriptions,
     )
 
 
