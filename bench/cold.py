@@ -36,7 +36,7 @@ def _quantile(values: list[float], q: float) -> float:
 def run(bench: Bench) -> Outcome:
     box = bench.sandbox()
     samples = int(bench.pick(100, 15))
-    ids = box.upstream.salesforce_ids(300)
+    ids = box.upstream.known_to_both(300)
     accord_times: list[float] = []
     direct_times: list[float] = []
     with (
