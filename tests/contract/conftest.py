@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import contextlib
 import datetime as dt
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Callable, Iterator
 from dataclasses import dataclass
 from typing import Protocol
 
@@ -25,8 +25,10 @@ from sandbox.world import World
 from sources.netsuite import NetSuiteErp
 from sources.ports import CrmPort, ErpPort
 from sources.resilience import ResiliencePolicy
+from tests.accord import Emulators
 from tests.adapters import make_crm, make_erp
 from tests.conftest import SandboxControl
+from tests.events.http_support import Receiver, WebhookTargets, serve
 from tests.sandbox.test_netsuite_support import NetSuiteHttp
 
 # Fails fast, retries little: a contract test waits for nothing it does not need.
@@ -67,6 +69,11 @@ class ErpHarness:
         """Bill a sales order in full (set-up for payment tests); the invoice's id."""
         raise NotImplementedError
 
+    def notifications(self) -> contextlib.AbstractContextManager[Receiver | None]:
+        """While open, the notifications the system pushes, as it sends them (None: it pushes
+        none; the adapter's ``webhooks`` says the same)."""
+        return contextlib.nullcontext()
+
 
 @dataclass
 class CrmHarness:
@@ -74,6 +81,7 @@ class CrmHarness:
     crm: CrmPort
     world: World
     faults: Faults
+    new_account: Callable[[str], str]  # an account of this name, created in the CRM: its id
 
 
 class ControlFaults:
@@ -105,9 +113,28 @@ class ControlFaults:
 
 
 class NetSuiteHarness(ErpHarness):
-    def __init__(self, erp: NetSuiteErp, world: World, control: SandboxControl, ns: NetSuiteHttp):
+    def __init__(
+        self,
+        erp: NetSuiteErp,
+        world: World,
+        control: SandboxControl,
+        ns: NetSuiteHttp,
+        sandbox: Endpoints,
+    ):
         super().__init__("netsuite", erp, world, ControlFaults(control, "/services/rest/*"))
         self.ns = ns
+        self.sandbox = sandbox
+
+    @contextlib.contextmanager
+    def notifications(self) -> Iterator[Receiver | None]:
+        receiver = Receiver()
+        targets = WebhookTargets(self.sandbox.netsuite.base_url, self.sandbox.netsuite.ca_file)
+        with serve(receiver.app) as url:
+            targets.add(f"{url}/hook", "contract-suite-secret")
+            try:
+                yield receiver
+            finally:
+                targets.close()
 
     async def invoice_order(self, customer_erp_id: str, order_erp_id: str) -> str:
         return self.ns.create(
@@ -127,7 +154,7 @@ async def erp_harness(
     adapter = make_erp(sandbox, CONTRACT_POLICY)
     await adapter.start()
     try:
-        yield NetSuiteHarness(adapter, world, ns_control, ns)
+        yield NetSuiteHarness(adapter, world, ns_control, ns, sandbox)
     finally:
         await adapter.close()
 
@@ -138,11 +165,18 @@ async def crm_harness(
     sandbox: Endpoints,
     world: World,
     sf_control: SandboxControl,
+    emulators: Emulators,
 ) -> AsyncIterator[CrmHarness]:
     """Each CRM adapter, started against its system seeded from the session's world."""
     adapter = make_crm(sandbox, CONTRACT_POLICY)
     await adapter.start()
+
+    def new_account(name: str) -> str:
+        return emulators.sf_create("Account", {"Name": name})
+
     try:
-        yield CrmHarness("salesforce", adapter, world, ControlFaults(sf_control, "/services/*"))
+        yield CrmHarness(
+            "salesforce", adapter, world, ControlFaults(sf_control, "/services/*"), new_account
+        )
     finally:
         await adapter.close()
