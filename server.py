@@ -234,6 +234,7 @@ def options_from(
         persisted_queries=settings.persisted_queries,
         cors=settings.cors,
         exposure=settings.exposure,
+        subscriptions=settings.subscriptions,
         oidc=settings.oidc,
         reconcile_every=settings.reconcile_seconds,
         telemetry=settings.telemetry,

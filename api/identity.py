@@ -30,11 +30,12 @@ import ssl
 import time
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import httpx
-import jwt
-from jwt import PyJWK
+
+if TYPE_CHECKING:
+    from jwt import PyJWK
 
 from api.auth import ApiKeyAuthenticator, AuthenticationFailed, bearer_token
 from domain.caller import Caller
@@ -97,6 +98,8 @@ class KeySet:
         found = self._usable.get((kid, algorithm))
         if found is not None:
             return found
+        import jwt  # PyJWT (and its cryptography) loads only where tokens are checked
+
         jwk = self._keys.get(kid)
         if jwk is None:
             raise AuthenticationFailed("the token's key is not one of the issuer's")
@@ -104,7 +107,7 @@ class KeySet:
             raise AuthenticationFailed("the token's algorithm is not its key's")
         try:
             # PyJWK checks that the key's type suits the algorithm (an RSA key for PS256...).
-            found = PyJWK(jwk, algorithm=algorithm)
+            found = jwt.PyJWK(jwk, algorithm=algorithm)
         except jwt.PyJWTError:
             raise AuthenticationFailed("the token's algorithm is not its key's") from None
         self._usable[(kid, algorithm)] = found
@@ -165,6 +168,8 @@ class TokenVerifier:
 
     async def caller(self, token: str) -> Caller:
         """The caller a JWT names; raises `AuthenticationFailed` with the reason."""
+        import jwt  # see KeySet.key
+
         try:
             header = jwt.get_unverified_header(token)
         except jwt.PyJWTError:

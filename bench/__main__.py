@@ -12,6 +12,7 @@ Scenarios (docs/performance.md says what each figure means):
     --freshness  payment posted in the ERP -> new balance served
     --events     payment posted in the ERP -> subscribers on another process (1 and 1,000)
     --memory     peak RSS of one worker under load on a 10,000-customer sandbox
+    --connections RSS at rest; 10,000 subscriptions on 100 WebSocket connections; cycles
     --healing    after a NetSuite outage: how soon failures stop, bookings that finish alone
     --soak       ten minutes of mixed load with faults on two replicas: memory levels off
 
@@ -28,7 +29,7 @@ import time
 import traceback
 from pathlib import Path
 
-from bench import cold, events, freshness, healing, lightning, memory, portal, soak
+from bench import cold, connections, events, freshness, healing, lightning, memory, portal, soak
 from bench.harness import RESULTS, write_result
 from bench.suite import Bench, Outcome, Scenario, machine
 
@@ -39,6 +40,7 @@ SCENARIOS: dict[str, Scenario] = {
     "freshness": freshness.run,
     "events": events.run,
     "memory": memory.run,
+    "connections": connections.run,
     "healing": healing.run,
     "soak": soak.run,
 }

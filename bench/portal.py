@@ -7,8 +7,8 @@ upstream plan:
 - upstream requests over the minimal plan, one call per source and level (target 1.0);
 - added latency over the critical path (target at most 1.15): with 50 ms injected on every
   upstream call, what that latency added to the query's median, over the critical path of
-  the plan (two levels: 100 ms). 1.0 when every level's calls run concurrently; 2.5 when
-  the five calls run one after another;
+  the plan (two levels: 100 ms). 1.0 when every level's calls run concurrently; 1.5 when
+  the three calls run one after another;
 - latency over the critical path plus Accord's own time: the median with injected latency
   over (the median without it + the critical path), the same question asked of the whole
   answer time. Reported without a target.

@@ -6,11 +6,11 @@ Prints two ratios measured in one run:
   one call per source per entity level (1.0 is the target: no N+1);
 - latency / critical path: with latency L injected on every upstream call, the query's
   median latency over the critical path of the plan (the ERP's customer page, then the
-  accounts, orders, invoices and payments concurrently: 2 L);
+  accounts and the customers' orders, invoices and payments concurrently: 2 L);
 - added latency / critical path: the same, counting only what the injected latency added to
   the median measured without it (so Accord's and the emulators' own work cancel out). It
   isolates the shape of the fan-out: 1.0 when the calls of a level run concurrently, the
-  ratio of the sum of the calls (2.5) when they run one after another.
+  ratio of the sum of the calls (1.5) when they run one after another.
 
     python -m bench.read_path [--latency-ms 50] [--runs 15]
 """
@@ -31,9 +31,9 @@ from bench.suite import UNCACHED_ENV
 from sandbox.endpoints import Endpoints
 from sandbox.process import SandboxProcess
 
-# One call per source and level: the ERP customer page; then the CRM accounts and the ERP's
-# orders, invoices and payments of those customers.
-MINIMAL_PLAN = {"salesforce": 1, "netsuite": 4}
+# One call per source and level: the ERP customer page; then the CRM accounts, and the ERP's
+# orders, invoices and payments of those customers in one SuiteQL query.
+MINIMAL_PLAN = {"salesforce": 1, "netsuite": 2}
 CRITICAL_PATH_CALLS = 2  # customer page, then one concurrent wave
 
 

@@ -26,6 +26,23 @@ class Upstream(EmulatorClient):
             )
         ]
 
+    def known_to_both(self, limit: int) -> list[str]:
+        """Ids of accounts whose ERP customer exists (the seed's drift leaves some keys that
+        the ERP does not know), in a stable order."""
+        keys = {
+            str(row["externalid"])
+            for row in self.suiteql("SELECT c.externalid FROM customer c")
+            if row.get("externalid")
+        }
+        return [
+            str(record["Id"])
+            for record in self.soql(
+                "SELECT Id, ERP_Customer_Id__c FROM Account WHERE ERP_Customer_Id__c != null "
+                "ORDER BY ERP_Customer_Id__c"
+            )
+            if record["ERP_Customer_Id__c"] in keys
+        ][:limit]
+
     def credit_critical_path(self, salesforce_id: str) -> float:
         """The two upstream calls of a credit lookup by Salesforce id, one after the other,
         as Accord's adapters make them; the seconds they took."""

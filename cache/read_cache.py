@@ -35,7 +35,7 @@ import logging
 import time
 from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from cachetools import TTLCache
 
@@ -44,10 +44,13 @@ from cache.codec import CODEC_VERSION, CodecError, decode, decode_list, encode, 
 from cache.entities import Entity, entity_named
 from cache.identities import Identities
 from cache.invalidation import DEFAULT_SOURCES, Changes, Target, invalidation_for
-from cache.redis_level import RedisLevel
 from cache.stale import StaleNotes, StaleValue
 from domain.ownership import System
 from events.model import Event
+
+if TYPE_CHECKING:
+    from cache.redis_level import RedisLevel
+
 from sources.errors import (
     SourceAuthError,
     SourceError,
@@ -162,7 +165,11 @@ class ReadCache:
         self._level1: SizedTLRUCache[_CacheKey, _Entry] = SizedTLRUCache(
             settings.max_entries, settings.max_bytes, _expiry, timer=clock, sizeof=_entry_size
         )
-        self._level2 = RedisLevel(redis_url, timeout=settings.redis_timeout) if redis_url else None
+        self._level2: RedisLevel | None = None
+        if redis_url:
+            from cache.redis_level import RedisLevel  # the Redis client loads only when used
+
+            self._level2 = RedisLevel(redis_url, timeout=settings.redis_timeout)
         self._flights: dict[_CacheKey, asyncio.Future[_Outcome]] = {}
         self._tasks: set[asyncio.Task[None]] = set()
         self._epoch = 0

@@ -18,7 +18,7 @@ from collections.abc import Sequence
 import redis.asyncio as aioredis
 from redis.exceptions import RedisError
 
-from state.redis_backend import redact_url
+from state.urls import redact_url
 
 __all__ = ["RedisLevel"]
 

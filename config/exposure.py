@@ -8,6 +8,8 @@ ACCORD_COST_BUDGET                   cost one caller may spend per minute, defau
                                      2000000; 0 turns budgets off
 ACCORD_MAX_CONNECTIONS_PER_CALLER    WebSocket connections of one caller, default 10
 ACCORD_MAX_SUBSCRIPTIONS_PER_CALLER  subscriptions of one caller, default 50
+ACCORD_MAX_SUBSCRIPTIONS_PER_CONNECTION  operations at once on one WebSocket connection,
+                                     default 20
 ACCORD_INTROSPECTION                 on | authenticated | off (default: on on the
                                      sandbox, authenticated against real systems)
 ACCORD_GRAPHIQL                      true|false: the GraphiQL page (default: true on
@@ -21,6 +23,7 @@ from typing import Protocol
 from api.callers import CallerLimits
 from api.exposure import Exposure
 from api.pipeline import Introspection, Limits
+from api.subscriptions import SubscriptionLimits
 
 
 class Reader(Protocol):
@@ -81,4 +84,16 @@ def read_exposure(read: Reader, *, real_systems: bool) -> Exposure:
         callers=callers,
         introspection=introspection,
         graphiql=read.flag("ACCORD_GRAPHIQL", default=not real_systems),
+    )
+
+
+def read_subscription_limits(read: Reader) -> SubscriptionLimits:
+    defaults = SubscriptionLimits()
+    return SubscriptionLimits(
+        max_subscriptions=read.integer(
+            "ACCORD_MAX_SUBSCRIPTIONS_PER_CONNECTION",
+            defaults.max_subscriptions,
+            low=1,
+            high=10_000,
+        )
     )

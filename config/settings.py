@@ -99,7 +99,8 @@ from api.cors import CorsPolicy, OriginError, parse_origins
 from api.exposure import Exposure
 from api.identity import OidcOptions
 from api.persisted import Mode, PersistedQueryOptions, RegisteredOperationsError, load_registered
-from config.exposure import read_exposure
+from api.subscriptions import SubscriptionLimits
+from config.exposure import read_exposure, read_subscription_limits
 from config.identity import read_oidc
 from config.telemetry import read_telemetry
 from domain.ownership import Role
@@ -149,6 +150,7 @@ class Settings:
     redis_timeout: float = 2.0
     workflow_retry: float = 60.0
     netsuite_concurrency: int = 15
+    subscriptions: SubscriptionLimits = dataclasses.field(default_factory=SubscriptionLimits)
     erp: str = DEFAULT_ERP  # the ERP adapter's name (`sources.erps`)
     erp_config: Any = None  # its configuration, when it reads its own (not NetSuite's)
     telemetry: TelemetryOptions = dataclasses.field(default_factory=TelemetryOptions)
@@ -317,6 +319,7 @@ def load_settings(env: Mapping[str, str]) -> Settings:
     propagate = read.flag("ACCORD_PROPAGATE", default=True)
     cors = _cors(read)
     exposure = read_exposure(read, real_systems=bool(configured))
+    subscriptions = read_subscription_limits(read)
     oidc = read_oidc(read)
     telemetry = read_telemetry(read)
     reconcile = read.number("ACCORD_RECONCILE_SECONDS", 3600.0, low=0, high=30 * 86400)
@@ -351,6 +354,7 @@ def load_settings(env: Mapping[str, str]) -> Settings:
         redis_timeout=redis_timeout,
         workflow_retry=retry,
         netsuite_concurrency=concurrency,
+        subscriptions=subscriptions,
         erp=erp,
         erp_config=erp_config,
         telemetry=telemetry,

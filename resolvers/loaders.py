@@ -15,6 +15,7 @@ request's `cache.StaleNotes`; a key with no copy fails as above.
 from __future__ import annotations
 
 import asyncio
+import functools
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from typing import Any, Generic, TypeVar, overload
 
@@ -26,7 +27,13 @@ from cache.read_cache import ReadCache
 from cache.stale import StaleNotes
 from resolvers.errors import SourceFieldError
 from sources.errors import SourceError
-from sources.ports import CrmPort, ErpPort
+from sources.ports import (
+    CrmPort,
+    CustomerDocuments,
+    CustomerDocumentsReader,
+    DocumentKind,
+    ErpPort,
+)
 from sources.records import (
     CrmAccount,
     CrmOpportunity,
@@ -120,6 +127,63 @@ def _empty() -> list[Any]:
 Fetch = Callable[[Sequence[str]], Awaitable[Mapping[str, Any]]]
 
 
+class _DocumentRound:
+    """One request's customer-document reads (orders, invoices, payments by customer) that
+    start in the same turns of the event loop, answered by one ERP call for all of them.
+
+    The three loaders dispatch their batches separately; the first to ask opens a round and
+    waits a few loop turns (no time) for the others to join, then asks the ERP once for every
+    kind and customer asked for. Each loader gets its own kind for its own keys."""
+
+    TURNS = 3  # loop turns a round stays open for the others to join
+
+    def __init__(self, erp: CustomerDocumentsReader) -> None:
+        self.erp = erp
+        self._kinds: set[DocumentKind] = set()
+        self._ids: dict[str, None] = {}
+        self._answer: asyncio.Future[CustomerDocuments] | None = None
+
+    async def fetch(self, kind: DocumentKind, ids: Sequence[str]) -> Mapping[str, Any]:
+        answer = self._answer
+        if answer is None:
+            answer = self._answer = asyncio.get_running_loop().create_future()
+            self._task = asyncio.ensure_future(self._run(answer))
+        self._kinds.add(kind)
+        self._ids.update(dict.fromkeys(ids))
+        documents = await asyncio.shield(answer)
+        found: Mapping[str, Any] = getattr(documents, kind)
+        return {key: found[key] for key in ids if key in found}
+
+    async def _run(self, answer: asyncio.Future[CustomerDocuments]) -> None:
+        for _ in range(self.TURNS):
+            await asyncio.sleep(0)
+        kinds, ids = self._kinds, list(self._ids)
+        self._kinds, self._ids, self._answer = set(), {}, None
+        try:
+            answer.set_result(await self.erp.documents_by_customer_ids(ids, kinds))
+        except BaseException as exc:
+            answer.set_exception(exc)
+            answer.exception()  # a waiter that left must not make it "never retrieved"
+            if not isinstance(exc, Exception):
+                raise
+
+
+def _documents(kind: DocumentKind, alone: Callable[[ErpPort], Fetch]) -> Callable[[Loaders], Fetch]:
+    """The fetch of a customer-document loader: through the request's `_DocumentRound` when
+    the ERP reads several kinds at once, else the ERP's own batch method for ``kind``."""
+
+    def fetch_for(loaders: Loaders) -> Fetch:
+        erp = loaders.erp
+        if not isinstance(erp, CustomerDocumentsReader):
+            return alone(erp)
+        round_ = loaders.__dict__.get("_document_round")
+        if round_ is None:
+            round_ = loaders.__dict__["_document_round"] = _DocumentRound(erp)
+        return functools.partial(round_.fetch, kind)
+
+    return fetch_for
+
+
 class _Lazy(Generic[V]):
     """A loader of `Loaders`, built on first use: a request pays only for the loaders its
     query reaches (the credit query uses two of seventeen). The built loader replaces the
@@ -196,14 +260,16 @@ class Loaders:
         E.CUSTOMER_BY_KEY, lambda s: s.erp.customers_by_keys, _none
     )
     orders_by_customer: _Lazy[list[ErpOrder]] = _Lazy(
-        E.ORDERS_OF_CUSTOMER, lambda s: s.erp.orders_by_customer_ids, _empty
+        E.ORDERS_OF_CUSTOMER, _documents("orders", lambda erp: erp.orders_by_customer_ids), _empty
     )
     order_by_id: _Lazy[ErpOrder | None] = _Lazy(E.ORDER, lambda s: s.erp.orders_by_ids, _none)
     order_by_opportunity: _Lazy[ErpOrder | None] = _Lazy(
         E.ORDER_BY_OPPORTUNITY, lambda s: s.erp.orders_by_external_ids, _none
     )
     invoices_by_customer: _Lazy[list[ErpInvoice]] = _Lazy(
-        E.INVOICES_OF_CUSTOMER, lambda s: s.erp.invoices_by_customer_ids, _empty
+        E.INVOICES_OF_CUSTOMER,
+        _documents("invoices", lambda erp: erp.invoices_by_customer_ids),
+        _empty,
     )
     invoice_by_id: _Lazy[ErpInvoice | None] = _Lazy(
         E.INVOICE, lambda s: s.erp.invoices_by_ids, _none
@@ -212,7 +278,9 @@ class Loaders:
         E.INVOICES_OF_ORDER, lambda s: s.erp.invoices_by_order_ids, _empty
     )
     payments_by_customer: _Lazy[list[ErpPayment]] = _Lazy(
-        E.PAYMENTS_OF_CUSTOMER, lambda s: s.erp.payments_by_customer_ids, _empty
+        E.PAYMENTS_OF_CUSTOMER,
+        _documents("payments", lambda erp: erp.payments_by_customer_ids),
+        _empty,
     )
     payment_by_id: _Lazy[ErpPayment | None] = _Lazy(
         E.PAYMENT, lambda s: s.erp.payments_by_ids, _none
@@ -231,6 +299,7 @@ class Loaders:
         for name, member in vars(Loaders).items():
             if isinstance(member, _Lazy):
                 self.__dict__.pop(name, None)
+        self.__dict__.pop("_document_round", None)
         if live:
             self.cache = None
             self.observe = None

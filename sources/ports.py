@@ -21,9 +21,9 @@ from __future__ import annotations
 
 import datetime as dt
 import enum
-from collections.abc import Mapping, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Generic, Protocol, TypeVar
+from typing import Generic, Literal, Protocol, TypeVar, runtime_checkable
 
 from sources.changes import ChangeScan, Notification, RecordKind
 from sources.records import (
@@ -280,6 +280,32 @@ class ErpPort(SourceHealth, CustomerMapping, ChangeFeed, Protocol):
     async def delete_sales_order(self, erp_id: str) -> None: ...
 
     async def create_payment(self, payment: NewPayment, *, idempotency_key: str) -> str: ...
+
+
+DocumentKind = Literal["orders", "invoices", "payments"]
+
+
+@dataclass(frozen=True, slots=True)
+class CustomerDocuments:
+    """Customers' orders, invoices and payments read together, grouped by customer ERP id
+    (newest first); a kind that was not asked for is empty."""
+
+    orders: Mapping[str, list[ErpOrder]]
+    invoices: Mapping[str, list[ErpInvoice]]
+    payments: Mapping[str, list[ErpPayment]]
+
+
+@runtime_checkable
+class CustomerDocumentsReader(Protocol):
+    """An ERP whose query language reads several kinds of customer documents in one call.
+
+    The read path uses it, when the ERP offers it, so that a page of customers with their
+    orders, invoices and payments costs one ERP call for the three lists, not three; an ERP
+    without it is asked with ``orders_by_customer_ids`` and its siblings."""
+
+    async def documents_by_customer_ids(
+        self, customer_erp_ids: Sequence[str], kinds: Collection[DocumentKind]
+    ) -> CustomerDocuments: ...
 
 
 ErpFeedPort = ErpPort

@@ -1,16 +1,16 @@
 """The Salesforce client: one org's REST API, in its own terms (sObjects and SOQL).
 
-It drives the real ``simple-salesforce`` client, which is synchronous, on a bounded thread
-pool so the event loop never blocks; every call passes through the source's `Resilience`
-(timeout, retries for idempotent calls, circuit breaker, concurrency limit). Vendor failures
-become `sources.errors`. Long IN lists are split under the URI limit and every query page is
-followed to the end.
+Calls are made with ``httpx`` on the event loop (the REST API is plain JSON over HTTPS);
+every call passes through the source's `Resilience` (timeout, retries for idempotent calls,
+circuit breaker, concurrency limit). Vendor failures become `sources.errors`. Long IN lists
+are split under the URI limit and every query page is followed to the end.
 
 Authentication (`SalesforceConfig.auth`):
 
 - ``client_credentials``: OAuth 2.0 client credentials at ``token_url`` (the sandbox's mode);
-- ``password``: SOAP login with username, password and security token at ``domain``;
-- ``jwt``: the OAuth 2.0 JWT bearer flow with a connected app's private key;
+- ``password``: SOAP login with username, password and security token at ``domain``
+  (through ``simple-salesforce``, on a worker thread);
+- ``jwt``: the OAuth 2.0 JWT bearer flow with a connected app's private key (the same);
 - ``session``: a session id obtained elsewhere (it cannot be refreshed).
 
 An expired session (401 ``INVALID_SESSION_ID``) is refreshed once and the call repeated.
@@ -19,20 +19,16 @@ An expired session (401 ``INVALID_SESSION_ID``) is refreshed once and the call r
 from __future__ import annotations
 
 import asyncio
-import functools
 import json
-import threading
-from collections.abc import Callable, Mapping, Sequence
-from concurrent.futures import ThreadPoolExecutor
-from contextvars import ContextVar
+import re
+import ssl
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal
-from typing import Any, Literal, TypeVar
+from typing import Any, Literal
+from urllib.parse import quote
 
-import requests
-from simple_salesforce import exceptions as sfx
-from simple_salesforce.api import Salesforce
-from simple_salesforce.login import SalesforceLogin
+import httpx
 
 from sources import soql
 from sources.clock import SourceClock
@@ -56,7 +52,6 @@ from telemetry import metrics
 from telemetry.tracing import outgoing_headers
 
 SOURCE = "salesforce"
-T = TypeVar("T")
 
 AuthMode = Literal["client_credentials", "password", "jwt", "session"]
 
@@ -76,7 +71,7 @@ class SalesforceConfig:
     private_key_file: str | None = None
     ca_file: str | None = None
     api_version: str = "59.0"
-    max_threads: int = 8
+    max_threads: int = 8  # connections to the org at once (and login threads)
     max_query_uri: int = soql.MAX_QUERY_URI
     policy: ResiliencePolicy = field(default_factory=ResiliencePolicy)
 
@@ -127,121 +122,121 @@ def _problems(content: Any) -> list[FieldProblem]:
     return problems
 
 
+class _ExpiredSession(Exception):
+    """Salesforce answered 401: the session expired or was revoked."""
+
+
+def _content(response: httpx.Response) -> Any:
+    try:
+        return json.loads(response.content)
+    except ValueError:
+        return response.text
+
+
+def error_for(response: httpx.Response) -> SourceError:
+    """The `SourceError` for a Salesforce REST answer that is not a success (not 401)."""
+    status = response.status_code
+    content = _content(response)
+    code, message = _first_error(content)
+    kwargs: dict[str, Any] = {"status": status, "upstream_code": code, "details": str(content)}
+    if status == 300:
+        return SourceConflict(SOURCE, "several records match the external id", **kwargs)
+    if status == 404:
+        return RecordNotFound(SOURCE, message or "no such record", **kwargs)
+    if status == 403:
+        if code == "REQUEST_LIMIT_EXCEEDED":
+            return SourceRateLimited(
+                SOURCE, message or "API request limit exceeded", retryable=False, **kwargs
+            )
+        return SourceForbidden(SOURCE, message or "request refused", **kwargs)
+    if status == 400:
+        return SourceValidationError(
+            SOURCE, message or "malformed request", problems=_problems(content), **kwargs
+        )
+    if status == 429:
+        return SourceRateLimited(SOURCE, message or "too many requests", **kwargs)
+    if status >= 500:
+        return SourceUnavailable(SOURCE, message or f"HTTP {status}", **kwargs)
+    return SourceProtocolError(SOURCE, message or f"unexpected HTTP {status}", **kwargs)
+
+
 def map_error(exc: Exception) -> SourceError:
-    """The `SourceError` for a simple-salesforce or requests failure."""
+    """The `SourceError` for a failure of the HTTP client (or of a simple-salesforce login)."""
     if isinstance(exc, SourceError):
         return exc
-    if isinstance(exc, requests.Timeout):
+    if isinstance(exc, httpx.TimeoutException):
         return SourceTimeout(SOURCE, f"no answer in time: {exc}")
-    if isinstance(exc, requests.ConnectionError):
+    if isinstance(exc, httpx.TransportError):
         return SourceUnavailable(SOURCE, f"cannot reach Salesforce: {exc}")
-    if isinstance(exc, ValueError) and not isinstance(exc, sfx.SalesforceError):
-        # requests' JSONDecodeError: a 2xx body that is not JSON.
-        return SourceProtocolError(SOURCE, f"unparseable answer: {exc}")
-    if isinstance(exc, sfx.SalesforceAuthenticationFailed):
-        return SourceAuthError(SOURCE, f"login failed: {exc.message}", upstream_code=str(exc.code))
-    if isinstance(exc, sfx.SalesforceError):
-        code, message = _first_error(exc.content)
-        status = exc.status
-        kwargs: dict[str, Any] = {
-            "status": status,
-            "upstream_code": code,
-            "details": str(exc.content),
-        }
-        if isinstance(exc, sfx.SalesforceMoreThanOneRecord):
-            return SourceConflict(SOURCE, "several records match the external id", **kwargs)
-        if isinstance(exc, sfx.SalesforceResourceNotFound):
-            return RecordNotFound(SOURCE, message or "no such record", **kwargs)
-        if isinstance(exc, sfx.SalesforceExpiredSession):
-            return SourceAuthError(SOURCE, message or "session expired or invalid", **kwargs)
-        if isinstance(exc, sfx.SalesforceRefusedRequest):
-            if code == "REQUEST_LIMIT_EXCEEDED":
-                return SourceRateLimited(
-                    SOURCE, message or "API request limit exceeded", retryable=False, **kwargs
-                )
-            return SourceForbidden(SOURCE, message or "request refused", **kwargs)
-        if isinstance(exc, sfx.SalesforceMalformedRequest):
-            return SourceValidationError(
-                SOURCE, message or "malformed request", problems=_problems(exc.content), **kwargs
-            )
-        if status == 429:
-            return SourceRateLimited(SOURCE, message or "too many requests", **kwargs)
-        if status >= 500:
-            return SourceUnavailable(SOURCE, message or f"HTTP {status}", **kwargs)
-        return SourceProtocolError(SOURCE, message or f"unexpected HTTP {status}", **kwargs)
+    name = type(exc).__name__
+    if name == "SalesforceAuthenticationFailed":
+        return SourceAuthError(
+            SOURCE, f"login failed: {getattr(exc, 'message', exc)}", upstream_code=None
+        )
+    if name in ("Timeout", "ReadTimeout", "ConnectTimeout"):  # requests, in a login
+        return SourceTimeout(SOURCE, f"no answer in time: {exc}")
+    if name in ("ConnectionError", "SSLError"):
+        return SourceUnavailable(SOURCE, f"cannot reach Salesforce: {exc}")
     raise exc
 
 
-class _TimeoutSession(requests.Session):
-    """A session whose every request has a timeout: simple-salesforce's writes take none, and
-    a worker thread must not wait forever on a silent connection."""
-
-    def __init__(self, timeout: float) -> None:
-        super().__init__()
-        self.timeout = timeout
-
-    def request(self, method: str | bytes, url: str | bytes, *args: Any, **kwargs: Any) -> Any:
-        kwargs.setdefault("timeout", self.timeout)
-        trace = _TRACE.get()
-        if trace:  # the caller's trace goes on to Salesforce
-            kwargs["headers"] = {**(kwargs.get("headers") or {}), **trace}
-        return super().request(method, url, *args, **kwargs)
-
-
-# The trace headers of the call a worker thread is making (set around it, in that thread).
-_TRACE: ContextVar[dict[str, str] | None] = ContextVar("salesforce_trace", default=None)
+_USAGE = re.compile(r"(?:^|[;\s])api-usage=(\d+)/(\d+)")
 
 
 class SalesforceClient:
-    """One org's REST API through simple-salesforce: log in, call, query, write, in its own
-    terms (sObjects and SOQL). Create with a config, `await start()`, `await close()`."""
+    """One org's REST API: log in, call, query, write, in its own terms (sObjects and SOQL).
+    Create with a config, `await start()`, `await close()`.
+
+    Calls go through one `httpx.AsyncClient` (keep-alive connections, at most
+    ``config.max_threads`` of them) on the event loop. simple-salesforce does what it does
+    well and nothing else: the SOAP username-password login and the JWT bearer flow, run on a
+    worker thread and imported only by the processes that use those modes."""
 
     source = SOURCE
 
     def __init__(self, config: SalesforceConfig, *, resilience: Resilience | None = None) -> None:
         self.config = config
         self.resilience = resilience or Resilience(SOURCE, config.policy)
-        self._executor = ThreadPoolExecutor(config.max_threads, thread_name_prefix="salesforce")
-        self._session = _TimeoutSession(config.policy.timeout)
-        self._session.trust_env = False
-        if config.ca_file:
-            self._session.verify = config.ca_file
-        adapter = requests.adapters.HTTPAdapter(
-            pool_connections=4, pool_maxsize=config.max_threads, max_retries=0
+        self._http = httpx.AsyncClient(
+            timeout=config.policy.timeout,
+            verify=ssl.create_default_context(cafile=config.ca_file) if config.ca_file else True,
+            trust_env=False,
+            limits=httpx.Limits(
+                max_connections=config.max_threads, max_keepalive_connections=config.max_threads
+            ),
         )
-        self._session.mount("https://", adapter)
         self.clock = SourceClock()  # Salesforce's own time, from its answers' Date header
-        self._session.hooks["response"].append(
-            lambda response, *args, **kwargs: self.clock.observe(response.headers.get("Date"))
-        )
-        self._client: Salesforce | None = None
-        self._login_lock = threading.Lock()
+        self.session_id: str | None = None
+        self._instance = ""  # https://<instance>, from the login
+        self._base = ""  # <instance>/services/data/v<version>/
+        self._headers: dict[str, str] = {}
+        self._login_lock = asyncio.Lock()
         self._generation = 0  # bumps on every login, so concurrent 401s refresh once
+        self._usage: dict[str, tuple[int, int]] = {}
         metrics.watch(self, allowance_samples)
 
     # ------------------------------------------------------------------ lifecycle
 
     async def start(self) -> None:
         """Log in (a network call except in ``session`` mode)."""
-        await self._offload(lambda: self._login(expected_generation=self._generation))
+        await self.resilience.call(
+            lambda: self._login(self._generation), name="login", idempotent=True
+        )
 
     async def close(self) -> None:
-        self._executor.shutdown(wait=False, cancel_futures=True)
-        self._session.close()
+        await self._http.aclose()
 
     async def ping(self) -> None:
         """One cheap authenticated call: the org's limits."""
-        await self.call("limits", lambda sf: sf.limits(), idempotent=True)
+        await self.call("limits", "GET", "limits/", idempotent=True)
 
     def health(self) -> ResilienceSnapshot:
         return self.resilience.snapshot()
 
     @property
     def api_usage(self) -> dict[str, Any]:
-        client = self._client
-        if client is None:
-            return {}
-        return {name: tuple(usage) for name, usage in client.api_usage.items()}
+        """The org's API usage as its last answer reported it: ``{"api-usage": (used, total)}``."""
+        return dict(self._usage)
 
     # ------------------------------------------------------------------ authentication
 
@@ -250,57 +245,78 @@ class SalesforceClient:
             return self.config.token_url
         return f"{(self.config.instance_url or '').rstrip('/')}/services/oauth2/token"
 
-    def _login(self, expected_generation: int) -> None:
-        with self._login_lock:
-            if self._generation != expected_generation and self._client is not None:
-                return  # another thread refreshed the session meanwhile
+    async def _login(self, expected_generation: int) -> None:
+        async with self._login_lock:
+            if self._generation != expected_generation and self.session_id is not None:
+                return  # another call refreshed the session meanwhile
             config = self.config
-            timeout = config.policy.timeout
             if config.auth == "session":
-                if self._client is not None:
+                if self.session_id is not None:
                     raise SourceAuthError(SOURCE, "the configured session id expired or is invalid")
-                session_id, instance_url = config.session_id, config.instance_url
+                session_id, instance_url = config.session_id or "", config.instance_url or ""
             elif config.auth == "client_credentials":
-                response = self._session.post(
-                    self._token_url(),
-                    data={
-                        "grant_type": "client_credentials",
-                        "client_id": config.client_id,
-                        "client_secret": config.client_secret,
-                    },
-                    timeout=timeout,
-                )
+                try:
+                    response = await self._http.post(
+                        self._token_url(),
+                        data={
+                            "grant_type": "client_credentials",
+                            "client_id": config.client_id or "",
+                            "client_secret": config.client_secret or "",
+                        },
+                    )
+                except httpx.HTTPError as exc:
+                    raise map_error(exc) from exc
+                self.clock.observe(response.headers.get("Date"))
                 session_id, instance_url = self._read_token(response)
             else:
-                kwargs: dict[str, Any] = {
-                    "session": self._session,
-                    "domain": config.domain,
-                    "sf_version": config.api_version,
-                }
-                if config.auth == "password":
-                    kwargs.update(
-                        username=config.username,
-                        password=config.password,
-                        security_token=config.security_token,
-                    )
-                else:
-                    kwargs.update(
-                        username=config.username,
-                        consumer_key=config.client_id,
-                        privatekey_file=config.private_key_file,
-                    )
-                session_id, instance = SalesforceLogin(**kwargs)
-                instance_url = f"https://{instance}"
-            self._client = Salesforce(
-                session_id=session_id,
-                instance_url=instance_url,
-                session=self._session,
-                version=config.api_version,
-                parse_float=Decimal,  # money must not pass through a binary float
-            )
+                try:
+                    session_id, instance_url = await asyncio.to_thread(self._vendor_login)
+                except Exception as exc:
+                    raise map_error(exc) from exc
+            self.session_id = session_id
+            self._instance = instance_url.rstrip("/")
+            self._base = f"{self._instance}/services/data/v{config.api_version}/"
+            self._headers = {
+                "Authorization": f"Bearer {session_id}",
+                "Content-Type": "application/json",
+                "Accept": "application/json",
+            }
             self._generation += 1
 
-    def _read_token(self, response: requests.Response) -> tuple[str, str]:
+    def _vendor_login(self) -> tuple[str, str]:
+        """The password (SOAP) and JWT bearer logins, through simple-salesforce."""
+        import requests
+        from simple_salesforce.login import SalesforceLogin
+
+        config = self.config
+        session = requests.Session()
+        session.trust_env = False
+        if config.ca_file:
+            session.verify = config.ca_file
+        kwargs: dict[str, Any] = {
+            "session": session,
+            "domain": config.domain,
+            "sf_version": config.api_version,
+        }
+        if config.auth == "password":
+            kwargs.update(
+                username=config.username,
+                password=config.password,
+                security_token=config.security_token,
+            )
+        else:
+            kwargs.update(
+                username=config.username,
+                consumer_key=config.client_id,
+                privatekey_file=config.private_key_file,
+            )
+        try:
+            session_id, instance = SalesforceLogin(**kwargs)
+        finally:
+            session.close()
+        return str(session_id), f"https://{instance}"
+
+    def _read_token(self, response: httpx.Response) -> tuple[str, str]:
         try:
             body = response.json()
         except ValueError as exc:
@@ -329,64 +345,110 @@ class SalesforceClient:
 
     # ------------------------------------------------------------------ calling
 
-    async def _offload(self, work: Callable[[], T]) -> T:
-        loop = asyncio.get_running_loop()
-        return await loop.run_in_executor(self._executor, work)
-
-    def _invoke(self, operation: Callable[[Salesforce], T]) -> T:
-        """Run one vendor call in a worker thread, refreshing the session once on a 401."""
+    async def _send(
+        self, method: str, path: str, params: dict[str, str] | None, body: Any
+    ) -> httpx.Response:
+        """One request with the current session; refreshes it once on a 401."""
         for attempt in (1, 2):
             generation = self._generation
-            if self._client is None:
-                self._login(expected_generation=generation)
+            if self.session_id is None:
+                await self._login(generation)
                 generation = self._generation
-            assert self._client is not None
+            url = self._instance + path if path.startswith("/") else self._base + path
+            content = None if body is None else json.dumps(body, default=str).encode()
             try:
-                return operation(self._client)
-            except sfx.SalesforceExpiredSession:
-                if attempt == 2 or self.config.auth == "session":
-                    raise
-                self._login(expected_generation=generation)
-            except Exception as exc:
+                trace = outgoing_headers()  # the caller's trace goes on to Salesforce
+                response = await self._http.request(
+                    method,
+                    url,
+                    params=params,
+                    content=content,
+                    headers={**self._headers, **trace} if trace else self._headers,
+                )
+            except httpx.HTTPError as exc:
                 raise map_error(exc) from exc
+            self.clock.observe(response.headers.get("Date"))
+            usage = response.headers.get("Sforce-Limit-Info")
+            if usage:
+                found = _USAGE.search(usage)
+                if found:
+                    self._usage["api-usage"] = (int(found[1]), int(found[2]))
+            if response.status_code != 401:
+                return response
+            if attempt == 2 or self.config.auth == "session":
+                code, message = _first_error(_content(response))
+                raise SourceAuthError(
+                    SOURCE,
+                    message or "session expired or invalid",
+                    status=401,
+                    upstream_code=code,
+                )
+            await self._login(generation)
         raise AssertionError("unreachable")
 
-    async def call(self, name: str, operation: Callable[[Salesforce], T], *, idempotent: bool) -> T:
-        """One vendor call, through the resilience layer and off the event loop."""
+    async def call(
+        self,
+        name: str,
+        method: str,
+        path: str,
+        *,
+        idempotent: bool,
+        params: dict[str, str] | None = None,
+        body: Any = None,
+    ) -> httpx.Response:
+        """One REST call (``path`` under ``/services/data/v<version>/``, or an absolute path
+        such as a query's ``nextRecordsUrl``) through the resilience layer: the answer of a
+        success, a `SourceError` otherwise."""
 
-        def run(trace: dict[str, str]) -> T:
-            token = _TRACE.set(trace)
+        async def run() -> httpx.Response:
+            response = await self._send(method, path, params, body)
+            if response.status_code >= 300:
+                raise error_for(response)
+            return response
+
+        return await self.resilience.call(run, name=name, idempotent=idempotent)
+
+    async def call_json(
+        self,
+        name: str,
+        method: str,
+        path: str,
+        *,
+        idempotent: bool,
+        params: dict[str, str] | None = None,
+        body: Any = None,
+    ) -> Any:
+        """`call`, and its answer's JSON body (numbers with a fraction as `Decimal`: money
+        must not pass through a binary float); None for an empty answer."""
+
+        async def run() -> Any:
+            response = await self._send(method, path, params, body)
+            if response.status_code >= 300:
+                raise error_for(response)
+            if not response.content:
+                return None
             try:
-                return self._invoke(operation)
-            except SourceError:
-                raise
-            except Exception as exc:
-                raise map_error(exc) from exc
-            finally:
-                _TRACE.reset(token)
+                return json.loads(response.content, parse_float=Decimal)
+            except ValueError as exc:
+                raise SourceProtocolError(
+                    SOURCE, f"unparseable answer: {exc}", status=response.status_code
+                ) from exc
 
-        # Each attempt reads the trace headers within its own span (the resilience layer's).
-        return await self.resilience.call(
-            lambda: self._offload(functools.partial(run, outgoing_headers())),
-            name=name,
-            idempotent=idempotent,
-        )
+        return await self.resilience.call(run, name=name, idempotent=idempotent)
 
     # ------------------------------------------------------------------ generic operations
 
     async def query(self, text: str) -> list[dict[str, Any]]:
         """Every record the SOQL query matches, following ``nextRecordsUrl`` to the end."""
-        page: Any = await self.call("query", lambda sf: sf.query(text), idempotent=True)
+        page: Any = await self.call_json(
+            "query", "GET", "query/", params={"q": text}, idempotent=True
+        )
         records = self._records(page)
         while not page.get("done", True):
             next_url = page.get("nextRecordsUrl")
             if not isinstance(next_url, str):
                 raise SourceProtocolError(SOURCE, "query page not done but without nextRecordsUrl")
-
-            def more(sf: Salesforce, url: str = next_url) -> Any:
-                return sf.query_more(url, identifier_is_url=True)
-
-            page = await self.call("query_more", more, idempotent=True)
+            page = await self.call_json("query_more", "GET", next_url, idempotent=True)
             records.extend(self._records(page))
         return records
 
@@ -397,7 +459,7 @@ class SalesforceClient:
         return [strip_attributes(record) for record in page["records"]]
 
     async def count(self, text: str) -> int:
-        page = await self.call("query", lambda sf: sf.query(text), idempotent=True)
+        page = await self.call_json("query", "GET", "query/", params={"q": text}, idempotent=True)
         if not isinstance(page, dict) or not isinstance(page.get("totalSize"), int):
             raise SourceProtocolError(SOURCE, "count answer without totalSize", details=str(page))
         return int(page["totalSize"])
@@ -406,35 +468,39 @@ class SalesforceClient:
         """Run ``template`` (with ``{in_list}``) for all ``values``, split under the URI limit;
         the chunks run concurrently."""
         queries = list(soql.in_chunks(template, values, max_uri=self.config.max_query_uri))
+        if len(queries) == 1:
+            return await self.query(queries[0])
         pages = await asyncio.gather(*(self.query(text) for text in queries))
         return [record for page in pages for record in page]
 
+    @staticmethod
+    def _record(answer: Any) -> dict[str, Any]:
+        if not isinstance(answer, dict):
+            raise SourceProtocolError(SOURCE, "record answer is not an object", details=str(answer))
+        return strip_attributes(answer)
+
     async def get(self, sobject: str, record_id: str) -> dict[str, Any]:
         record_id = normalise_id(record_id)
-        record = await self.call(
-            f"get {sobject}",
-            lambda sf: getattr(sf, sobject).get(record_id),
-            idempotent=True,
-        )
-        return strip_attributes(record)
+        path = f"sobjects/{quote(sobject)}/{quote(record_id)}"
+        return self._record(await self.call_json(f"get {sobject}", "GET", path, idempotent=True))
 
     async def get_by_external_id(self, sobject: str, field_name: str, value: str) -> dict[str, Any]:
-        record = await self.call(
-            f"get {sobject} by {field_name}",
-            lambda sf: getattr(sf, sobject).get_by_custom_id(field_name, value),
-            idempotent=True,
+        path = f"sobjects/{quote(sobject)}/{quote(field_name)}/{quote(value, safe='')}"
+        answer = await self.call_json(
+            f"get {sobject} by {field_name}", "GET", path, idempotent=True
         )
-        return strip_attributes(record)
+        return self._record(answer)
 
     async def create(
         self, sobject: str, fields: Mapping[str, Any], *, idempotency_key: str | None = None
     ) -> str:
         """Create a record and return its id. Salesforce has no idempotency header, so a create
         is never retried blindly; use `upsert` on an external id for a repeatable create."""
-        payload = dict(fields)
-        result = await self.call(
+        result = await self.call_json(
             f"create {sobject}",
-            lambda sf: getattr(sf, sobject).create(payload),
+            "POST",
+            f"sobjects/{quote(sobject)}/",
+            body=dict(fields),
             idempotent=False,
         )
         if not isinstance(result, dict) or not result.get("id"):
@@ -447,10 +513,11 @@ class SalesforceClient:
         """Set fields on a record. Setting the same values twice is harmless, so an update
         that carries an idempotency key is retried."""
         record_id = normalise_id(record_id)
-        payload = dict(fields)
         await self.call(
             f"update {sobject}",
-            lambda sf: getattr(sf, sobject).update(record_id, payload),
+            "PATCH",
+            f"sobjects/{quote(sobject)}/{quote(record_id)}",
+            body=dict(fields),
             idempotent=bool(idempotency_key),
         )
 
@@ -465,12 +532,11 @@ class SalesforceClient:
     ) -> UpsertResult:
         """Create or update the record whose external id ``field_name`` is ``value``; safe to
         repeat, so it is retried."""
-        payload = dict(fields)
         response = await self.call(
             f"upsert {sobject}",
-            lambda sf: getattr(sf, sobject).upsert(
-                f"{field_name}/{value}", payload, raw_response=True
-            ),
+            "PATCH",
+            f"sobjects/{quote(sobject)}/{quote(field_name)}/{quote(value, safe='')}",
+            body=dict(fields),
             idempotent=True,
         )
         body: Any = None
@@ -491,7 +557,8 @@ class SalesforceClient:
         record_id = normalise_id(record_id)
         await self.call(
             f"delete {sobject}",
-            lambda sf: getattr(sf, sobject).delete(record_id),
+            "DELETE",
+            f"sobjects/{quote(sobject)}/{quote(record_id)}",
             idempotent=True,
         )
 
@@ -525,9 +592,11 @@ class SalesforceClient:
             "allOrNone": all_or_none,
             "records": [{"attributes": {"type": sobject}, **record} for sobject, record in records],
         }
-        result = await self.call(
+        result = await self.call_json(
             "composite update",
-            lambda sf: sf.restful("composite/sobjects", method="PATCH", data=json.dumps(body)),
+            "PATCH",
+            "composite/sobjects",
+            body=body,
             idempotent=bool(idempotency_key),
         )
         if not isinstance(result, list):

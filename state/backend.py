@@ -11,11 +11,13 @@ expired key behaves exactly like an absent one.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 from state.codec import DEFAULT_PREFIX
 from state.memory_backend import MemoryBackend
-from state.redis_backend import RedisBackend
+
+if TYPE_CHECKING:
+    pass
 
 __all__ = ["DEFAULT_PREFIX", "StateBackend", "open_backend"]
 
@@ -141,6 +143,8 @@ def open_backend(
     """
     if redis_url is None:
         return MemoryBackend(prefix=prefix)
+    from state.redis_backend import RedisBackend  # the Redis client loads only when used
+
     if timeout is None:
         return RedisBackend(redis_url, prefix=prefix)
     return RedisBackend(redis_url, prefix=prefix, connect_timeout=timeout, command_timeout=timeout)

@@ -22,11 +22,8 @@ import uuid
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
-import redis.asyncio as aioredis
-from redis.exceptions import RedisError
-
 from state.codec import DEFAULT_PREFIX
-from state.redis_backend import redact_url
+from state.urls import redact_url
 
 __all__ = ["RedisBudget"]
 
@@ -66,6 +63,8 @@ class RedisBudget:
         self.key = f"{prefix}budget:{name}"
         self.hold = hold
         self.poll = poll
+        import redis.asyncio as aioredis  # loaded by the processes that use Redis only
+
         self._redis = aioredis.Redis.from_url(
             url, socket_connect_timeout=timeout, socket_timeout=timeout
         )
@@ -77,6 +76,8 @@ class RedisBudget:
 
     @asynccontextmanager
     async def slot(self) -> AsyncIterator[None]:
+        from redis.exceptions import RedisError
+
         token = uuid.uuid4().hex
         try:
             await self._claim(token)
@@ -106,6 +107,8 @@ class RedisBudget:
             pause = min(pause * 2, 0.1)
 
     async def _give_back(self, token: str) -> None:
+        from redis.exceptions import RedisError
+
         with contextlib.suppress(RedisError):  # if not given back, the claim lapses after hold
             await self._redis.zrem(self.key, token)
 

@@ -16,12 +16,12 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
-import redis
-from redis.backoff import NoBackoff
-from redis.retry import Retry
+from state.urls import redact_url
 
-from state.redis_backend import redact_url
+if TYPE_CHECKING:
+    import redis
 
 __all__ = ["Durability", "RedisUnusable", "check_redis", "durability_warnings"]
 
@@ -44,6 +44,10 @@ def check_redis(url: str, *, timeout: float = 2.0) -> list[str]:
     """Check the Redis at ``url`` answers; the warnings to print (empty when all is well).
 
     Raises `RedisUnusable` when it does not answer."""
+    import redis  # loaded by the processes that use Redis only
+    from redis.backoff import NoBackoff
+    from redis.retry import Retry
+
     shown = redact_url(url)
     try:
         client = redis.Redis.from_url(
@@ -68,6 +72,8 @@ def check_redis(url: str, *, timeout: float = 2.0) -> list[str]:
 
 
 def _durability(client: redis.Redis) -> Durability:
+    import redis
+
     try:
         found = client.config_get("appendonly")
         found.update(client.config_get("appendfsync"))

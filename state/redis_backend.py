@@ -20,7 +20,6 @@ from __future__ import annotations
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from typing import Any, cast
-from urllib.parse import urlsplit, urlunsplit
 
 import redis.asyncio as aioredis
 from redis.asyncio.retry import Retry
@@ -44,6 +43,7 @@ from state.codec import (
     ttl_ms,
 )
 from state.errors import StateUnavailable, StateValueError
+from state.urls import redact_url
 
 __all__ = ["RedisBackend", "redact_url"]
 
@@ -134,16 +134,6 @@ if descending then
 end
 return redis.call('ZRANGEBYSCORE', key, score, '+inf', 'WITHSCORES', 'LIMIT', skip, limit)
 """
-
-
-def redact_url(url: str) -> str:
-    """`url` with its password, if any, replaced by ``***``: fit for logs and error messages."""
-    parts = urlsplit(url)
-    if parts.password is None:
-        return url
-    host = parts.netloc.rpartition("@")[2]
-    user = parts.username or ""
-    return urlunsplit(parts._replace(netloc=f"{user}:***@{host}"))
 
 
 def _pairs(flat: Sequence[str]) -> list[tuple[str, float]]:

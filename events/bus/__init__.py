@@ -21,16 +21,18 @@ Redis stream shared by every replica (`events.bus.redis` describes the layout).
 from __future__ import annotations
 
 import asyncio
-from typing import Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 from events.bus.consumer import DeadLetter, Handler
 from events.bus.errors import BusClosed, BusError, BusUnavailable, SubscriberOverflow
 from events.bus.fanout import Subscription
 from events.bus.memory import MemoryBus
 from events.bus.options import BusOptions
-from events.bus.redis import RedisBus
 from events.model import Event
 from state.codec import DEFAULT_PREFIX
+
+if TYPE_CHECKING:
+    from events.bus.redis import RedisBus
 
 __all__ = [
     "Bus",
@@ -138,4 +140,14 @@ def open_bus(
     """
     if redis_url is None:
         return MemoryBus(options=options)
+    from events.bus.redis import RedisBus  # the Redis client loads only when used
+
     return RedisBus(redis_url, prefix=prefix, options=options)
+
+
+def __getattr__(name: str) -> Any:
+    if name == "RedisBus":
+        from events.bus.redis import RedisBus
+
+        return RedisBus
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -50,7 +50,9 @@ class Mailbox:
     )
 
     def __init__(self, limit: int, start_after: str | None) -> None:
-        self.events: deque[Event] = deque()
+        # made at the first event: an empty deque is half a kilobyte, and most subscribers
+        # wait far longer than they hold anything
+        self.events: deque[Event] | None = None
         self.limit = limit
         self.start_after: str | None = None
         """The last log id before this subscriber's first event; None until the bus knows."""
@@ -71,7 +73,9 @@ class Mailbox:
         mailbox overflowed) when it is full."""
         if entry <= self._after:
             return True
-        if len(self.events) >= self.limit:
+        if self.events is None:
+            self.events = deque()
+        elif len(self.events) >= self.limit:
             self.overflowed = True
             self._wake()
             return False
@@ -167,8 +171,9 @@ class Subscription(AsyncIterator[Event]):
         while True:
             if self._closed:
                 raise StopAsyncIteration
-            if mailbox.events:
-                event = mailbox.events.popleft()
+            events = mailbox.events
+            if events:
+                event = events.popleft()
                 delivered(SUBSCRIBER, event)
                 return event
             if mailbox.overflowed:
@@ -185,7 +190,7 @@ class Subscription(AsyncIterator[Event]):
             return
         self._closed = True
         self._fanout.remove(self._mailbox)
-        self._mailbox.events.clear()
+        self._mailbox.events = None
         backlog, self._backlog = self._backlog, None
         if backlog is not None:
             close = getattr(backlog, "aclose", None)

@@ -58,7 +58,7 @@ from events.bus.options import BusOptions
 from events.model import Event
 from sources.outage import OutageLog
 from state.codec import DEFAULT_PREFIX
-from state.redis_backend import redact_url
+from state.urls import redact_url
 
 __all__ = ["RedisBus"]
 

@@ -117,9 +117,15 @@ def test_a_traced_request_has_spans_down_to_each_upstream_call(
     # The emulators saw the caller's trace id, with the upstream spans as parents.
     assert TRACE_ID in trace_ids(sf_control)
     assert TRACE_ID in trace_ids(ns_control)
-    upstream_ids = {format(s.context.span_id, "016x") for s in upstream}
-    sent = [h for h in sf_control.traceparents() + ns_control.traceparents() if TRACE_ID in h]
-    assert any(h.split("-")[2] in upstream_ids for h in sent)
+    # (the parent each request names is the upstream call's span, or the HTTP client's span
+    # under it when the client is instrumented)
+    calls = {s.context.span_id for s in upstream}
+    under_calls = {s.context.span_id for s in spans if s.parent and s.parent.span_id in calls}
+    upstream_ids = {format(span_id, "016x") for span_id in calls | under_calls}
+    for control in (sf_control, ns_control):
+        sent = [h for h in control.traceparents() if TRACE_ID in h]
+        assert sent
+        assert all(h.split("-")[2] in upstream_ids for h in sent), sent
 
 
 def test_with_tracing_off_the_trace_still_reaches_the_emulators(

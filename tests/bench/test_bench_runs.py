@@ -20,7 +20,17 @@ from bench.harness import ROOT
 
 pytestmark = pytest.mark.bench
 
-SCENARIOS = ("lightning", "portal", "cold", "freshness", "events", "memory", "healing", "soak")
+SCENARIOS = (
+    "lightning",
+    "portal",
+    "cold",
+    "freshness",
+    "events",
+    "memory",
+    "connections",
+    "healing",
+    "soak",
+)
 KEYS = {
     "scenario",
     "available",
@@ -128,6 +138,18 @@ def test_the_memory_scenario_reads_peak_rss_of_both_servers(
     assert details["accounts"] > 9_000
     assert details["accord_peak_rss_kib"] >= details["accord_rss_at_rest_kib"] > 0
     assert details["baseline_peak_rss_kib"] > 0
+
+
+def test_the_connections_scenario_holds_ten_thousand_subscriptions(
+    run: tuple[subprocess.CompletedProcess[str], Path],
+) -> None:
+    details = result(run, "connections")["details"]
+    rss = details["accord_rss_kib"]
+
+    assert details["connections"] * details["subscriptions_per_connection"] == 10_000
+    assert rss["subscribed"] > rss["connected"] > 0
+    assert len(rss["after_cycles"]) == details["cycles"]
+    assert details["baseline_rss_at_rest_kib"] > 0
 
 
 def test_the_healing_scenario_books_through_an_outage(

@@ -62,3 +62,16 @@ def test_a_mistake_is_named_at_start(env: dict[str, str], fragment: str) -> None
         load_settings({**PRODUCTION, **env})
 
     assert fragment in str(refused.value)
+
+
+def test_operations_per_websocket_connection_are_read_and_reach_the_server() -> None:
+    from server import options_from
+
+    default = load_settings({})
+    settings = load_settings({"ACCORD_MAX_SUBSCRIPTIONS_PER_CONNECTION": "100"})
+
+    assert default.subscriptions.max_subscriptions == 20
+    assert settings.subscriptions.max_subscriptions == 100
+    assert options_from(settings).subscriptions.max_subscriptions == 100
+    with pytest.raises(SettingsError, match="ACCORD_MAX_SUBSCRIPTIONS_PER_CONNECTION"):
+        load_settings({"ACCORD_MAX_SUBSCRIPTIONS_PER_CONNECTION": "0"})

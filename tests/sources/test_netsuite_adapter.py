@@ -141,6 +141,38 @@ async def test_transactions_by_customer_match_the_world(
             }
 
 
+async def test_documents_of_customers_in_one_call_equal_each_kind_read_alone(
+    erp: NetSuiteErp, world: World, ns_control: SandboxControl
+) -> None:
+    # given customers with orders, invoices and payments (and one with none)
+    customers = [c for c in erp_customers(world) if c.invoices and c.payments][:40]
+    customers.append(next(c for c in erp_customers(world) if not c.sales_orders))
+    ids = [str(c.ns_id) for c in customers]
+    orders, invoices, payments = await asyncio.gather(
+        erp.orders_by_customer_ids(ids),
+        erp.invoices_by_customer_ids(ids),
+        erp.payments_by_customer_ids(ids),
+    )
+    ns_control.reset()
+
+    # when all three kinds are read together
+    documents = await erp.documents_by_customer_ids(ids, {"orders", "invoices", "payments"})
+
+    # then it is one SuiteQL call, and each kind is what its own query answers, in its order
+    assert ns_control.count(SUITEQL) == 1
+    assert dict(documents.orders) == orders
+    assert dict(documents.invoices) == invoices
+    assert dict(documents.payments) == payments
+    assert any(p.applications for found in payments.values() for p in found)
+    assert any(i.order_erp_id for found in invoices.values() for i in found)
+
+    # and a subset of kinds asks for those only
+    ns_control.reset()
+    only = await erp.documents_by_customer_ids(ids, {"payments"})
+    assert ns_control.count(SUITEQL) == 1
+    assert (dict(only.orders), dict(only.invoices), dict(only.payments)) == ({}, {}, payments)
+
+
 async def test_lines_links_and_lookups(erp: NetSuiteErp, world: World) -> None:
     customer = next(c for c in erp_customers(world) if c.invoices and c.payments)
     invoice = customer.invoices[0]

@@ -242,10 +242,10 @@ async def test_an_expired_session_is_refreshed_transparently(
 ) -> None:
     # given the adapter's session expired
     control = SandboxControl(sandbox.salesforce.instance_url, sandbox.salesforce.ca_file)
-    assert crm._client is not None
+    assert crm.session_id is not None
     try:
         response = control._client.post(
-            "/__sandbox__/salesforce/sessions", json={"expire": crm._client.session_id}
+            "/__sandbox__/salesforce/sessions", json={"expire": crm.session_id}
         )
         response.raise_for_status()
     finally:
