@@ -132,13 +132,13 @@ def test_documents_built_to_stretch_analysis_leave_the_server_responsive(
         bodies = [json.dumps({"query": d}).encode() for _ in range(4) for d in attacks()]
         answers, latencies = probe_while(accord.url, bodies)
 
-    # then the health probe answered within 50 ms all along: 95 probes in 100, and every one
-    # well under what a held event loop takes (seconds; hours for the fragment chain). The
-    # slack is for the machine: on a shared 2-core runner the scheduler alone can keep a
-    # process waiting for tens of milliseconds.
+    # then the health probe kept being answered all along. A loop held by the analysis stalls
+    # every probe behind it for seconds (hours for the fragment chain), so the bounds sit an
+    # order of magnitude above what a loaded 2-core machine's scheduler adds to a quick answer
+    # (tens, at worst hundreds, of milliseconds) and an order below that failure.
     ordered = sorted(latencies)
-    assert ordered[int(len(ordered) * 0.95) - 1] < 0.05, ordered[-10:]
-    assert ordered[-1] < 0.25, ordered[-10:]
+    assert ordered[int(len(ordered) * 0.95) - 1] < 0.5, ordered[-10:]
+    assert ordered[-1] < 2.0, ordered[-10:]
     # and each document got a clean answer: data, or the limit it broke
     refused = set()
     for response in answers:
