@@ -356,6 +356,7 @@ def create_app(
         app.state.cache = cache  # for the event bus's invalidation, and for tests
         app.state.pipeline = pipeline  # for tests
         app.state.services = services  # the write path, for tests that watch its workflows
+        app.state.callers = callers  # the subscription slots held, for tests
         for name, start in (("Salesforce", crm.start), (chosen.product, erp.start)):
             try:
                 await start()

@@ -9,6 +9,7 @@ import json
 import subprocess
 import sys
 import threading
+import time
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -320,6 +321,15 @@ def test_replicas_share_a_callers_budget_through_redis(sandbox: Endpoints, redis
     assert answers[-1].status_code == 429
 
 
+async def held(accord: AccordServer, subscriptions: int) -> None:
+    """Until ``accord`` holds ``subscriptions`` subscriptions (the WebSocket protocol
+    acknowledges none); the deadline bounds a hang only."""
+    deadline = time.monotonic() + 30
+    while accord.app.state.callers.subscriptions() != subscriptions:
+        assert time.monotonic() < deadline, "the subscriptions were never counted"
+        await asyncio.sleep(0.01)
+
+
 async def test_subscriptions_count_against_the_caller_over_all_its_connections(
     sandbox: Endpoints,
 ) -> None:
@@ -347,7 +357,7 @@ async def test_subscriptions_count_against_the_caller_over_all_its_connections(
                 await socket.send(
                     json.dumps({"id": "s", "type": "subscribe", "payload": {"query": PAYMENTS}})
                 )
-            await asyncio.sleep(0.3)
+            await held(accord, 2)
             over = await run(first, PAYMENTS, operation="s2")
             async with httpx.AsyncClient(base_url=accord.url, timeout=10) as client:
                 by_sse = await client.post(
@@ -357,7 +367,7 @@ async def test_subscriptions_count_against_the_caller_over_all_its_connections(
                 )
                 # when one completes, a slot is free again
                 await second.send(json.dumps({"id": "s", "type": "complete"}))
-                await asyncio.sleep(0.3)
+                await held(accord, 1)
                 async with client.stream(
                     "POST",
                     "/graphql/stream",
