@@ -85,6 +85,11 @@ from state.preflight import RedisUnusable, check_redis
 
 logger = logging.getLogger("accord")
 
+# A sandbox Tryton posts every invoice itself (minutes for hundreds), so it seeds a world of
+# 60 customers, which holds every case the world has; a prepared one starts in seconds.
+TRYTON_SANDBOX_CUSTOMERS = 60
+TRYTON_SANDBOX_START = 900.0  # seconds a first start (no prepared database yet) may take
+
 
 def configs_of_crm(endpoints: Endpoints, policy: ResiliencePolicy) -> SalesforceConfig:
     """The CRM's configuration for a running sandbox, with the client its endpoints file names."""
@@ -177,7 +182,7 @@ class EventOptions:
 
     enabled: bool = True  # the bus; off, nothing below runs
     salesforce_secrets: tuple[str, ...] = ()  # no secret: no intake route for that source
-    netsuite_secrets: tuple[str, ...] = ()
+    erp_secrets: tuple[str, ...] = ()
     poll_interval: float = 0.0  # seconds; 0: no pollers
     propagate: bool = True  # mirror the ERP's credit standing in the CRM
     sandbox: Endpoints | None = None  # register this Accord's intake with that sandbox
@@ -188,15 +193,15 @@ def options_from(
     settings: Settings, *, sandbox: Endpoints | None = None, public_url: str | None = None
 ) -> AppOptions:
     keys = dict(settings.api_keys)
-    sf_secrets, ns_secrets = settings.salesforce_webhook_secrets, settings.netsuite_webhook_secrets
+    sf_secrets, erp_secrets = settings.salesforce_webhook_secrets, settings.erp_webhook_secrets
     if settings.sandbox:
         keys.update(DEMO_KEYS)
         # The sandbox sends its webhooks to this process: one secret for this run.
         secret = secrets.token_hex(24)
-        sf_secrets, ns_secrets = sf_secrets or (secret,), ns_secrets or (secret,)
+        sf_secrets, erp_secrets = sf_secrets or (secret,), erp_secrets or (secret,)
     events = EventOptions(
         salesforce_secrets=sf_secrets,
-        netsuite_secrets=ns_secrets,
+        erp_secrets=erp_secrets,
         poll_interval=settings.poll_seconds,
         propagate=settings.propagate,
         sandbox=sandbox if settings.sandbox else None,
@@ -416,7 +421,7 @@ def create_app(
             process=normalizer.process,
             feeds=[
                 (crm, events.salesforce_secrets or None),
-                (erp, events.netsuite_secrets or None),
+                (erp, events.erp_secrets or None),
             ],
         )
         if bus is not None
@@ -530,7 +535,7 @@ async def _register(events: EventOptions, *, enabled: bool) -> None:
     """Point the sandbox's webhooks at this process (or stop them)."""
     assert events.sandbox is not None
     assert events.public_url is not None
-    secret = events.netsuite_secrets[0] if events.netsuite_secrets else ""
+    secret = events.erp_secrets[0] if events.erp_secrets else ""
     await register_intake(events.sandbox, events.public_url, secret, enabled=enabled)
 
 
@@ -617,11 +622,14 @@ def main(argv: list[str] | None = None) -> int:
         if settings.sandbox and endpoints_file is None:
             from sandbox.process import SandboxProcess
 
-            process = SandboxProcess(customers=settings.sandbox_customers, erp=settings.erp)
-            print(
-                "Starting the embedded sandbox (Salesforce and NetSuite emulators)...", flush=True
+            on_tryton = settings.erp == "tryton"
+            process = SandboxProcess(
+                customers=TRYTON_SANDBOX_CUSTOMERS if on_tryton else settings.sandbox_customers,
+                erp=settings.erp,
             )
-            process.start()
+            erp = "a Tryton server" if on_tryton else "NetSuite emulators"
+            print(f"Starting the embedded sandbox (Salesforce and {erp})...", flush=True)
+            process.start(**({"timeout": TRYTON_SANDBOX_START} if on_tryton else {}))
             endpoints_file = process.endpoints_file
             if args.endpoints_file:
                 try:

@@ -24,6 +24,15 @@ The ERP
                                          registered in `sources.erps` (each reads its own
                                          ACCORD_<NAME>_* variables); `server.py --erp` overrides
 
+Tryton (with ACCORD_ERP=tryton; read by `sources.tryton.configure`)
+    ACCORD_TRYTON_URL                    the server's root, https://erp.example.com
+    ACCORD_TRYTON_DATABASE               the database Accord works in
+    ACCORD_TRYTON_USER                   the integration user's login
+    ACCORD_TRYTON_PASSWORD               its password, or:
+    ACCORD_TRYTON_SESSION                a session opened elsewhere, "user_id:token"
+    ACCORD_TRYTON_CA_FILE                extra CA bundle (PEM), optional
+    ACCORD_TRYTON_MAX_CONNECTIONS        default 10
+
 NetSuite (the ERP by default)
     ACCORD_NETSUITE_ACCOUNT_ID           e.g. 1234567 or 1234567_SB1
     ACCORD_NETSUITE_CLIENT_ID            integration record's client id
@@ -46,7 +55,8 @@ Everything
     ACCORD_WORKFLOW_RECOVERY_SECONDS     how often to look for them, default 5
     ACCORD_WORKFLOW_RETRY_SECONDS        how long a step retries a failing source, default 60
     ACCORD_SALESFORCE_WEBHOOK_SECRETS    secrets signing Salesforce change events (comma-separated)
-    ACCORD_NETSUITE_WEBHOOK_SECRETS      secrets that sign NetSuite change notifications
+    ACCORD_ERP_WEBHOOK_SECRETS           secrets that sign the ERP's change notifications
+    ACCORD_NETSUITE_WEBHOOK_SECRETS      the same, by its earlier name (NetSuite only)
     ACCORD_POLL_SECONDS                  poll for changes webhooks missed; 0 turns pollers off
                                          (default 60 against real systems, 5 on the sandbox)
     ACCORD_PROPAGATE                     true|false: mirror the ERP's credit standing in the CRM
@@ -127,7 +137,7 @@ class Settings:
     cache_size: int = 100_000
     cache_memory_mb: int = 128
     salesforce_webhook_secrets: tuple[str, ...] = ()
-    netsuite_webhook_secrets: tuple[str, ...] = ()
+    erp_webhook_secrets: tuple[str, ...] = ()
     poll_seconds: float = 0.0  # 0: no pollers
     propagate: bool = True
     cors: CorsPolicy | None = None  # None: no cross-origin access from browsers
@@ -224,10 +234,18 @@ class _Reader:
 
 
 _VARIABLE = re.compile(r"\bACCORD_[A-Z0-9_]+")
-_SOURCE_PREFIXES = ("ACCORD_SALESFORCE_", "ACCORD_NETSUITE_")
-# Variables under the source prefixes that configure Accord's intake, not a source: they are
-# read in the sandbox too, so they do not mean "real systems".
-_NOT_SOURCE = frozenset({"ACCORD_SALESFORCE_WEBHOOK_SECRETS", "ACCORD_NETSUITE_WEBHOOK_SECRETS"})
+_SOURCE_PREFIXES = ("ACCORD_SALESFORCE_", "ACCORD_NETSUITE_", "ACCORD_TRYTON_")
+# Variables under the source prefixes that configure Accord's intake or the sandbox, not a
+# source: they are read in the sandbox too, so they do not mean "real systems".
+_NOT_SOURCE = frozenset(
+    {
+        "ACCORD_SALESFORCE_WEBHOOK_SECRETS",
+        "ACCORD_NETSUITE_WEBHOOK_SECRETS",
+        "ACCORD_ERP_WEBHOOK_SECRETS",
+        "ACCORD_TRYTON_CACHE_DIR",
+        "ACCORD_TRYTON_DATABASE_URI",
+    }
+)
 _API_VERSION = re.compile(r"[0-9]{1,3}\.[0-9]")
 _DOMAIN = re.compile(r"[A-Za-z0-9](?:[A-Za-z0-9.-]{0,120}[A-Za-z0-9])?")
 _ACCOUNT_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9_-]{0,62}")
@@ -252,8 +270,17 @@ def load_settings(env: Mapping[str, str]) -> Settings:
     if chosen.configure is not None:
         try:
             erp_config = chosen.configure(env)
-        except ValueError as exc:
-            read.problems.append(str(exc))
+        except ValueError as exc:  # every mistake, when the adapter lists them
+            read.problems.extend(getattr(exc, "problems", None) or [str(exc)])
+    for other in erps.names():
+        if other == chosen.name:
+            continue
+        named = sorted(name for name in configured if name.startswith(f"ACCORD_{other.upper()}_"))
+        if named:
+            read.problems.append(
+                f"{', '.join(named)} configure {erps.adapter(other).product}, but the ERP is "
+                f"{chosen.name}: set ACCORD_ERP={other} or leave them out"
+            )
     if configured:
         salesforce = _salesforce(read, policy)
         if chosen.configure is None:
@@ -282,7 +309,7 @@ def load_settings(env: Mapping[str, str]) -> Settings:
     cache_size = read.integer("ACCORD_CACHE_SIZE", 100_000, low=100, high=10_000_000)
     cache_memory = read.integer("ACCORD_CACHE_MEMORY_MB", 128, low=1, high=65_536)
     sf_secrets = _secrets(read, "ACCORD_SALESFORCE_WEBHOOK_SECRETS")
-    ns_secrets = _secrets(read, "ACCORD_NETSUITE_WEBHOOK_SECRETS")
+    erp_secrets = _erp_secrets(read)
     poll = read.number("ACCORD_POLL_SECONDS", 60.0 if configured else 5.0, low=0, high=86400)
     propagate = read.flag("ACCORD_PROPAGATE", default=True)
     cors = _cors(read)
@@ -310,7 +337,7 @@ def load_settings(env: Mapping[str, str]) -> Settings:
         cache_size=cache_size,
         cache_memory_mb=cache_memory,
         salesforce_webhook_secrets=sf_secrets,
-        netsuite_webhook_secrets=ns_secrets,
+        erp_webhook_secrets=erp_secrets,
         poll_seconds=poll,
         propagate=propagate,
         cors=cors,
@@ -331,6 +358,19 @@ def _secrets(read: _Reader, name: str) -> tuple[str, ...]:
     if any(len(secret) < 24 for secret in found):
         read.problems.append(f"{name}: each secret needs 24 characters or more")
     return found
+
+
+def _erp_secrets(read: _Reader) -> tuple[str, ...]:
+    """The ERP's webhook secrets: ``ACCORD_ERP_WEBHOOK_SECRETS``, or for NetSuite the name
+    they had before the ERP was a choice, ``ACCORD_NETSUITE_WEBHOOK_SECRETS``."""
+    current = _secrets(read, "ACCORD_ERP_WEBHOOK_SECRETS")
+    earlier = _secrets(read, "ACCORD_NETSUITE_WEBHOOK_SECRETS")
+    if current and earlier and current != earlier:
+        read.problems.append(
+            "ACCORD_NETSUITE_WEBHOOK_SECRETS: differs from ACCORD_ERP_WEBHOOK_SECRETS, its "
+            "newer name; set only ACCORD_ERP_WEBHOOK_SECRETS"
+        )
+    return current or earlier
 
 
 def _cors(read: _Reader) -> CorsPolicy | None:

@@ -35,7 +35,7 @@ def replica(sandbox: Endpoints, own_redis: RedisServer) -> Iterator[AccordServer
         redis_url=own_redis.url,
         state_prefix=unique_prefix(),
         redis_timeout=0.3,
-        events=EventOptions(netsuite_secrets=(SECRET,), propagate=False),
+        events=EventOptions(erp_secrets=(SECRET,), propagate=False),
     )
     with AccordServer(sandbox, FAST_POLICY, options) as server:
         yield server

@@ -5,6 +5,7 @@ its own and looks only at events about them."""
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import uuid
 from collections.abc import Awaitable, Callable
@@ -38,8 +39,10 @@ async def everything_changed(
         customer, CustomerFields(credit_limit=Decimal("300.00")), idempotency_key=new_key()
     )
     await between()
+    # over the limit: approved, as finance would, for an ERP whose own check asks
+    over_limit = order_for(customer, harness, f"006FEED{uuid.uuid4().hex[:8]}")
     order = await harness.erp.create_sales_order(
-        order_for(customer, harness, f"006FEED{uuid.uuid4().hex[:8]}"), idempotency_key=new_key()
+        dataclasses.replace(over_limit, approved=True), idempotency_key=new_key()
     )
     await between()
     invoice = await harness.invoice_order(customer, order)

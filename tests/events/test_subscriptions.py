@@ -149,7 +149,7 @@ def webhooks_and_polling(sandbox: Endpoints) -> Iterator[AccordServer]:
         events=EventOptions(
             poll_interval=0.3,
             salesforce_secrets=(SECRET,),
-            netsuite_secrets=(SECRET,),
+            erp_secrets=(SECRET,),
             sandbox=sandbox,
         ),
     )

@@ -95,7 +95,7 @@ def replicas(sandbox: Endpoints, redis_url: str) -> Iterator[tuple[AccordServer,
         events=EventOptions(
             poll_interval=0,
             salesforce_secrets=(SECRET,),
-            netsuite_secrets=(SECRET,),
+            erp_secrets=(SECRET,),
             sandbox=sandbox,
         ),
     )
