@@ -20,7 +20,7 @@ import secrets
 import shutil
 import signal
 import sys
-from collections.abc import AsyncIterator, Callable, Mapping
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -370,6 +370,7 @@ def create_app(
         app.state.cache = cache  # for the event bus's invalidation, and for tests
         app.state.pipeline = pipeline  # for tests
         app.state.services = services  # the write path, for tests that watch its workflows
+        app.state.callers = callers  # the subscription slots held, for tests
         for name, start in (("Salesforce", crm.start), (chosen.product, erp.start)):
             try:
                 await start()
@@ -406,23 +407,21 @@ def create_app(
             yield
         finally:
             if bus is not None and events.sandbox is not None and events.public_url is not None:
-                with contextlib.suppress(Exception):
-                    await _register(events, enabled=False)
+                await _within("stopping the sandbox's webhooks", _register(events, enabled=False))
             for task in tasks:
                 task.cancel()
-            for task in tasks:
-                with contextlib.suppress(asyncio.CancelledError, Exception):
-                    await task
+            if tasks:
+                await _within("stopping the background work", asyncio.wait(tasks))
             if bus is not None:
-                await bus.close()
-            await crm.close()
-            await erp.close()
+                await _within("closing the event bus", bus.close())
+            await _within("closing the Salesforce client", crm.close())
+            await _within(f"closing the {chosen.product} client", erp.close())
             if isinstance(budget, RedisBudget):
-                await budget.close()
+                await _within("closing the ERP budget", budget.close())
             if cache is not None:
-                await cache.close()
-            await backend.close()
-            await authenticator.close()
+                await _within("closing the read cache", cache.close())
+            await _within("closing the state backend", backend.close())
+            await _within("closing the token verifier", authenticator.close())
             pipeline.close()
 
     intake = (
@@ -471,6 +470,22 @@ def create_app(
             *([Middleware(CorsMiddleware, policy=options.cors)] if options.cors else []),
         ],
     )
+
+
+SHUTDOWN_STEP = 5.0
+"""Seconds each step of stopping may take: past it the step is abandoned with a warning, so
+a stuck upstream or Redis never keeps a stopping process alive."""
+
+
+async def _within(step: str, work: Awaitable[object], seconds: float = SHUTDOWN_STEP) -> None:
+    """Await ``work`` (one step of stopping) for at most ``seconds``; a failure or overrun is a
+    warning, and stopping goes on."""
+    try:
+        await asyncio.wait_for(work, seconds)
+    except TimeoutError:
+        logger.warning("stopping: %s took over %.0f seconds; abandoned", step, seconds)
+    except Exception as exc:
+        logger.warning("stopping: %s failed: %s", step, exc)
 
 
 def _event_tasks(

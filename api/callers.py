@@ -60,3 +60,7 @@ class CallerSlots:
     def held(self, caller: str) -> tuple[int, int]:
         """(connections, subscriptions) ``caller`` holds."""
         return self._connections[caller], self._subscriptions[caller]
+
+    def subscriptions(self) -> int:
+        """Subscriptions open, every caller's together."""
+        return sum(self._subscriptions.values())

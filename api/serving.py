@@ -49,6 +49,10 @@ def uvicorn_options() -> UvicornOptions:
     return {"loop": event_loop(), "http": http_parser()}
 
 
+GRACE = 10.0
+"""Seconds a stopping server waits for open requests and streams before it cuts them off."""
+
+
 def serve(
     app: Any,
     *,
@@ -59,7 +63,9 @@ def serve(
     **config: Any,
 ) -> None:
     """Serve ``app`` with uvicorn (one worker, no access log) until it is told to stop; on
-    ``sock`` when given (bound already), else on ``host``:``port``."""
+    ``sock`` when given (bound already), else on ``host``:``port``. Once told to stop, open
+    connections (an event stream never ends by itself) get `GRACE` seconds to finish."""
+    config.setdefault("timeout_graceful_shutdown", GRACE)
     server = uvicorn.Server(
         uvicorn.Config(
             app,

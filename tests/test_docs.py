@@ -4,13 +4,16 @@ and the generated tables are current."""
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
+import queue
 import re
 import ssl
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -185,7 +188,7 @@ def test_the_readmes_requests_run_as_written(fresh: Fresh, tmp_path: Path) -> No
                         ),
                     )
                 )
-                time.sleep(1.0)
+                time.sleep(3.0)  # curl prints nothing until an event: time to subscribe
                 continue
 
             # when each other command runs, then it answers what it shows
@@ -201,7 +204,7 @@ def test_the_readmes_requests_run_as_written(fresh: Fresh, tmp_path: Path) -> No
                 assert payload.get("errors", []) == [], (command, payload["errors"])
             else:
                 assert done.stdout.strip(), command
-        time.sleep(2.0)
+        time.sleep(5.0)  # time for the events to stream, with a loaded machine's slack
     finally:
         for _, process in streams:
             process.terminate()
@@ -314,16 +317,36 @@ def record_payment(fresh: Fresh, customer: str, invoice: str, amount: str, curre
     assert body["data"]["recordPayment"]["errors"] == [], body
 
 
-def first_lines(process: subprocess.Popen[str], trigger: Callable[[], None]) -> str:
-    """What a subscriber printed once ``trigger`` caused an event: it is given two seconds to
-    subscribe, and five to print, then stopped."""
-    time.sleep(2.0)
+def first_lines(process: subprocess.Popen[str], trigger: Callable[[], None], *expected: str) -> str:
+    """What a subscriber printed once ``trigger`` caused an event, read until every one of
+    ``expected`` is in it (or a minute passed: the deadline bounds a hang only), then stopped.
+    It is given five seconds to subscribe first: the examples print nothing until an event
+    comes, so nothing tells when they have subscribed."""
+    time.sleep(5.0)
     assert process.poll() is None, process.communicate()
     trigger()
-    time.sleep(5.0)
+    assert process.stdout is not None
+    stdout = process.stdout
+    lines: queue.Queue[str] = queue.Queue()
+
+    def read() -> None:
+        for line in stdout:
+            lines.put(line)
+
+    reader = threading.Thread(target=read, daemon=True)
+    reader.start()
+    output = ""
+    deadline = time.monotonic() + 60
+    while not all(text in output for text in expected) and time.monotonic() < deadline:
+        with contextlib.suppress(queue.Empty):
+            output += lines.get(timeout=0.1)
     process.terminate()
-    output, errors = process.communicate(timeout=10)
-    assert output.strip(), errors
+    process.wait(10)
+    reader.join(10)  # the rest of what it printed, up to the end of its output
+    while not lines.empty():
+        output += lines.get()
+    assert process.stderr is not None
+    assert output.strip(), process.stderr.read()
     return output
 
 
@@ -351,7 +374,9 @@ def test_the_events_pages_browser_subscribers_receive_a_payment(
 
     # when a payment of the customer it names is recorded, then it prints the event
     output = first_lines(
-        process, lambda: record_payment(fresh, "cus:CUST-000210", "inv:50559", "10.00", "EUR")
+        process,
+        lambda: record_payment(fresh, "cus:CUST-000210", "inv:50559", "10.00", "EUR"),
+        "10.00",
     )
     assert "10.00" in output
     assert "errors" not in output
@@ -392,7 +417,10 @@ def test_the_events_pages_python_subscriber_sees_an_invoice_paid(fresh: Fresh) -
 
     # when an overdue invoice is paid in full, then it prints the invoice's change of status
     output = first_lines(
-        process, lambda: record_payment(fresh, "cus:CUST-000004", "inv:50008", "14400.00", "USD")
+        process,
+        lambda: record_payment(fresh, "cus:CUST-000004", "inv:50008", "14400.00", "USD"),
+        "'previousStatus': 'OVERDUE', 'status': 'PAID'",
+        "INV010003",
     )
     assert "'previousStatus': 'OVERDUE', 'status': 'PAID'" in output
     assert "INV010003" in output

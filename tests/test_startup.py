@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import os
+import signal
 import socket
 import subprocess
 import sys
@@ -76,7 +77,8 @@ def serving(port: int, *args: str, **env: str) -> Iterator[list[str]]:
         yield lines
     finally:
         process.terminate()
-        output, _ = process.communicate(timeout=30)
+        # bounds a hang only: how soon a stopping Accord exits is the test below's
+        output, _ = process.communicate(timeout=120)
         lines.extend(output.splitlines())
 
 
@@ -135,6 +137,59 @@ def test_a_redis_that_keeps_nothing_is_warned_about(
     if warned:
         assert warned[0].startswith("WARNING")
         assert "appendonly yes" in warned[0]
+
+
+def test_sigterm_stops_a_server_with_redis_state_a_schedule_and_events_promptly(
+    tmp_path: Path, sandbox_file: Path
+) -> None:
+    """Stopping cancels the scheduled reconciliation, the event consumers and the pollers,
+    switches the sandbox's webhooks off and closes every client, each step bounded: a
+    supervisor's SIGTERM ends the process long before it would resort to SIGKILL."""
+    port = free_port()
+    with RedisServer(tmp_path, persistence=True) as redis:
+        process = subprocess.Popen(
+            [sys.executable, "server.py", "--port", str(port), "--sandbox", str(sandbox_file)],
+            cwd=ROOT,
+            env=environment(
+                ACCORD_REDIS_URL=redis.url,
+                ACCORD_REDIS_PREFIX=unique_prefix(),
+                ACCORD_RECONCILE_SECONDS="60",
+                ACCORD_POLL_SECONDS="1",
+            ),
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            text=True,
+        )
+        try:
+            deadline = time.monotonic() + 120
+            while True:
+                assert process.poll() is None, process.communicate()[0]
+                try:
+                    if httpx.get(f"http://127.0.0.1:{port}/healthz", timeout=5).status_code == 200:
+                        break
+                except httpx.HTTPError:
+                    pass
+                assert time.monotonic() < deadline, "Accord did not start"
+                time.sleep(0.1)
+            # an event stream held open: a client that never hangs up must not hold the stop
+            with httpx.stream(
+                "POST",
+                f"http://127.0.0.1:{port}/graphql/stream",
+                json={"query": "subscription { paymentReceived { event { id } } }"},
+                headers={"Authorization": "Bearer demo-ops"},
+                timeout=120,
+            ) as stream:
+                assert stream.status_code == 200
+                process.send_signal(signal.SIGTERM)
+                # the shutdown steps are bounded at seconds each; minutes are a hang
+                output, _ = process.communicate(timeout=90)
+        finally:
+            if process.poll() is None:
+                process.kill()
+                process.communicate()
+    assert process.returncode == 0, output
+    assert "Application shutdown complete" in output, output
+    assert "abandoned" not in output, output  # each step ended in its bound
 
 
 @pytest.mark.parametrize("port", ["0", "65536", "-1", "http"])

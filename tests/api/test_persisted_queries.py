@@ -216,12 +216,12 @@ async def redis_replicas(redis_url: str) -> AsyncIterator[tuple[RedisBackend, Re
 async def test_a_registered_document_expires_from_redis_after_its_ttl(
     redis_replicas: tuple[RedisBackend, RedisBackend],
 ) -> None:
-    options = PersistedQueryOptions(ttl=0.2)
+    options = PersistedQueryOptions(ttl=2.0)  # the first resolve lands well within it
     one, other = (PersistedQueries(options, backend) for backend in redis_replicas)
     await one.register(sha(COUNT), COUNT)
 
     found = await other.resolve(None, persisted(COUNT))
-    await asyncio.sleep(0.4)
+    await asyncio.sleep(2.1)
     late = PersistedQueries(options, redis_replicas[1])
     with pytest.raises(PersistedQueryError) as expired:
         await late.resolve(None, persisted(COUNT))

@@ -9,6 +9,7 @@ import json
 import subprocess
 import sys
 import threading
+import time
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -132,13 +133,13 @@ def test_documents_built_to_stretch_analysis_leave_the_server_responsive(
         bodies = [json.dumps({"query": d}).encode() for _ in range(4) for d in attacks()]
         answers, latencies = probe_while(accord.url, bodies)
 
-    # then the health probe answered within 50 ms all along: 95 probes in 100, and every one
-    # well under what a held event loop takes (seconds; hours for the fragment chain). The
-    # slack is for the machine: on a shared 2-core runner the scheduler alone can keep a
-    # process waiting for tens of milliseconds.
+    # then the health probe kept being answered all along. A loop held by the analysis stalls
+    # every probe behind it for seconds (hours for the fragment chain), so the bounds sit an
+    # order of magnitude above what a loaded 2-core machine's scheduler adds to a quick answer
+    # (tens, at worst hundreds, of milliseconds) and an order below that failure.
     ordered = sorted(latencies)
-    assert ordered[int(len(ordered) * 0.95) - 1] < 0.05, ordered[-10:]
-    assert ordered[-1] < 0.25, ordered[-10:]
+    assert ordered[int(len(ordered) * 0.95) - 1] < 0.5, ordered[-10:]
+    assert ordered[-1] < 2.0, ordered[-10:]
     # and each document got a clean answer: data, or the limit it broke
     refused = set()
     for response in answers:
@@ -320,6 +321,15 @@ def test_replicas_share_a_callers_budget_through_redis(sandbox: Endpoints, redis
     assert answers[-1].status_code == 429
 
 
+async def held(accord: AccordServer, subscriptions: int) -> None:
+    """Until ``accord`` holds ``subscriptions`` subscriptions (the WebSocket protocol
+    acknowledges none); the deadline bounds a hang only."""
+    deadline = time.monotonic() + 30
+    while accord.app.state.callers.subscriptions() != subscriptions:
+        assert time.monotonic() < deadline, "the subscriptions were never counted"
+        await asyncio.sleep(0.01)
+
+
 async def test_subscriptions_count_against_the_caller_over_all_its_connections(
     sandbox: Endpoints,
 ) -> None:
@@ -347,7 +357,7 @@ async def test_subscriptions_count_against_the_caller_over_all_its_connections(
                 await socket.send(
                     json.dumps({"id": "s", "type": "subscribe", "payload": {"query": PAYMENTS}})
                 )
-            await asyncio.sleep(0.3)
+            await held(accord, 2)
             over = await run(first, PAYMENTS, operation="s2")
             async with httpx.AsyncClient(base_url=accord.url, timeout=10) as client:
                 by_sse = await client.post(
@@ -357,7 +367,7 @@ async def test_subscriptions_count_against_the_caller_over_all_its_connections(
                 )
                 # when one completes, a slot is free again
                 await second.send(json.dumps({"id": "s", "type": "complete"}))
-                await asyncio.sleep(0.3)
+                await held(accord, 1)
                 async with client.stream(
                     "POST",
                     "/graphql/stream",

@@ -107,16 +107,18 @@ def test_a_replica_without_redis_says_so_everywhere_and_recovers_without_a_resta
 def test_a_redis_too_slow_to_answer_is_unavailable_within_the_configured_timeout(
     replica: AccordServer, own_redis: RedisServer
 ) -> None:
-    # given a Redis that stops answering for 4 s (its connections stay open)
+    # given a Redis that stops answering for 6 s (its connections stay open)
     assert "errors" not in replica.graphql(WORKFLOWS, key="demo-ops")
-    own_redis.pause(4.0)
+    own_redis.pause(6.0)
 
     # when a request needs state, it is told so well before Redis answers again
     started = time.monotonic()
     answer = replica.graphql(WORKFLOWS, key="demo-ops")
     waited = time.monotonic() - started
     assert answer["errors"][0]["extensions"]["code"] == "STATE_UNAVAILABLE"
-    assert waited < 3.0
+    # a request that waited Redis out would have been answered; the bound leaves a loaded
+    # machine seconds of slack over the 0.3 s timeout
+    assert waited < 5.0
     status, body = ready(replica)
     assert status == 503
     assert body["state"]["code"] == "STATE_UNAVAILABLE"

@@ -26,6 +26,8 @@ from api.subscriptions import SubscriptionServer
 from bench.harness import AccordProcess
 from domain.caller import ANONYMOUS
 from events.bus import Bus, MemoryBus, RedisBus
+from events.pollers import feed_poller
+from resolvers.context import AccordContext
 from sandbox.endpoints import Endpoints
 from server import AppOptions, EventOptions
 from tests.accord import AccordServer, Emulators
@@ -180,8 +182,10 @@ async def test_every_change_reaches_subscribers_exactly_once(
 ) -> None:
     accord: AccordServer = request.getfixturevalue(server)
     customer, erp_id, invoice = customer_with_invoice(deals, amount=900)
-    await asyncio.sleep(1.0)  # the poller's first round remembers what exists as history
+    await polled_once(accord)  # the poller's first round remembers what exists as history
+    subscribers = subscribers_now(accord)
     socket = await ws_subscribe(accord.url, PAYMENTS, {"customer": customer}, "demo-ops")
+    await subscribed(accord, subscribers + 1)
     try:
         first = pay(emulators, erp_id, invoice, 300)
         second = pay(emulators, erp_id, invoice, 200)
@@ -199,6 +203,7 @@ async def test_server_sent_events_and_subscription_rules(
     customer, erp_id, invoice = customer_with_invoice(deals, amount=500)
     query = """subscription($c: ID) { invoiceStatusChanged(customerId: $c) {
       previousStatus status invoice { number amountDue { amount } } } }"""
+    subscribers = subscribers_now(accord)
     async with httpx.AsyncClient(base_url=accord.url, timeout=30) as client:
         anonymous = await client.post(
             "/graphql/stream", json={"query": query, "variables": {"c": customer}}
@@ -211,7 +216,7 @@ async def test_server_sent_events_and_subscription_rules(
             headers={"Authorization": "Bearer demo-sales", "Accept": "text/event-stream"},
         ) as stream:
             assert stream.headers["content-type"].startswith("text/event-stream")
-            await asyncio.sleep(0.3)
+            await subscribed(accord, subscribers + 1)
             pay(emulators, erp_id, invoice, 500)
             async for line in stream.aiter_lines():
                 if line.startswith("data:"):
@@ -315,13 +320,14 @@ async def test_a_customer_named_by_its_salesforce_or_erp_id_gets_its_events(
         },
     )
     names = [f"cus:erp:{erp_id}", f"cus:sf:{deal.account_id[:15]}"]
+    subscribers = subscribers_now(accord)
     sockets = [
         await ws_subscribe(accord.url, PAYMENTS, {"customer": name}, "demo-finance")
         for name in names
     ]
     try:
         # when the customer pays
-        await asyncio.sleep(0.3)
+        await subscribed(accord, subscribers + 2)
         payment = pay(emulators, erp_id, invoice, 300)
 
         # then both subscribers receive the payment
@@ -348,14 +354,27 @@ def tasks_left(
     accord: AccordServer, names: tuple[str, ...], than: set[tuple[int, str]]
 ) -> list[tuple[int, str]]:
     """The server's tasks running one of ``names`` that were not among ``than``, once they have
-    had up to 3 s to end."""
+    had up to 30 s to end."""
     left: list[tuple[int, str]] = []
-    for _ in range(60):
+    for _ in range(600):
         left = sorted(accord.call(_tasks(names)) - than)
         if not left:
             break
         time.sleep(0.05)
     return left
+
+
+def tasks_settled(
+    accord: AccordServer, names: tuple[str, ...], than: set[tuple[int, str]], count: int
+) -> list[tuple[int, str]]:
+    """The server's new tasks running one of ``names``, once there are ``count`` of them (or
+    30 s passed: the deadline bounds a hang only)."""
+    deadline = time.monotonic() + 30
+    while len(found := sorted(accord.call(_tasks(names)) - than)) != count:
+        if time.monotonic() > deadline:
+            break
+        time.sleep(0.02)
+    return found
 
 
 async def test_a_websocket_client_that_vanishes_leaves_no_task_behind(
@@ -368,8 +387,7 @@ async def test_a_websocket_client_that_vanishes_leaves_no_task_behind(
     socket = await ws_subscribe(accord.url, PAYMENTS, {"customer": None}, "demo-ops")
     idle = await ws_subscribe(accord.url, PAYMENTS, {"customer": None}, "demo-ops")
     await idle.send(json.dumps({"id": "1", "type": "complete"}))
-    await asyncio.sleep(0.2)
-    assert len(accord.call(_tasks(watched)) - before) == 3  # two watchdogs, one operation
+    assert len(tasks_settled(accord, watched, before, 3)) == 3  # two watchdogs, one operation
 
     # when one drops its connection without a close frame, and the other closes it properly
     socket.transport.abort()
@@ -380,14 +398,21 @@ async def test_a_websocket_client_that_vanishes_leaves_no_task_behind(
     assert subscribers_left(accord, subscribers) == subscribers
 
 
-def bus_of(accord: AccordServer) -> Bus:
-    """The server's event bus, as its subscription endpoint's contexts are given it."""
+def context_of(accord: AccordServer) -> AccordContext:
+    """What the server's subscription endpoint gives an anonymous caller's operations."""
     for route in accord.app.routes:
         server = getattr(route, "app", None)
         if isinstance(server, SubscriptionServer):
-            bus = server.context_for(ANONYMOUS).bus
-            if isinstance(bus, MemoryBus | RedisBus):
-                return bus
+            context: AccordContext = server.context_for(ANONYMOUS)
+            return context
+    raise AssertionError("no subscription endpoint found")
+
+
+def bus_of(accord: AccordServer) -> Bus:
+    """The server's event bus, as its subscription endpoint's contexts are given it."""
+    bus = context_of(accord).bus
+    if isinstance(bus, MemoryBus | RedisBus):
+        return bus
     raise AssertionError("no event bus found")
 
 
@@ -400,10 +425,42 @@ def subscribers_now(accord: AccordServer) -> int:
     return accord.call(count())
 
 
+async def subscribed(accord: AccordServer, count: int) -> None:
+    """Until the bus has ``count`` subscribers: a subscription is acknowledged by no message,
+    and an event published before it subscribed is not its. The deadline bounds a hang only."""
+    deadline = time.monotonic() + 30
+    while await asyncio.to_thread(subscribers_now, accord) < count:
+        assert time.monotonic() < deadline, "the subscription never reached the bus"
+        await asyncio.sleep(0.02)
+
+
+async def polled_once(accord: AccordServer) -> None:
+    """Until both pollers finished a first round: every scan of each has a watermark, and a
+    change from then on is news, not history. The deadline bounds a hang only."""
+    reconciler = context_of(accord).reconciler
+    assert reconciler is not None
+
+    async def ignore(change: object) -> None:
+        return None
+
+    pollers = [
+        feed_poller(feed, reconciler.backend, ignore) for feed in (reconciler.crm, reconciler.erp)
+    ]
+
+    async def done() -> bool:
+        marks = [await poller.watermark(scan) for poller in pollers for scan in poller.scans]
+        return all(mark is not None for mark in marks)
+
+    deadline = time.monotonic() + 30
+    while not await asyncio.to_thread(accord.call, done()):
+        assert time.monotonic() < deadline, "the pollers never finished a round"
+        await asyncio.sleep(0.05)
+
+
 def subscribers_left(accord: AccordServer, expected: int) -> int:
-    """The bus's subscriber count, once it has had up to 3 s to come down to ``expected``."""
+    """The bus's subscriber count, once it has had up to 30 s to come down to ``expected``."""
     found = subscribers_now(accord)
-    for _ in range(60):
+    for _ in range(600):
         if found <= expected:
             break
         time.sleep(0.05)
@@ -427,8 +484,7 @@ async def test_a_server_sent_events_client_that_goes_away_leaves_nothing_running
     )
     response = await client.send(request, stream=True)
     assert response.status_code == 200
-    await asyncio.sleep(0.3)
-    assert len(accord.call(_tasks(watched)) - before) == 1
+    assert len(tasks_settled(accord, watched, before, 1)) == 1
 
     # when the client goes away
     await response.aclose()

@@ -155,7 +155,9 @@ def test_field_rules_hold_behind_the_gateway(gateway: Gateway) -> None:
 @pytest.fixture
 def outage_stack(sandbox: Endpoints, tickets: TicketsServer, tmp_path: Path) -> Iterator[Gateway]:
     """A gateway in front of an Accord of its own, so breakers opened here stay here."""
-    policy = ResiliencePolicy(timeout=0.5, max_attempts=2, backoff_base=0.01, backoff_max=0.02)
+    # the faults here are outages, answered at once: the timeout only bounds the healthy
+    # system's answers, which a loaded machine can slow to a second
+    policy = ResiliencePolicy(timeout=3.0, max_attempts=2, backoff_base=0.01, backoff_max=0.02)
     with (
         AccordServer(sandbox, policy, cache=False) as accord,
         Gateway(accord.url, tickets.url, tmp_path / "hive-gateway.log") as running,

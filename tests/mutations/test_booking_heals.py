@@ -80,7 +80,8 @@ def test_a_booking_still_retrying_answers_running_and_then_completes(
     # when the deal is booked, the answer comes within the wait, with the workflow running
     started = time.monotonic()
     first = book(patient, deal.opportunity_id, idem)
-    assert time.monotonic() - started < 10
+    # well under the 20 s the steps keep retrying, which is what waiting them out would take
+    assert time.monotonic() - started < 15
     assert first["errors"] == []
     assert first["workflow"]["status"] == "RUNNING"
     step = next(s for s in first["workflow"]["steps"] if s["name"] == "create_sales_order")

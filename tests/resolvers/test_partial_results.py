@@ -23,7 +23,8 @@ QUERY = """query($sf: ID!) { customer(salesforceId: $sf) {
 @pytest.fixture
 def fresh_accord(sandbox: Endpoints) -> Iterator[AccordServer]:
     """An Accord of its own, so breakers opened here do not reach other tests."""
-    policy = ResiliencePolicy(timeout=0.5, max_attempts=2, backoff_base=0.01, backoff_max=0.02)
+    # a healthy answer fits the timeout even on a loaded machine; a slowed one (6 s) does not
+    policy = ResiliencePolicy(timeout=2.0, max_attempts=2, backoff_base=0.01, backoff_max=0.02)
     with AccordServer(sandbox, policy) as server:
         yield server
 
@@ -76,7 +77,7 @@ def test_slow_erp_times_out_as_its_own_code(
     fresh_accord: AccordServer, ns_control: SandboxControl, world: World
 ) -> None:
     customer = next(c for c in world.customers if c.key and c.sf_account_id and c.ns_id)
-    ns_control.fault(pattern="/services/rest/query/*", latency_ms=1500)
+    ns_control.fault(pattern="/services/rest/query/*", latency_ms=6000)
 
     body = fresh_accord.graphql(QUERY, {"sf": customer.sf_account_id})
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import time
 
 import httpx
 
@@ -59,9 +60,15 @@ async def test_the_token_endpoint_is_not_governed(
     sandbox: Endpoints, ns: NetSuiteHttp, ns_control: SandboxControl
 ) -> None:
     path = f"{RECORD}/customer/1001"
-    ns_control.fault(pattern=path, latency_ms=1000)
+    endpoint = f"GET {RECORD}/customer/{{id}}"
+    seen = await asyncio.to_thread(ns_control.count, endpoint)
+    # every slot held for 5 s: long enough on a loaded machine, and counted once it is held
+    ns_control.fault(pattern=path, latency_ms=5000)
     busy = asyncio.ensure_future(_parallel_gets(sandbox, ns.token, path, LIMIT))
-    await asyncio.sleep(0.5)
+    deadline = time.monotonic() + 30  # bounds a hang only
+    while await asyncio.to_thread(ns_control.count, endpoint) < seen + LIMIT:
+        assert time.monotonic() < deadline, "the requests never arrived"
+        await asyncio.sleep(0.05)
 
     async with httpx.AsyncClient(
         base_url=sandbox.netsuite.base_url, verify=tls(sandbox.netsuite.ca_file)

@@ -330,19 +330,21 @@ async def test_injected_failures_are_retried_and_counted(
 async def test_timeouts_breaker_and_recovery(
     sandbox: Endpoints, ns_control: SandboxControl
 ) -> None:
+    # seconds, not tenths: a loaded machine's answer must fit the timeout, and the check that
+    # the breaker is open must come before it half-opens
     policy = ResiliencePolicy(
-        timeout=0.2,
+        timeout=1.5,
         max_attempts=2,
         backoff_base=0.01,
         backoff_max=0.02,
         failure_threshold=2,
-        recovery_time=0.5,
+        recovery_time=3.0,
     )
     adapter = make_erp(sandbox, policy)
     try:
         await adapter.start()
         # given a SuiteQL endpoint slower than the timeout
-        ns_control.fault(pattern="/services/rest/query/*", latency_ms=600)
+        ns_control.fault(pattern="/services/rest/query/*", latency_ms=5000)
         with pytest.raises(SourceTimeout):
             await adapter.customers_by_ids(["1001"])
         # then the two timed-out attempts opened the breaker: the next call fails fast
@@ -353,7 +355,7 @@ async def test_timeouts_breaker_and_recovery(
         assert adapter.health()["state"] == "open"
         # when the fault clears and the recovery time passes, a trial call closes it again
         ns_control.fault(clear=True)
-        await asyncio.sleep(0.6)
+        await asyncio.sleep(3.1)
         found = await adapter.customers_by_ids(["1003"])
         assert "1003" in found
         assert adapter.health()["state"] == "closed"

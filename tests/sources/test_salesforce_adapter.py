@@ -203,18 +203,20 @@ async def test_outage_is_retried_then_unavailable(
 async def test_timeouts_open_the_breaker_which_recovers(
     sandbox: Endpoints, sf_control: SandboxControl
 ) -> None:
+    # seconds, not tenths: a loaded machine's answer must fit the timeout, and the check that
+    # the breaker is open must come before it half-opens
     policy = ResiliencePolicy(
-        timeout=0.2,
+        timeout=1.5,
         max_attempts=2,
         backoff_base=0.01,
         backoff_max=0.02,
         failure_threshold=2,
-        recovery_time=0.5,
+        recovery_time=3.0,
     )
     crm = make_crm(sandbox, policy)
     try:
         await crm.start()
-        sf_control.fault(pattern="/services/data/*", latency_ms=600)
+        sf_control.fault(pattern="/services/data/*", latency_ms=5000)
         with pytest.raises(SourceTimeout):
             await crm.query("SELECT Id FROM Account LIMIT 1")
         calls = sf_control.count(QUERY)
@@ -222,7 +224,7 @@ async def test_timeouts_open_the_breaker_which_recovers(
             await crm.query("SELECT Id FROM Account LIMIT 1")
         assert sf_control.count(QUERY) == calls
         sf_control.fault(clear=True)
-        await asyncio.sleep(0.6)
+        await asyncio.sleep(3.1)
         assert len(await crm.query("SELECT Id FROM Account LIMIT 2")) == 2
         assert crm.health()["state"] == "closed"
     finally:

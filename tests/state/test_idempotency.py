@@ -105,7 +105,7 @@ async def test_a_caller_waits_for_the_running_call_and_gets_its_result(
     await owner.complete(SCOPE, "key-1", first.token, RESULT)
 
     # then the waiter replays its result
-    assert await asyncio.wait_for(waiting, 2) == Stored(RESULT)
+    assert await asyncio.wait_for(waiting, 30) == Stored(RESULT)  # 30: bounds a hang only
 
 
 async def test_waiting_too_long_raises_a_timeout(backend: StateBackend) -> None:
