@@ -3,6 +3,7 @@
     python server.py                      # embedded default: starts the sandbox emulators
     python server.py --sandbox F          # attach to a sandbox already running (its endpoints file)
     python server.py --endpoints-file F   # also write the started sandbox's endpoints to F
+    python server.py --workers N          # N worker processes on one port (state in Redis)
     ACCORD_SALESFORCE_...=... ACCORD_NETSUITE_...=... python server.py   # real systems
 
 Settings come from ``ACCORD_*`` environment variables (see `config.settings`).
@@ -13,12 +14,15 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
+import dataclasses
 import datetime as dt
+import functools
 import logging
 import os
 import secrets
 import shutil
 import signal
+import socket
 import sys
 from collections.abc import AsyncIterator, Callable, Mapping
 from dataclasses import dataclass, field
@@ -44,6 +48,7 @@ from api.persisted import PersistedQueries, PersistedQueryOptions
 from api.sdl import SchemaDocument
 from api.serving import serve
 from api.subscriptions import SubscriptionLimits, SubscriptionServer
+from api.workers import WorkerFailed, available_cores, run_workers
 from cache import CacheSettings, InvalidatingCrm, InvalidatingErp, ReadCache
 from config.settings import Settings, SettingsError, load_settings
 from domain.caller import Caller
@@ -500,7 +505,86 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument(
         "--sandbox", type=Path, help="attach to a running sandbox described by this endpoints file"
     )
+    parser.add_argument(
+        "--workers",
+        type=_workers,
+        help="worker processes serving the port (default: one per core with Redis configured, "
+        "1 with state in memory)",
+    )
     return parser.parse_args(argv)
+
+
+def _workers(text: str) -> int:
+    try:
+        workers = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a number of workers") from None
+    if not 1 <= workers <= 256:
+        raise argparse.ArgumentTypeError(f"{workers} workers: use 1 to 256")
+    return workers
+
+
+def worker_count(requested: int | None, settings: Settings) -> tuple[int, str]:
+    """How many worker processes to run, and why that many (a line to print).
+
+    Workers share nothing in memory, so with state in memory there can be one only: a second
+    would have idempotency records, workflows, caches and events of its own."""
+    if settings.redis_url is None:
+        if requested is not None and requested > 1:
+            raise SettingsError(
+                [
+                    f"--workers {requested}: state is in memory, which worker processes cannot "
+                    "share; set ACCORD_REDIS_URL to run more than one"
+                ]
+            )
+        return 1, "Accord runs 1 worker process: its state is in memory, which workers cannot share"
+    if requested is not None:
+        return requested, f"Accord runs {requested} worker process{'es' if requested > 1 else ''}"
+    cores = available_cores()
+    return cores, (
+        f"Accord runs {cores} worker process{'es' if cores > 1 else ''}: one per core, "
+        "state in Redis"
+    )
+
+
+@dataclass(frozen=True)
+class WorkerApp:
+    """What a worker process builds its application from (sent to it pickled)."""
+
+    salesforce: SalesforceConfig
+    netsuite: NetSuiteConfig
+    options: AppOptions
+    host: str
+    port: int
+    log_level: str
+
+
+def _configure_logging(level: str) -> None:
+    logging.basicConfig(level=level.upper(), format="%(levelname)s %(name)s %(message)s")
+    logging.getLogger("httpx").setLevel(logging.WARNING)  # a line per upstream call is noise
+
+
+def serve_worker(
+    spec: WorkerApp, sock: socket.socket, index: int, started: Callable[[], None]
+) -> None:
+    """One worker process: its own application on its socket (`api.workers`)."""
+    _configure_logging(spec.log_level)
+    options = spec.options
+    if index > 0 and options.events.sandbox is not None:
+        # one worker points the sandbox's webhooks at the shared port (and stops them at the
+        # end); any worker may take each delivery
+        options = dataclasses.replace(
+            options, events=dataclasses.replace(options.events, sandbox=None)
+        )
+    app = create_app(spec.salesforce, spec.netsuite, options)
+    serve(
+        app,
+        host=spec.host,
+        port=spec.port,
+        log_level=spec.log_level,
+        sock=sock,
+        on_started=started,
+    )
 
 
 def _port(text: str) -> int:
@@ -528,10 +612,12 @@ def main(argv: list[str] | None = None) -> int:
     except SettingsError as exc:
         print(exc, file=sys.stderr)
         return 2
-    logging.basicConfig(
-        level=settings.log_level.upper(), format="%(levelname)s %(name)s %(message)s"
-    )
-    logging.getLogger("httpx").setLevel(logging.WARNING)  # a line per upstream call is noise
+    _configure_logging(settings.log_level)
+    try:
+        workers, why = worker_count(args.workers, settings)
+    except SettingsError as exc:
+        print(exc, file=sys.stderr)
+        return 2
     if settings.redis_url:  # before anything starts: one line, not a traceback, if unusable
         try:
             for warning in check_redis(settings.redis_url, timeout=settings.redis_timeout):
@@ -571,19 +657,36 @@ def main(argv: list[str] | None = None) -> int:
             )
         salesforce, netsuite = source_configs(settings, endpoints_file)
         endpoints = Endpoints.read(endpoints_file) if settings.sandbox and endpoints_file else None
-        sock = listen(args.host, args.port)
+        sock = listen(args.host, args.port, reuse_port=workers > 1)
         bound = address_of(sock)
         port = int(sock.getsockname()[1])
         shown_host = "127.0.0.1" if args.host in ("0.0.0.0", "::", "") else args.host
         options = options_from(
             settings, sandbox=endpoints, public_url=f"http://{shown_host}:{port}"
         )
-        app = create_app(salesforce, netsuite, options)
-        print(f"Accord serves GraphQL at http://{bound}/graphql", flush=True)
-        serve(app, host=args.host, port=port, log_level=settings.log_level, sock=sock)
+        print(why, flush=True)
+        if workers == 1:
+            app = create_app(salesforce, netsuite, options)
+            print(f"Accord serves GraphQL at http://{bound}/graphql", flush=True)
+            serve(app, host=args.host, port=port, log_level=settings.log_level, sock=sock)
+        else:
+            sockets = [sock] + [
+                listen(args.host, port, reuse_port=True) for _ in range(workers - 1)
+            ]
+            spec = WorkerApp(salesforce, netsuite, options, args.host, port, settings.log_level)
+
+            def started(pids: list[int]) -> None:
+                listed = " ".join(str(pid) for pid in pids)
+                print(f"Workers started: pids {listed}", flush=True)
+                print(f"Accord serves GraphQL at http://{bound}/graphql", flush=True)
+
+            run_workers(functools.partial(serve_worker, spec), sockets, on_started=started)
     except (SettingsError, ListenError) as exc:
         print(exc, file=sys.stderr)
         return 2
+    except WorkerFailed as exc:
+        print(f"Accord stopped: {exc}", file=sys.stderr)
+        return 1
     except (_Stop, KeyboardInterrupt):
         return 0
     finally:

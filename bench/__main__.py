@@ -7,6 +7,7 @@
 Scenarios (docs/performance.md says what each figure means):
 
     --lightning  credit query on a warm cache: requests/s against a bare strawberry app
+    --workers    the same query on two worker processes against one (state in Redis)
     --portal     100 customers with their lists: upstream requests and latency against the plan
     --cold       credit query, nothing cached, 50 ms per upstream call: Accord's own time
     --freshness  payment posted in the ERP -> new balance served
@@ -28,12 +29,13 @@ import time
 import traceback
 from pathlib import Path
 
-from bench import cold, events, freshness, healing, lightning, memory, portal, soak
+from bench import cold, events, freshness, healing, lightning, memory, portal, soak, workers
 from bench.harness import RESULTS, write_result
 from bench.suite import Bench, Outcome, Scenario, machine
 
 SCENARIOS: dict[str, Scenario] = {
     "lightning": lightning.run,
+    "workers": workers.run,
     "portal": portal.run,
     "cold": cold.run,
     "freshness": freshness.run,

@@ -14,6 +14,7 @@ import contextlib
 import datetime as dt
 import os
 import platform
+import statistics
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -45,6 +46,47 @@ class Figure:
             "baseline": self.baseline,
             "target": self.target,
             "met": self.met,
+        }
+
+
+@dataclass(frozen=True)
+class Spread:
+    """A figure measured in several runs of the same scenario: the median, and the lowest and
+    highest run, so that a reader sees how far one run is from the next."""
+
+    values: tuple[float, ...]
+
+    @classmethod
+    def of(cls, values: list[float]) -> Spread:
+        if not values:
+            raise ValueError("no runs to summarise")
+        return cls(tuple(values))
+
+    @property
+    def median(self) -> float:
+        return statistics.median(self.values)
+
+    @property
+    def low(self) -> float:
+        return min(self.values)
+
+    @property
+    def high(self) -> float:
+        return max(self.values)
+
+    def text(self, digits: int = 2, unit: str = "") -> str:
+        """``1.62 (1.55-1.70 over 3 runs)``."""
+        return (
+            f"{self.median:.{digits}f}{unit} ({self.low:.{digits}f}-{self.high:.{digits}f}"
+            f"{unit} over {len(self.values)} runs)"
+        )
+
+    def json(self) -> dict[str, Any]:
+        return {
+            "median": round(self.median, 4),
+            "low": round(self.low, 4),
+            "high": round(self.high, 4),
+            "runs": [round(value, 4) for value in self.values],
         }
 
 

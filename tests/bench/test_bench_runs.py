@@ -20,7 +20,17 @@ from bench.harness import ROOT
 
 pytestmark = pytest.mark.bench
 
-SCENARIOS = ("lightning", "portal", "cold", "freshness", "events", "memory", "healing", "soak")
+SCENARIOS = (
+    "lightning",
+    "workers",
+    "portal",
+    "cold",
+    "freshness",
+    "events",
+    "memory",
+    "healing",
+    "soak",
+)
 KEYS = {
     "scenario",
     "available",
@@ -98,6 +108,24 @@ def test_the_lightning_scenario_measures_a_warm_cache(
     assert details["warm_cache"] is True
     assert details["accord"]["requests"] > 0
     assert details["baseline"]["requests"] > 0
+
+
+def test_the_workers_scenario_measures_rounds_of_both_servers(
+    run: tuple[subprocess.CompletedProcess[str], Path],
+) -> None:
+    data = result(run, "workers")
+    details = data["details"]
+
+    assert details["one_worker"]["requests"] > 0
+    assert details["two_workers"]["requests"] > 0
+    assert len(details["rps_ratio"]["runs"]) >= 3
+    assert (
+        details["rps_ratio"]["low"]
+        <= details["rps_ratio"]["median"]
+        <= details["rps_ratio"]["high"]
+    )
+    assert data["figures"]["rps_ratio"]["value"] == details["rps_ratio"]["median"]
+    assert "over 3 runs" in data["line"]
 
 
 def test_the_portal_scenario_counts_the_upstream_plan(

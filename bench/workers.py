@@ -1,0 +1,110 @@
+"""Workers: the warm credit query on two worker processes against one, on the same Redis.
+
+Two Accord servers run side by side on the same sandbox and Redis (a key prefix of this run):
+``server.py --workers 1`` and ``server.py --workers 2``. Both caches are warmed with the
+credit of ``ids`` accounts; then the load generator drives each in turn, in alternating rounds
+of the same length at the same concurrency. Each round gives one ratio (two workers' requests
+per second over one worker's, measured back to back); the figure is the median of the rounds,
+with the lowest and highest printed beside it. The target is 1.8: on a machine of two cores
+that the load generator shares, it is close to the most that can be had.
+
+Not available without a Redis (``ACCORD_TEST_REDIS_URL``, default redis://127.0.0.1:6379/0):
+with state in memory Accord runs one worker only.
+"""
+
+from __future__ import annotations
+
+import uuid
+
+import httpx
+
+from bench import loadgen
+from bench.harness import AccordProcess, delete_keys, shared_redis
+from bench.queries import CREDIT_QUERY, credit
+from bench.suite import Bench, Outcome, Spread, at_least, figure
+
+CONCURRENCY = 16
+TARGET = 1.8
+
+
+def run(bench: Bench) -> Outcome:
+    redis_url = shared_redis()
+    if redis_url is None:
+        return Outcome(
+            "workers",
+            "workers    not available: no Redis answers at ACCORD_TEST_REDIS_URL",
+            available=False,
+            reason="several workers need their state in Redis",
+        )
+    box = bench.sandbox()
+    ids = box.upstream.salesforce_ids(int(bench.pick(100, 20)))
+    duration = bench.pick(2.5, 1.0)
+    rounds = int(bench.pick(4, 3))
+    warmup = bench.pick(0.5, 0.3)
+    prefix = f"bench-workers-{uuid.uuid4().hex[:8]}:"
+    env = {"ACCORD_REDIS_URL": redis_url, "ACCORD_REDIS_PREFIX": prefix}
+    try:
+        with (
+            AccordProcess(box.endpoints_file, env, workers=1) as one,
+            AccordProcess(box.endpoints_file, env, workers=2) as two,
+        ):
+            servers = {"one": one, "two": two}
+            requests = {
+                name: [
+                    loadgen.graphql_post(server.host, server.port, CREDIT_QUERY, {"id": i})
+                    for i in ids
+                ]
+                for name, server in servers.items()
+            }
+            results = {name: loadgen.LoadResult() for name in servers}
+            ratios: list[float] = []
+            box.control.reset()
+            for _ in range(rounds):
+                rps: dict[str, float] = {}
+                for name, server in servers.items():
+                    # every id re-read first: the load meets a warm cache, never an expiry
+                    with httpx.Client(base_url=server.url, timeout=30) as client:
+                        for salesforce_id in ids:
+                            credit(client, salesforce_id)
+                    result = loadgen.run(
+                        server.host,
+                        server.port,
+                        requests[name],
+                        concurrency=CONCURRENCY,
+                        duration=duration,
+                        warmup=warmup,
+                    )
+                    results[name].merge(result)
+                    rps[name] = result.rps
+                ratios.append(rps["two"] / rps["one"] if rps["one"] else 0.0)
+    finally:
+        delete_keys(redis_url, prefix)
+    spread = Spread.of(ratios)
+    errors = results["one"].errors + results["two"].errors
+    return Outcome(
+        scenario="workers",
+        line=(
+            f"workers    requests/s 2 workers / 1 worker = {spread.text()} (target >= {TARGET}) "
+            f"- {results['two'].rps:.0f} / {results['one'].rps:.0f} rps, p99 "
+            f"{results['two'].percentile(0.99):.1f} / {results['one'].percentile(0.99):.1f} ms, "
+            f"{CONCURRENCY} connections, state in Redis; {errors} errors"
+        ),
+        figures={
+            "rps_ratio": figure(
+                spread.median,
+                "ratio",
+                "the same server with one worker, same Redis, alternating rounds",
+                at_least(spread.median, TARGET),
+            )
+        },
+        errors=errors,
+        details={
+            "ids": len(ids),
+            "concurrency": CONCURRENCY,
+            "rounds": rounds,
+            "seconds_per_round": duration,
+            "rps_ratio": spread.json(),
+            "one_worker": results["one"].summary(),
+            "two_workers": results["two"].summary(),
+        },
+    )
