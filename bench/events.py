@@ -28,7 +28,7 @@ import websockets
 from websockets.typing import Subprotocol
 
 from bench.harness import AccordProcess, delete_keys, shared_redis
-from bench.suite import Bench, Outcome, at_least, at_most, figure, ms
+from bench.suite import Bench, Outcome, Spread, at_least, at_most, figure, ms
 
 TARGET_MS = 1000.0
 PAYMENT = Decimal("1.00")
@@ -179,7 +179,8 @@ def run(bench: Bench) -> Outcome:
     return Outcome(
         "events",
         (
-            f"events     payment -> subscriber on the other process: p50 {p50:.0f} ms, p99 "
+            f"events     payment -> subscriber on the other process: p50 "
+            f"{Spread.of([ms(t) for t in single]).text(0, ' ms')}, p99 "
             f"{p99:.0f} ms (target <= {TARGET_MS:.0f} ms); {subscribers} subscribers: "
             f"{delivered}/{subscribers} in {fan:.0f} ms = {ratio:.2f}x one subscriber"
         ),
