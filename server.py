@@ -45,6 +45,7 @@ from api.health import Readiness, healthz
 from api.identity import BearerAuthenticator, OidcOptions, TokenVerifier
 from api.listener import ListenError, address_of, listen
 from api.persisted import PersistedQueries, PersistedQueryOptions
+from api.response_cache import ResponseCache, ResponseCacheSettings
 from api.sdl import SchemaDocument
 from api.serving import serve
 from api.subscriptions import SubscriptionLimits, SubscriptionServer
@@ -144,6 +145,7 @@ class AppOptions:
     recover_workflows: bool = True
     today: Callable[[], dt.date] | None = None  # None: the ERP's own date (sources.clock)
     cache: CacheSettings = field(default_factory=CacheSettings)  # the read cache (docs/caching.md)
+    responses: ResponseCacheSettings = field(default_factory=ResponseCacheSettings)  # with it
     persisted_queries: PersistedQueryOptions = field(default_factory=PersistedQueryOptions)
     events: EventOptions = field(default_factory=lambda: EventOptions())
     subscriptions: SubscriptionLimits = field(default_factory=SubscriptionLimits)
@@ -202,6 +204,7 @@ def options_from(
             recover_every=settings.workflow_recovery,
             retry_for=settings.workflow_retry,
         ),
+        responses=ResponseCacheSettings(enabled=settings.response_cache),
         persisted_queries=settings.persisted_queries,
         cors=settings.cors,
         exposure=settings.exposure,
@@ -308,7 +311,12 @@ def create_app(
     persisted = PersistedQueries(options.persisted_queries, backend)
     exposure = options.exposure
     sdl_document = SchemaDocument(sdl_of(schema), authenticator, exposure.introspection)
-    pipeline = build_pipeline(schema, exposure, persisted, backend)
+    # Answers to persisted queries, dropped with the records they hold (api/response_cache.py)
+    responses = None
+    if cache is not None and options.responses.enabled:
+        responses = ResponseCache(options.responses, changed_since=cache.changed_since)
+        cache.on_invalidate(responses.invalidated)
+    pipeline = build_pipeline(schema, exposure, persisted, backend, responses)
     callers = CallerSlots(exposure.callers)
     graphql = GraphQLHttp(pipeline, authenticator, connection_context, graphiql=exposure.graphiql)
     # The same types as a federation subgraph, for gateways (docs/federation.md), through a
@@ -328,6 +336,7 @@ def create_app(
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
         app.state.cache = cache  # for the event bus's invalidation, and for tests
+        app.state.responses = responses  # for tests
         app.state.pipeline = pipeline  # for tests
         app.state.services = services  # the write path, for tests that watch its workflows
         for name, start in (("Salesforce", crm.start), ("NetSuite", erp.start)):

@@ -129,8 +129,10 @@ class GraphQLHttp:
         status = 400 if outcome.pre_execution and media == GRAPHQL_RESPONSE else 200
         clean = not result.errors and not (result.extensions and "stale" in result.extensions)
         body = format_result(result, outcome.extensions, reader=caller.role)
-        budget = outcome.charge.headers() if outcome.charge else None
-        return JSONResponse(body, status, headers=budget, media_type=media), clean
+        headers = outcome.charge.headers() if outcome.charge else {}
+        if request.method == "GET" and clean and outcome.cache_control:
+            headers["Cache-Control"] = outcome.cache_control
+        return JSONResponse(body, status, headers=headers, media_type=media), clean
 
 
 def _refused(error: RequestError, media: str) -> Response:

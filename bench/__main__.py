@@ -7,6 +7,7 @@
 Scenarios (docs/performance.md says what each figure means):
 
     --lightning  credit query on a warm cache: requests/s against a bare strawberry app
+    --persisted  the same query by its hash (answers kept whole): requests/s and p99
     --workers    the same query on two worker processes against one (state in Redis)
     --portal     100 customers with their lists: upstream requests and latency against the plan
     --cold       credit query, nothing cached, 50 ms per upstream call: Accord's own time
@@ -35,6 +36,7 @@ from bench.suite import Bench, Outcome, Scenario, machine
 
 SCENARIOS: dict[str, Scenario] = {
     "lightning": lightning.run,
+    "persisted": lightning.run_persisted,
     "workers": workers.run,
     "portal": portal.run,
     "cold": cold.run,

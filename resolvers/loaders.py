@@ -23,6 +23,7 @@ from aiodataloader import DataLoader
 from cache import entities as E
 from cache.entities import Entity
 from cache.read_cache import ReadCache
+from cache.reads import ReadLog
 from cache.stale import StaleNotes
 from resolvers.errors import SourceFieldError
 from sources.errors import SourceError
@@ -139,8 +140,8 @@ class _Lazy(Generic[V]):
             return self
         fetch = self.fetch(loaders)
         if loaders.cache is not None:
-            fetch = loaders.cache.fetcher(self.entity, fetch, loaders.stale)
-        loader: BatchLoader[str, V] = BatchLoader(fetch, self.missing, loaders.observe)
+            fetch = loaders.cache.fetcher(self.entity, fetch, loaders.stale, loaders.reads)
+        loader: BatchLoader[str, V] = BatchLoader(fetch, self.missing, loaders.primed)
         loaders.__dict__[self.name] = loader
         return loader
 
@@ -149,7 +150,8 @@ class Loaders:
     """The loaders of one request. Names read ``<entity>_by_<key>``; each is built on first use.
 
     With a ``cache``, every loader reads through it as the `cache.entities` entity named
-    beside it, and stale answers are noted in ``stale``."""
+    beside it, stale answers are noted in ``stale``, and every key read in ``reads``; a value
+    given to a loader another way (`BatchLoader.prime`, a page) makes ``reads`` untracked."""
 
     def __init__(
         self,
@@ -157,12 +159,22 @@ class Loaders:
         erp: ErpPort,
         cache: ReadCache | None = None,
         stale: StaleNotes | None = None,
+        reads: ReadLog | None = None,
     ) -> None:
         self.crm = crm
         self.erp = erp
         self.cache = cache
         self.stale = stale
+        self.reads = reads
         self.observe = cache.observe if cache is not None else None
+
+    def primed(self, value: Any) -> None:
+        """A loader was given ``value`` read past the cache (a page): the cache learns its
+        cross-references, and the request's reads are no longer known in full."""
+        if self.reads is not None:
+            self.reads.read_untracked()
+        if self.observe is not None:
+            self.observe(value)
 
     # CRM
     account_by_id: _Lazy[CrmAccount | None] = _Lazy(
@@ -226,3 +238,5 @@ class Loaders:
         if live:
             self.cache = None
             self.observe = None
+            if self.reads is not None:
+                self.reads.read_untracked()

@@ -22,6 +22,7 @@ pytestmark = pytest.mark.bench
 
 SCENARIOS = (
     "lightning",
+    "persisted",
     "workers",
     "portal",
     "cold",
@@ -108,6 +109,19 @@ def test_the_lightning_scenario_measures_a_warm_cache(
     assert details["warm_cache"] is True
     assert details["accord"]["requests"] > 0
     assert details["baseline"]["requests"] > 0
+
+
+def test_the_persisted_scenario_serves_kept_answers_by_hash(
+    run: tuple[subprocess.CompletedProcess[str], Path],
+) -> None:
+    data = result(run, "persisted")
+    details = data["details"]
+
+    assert details["persisted"] is True
+    assert details["warm_cache"] is True
+    assert details["accord"]["requests"] > 0
+    assert len(details["p99_ratio"]["runs"]) >= 3
+    assert data["figures"]["p99_ratio"]["target"] == "<= 1"
 
 
 def test_the_workers_scenario_measures_rounds_of_both_servers(
