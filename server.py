@@ -614,6 +614,18 @@ def _stop_on_signal(signum: int, frame: object) -> None:
     raise _Stop(signum)
 
 
+def callers_notice(settings: Settings) -> str | None:
+    """One line for an Accord no caller can use: against real systems, anonymous reads off and
+    neither an API key nor an OpenID Connect issuer configured, every request is refused."""
+    if settings.sandbox or settings.anonymous_reads or settings.api_keys or settings.oidc:
+        return None
+    return (
+        "Anonymous reads are off (ACCORD_ANONYMOUS_READS) and no API key (ACCORD_API_KEYS) or "
+        "OpenID Connect issuer (ACCORD_OIDC_ISSUER) is configured: every request will be "
+        "refused with 401."
+    )
+
+
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     try:
@@ -664,6 +676,9 @@ def main(argv: list[str] | None = None) -> int:
                 "development. Demo API keys: demo-sales, demo-finance, demo-ops, demo-analytics.",
                 flush=True,
             )
+        notice = callers_notice(settings)
+        if notice:
+            print(notice, flush=True)
         salesforce, netsuite = source_configs(settings, endpoints_file)
         endpoints = Endpoints.read(endpoints_file) if settings.sandbox and endpoints_file else None
         sock = listen(args.host, args.port, reuse_port=workers > 1)

@@ -75,6 +75,11 @@ def parse_salesforce_id(value: str, what: str = "record") -> str:
     invalid as a malformed one."""
     try:
         found = sfid.to18(value)
+    except sfid.ChecksumMismatch:
+        raise InvalidId(
+            f"{value!r} is not a Salesforce {what} id: its last three characters fail the"
+            " checksum of the first fifteen (a mistyped or altered id)"
+        ) from None
     except ValueError:
         raise InvalidId(
             f"{value!r} is not a Salesforce {what} id (15 or 18 letters and digits)"

@@ -15,6 +15,15 @@ _ID_CHARS = frozenset(string.ascii_letters + string.digits)
 _BASE62 = string.digits + string.ascii_uppercase + string.ascii_lowercase
 
 
+class MalformedId(ValueError):
+    """Not 15 or 18 letters and digits."""
+
+
+class ChecksumMismatch(ValueError):
+    """18 letters and digits whose last three are not the checksum of the first fifteen: a
+    mistyped or altered id."""
+
+
 def checksum(id15: str) -> str:
     """The 3-character suffix that turns a 15-character id into its 18-character form."""
     suffix = []
@@ -28,13 +37,16 @@ def checksum(id15: str) -> str:
 
 
 def to18(record_id: str) -> str:
-    """Normalise a 15- or 18-character id to 18 characters; ValueError if it is malformed."""
+    """Normalise a 15- or 18-character id to 18 characters; `MalformedId` or
+    `ChecksumMismatch` (both ValueError) if it is not one."""
     if len(record_id) not in (15, 18) or not set(record_id) <= _ID_CHARS:
-        raise ValueError(f"malformed Salesforce id: {record_id!r}")
+        raise MalformedId(f"malformed Salesforce id: {record_id!r}")
     id15 = record_id[:15]
     expected = checksum(id15)
     if len(record_id) == 18 and record_id[15:].upper() != expected:
-        raise ValueError(f"Salesforce id checksum mismatch: {record_id!r}")
+        raise ChecksumMismatch(
+            f"Salesforce id checksum mismatch: {record_id!r} (expected {id15 + expected})"
+        )
     return id15 + expected
 
 

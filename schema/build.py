@@ -15,7 +15,7 @@ from strawberry.tools import merge_types
 
 from schema.access import guard_fields
 from schema.cost import Cost, ListSize, mark_costs
-from schema.descriptions import describe
+from schema.descriptions import describe, describe_directive
 from schema.directives import Owner
 from schema.error_log import LoggingSchema, is_bug
 from schema.execution import ExecutionContext
@@ -47,6 +47,12 @@ def build_schema() -> strawberry.Schema:
     schema = LoggingSchema(query=Query, mutation=Mutation, subscription=Subscription, **options())
     describe(schema._schema)
     mark_costs(schema)
+    # @cost and @listSize go on fields after the build, so the SDL printer would convert their
+    # definitions afresh, undescribed: convert them once here, described, for it to reuse.
+    for directive in (Cost, ListSize):
+        converted = schema.schema_converter.from_schema_directive(directive)
+        describe_directive(converted)
+        schema._schema_graphql_directives.setdefault(directive, converted)
     guard_fields(schema._schema)  # who reads what, from the registry's classifications
     return schema
 

@@ -4,12 +4,13 @@ An argument means the same wherever its name appears (``first`` and ``after`` pa
 list; ``customerId`` names a customer in any of its id forms), so its description is written
 once here, by name, with the few that mean something particular given by ``Type.field(arg)``.
 The connection and edge types made for each list (``CustomerConnection``...) and the merged
-``Query`` root are described here too. `describe` applies it all to the built schema.
+``Query`` and ``Mutation`` roots and the arguments of the cost directives are described here
+too. `describe` applies it all to the built schema.
 """
 
 from __future__ import annotations
 
-from graphql import GraphQLInterfaceType, GraphQLObjectType, GraphQLSchema
+from graphql import GraphQLDirective, GraphQLInterfaceType, GraphQLObjectType, GraphQLSchema
 
 from resolvers.paging import DEFAULT_PAGE, MAX_PAGE
 
@@ -46,7 +47,21 @@ BY_FIELD: dict[str, str] = {
 }
 
 
+BY_DIRECTIVE: dict[str, str] = {
+    "@cost(weight)": "The weight, a number written as a string: what each occurrence adds to "
+    "an operation's cost.",
+    "@listSize(assumedSize)": "How many items the list holds when no slicing argument says.",
+    "@listSize(slicingArguments)": "The arguments that bound the list's size (first).",
+    "@listSize(sizedFields)": "The fields of the returned page that hold its items (edges, nodes).",
+    "@listSize(requireOneSlicingArgument)": "Whether exactly one slicing argument must be "
+    "given; false where a slicing argument has a default.",
+}
+
 QUERY = "Read Accord's canonical finance objects live from their owners, and its workflows."
+MUTATION = (
+    "Write through Accord: each change goes to the system that owns the field, after "
+    "validation, once per idempotency key."
+)
 
 
 def describe(schema: GraphQLSchema) -> None:
@@ -62,6 +77,8 @@ def describe(schema: GraphQLSchema) -> None:
             named.description = f"One {named.name.removesuffix('Edge')} of a page, with its cursor."
     if schema.query_type is not None and not schema.query_type.description:
         schema.query_type.description = QUERY
+    if schema.mutation_type is not None and not schema.mutation_type.description:
+        schema.mutation_type.description = MUTATION
 
 
 def describe_arguments(schema: GraphQLSchema) -> None:
@@ -77,6 +94,12 @@ def describe_arguments(schema: GraphQLSchema) -> None:
                     key = f"{named.name}.{field_name}({arg_name})"
                     argument.description = BY_FIELD.get(key) or BY_NAME.get(arg_name)
     for directive in schema.directives:
-        for arg_name, argument in directive.args.items():
-            if not argument.description:
-                argument.description = BY_NAME.get(arg_name)
+        describe_directive(directive)
+
+
+def describe_directive(directive: GraphQLDirective) -> None:
+    """Describe every argument of ``directive`` that has no description of its own."""
+    for arg_name, argument in directive.args.items():
+        if not argument.description:
+            key = f"@{directive.name}({arg_name})"
+            argument.description = BY_DIRECTIVE.get(key) or BY_NAME.get(arg_name)

@@ -6,6 +6,11 @@ methods take many keys and answer a mapping, so that a DataLoader can turn a pag
 customers into one upstream call per source; a key with nothing behind it is simply absent
 (or maps to an empty list). Failures raise `sources.errors.SourceError`.
 
+The change feed (`ChangeFeed`) is part of each port: the adapter says how its system reports
+changes (notifications it pushes, scans Accord runs) in canonical change records
+(`sources.changes`), so that webhook intake, pollers and the normaliser know no vendor's
+record types, field names or query language.
+
 Sweeps (``account_sweep``, ``customer_sweep``, ...) read every record of a kind, in id order,
 a page per upstream call, for jobs that compare the systems whole (`reconcile`): ``after_id``
 is the last id of the previous page, and ``limit`` None asks for the largest page the system
@@ -15,10 +20,11 @@ gives in one answer.
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Generic, Protocol, TypeVar
 
+from sources.changes import ChangeScan, Notification, RecordKind
 from sources.records import (
     AccountFields,
     CreditStatus,
@@ -88,6 +94,42 @@ class CustomerMapping(Protocol):
     writable_attributes: frozenset[str]  # written from `AttributeChanges`
 
 
+CANONICAL_RECORD_NAMES: Mapping[RecordKind, str] = {kind: kind.value for kind in RecordKind}
+"""The ``record_names`` of an adapter with no earlier event ids to keep."""
+
+
+class ChangeFeed(Protocol):
+    """How a system reports its changes, in canonical terms (`sources.changes`).
+
+    The contract an adapter fills:
+
+    - ``source``: the system's name in events, snapshots, watermarks and the audit trail.
+    - ``record_names``: the name each `RecordKind` has in the ids of its events and the keys
+      of its snapshots, per kind; they must stay the same from one version to the next (an
+      event's id is how consumers tell a repeat), so a new adapter uses
+      `CANONICAL_RECORD_NAMES`.
+    - ``change_scans()``: the scans a poller runs to find what notifications missed (every
+      reported kind covered), with the guarantees `sources.changes` states: inclusive
+      whole-second watermarks, a first run that does not replay history, the source's own
+      present. Each scan's ``name`` keys its durable watermark. Exactly once is the
+      normaliser's part (snapshots), so a scan may report a record more than once.
+    - ``webhooks``: whether the system pushes notifications; when it does not,
+      ``parse_notification`` raises `NotImplementedError` and no intake route exists.
+    - ``parse_notification(headers, body)``: one pushed notification (its signature already
+      checked) as its event id and changes; `sources.changes.MalformedNotification` (or
+      another `ValueError`, e.g. for a body that is not JSON) when the body is not one.
+      Records of kinds Accord does not follow are left out, not refused.
+    """
+
+    source: str
+    record_names: Mapping[RecordKind, str]
+    webhooks: bool
+
+    def change_scans(self) -> Sequence[ChangeScan]: ...
+
+    def parse_notification(self, headers: Mapping[str, str], body: bytes) -> Notification: ...
+
+
 class CrmPort(SourceHealth, CustomerMapping, Protocol):
     async def accounts_by_ids(self, ids: Sequence[str]) -> dict[str, CrmAccount]: ...
 
@@ -142,6 +184,9 @@ class CrmPort(SourceHealth, CustomerMapping, Protocol):
 
 
 class ErpPort(SourceHealth, CustomerMapping, Protocol):
+    """The ERP: reads, writes, its id format and its system name. Its change feed is the
+    `ChangeFeed` contract, which an ERP adapter fills as well (`ErpFeedPort`)."""
+
     id_shape: str  # what the ERP's ids look like, for error messages
 
     def accepts_id(self, value: str) -> bool:
@@ -224,3 +269,7 @@ class ErpPort(SourceHealth, CustomerMapping, Protocol):
     async def delete_sales_order(self, erp_id: str) -> None: ...
 
     async def create_payment(self, payment: NewPayment, *, idempotency_key: str) -> str: ...
+
+
+class ErpFeedPort(ErpPort, ChangeFeed, Protocol):
+    """An ERP adapter whole: the port and its change feed."""

@@ -193,3 +193,56 @@ def test_sources_down_at_start_are_one_warning_each_and_no_traceback_per_poll(
     for source in ("salesforce", "netsuite"):
         assert sum(f"{source} polling is unavailable" in line for line in output) == 1, text
     assert not any(line.startswith("ERROR") for line in output), text
+
+
+REAL_SYSTEMS_NOWHERE = {
+    "ACCORD_SALESFORCE_INSTANCE_URL": "https://127.0.0.1:1",
+    "ACCORD_SALESFORCE_CLIENT_ID": "accord",
+    "ACCORD_SALESFORCE_CLIENT_SECRET": "secret",
+    "ACCORD_NETSUITE_ACCOUNT_ID": "1234567",
+    "ACCORD_NETSUITE_CLIENT_ID": "accord",
+    "ACCORD_NETSUITE_CLIENT_SECRET": "secret",
+    "ACCORD_NETSUITE_BASE_URL": "https://127.0.0.1:1",
+    "ACCORD_RECONCILE_SECONDS": "0",
+}
+NO_CALLER = "Anonymous reads are off (ACCORD_ANONYMOUS_READS) and no API key"
+
+
+def test_an_accord_no_caller_can_use_says_so_once_at_start() -> None:
+    # given real systems (here unreachable), no key, no issuer, anonymous reads off by default
+    port = free_port()
+
+    # when Accord starts and a caller without a key asks something
+    with serving(port, **REAL_SYSTEMS_NOWHERE) as output:
+        answer = httpx.post(
+            f"http://127.0.0.1:{port}/graphql", json={"query": "{ __typename }"}, timeout=10
+        )
+
+    # then the caller is refused, and the output said why once, before serving
+    assert answer.status_code == 401
+    said = [line for line in output if line.startswith(NO_CALLER)]
+    assert len(said) == 1, output
+    assert "every request will be refused with 401" in said[0]
+    assert output.index(said[0]) < next(
+        i for i, line in enumerate(output) if line.startswith("Accord serves GraphQL at")
+    )
+
+
+def test_an_accord_with_keys_says_nothing_of_the_kind() -> None:
+    # given the same systems and one API key, as the README's "Running it for real" sets
+    port = free_port()
+    keys = {"ACCORD_API_KEYS": "finance-key-0123456789=finance"}
+
+    # when Accord starts and the holder of the key asks something
+    with serving(port, **REAL_SYSTEMS_NOWHERE, **keys) as output:
+        answer = httpx.post(
+            f"http://127.0.0.1:{port}/graphql",
+            json={"query": "{ __typename }"},
+            headers={"Authorization": "Bearer finance-key-0123456789"},
+            timeout=10,
+        )
+
+    # then the key is served and nothing warned of refusals
+    assert answer.status_code == 200
+    assert answer.json()["data"] == {"__typename": "Query"}
+    assert not any(line.startswith(NO_CALLER) for line in output), output

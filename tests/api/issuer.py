@@ -1,5 +1,7 @@
 """A local OpenID Connect issuer for tests: generated keys, a discovery document and a key set
-served over HTTPS on loopback (with the sandbox's throwaway CA), and tokens signed with them.
+served over HTTPS on loopback (with the sandbox's throwaway CA), and tokens signed with them,
+made in the test or by its token endpoint (the client credentials grant, for the clients
+registered in `Issuer.clients`).
 
 It counts the requests for its key set, so a test can tell how often Accord fetched it, and
 its keys can be rotated while it runs.
@@ -15,6 +17,7 @@ import time
 from pathlib import Path
 from types import TracebackType
 from typing import Any
+from urllib.parse import parse_qs
 
 import jwt
 import uvicorn
@@ -57,10 +60,13 @@ class Issuer:
         self.published = list(self.keys.values())
         self.key_set_requests = 0
         self.discovery_requests = 0
+        # client id -> (secret, the claims of the tokens it is granted)
+        self.clients: dict[str, tuple[str, dict[str, Any]]] = {}
         app = Starlette(
             routes=[
                 Route("/.well-known/openid-configuration", self._discovery),
                 Route("/keys", self._key_set),
+                Route("/token", self._token, methods=["POST"]),
             ]
         )
         config = uvicorn.Config(
@@ -77,7 +83,29 @@ class Issuer:
 
     async def _discovery(self, request: Request) -> JSONResponse:
         self.discovery_requests += 1
-        return JSONResponse({"issuer": self.url, "jwks_uri": f"{self.url}/keys"})
+        return JSONResponse(
+            {
+                "issuer": self.url,
+                "jwks_uri": f"{self.url}/keys",
+                "token_endpoint": f"{self.url}/token",
+            }
+        )
+
+    async def _token(self, request: Request) -> JSONResponse:
+        """The client credentials grant (RFC 6749 4.4), the client authenticated in the form."""
+        form = {
+            name: values[0] for name, values in parse_qs((await request.body()).decode()).items()
+        }
+        if form.get("grant_type") != "client_credentials":
+            return JSONResponse({"error": "unsupported_grant_type"}, status_code=400)
+        client = self.clients.get(str(form.get("client_id")))
+        if client is None or client[0] != form.get("client_secret"):
+            return JSONResponse({"error": "invalid_client"}, status_code=401)
+        lifetime = 300
+        token = self.token(
+            lifetime=lifetime, sub=f"service-account-{form['client_id']}", **client[1]
+        )
+        return JSONResponse({"access_token": token, "token_type": "Bearer", "expires_in": lifetime})
 
     async def _key_set(self, request: Request) -> JSONResponse:
         self.key_set_requests += 1

@@ -21,6 +21,9 @@ def test_the_sdl_is_downloadable_with_every_directive(accord: AccordServer) -> N
     assert answer.headers["content-type"].startswith("text/plain")
     assert answer.text == SDL_FILE.read_text()
     assert "@owner(system: ERP, ttlSeconds: 30, classification: CONFIDENTIAL)" in answer.text
+    assert '@cost(weight: "' in answer.text
+    assert '@listSize(slicingArguments: ["first"]' in answer.text
+    assert 'scalar Decimal @specifiedBy(url: "' in answer.text
     build_schema(answer.text)  # a client tool can build a schema from it
     assert again.status_code == 304
     assert again.content == b""

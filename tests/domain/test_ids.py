@@ -45,3 +45,36 @@ def test_an_id_the_erp_cannot_have_is_a_bad_input_naming_its_shape(accord: Accor
     error = answer["errors"][0]
     assert error["extensions"]["code"] == "BAD_USER_INPUT"
     assert "a NetSuite internal id is a number" in error["message"]
+
+
+def test_a_salesforce_id_that_fails_its_checksum_is_refused_as_such(
+    accord: AccordServer,
+) -> None:
+    # given a well-formed 18-character Account id whose last three characters are not the
+    # checksum of the first fifteen (its checksum is "AAM"; one letter changed case after it)
+    good = "0015g0000004EClAAM"
+    altered = "0015g0000004EClAAN"
+
+    # when a caller looks each up by Salesforce id
+    found = accord.graphql(f'{{ customer(salesforceId: "{good}") {{ name }} }}')
+    refused = accord.graphql(f'{{ customer(salesforceId: "{altered}") {{ name }} }}')
+
+    # then the good one is found, and the altered one is a bad input that names the checksum
+    assert found["data"]["customer"]["name"]
+    error = refused["errors"][0]
+    assert error["extensions"]["code"] == "BAD_USER_INPUT"
+    assert "checksum" in error["message"]
+    assert altered in error["message"]
+    assert "0015g0000004EClAAM" not in error["message"].replace(altered, "")
+
+
+@pytest.mark.parametrize("malformed", ["001abc", "0015g0000004ECl-AM", "0015g0000004EClAAMX"])
+def test_a_malformed_salesforce_id_says_what_an_id_looks_like(
+    accord: AccordServer, malformed: str
+) -> None:
+    refused = accord.graphql(f'{{ customer(salesforceId: "{malformed}") {{ name }} }}')
+
+    error = refused["errors"][0]
+    assert error["extensions"]["code"] == "BAD_USER_INPUT"
+    assert "15 or 18 letters and digits" in error["message"]
+    assert "checksum" not in error["message"]

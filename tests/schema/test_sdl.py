@@ -4,7 +4,16 @@ from __future__ import annotations
 
 import re
 
-from graphql import EnumValueNode, GraphQLObjectType, build_schema
+from graphql import (
+    EnumValueNode,
+    GraphQLEnumType,
+    GraphQLInputObjectType,
+    GraphQLInterfaceType,
+    GraphQLObjectType,
+    GraphQLSchema,
+    build_schema,
+    specified_scalar_types,
+)
 
 from domain.ownership import REGISTRY, SYSTEM_NAMES, System
 from schema.__main__ import SDL_FILE, sdl
@@ -49,3 +58,62 @@ def test_every_registry_entry_is_a_schema_field() -> None:
         body = re.search(rf"\ntype {entry.type_name} \{{(.*?)\n\}}", text, re.S)
         assert body, entry.path
         assert re.search(rf"\n  {entry.field_name}[(:]", body.group(1)), entry.path
+
+
+def undescribed(schema: GraphQLSchema) -> list[str]:
+    """Every type, field, argument, input field, enum value and directive argument of the
+    schema's own that has no description."""
+    missing = []
+    for name, named in schema.type_map.items():
+        if name.startswith("__") or name in specified_scalar_types:
+            continue
+        if not named.description:
+            missing.append(name)
+        if isinstance(named, GraphQLObjectType | GraphQLInterfaceType):
+            for field_name, field in named.fields.items():
+                if not field.description:
+                    missing.append(f"{name}.{field_name}")
+                missing += [
+                    f"{name}.{field_name}({arg})"
+                    for arg, argument in field.args.items()
+                    if not argument.description
+                ]
+        if isinstance(named, GraphQLInputObjectType):
+            missing += [f"{name}.{f}" for f, field in named.fields.items() if not field.description]
+        if isinstance(named, GraphQLEnumType):
+            missing += [f"{name}.{v}" for v, value in named.values.items() if not value.description]
+    for directive in schema.directives:
+        if not directive.description:
+            missing.append(f"@{directive.name}")
+        missing += [
+            f"@{directive.name}({arg})"
+            for arg, argument in directive.args.items()
+            if not argument.description
+        ]
+    return missing
+
+
+def test_everything_in_the_committed_sdl_is_described() -> None:
+    # given the SDL as committed and served (GET /graphql/schema.graphql)
+    schema = build_schema(SDL_FILE.read_text())
+
+    # then every type, field, argument, input field, enum value and directive argument says
+    # what it is
+    assert undescribed(schema) == []
+
+
+def test_the_check_finds_what_lacks_a_description() -> None:
+    # given a schema with one of each thing undescribed
+    schema = build_schema(
+        """
+        "A root." type Query { "A field." f(a: Int): E  g: Int }
+        enum E { "One." ONE TWO }
+        input I { "x." x: Int  y: Int }
+        "Has an arg." directive @d(n: Int) on FIELD_DEFINITION
+        """
+    )
+
+    # then each is named
+    assert sorted(undescribed(schema)) == sorted(
+        ["Query.f(a)", "Query.g", "E", "E.TWO", "I", "I.y", "@d(n)"]
+    )
