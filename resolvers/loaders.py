@@ -79,6 +79,12 @@ class BatchLoader(Generic[K, V]):
         result: V = await self._loader.load(key)
         return result
 
+    def future(self, key: K) -> asyncio.Future[V]:
+        """The value of ``key`` as a future of this turn's batch: for a caller loading many
+        keys at once, which then waits on the futures together (no task per key)."""
+        future: asyncio.Future[V] = self._loader.load(key)
+        return future
+
     async def load_many(self, keys: Sequence[K]) -> list[V]:
         return list(await asyncio.gather(*(self.load(key) for key in keys)))
 

@@ -24,6 +24,7 @@ SCENARIOS = (
     "lightning",
     "persisted",
     "workers",
+    "lists",
     "portal",
     "cold",
     "freshness",
@@ -122,6 +123,17 @@ def test_the_persisted_scenario_serves_kept_answers_by_hash(
     assert details["accord"]["requests"] > 0
     assert len(details["p99_ratio"]["runs"]) >= 3
     assert data["figures"]["p99_ratio"]["target"] == "<= 1"
+
+
+def test_the_lists_scenario_compares_the_same_shape_per_customer(
+    run: tuple[subprocess.CompletedProcess[str], Path],
+) -> None:
+    details = result(run, "lists")["details"]
+
+    assert details["customers"] > 250
+    assert len(details["latency_ratio"]["runs"]) >= 3
+    assert details["accord_ms_per_customer"] > 0
+    assert details["baseline_ms_per_customer"] > 0
 
 
 def test_the_workers_scenario_measures_rounds_of_both_servers(
