@@ -10,6 +10,9 @@ twice what one did is not possible (something else on the machine slowed the one
 half): it is flagged as noise and repeated. The target is 1.8: on a machine of two cores
 that the load generator shares, it is close to the most that can be had.
 
+Each worker's CPU time under the load is in the line: the kernel's spreading of connections
+shows there (two similar figures), whatever the machine's other work does to the ratio.
+
 Not available without a Redis (``ACCORD_TEST_REDIS_URL``, default redis://127.0.0.1:6379/0):
 with state in memory Accord runs one worker only.
 """
@@ -21,7 +24,7 @@ import uuid
 import httpx
 
 from bench import loadgen
-from bench.harness import AccordProcess, delete_keys, shared_redis
+from bench.harness import AccordProcess, cpu_seconds, delete_keys, shared_redis
 from bench.queries import CREDIT_QUERY, credit
 from bench.suite import Bench, Outcome, Spread, at_least, figure, repeated
 
@@ -60,6 +63,7 @@ def run(bench: Bench) -> Outcome:
                 for name, server in servers.items()
             }
             results = {name: loadgen.LoadResult() for name in servers}
+            cpu: dict[str, dict[int, float]] = {name: {} for name in servers}
             box.control.reset()
 
             def one_round() -> float:
@@ -69,6 +73,8 @@ def run(bench: Bench) -> Outcome:
                     with httpx.Client(base_url=server.url, timeout=30) as client:
                         for salesforce_id in ids:
                             credit(client, salesforce_id)
+                    pids = server.worker_pids()
+                    before = {pid: cpu_seconds(pid) for pid in pids}
                     result = loadgen.run(
                         server.host,
                         server.port,
@@ -79,6 +85,9 @@ def run(bench: Bench) -> Outcome:
                     )
                     results[name].merge(result)
                     rps[name] = result.rps
+                    for index, pid in enumerate(pids):
+                        used = cpu_seconds(pid) - before[pid]
+                        cpu[name][index] = cpu[name].get(index, 0.0) + used
                 return rps["two"] / rps["one"] if rps["one"] else 0.0
 
             # two processes cannot do more than twice the work of one
@@ -93,7 +102,8 @@ def run(bench: Bench) -> Outcome:
             f"workers    requests/s 2 workers / 1 worker = {spread.text()} (target >= {TARGET}) "
             f"- {results['two'].rps:.0f} / {results['one'].rps:.0f} rps, p99 "
             f"{results['two'].percentile(0.99):.1f} / {results['one'].percentile(0.99):.1f} ms, "
-            f"{CONCURRENCY} connections, state in Redis; {errors} errors"
+            f"{CONCURRENCY} connections, state in Redis; CPU seconds of the 2 workers "
+            f"{' / '.join(f'{v:.1f}' for v in cpu['two'].values())}; {errors} errors"
         ),
         figures={
             "rps_ratio": figure(
@@ -110,6 +120,10 @@ def run(bench: Bench) -> Outcome:
             "rounds": rounds,
             "seconds_per_round": duration,
             "rps_ratio": spread.json(),
+            # how the kernel spread the load: each worker's CPU time under it
+            "worker_cpu_seconds": {
+                name: [round(v, 2) for v in used.values()] for name, used in cpu.items()
+            },
             "one_worker": results["one"].summary(),
             "two_workers": results["two"].summary(),
         },

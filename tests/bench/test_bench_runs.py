@@ -151,6 +151,10 @@ def test_the_workers_scenario_measures_rounds_of_both_servers(
         <= details["rps_ratio"]["high"]
     )
     assert data["figures"]["rps_ratio"]["value"] == details["rps_ratio"]["median"]
+    # the kernel gave both workers connections: each worked under the load
+    spread = details["worker_cpu_seconds"]["two"]
+    assert len(spread) == 2
+    assert min(spread) > 0.2 * max(spread)
     assert "over 3 runs" in data["line"]
 
 
