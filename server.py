@@ -27,6 +27,7 @@ import sys
 from collections.abc import AsyncIterator, Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import httpx
 from starlette.applications import Starlette
@@ -49,6 +50,7 @@ from api.response_cache import ResponseCache, ResponseCacheSettings
 from api.sdl import SchemaDocument
 from api.serving import serve
 from api.subscriptions import SubscriptionLimits, SubscriptionServer
+from api.webhooks import intake_routes
 from api.workers import WorkerFailed, available_cores, run_workers
 from cache import CacheSettings, InvalidatingCrm, InvalidatingErp, ReadCache
 from config.settings import Settings, SettingsError, load_settings
@@ -57,9 +59,8 @@ from domain.ownership import REGISTRY, Role, System
 from events.bus import Bus, SubscriberOverflow, open_bus
 from events.bus.errors import BusError
 from events.bus.options import BusOptions
-from events.intake import intake_routes
 from events.normalize import Normalizer
-from events.pollers import netsuite_poller, salesforce_poller
+from events.pollers import feed_poller
 from events.propagation import CreditStatusPropagation
 from mutations.booking_steps import BOOK_ORDER_STEPS
 from mutations.common import WritePorts, WriteServices
@@ -71,11 +72,13 @@ from sandbox.endpoints import Endpoints
 from sandbox.intake import register_intake
 from schema.build import build_schema, sdl_of
 from schema.federation import build_subgraph_schema
+from sources import erps
 from sources.concurrency import ConcurrencyBudget, LocalBudget
+from sources.erps import DEFAULT_ERP
 from sources.errors import SourceError
-from sources.netsuite import NetSuiteErp
 from sources.netsuite_http import NetSuiteConfig
 from sources.outage import OutageLog
+from sources.ports import ErpPort
 from sources.resilience import ResiliencePolicy
 from sources.salesforce import SalesforceCrm
 from sources.salesforce_client import SalesforceConfig
@@ -115,17 +118,19 @@ def configs_from_endpoints(
     )
 
 
-def source_configs(
-    settings: Settings, endpoints_file: Path | None
-) -> tuple[SalesforceConfig, NetSuiteConfig]:
-    """The two sources' configurations: from the settings, or from a sandbox's endpoints."""
-    if settings.salesforce is not None and settings.netsuite is not None:
-        return settings.salesforce, settings.netsuite
+def source_configs(settings: Settings, endpoints_file: Path | None) -> tuple[SalesforceConfig, Any]:
+    """The CRM's and the ERP's configurations: from the settings (an ERP adapter that reads
+    its own variables: from them), or from a sandbox's endpoints."""
+    erp_config = settings.erp_config if settings.erp_config is not None else settings.netsuite
+    if settings.salesforce is not None and erp_config is not None:
+        return settings.salesforce, erp_config
     if endpoints_file is None:
         raise SettingsError(["no sources configured and no sandbox to attach to"])
     try:
         endpoints = Endpoints.read(endpoints_file)
-        return configs_from_endpoints(endpoints, settings.policy)  # a Tryton sandbox: refused
+        salesforce, netsuite = configs_from_endpoints(endpoints, settings.policy)
+        # the sandbox's ERP is NetSuite's emulator; an ERP that reads its own variables keeps them
+        return salesforce, erp_config if erp_config is not None else netsuite
     except (OSError, ValueError) as exc:
         raise SettingsError([f"--sandbox {endpoints_file}: {exc}"]) from None
 
@@ -138,6 +143,7 @@ class AppOptions:
     state_prefix: str = "accord:"  # keys in Redis start with it
     redis_timeout: float = 2.0  # seconds to connect and per command: a slow Redis fails fast
     netsuite_concurrency: int = 15  # the account's limit, shared by the replicas (Redis)
+    erp: str = DEFAULT_ERP  # the ERP adapter (`sources.erps`)
     api_keys: Mapping[str, Role] = field(default_factory=dict)
     anonymous_reads: bool = True
     engine: EngineSettings = field(default_factory=EngineSettings)
@@ -192,6 +198,7 @@ def options_from(
         state_prefix=settings.redis_prefix,
         redis_timeout=settings.redis_timeout,
         netsuite_concurrency=settings.netsuite_concurrency,
+        erp=settings.erp,
         api_keys=keys,
         anonymous_reads=settings.anonymous_reads,
         cache=CacheSettings(
@@ -213,14 +220,14 @@ def options_from(
     )
 
 
-def netsuite_budget(options: AppOptions, *, hold: float) -> ConcurrencyBudget:
-    """NetSuite's account concurrency limit: shared by the replicas through Redis, or this
-    process's own."""
+def erp_budget(options: AppOptions, name: str, *, hold: float) -> ConcurrencyBudget:
+    """The ERP account's concurrency limit: shared by the replicas through Redis, or this
+    process's own (``name``: the ERP adapter's)."""
     if options.redis_url is None:
         return LocalBudget(options.netsuite_concurrency)
     return RedisBudget(
         options.redis_url,
-        "netsuite",
+        name,
         options.netsuite_concurrency,
         prefix=options.state_prefix,
         hold=hold,
@@ -229,12 +236,19 @@ def netsuite_budget(options: AppOptions, *, hold: float) -> ConcurrencyBudget:
 
 
 def create_app(
-    salesforce: SalesforceConfig, netsuite: NetSuiteConfig, options: AppOptions = AppOptions()
+    salesforce: SalesforceConfig, erp_config: Any, options: AppOptions = AppOptions()
 ) -> Starlette:
+    """Accord over the CRM and the ERP ``options.erp`` names (``erp_config``: its
+    configuration, e.g. a `NetSuiteConfig`)."""
     crm = SalesforceCrm(salesforce)
-    budget = netsuite_budget(options, hold=netsuite.policy.timeout + 30.0)
+    chosen = erps.adapter(options.erp)
+    if not isinstance(erp_config, chosen.config_type):
+        raise SettingsError([f"the {chosen.product} adapter needs a {chosen.config_type.__name__}"])
+    policy = getattr(erp_config, "policy", None)
+    hold = getattr(policy, "timeout", 10.0) + 30.0
+    budget = erp_budget(options, chosen.name, hold=hold)
     # one notion of today, reads and writes
-    erp = NetSuiteErp(netsuite, today=options.today, budget=budget)
+    erp = chosen.factory(erp_config, erps.ErpContext(today=options.today, budget=budget))
     unmapped = [
         *REGISTRY.unmapped(System.CRM, crm.customer_attributes, crm.writable_attributes),
         *REGISTRY.unmapped(System.ERP, erp.customer_attributes, erp.writable_attributes),
@@ -339,7 +353,7 @@ def create_app(
         app.state.responses = responses  # for tests
         app.state.pipeline = pipeline  # for tests
         app.state.services = services  # the write path, for tests that watch its workflows
-        for name, start in (("Salesforce", crm.start), ("NetSuite", erp.start)):
+        for name, start in (("Salesforce", crm.start), (chosen.product, erp.start)):
             try:
                 await start()
             except Exception as exc:  # a source down at start is served as down, not fatal
@@ -398,8 +412,10 @@ def create_app(
         intake_routes(
             backend=backend,
             process=normalizer.process,
-            salesforce_secret=events.salesforce_secrets or None,
-            netsuite_secret=events.netsuite_secrets or None,
+            feeds=[
+                (crm, events.salesforce_secrets or None),
+                (erp, events.netsuite_secrets or None),
+            ],
         )
         if bus is not None
         else []
@@ -434,7 +450,7 @@ def _event_tasks(
     normalizer: Normalizer,
     propagation: CreditStatusPropagation,
     crm: SalesforceCrm,
-    erp: NetSuiteErp,
+    erp: ErpPort,
     backend: StateBackend,
     events: EventOptions,
     *,
@@ -448,14 +464,10 @@ def _event_tasks(
         tasks.append(asyncio.create_task(bus.consume("propagation", owner, propagation.handle)))
     tasks.append(asyncio.create_task(_flush_outbox(normalizer)))
     if events.poll_interval > 0:
-        for poller in (
-            netsuite_poller(
-                erp.client, backend, normalizer.process, interval=events.poll_interval, owner=owner
-            ),
-            salesforce_poller(
-                crm, backend, normalizer.process, interval=events.poll_interval, owner=owner
-            ),
-        ):
+        for feed in (erp, crm):
+            poller = feed_poller(
+                feed, backend, normalizer.process, interval=events.poll_interval, owner=owner
+            )
             tasks.append(asyncio.create_task(poller.run()))
     return tasks
 
@@ -515,6 +527,9 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         "--sandbox", type=Path, help="attach to a running sandbox described by this endpoints file"
     )
     parser.add_argument(
+        "--erp", metavar="NAME", help="the ERP adapter (default: ACCORD_ERP, else netsuite)"
+    )
+    parser.add_argument(
         "--workers",
         type=_workers,
         help="worker processes serving the port (default: one per core with Redis configured, "
@@ -561,7 +576,7 @@ class WorkerApp:
     """What a worker process builds its application from (sent to it pickled)."""
 
     salesforce: SalesforceConfig
-    netsuite: NetSuiteConfig
+    erp_config: Any  # the chosen ERP adapter's configuration (a NetSuiteConfig...)
     options: AppOptions
     host: str
     port: int
@@ -585,7 +600,7 @@ def serve_worker(
         options = dataclasses.replace(
             options, events=dataclasses.replace(options.events, sandbox=None)
         )
-    app = create_app(spec.salesforce, spec.netsuite, options)
+    app = create_app(spec.salesforce, spec.erp_config, options)
     serve(
         app,
         host=spec.host,
@@ -628,8 +643,16 @@ def callers_notice(settings: Settings) -> str | None:
 
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
+    env = dict(os.environ)
+    if args.erp:
+        try:
+            erps.adapter(args.erp)
+        except erps.UnknownErp as exc:
+            print(f"--erp: {exc}", file=sys.stderr)
+            return 2
+        env["ACCORD_ERP"] = args.erp  # the command line wins over the environment
     try:
-        settings = load_settings(os.environ)
+        settings = load_settings(env)
     except SettingsError as exc:
         print(exc, file=sys.stderr)
         return 2
@@ -679,7 +702,7 @@ def main(argv: list[str] | None = None) -> int:
         notice = callers_notice(settings)
         if notice:
             print(notice, flush=True)
-        salesforce, netsuite = source_configs(settings, endpoints_file)
+        salesforce, erp_config = source_configs(settings, endpoints_file)
         endpoints = Endpoints.read(endpoints_file) if settings.sandbox and endpoints_file else None
         sock = listen(args.host, args.port, reuse_port=workers > 1)
         bound = address_of(sock)
@@ -690,14 +713,14 @@ def main(argv: list[str] | None = None) -> int:
         )
         print(why, flush=True)
         if workers == 1:
-            app = create_app(salesforce, netsuite, options)
+            app = create_app(salesforce, erp_config, options)
             print(f"Accord serves GraphQL at http://{bound}/graphql", flush=True)
             serve(app, host=args.host, port=port, log_level=settings.log_level, sock=sock)
         else:
             sockets = [sock] + [
                 listen(args.host, port, reuse_port=True) for _ in range(workers - 1)
             ]
-            spec = WorkerApp(salesforce, netsuite, options, args.host, port, settings.log_level)
+            spec = WorkerApp(salesforce, erp_config, options, args.host, port, settings.log_level)
 
             def started(pids: list[int]) -> None:
                 listed = " ".join(str(pid) for pid in pids)

@@ -3,8 +3,8 @@
 An exception from a resolver that is not a GraphQLError is a bug: it is logged, and the
 client reads "Internal server error" only. An error without a code gets one
 (GRAPHQL_VALIDATION_FAILED before execution, BAD_USER_INPUT during it). For a caller who may
-not read upstream query text (every role but ops, `schema.access`), the SOQL or SuiteQL a
-vendor's message quotes is withheld from error messages.
+not read upstream query text (every role but ops, `schema.access`), the query statements a
+vendor's message quotes are withheld from error messages.
 """
 
 from __future__ import annotations

@@ -26,13 +26,16 @@ from cache.identities import Identities
 from domain.ids import CustomerRef, InvalidId, parse_customer_id
 from domain.ownership import System
 from events.model import Event, EventType
+from sources.netsuite_http import SOURCE as ERP_SOURCE
+from sources.salesforce_client import SOURCE as CRM_SOURCE
 
 __all__ = ["DEFAULT_SOURCES", "Changes", "Target", "invalidation_for"]
 
 Target = tuple[str, str, str]
 """(source, entity, key) of one cache entry, e.g. ("netsuite", "customer", "1042")."""
 
-DEFAULT_SOURCES: Mapping[System, str] = {System.CRM: "salesforce", System.ERP: "netsuite"}
+DEFAULT_SOURCES: Mapping[System, str] = {System.CRM: CRM_SOURCE, System.ERP: ERP_SOURCE}
+"""The systems' names when none are given: the embedded default's adapters."""
 
 
 class Changes:

@@ -15,12 +15,13 @@ expire by their TTL otherwise.
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from typing import TypeVar
 
 from cache import entities as E
 from cache.invalidation import Changes
 from cache.read_cache import ReadCache
+from sources.changes import ChangeScan, Notification
 from sources.ports import CrmPort, CustomerQuery, ErpPort, InvoiceQuery, Page
 from sources.records import (
     AccountFields,
@@ -73,9 +74,18 @@ class InvalidatingCrm(_Invalidating):
         self.source = crm.source
         self.customer_attributes = crm.customer_attributes
         self.writable_attributes = crm.writable_attributes
+        self.record_names = crm.record_names
+        self.webhooks = crm.webhooks
 
     async def ping(self) -> None:
         await self.inner.ping()
+
+    # the change feed is the inner adapter's
+    def change_scans(self) -> Sequence[ChangeScan]:
+        return self.inner.change_scans()
+
+    def parse_notification(self, headers: Mapping[str, str], body: bytes) -> Notification:
+        return self.inner.parse_notification(headers, body)
 
     def health(self) -> ResilienceSnapshot:
         return self.inner.health()
@@ -175,6 +185,8 @@ class InvalidatingErp(_Invalidating):
         self.source = erp.source
         self.customer_attributes = erp.customer_attributes
         self.writable_attributes = erp.writable_attributes
+        self.record_names = erp.record_names
+        self.webhooks = erp.webhooks
         self.id_shape = erp.id_shape
 
     def accepts_id(self, value: str) -> bool:
@@ -182,6 +194,13 @@ class InvalidatingErp(_Invalidating):
 
     async def ping(self) -> None:
         await self.inner.ping()
+
+    # the change feed is the inner adapter's
+    def change_scans(self) -> Sequence[ChangeScan]:
+        return self.inner.change_scans()
+
+    def parse_notification(self, headers: Mapping[str, str], body: bytes) -> Notification:
+        return self.inner.parse_notification(headers, body)
 
     def health(self) -> ResilienceSnapshot:
         return self.inner.health()

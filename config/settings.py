@@ -19,7 +19,12 @@ Salesforce (the CRM)
     ACCORD_SALESFORCE_CA_FILE            extra CA bundle (PEM), optional
     ACCORD_SALESFORCE_API_VERSION        default 59.0
 
-NetSuite (the ERP)
+The ERP
+    ACCORD_ERP                           the ERP adapter: netsuite (default), or another one
+                                         registered in `sources.erps` (each reads its own
+                                         ACCORD_<NAME>_* variables); `server.py --erp` overrides
+
+NetSuite (the ERP by default)
     ACCORD_NETSUITE_ACCOUNT_ID           e.g. 1234567 or 1234567_SB1
     ACCORD_NETSUITE_CLIENT_ID            integration record's client id
     ACCORD_NETSUITE_CLIENT_SECRET        client secret, or:
@@ -78,7 +83,7 @@ import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import get_args
+from typing import Any, get_args
 from urllib.parse import urlparse
 
 from api.auth import parse_api_keys
@@ -89,6 +94,8 @@ from api.persisted import Mode, PersistedQueryOptions, RegisteredOperationsError
 from config.exposure import read_exposure
 from config.identity import read_oidc
 from domain.ownership import Role
+from sources import erps
+from sources.erps import DEFAULT_ERP
 from sources.netsuite_http import NetSuiteConfig
 from sources.resilience import ResiliencePolicy
 from sources.salesforce_client import AuthMode, SalesforceConfig
@@ -133,6 +140,8 @@ class Settings:
     redis_timeout: float = 2.0
     workflow_retry: float = 60.0
     netsuite_concurrency: int = 15
+    erp: str = DEFAULT_ERP  # the ERP adapter's name (`sources.erps`)
+    erp_config: Any = None  # its configuration, when it reads its own (not NetSuite's)
 
     @property
     def sandbox(self) -> bool:
@@ -236,10 +245,22 @@ def load_settings(env: Mapping[str, str]) -> Settings:
         for name, value in env.items()
         if name.startswith(_SOURCE_PREFIXES) and name not in _NOT_SOURCE and value.strip()
     ]
-    salesforce = netsuite = None
+    erp = read.text("ACCORD_ERP") or DEFAULT_ERP
+    salesforce = netsuite = erp_config = None
+    try:
+        chosen = erps.adapter(erp)
+    except erps.UnknownErp as exc:
+        read.problems.append(f"ACCORD_ERP: {exc}")
+        chosen = erps.adapter(DEFAULT_ERP)
+    if chosen.configure is not None:
+        try:
+            erp_config = chosen.configure(env)
+        except ValueError as exc:
+            read.problems.append(str(exc))
     if configured:
         salesforce = _salesforce(read, policy)
-        netsuite = _netsuite(read, policy)
+        if chosen.configure is None:
+            netsuite = _netsuite(read, policy)
     redis_url = read.text("ACCORD_REDIS_URL")
     if redis_url and urlparse(redis_url).scheme not in ("redis", "rediss", "unix"):
         read.problems.append(f"ACCORD_REDIS_URL={redis_url!r} is not a redis:// URL")
@@ -304,6 +325,8 @@ def load_settings(env: Mapping[str, str]) -> Settings:
         redis_timeout=redis_timeout,
         workflow_retry=retry,
         netsuite_concurrency=concurrency,
+        erp=erp,
+        erp_config=erp_config,
     )
 
 

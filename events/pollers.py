@@ -3,16 +3,9 @@
 A webhook can be lost (the sender gave up, Accord was down, nobody configured the flow). So
 each source is also scanned every ``interval`` seconds for records modified since a durable
 *watermark*, and every record found goes to the same ``process`` as webhook changes (the
-`Normalizer`), whose snapshots make a change seen by both paths one event.
-
-- Salesforce, per object: ``SELECT Id, CreatedDate, SystemModstamp FROM Account WHERE
-  SystemModstamp >= <watermark> ORDER BY SystemModstamp, Id``.
-- NetSuite, per table: ``SELECT id, TO_CHAR(datecreated, 'YYYY-MM-DD HH24:MI:SS') AS created,
-  TO_CHAR(lastmodifieddate, ...) AS modified FROM customer WHERE lastmodifieddate >=
-  TO_TIMESTAMP('<watermark>', 'YYYY-MM-DD HH24:MI:SS') ORDER BY lastmodifieddate, id``; the
-  ``transaction`` scan adds ``recordtype`` and keeps sales orders, invoices and payments.
-  SuiteQL's default rendering of a date-time is the date alone, useless as a watermark, hence
-  ``TO_CHAR``; times are read in ``timezone`` (the account's; UTC in the sandbox).
+`Normalizer`), whose snapshots make a change seen by both paths one event. What to scan, and
+how, is the adapter's (`sources.ports.ChangeFeed.change_scans`, `sources.changes.ChangeScan`);
+this module keeps the watermarks and runs the rounds.
 
 The watermark is the newest modification time seen, kept per scan in the state backend
 (``events:poll:<source>:<scan>``), and compared inclusively: modification times are whole
@@ -38,17 +31,14 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import datetime as dt
 import logging
 import uuid
-from collections.abc import Awaitable, Callable, Mapping, Sequence
-from dataclasses import dataclass, field
-from typing import Any, Protocol
+from collections.abc import Awaitable, Callable, Sequence
 
-from events.normalize import NETSUITE, SALESFORCE, Change, ChangeType
-from sources.clock import SourceClock
+from sources.changes import EPOCH, ChangeScan, RecordChange, Watermark
 from sources.errors import SourceError
 from sources.outage import OutageLog
+from sources.ports import ChangeFeed
 from state.backend import StateBackend
 from state.errors import StateError
 
@@ -57,219 +47,13 @@ logger = logging.getLogger("accord.events.pollers")
 DEFAULT_INTERVAL = 2.0
 WATERMARK_PREFIX = "events:poll:"
 WATERMARK_TTL = 90 * 86400.0
-SUITEQL_FORMAT = "YYYY-MM-DD HH24:MI:SS"
-_PY_FORMAT = "%Y-%m-%d %H:%M:%S"
 
-Process = Callable[[Change], Awaitable[object]]
+Process = Callable[[RecordChange], Awaitable[object]]
 
-
-class SoqlClient(Protocol):
-    """What the Salesforce poller needs: `sources.salesforce.SalesforceCrm` has it."""
-
-    clock: SourceClock
-
-    async def query(self, text: str) -> list[dict[str, Any]]: ...
+__all__ = ["EPOCH", "Poller", "Process", "Scan", "Watermark", "feed_poller"]
 
 
-class SuiteQlClient(Protocol):
-    """What the NetSuite poller needs: `sources.netsuite_http.NetSuiteClient` has it."""
-
-    clock: SourceClock
-
-    async def suiteql(self, text: str) -> list[dict[str, Any]]: ...
-
-    async def suiteql_page(
-        self, text: str, *, limit: int, offset: int = 0
-    ) -> tuple[list[dict[str, Any]], bool, int | None]: ...
-
-
-@dataclass(frozen=True)
-class Watermark:
-    """Records modified at or after ``at`` are new, except those in ``skip``.
-
-    ``skip`` maps record ids to the modification time (as the scan renders it) at which they
-    are known already: the records the first run found at its starting point.
-    """
-
-    at: dt.datetime
-    skip: Mapping[str, str] = field(default_factory=dict, hash=False)
-
-    def to_json(self) -> dict[str, Any]:
-        return {"at": self.at.astimezone(dt.UTC).isoformat(), "skip": dict(self.skip)}
-
-    @classmethod
-    def from_json(cls, value: Any) -> Watermark | None:
-        try:
-            at = dt.datetime.fromisoformat(str(value["at"]))
-            skip = {str(k): str(v) for k, v in dict(value.get("skip") or {}).items()}
-            return cls(at.astimezone(dt.UTC), skip)
-        except (KeyError, TypeError, ValueError, AttributeError):
-            return None
-
-    def known(self, change: Change) -> bool:
-        return self.skip.get(change.record_id) == change.modified_at.isoformat()
-
-    def no_later_than(self, present: dt.datetime | None) -> Watermark:
-        """This watermark, moved back to ``present`` when it lies after it (``skip`` kept)."""
-        if present is None or self.at <= present:
-            return self
-        return Watermark(present.astimezone(dt.UTC), self.skip)
-
-    def moved_to(self, at: dt.datetime) -> Watermark:
-        """The watermark at ``at``, still knowing the records of ``skip`` not before it."""
-        return Watermark(
-            at,
-            {
-                record: stamp
-                for record, stamp in self.skip.items()
-                if dt.datetime.fromisoformat(stamp) >= at
-            },
-        )
-
-
-EPOCH = Watermark(dt.datetime(1970, 1, 1, tzinfo=dt.UTC))
-
-
-class Scan(Protocol):
-    """One query over one table: what changed since a watermark."""
-
-    name: str
-
-    def present(self) -> dt.datetime | None:
-        """The source's own time now, when known (from its last answer)."""
-
-    async def start(self) -> Watermark:
-        """Where a first run begins: the newest records there are now, as known ones."""
-
-    async def since(self, mark: Watermark) -> list[Change]:
-        """The records modified since ``mark``, oldest first."""
-
-
-# --------------------------------------------------------------------------- Salesforce
-
-
-def _soql_datetime(moment: dt.datetime) -> str:
-    utc = moment.astimezone(dt.UTC)
-    text = utc.strftime("%Y-%m-%dT%H:%M:%S")
-    if utc.microsecond:
-        text += f".{utc.microsecond // 1000:03d}"
-    return text + "Z"
-
-
-def _sf_instant(value: Any) -> dt.datetime:
-    text = str(value).replace("Z", "+00:00")
-    if len(text) > 5 and text[-5] in "+-" and text[-3] != ":":  # +0000 -> +00:00
-        text = text[:-2] + ":" + text[-2:]
-    return dt.datetime.fromisoformat(text).astimezone(dt.UTC)
-
-
-class SoqlScan:
-    """Records of one sObject by ``SystemModstamp``."""
-
-    def __init__(self, client: SoqlClient, sobject: str) -> None:
-        self.client = client
-        self.sobject = sobject
-        self.name = sobject
-
-    def present(self) -> dt.datetime | None:
-        return self.client.clock.now()
-
-    async def start(self) -> Watermark:
-        newest = await self.client.query(
-            f"SELECT SystemModstamp FROM {self.sobject} ORDER BY SystemModstamp DESC LIMIT 1"
-        )
-        if not newest:
-            return EPOCH
-        return _known(await self.since(Watermark(_sf_instant(newest[0]["SystemModstamp"]))))
-
-    async def since(self, mark: Watermark) -> list[Change]:
-        rows = await self.client.query(
-            f"SELECT Id, CreatedDate, SystemModstamp FROM {self.sobject} "
-            f"WHERE SystemModstamp >= {_soql_datetime(mark.at)} ORDER BY SystemModstamp, Id"
-        )
-        changes = []
-        for row in rows:
-            modified = _sf_instant(row["SystemModstamp"])
-            created = row.get("CreatedDate")
-            kind: ChangeType = (
-                "create" if created and _sf_instant(created) == modified else "update"
-            )
-            changes.append(Change(SALESFORCE, self.sobject, str(row["Id"]), kind, modified))
-        return changes
-
-
-def _known(changes: list[Change]) -> Watermark:
-    """The watermark of a first run: at the newest of ``changes``, all of them known."""
-    at = max(change.modified_at for change in changes)
-    return Watermark(at, {change.record_id: change.modified_at.isoformat() for change in changes})
-
-
-# --------------------------------------------------------------------------- NetSuite
-
-
-class SuiteQlScan:
-    """Rows of one SuiteQL table by ``lastmodifieddate``, to the second."""
-
-    def __init__(
-        self,
-        client: SuiteQlClient,
-        name: str,
-        *,
-        table: str,
-        created: str,
-        record_type: str | None,
-        where: str = "",
-        timezone: dt.tzinfo = dt.UTC,
-    ) -> None:
-        self.client = client
-        self.name = name
-        self.table = table
-        self.created = created
-        self.record_type = record_type  # None: read from the row's recordtype column
-        self.where = where
-        self.timezone = timezone
-
-    def present(self) -> dt.datetime | None:
-        return self.client.clock.now()
-
-    def _instant(self, text: Any) -> dt.datetime:
-        naive = dt.datetime.strptime(str(text), _PY_FORMAT)
-        return naive.replace(tzinfo=self.timezone).astimezone(dt.UTC)
-
-    def _literal(self, moment: dt.datetime) -> str:
-        local = moment.astimezone(self.timezone).replace(microsecond=0)
-        return f"TO_TIMESTAMP('{local.strftime(_PY_FORMAT)}', '{SUITEQL_FORMAT}')"
-
-    def _conditions(self, *extra: str) -> str:
-        parts = [part for part in (self.where, *extra) if part]
-        return f" WHERE {' AND '.join(parts)}" if parts else ""
-
-    async def start(self) -> Watermark:
-        rows, _, _ = await self.client.suiteql_page(
-            f"SELECT TO_CHAR(lastmodifieddate, '{SUITEQL_FORMAT}') AS modified "
-            f"FROM {self.table}{self._conditions()} ORDER BY lastmodifieddate DESC",
-            limit=1,
-        )
-        if not rows or not rows[0].get("modified"):
-            return EPOCH
-        return _known(await self.since(Watermark(self._instant(rows[0]["modified"]))))
-
-    async def since(self, mark: Watermark) -> list[Change]:
-        at = mark.at.replace(microsecond=0)
-        kind_column = ", recordtype" if self.record_type is None else ""
-        rows = await self.client.suiteql(
-            f"SELECT id{kind_column}, TO_CHAR({self.created}, '{SUITEQL_FORMAT}') AS created, "
-            f"TO_CHAR(lastmodifieddate, '{SUITEQL_FORMAT}') AS modified FROM {self.table}"
-            f"{self._conditions(f'lastmodifieddate >= {self._literal(at)}')} "
-            "ORDER BY lastmodifieddate, id"
-        )
-        changes = []
-        for row in rows:
-            modified = self._instant(row["modified"])
-            kind: ChangeType = "create" if row.get("created") == row["modified"] else "update"
-            record_type = self.record_type or str(row.get("recordtype", "")).lower()
-            changes.append(Change(NETSUITE, record_type, str(row["id"]), kind, modified))
-        return changes
+Scan = ChangeScan
 
 
 # --------------------------------------------------------------------------- the loop
@@ -369,47 +153,15 @@ class Poller:
                 await asyncio.shield(self.backend.release(self.lease_name, self.owner))
 
 
-def salesforce_poller(
-    client: SoqlClient,
-    backend: StateBackend,
-    process: Process,
-    *,
-    objects: Sequence[str] = ("Account", "Opportunity", "Order"),
-    interval: float = DEFAULT_INTERVAL,
-    owner: str | None = None,
-) -> Poller:
-    """A poller of the Salesforce objects Accord follows (``client``: a `SalesforceCrm`)."""
-    scans = [SoqlScan(client, sobject) for sobject in objects]
-    return Poller(SALESFORCE, scans, backend, process, interval=interval, owner=owner)
-
-
-def netsuite_poller(
-    client: SuiteQlClient,
+def feed_poller(
+    feed: ChangeFeed,
     backend: StateBackend,
     process: Process,
     *,
     interval: float = DEFAULT_INTERVAL,
-    timezone: dt.tzinfo = dt.UTC,
     owner: str | None = None,
 ) -> Poller:
-    """A poller of NetSuite customers and transactions (``client``: a `NetSuiteClient`)."""
-    scans: list[Scan] = [
-        SuiteQlScan(
-            client,
-            "customer",
-            table="customer",
-            created="datecreated",
-            record_type="customer",
-            timezone=timezone,
-        ),
-        SuiteQlScan(
-            client,
-            "transaction",
-            table="transaction",
-            created="createddate",
-            record_type=None,
-            where="type IN ('SalesOrd', 'CustInvc', 'CustPymt')",
-            timezone=timezone,
-        ),
-    ]
-    return Poller(NETSUITE, scans, backend, process, interval=interval, owner=owner)
+    """A poller of the scans a system's change feed offers (``feed``: an adapter)."""
+    return Poller(
+        feed.source, feed.change_scans(), backend, process, interval=interval, owner=owner
+    )

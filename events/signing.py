@@ -10,7 +10,7 @@ a shared secret, of ``"<t>.<raw body>"``. A sender rotating its secret signs wit
 the old one (two ``v1``); a receiver accepts any ``v1`` that matches any of its secrets.
 Binding ``t`` into the MAC and refusing timestamps outside a tolerance window (300 s either
 way by default) bounds how long a captured request can be replayed; the receiver's record of
-event ids seen (`events.intake`) refuses a replay within that window.
+event ids seen (`api.webhooks`) refuses a replay within that window.
 
 Verification compares in constant time (`hmac.compare_digest`) and fails closed: a missing
 or malformed header, no ``v1``, a stale or future timestamp, or no match each raise

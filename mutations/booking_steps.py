@@ -32,7 +32,7 @@ from typing import Any
 
 from mutations.booking_records import others_depend_on_customer, posted_by, services_of
 from mutations.booking_write_back import WriteBack
-from mutations.change_feed import NETSUITE, report
+from mutations.change_feed import RecordKind, report
 from mutations.common import erp_customer_by_key
 from mutations.policies import BOOKING_POLICIES, BookingFacts, evaluate
 from mutations.workflow import (
@@ -262,7 +262,7 @@ class UpsertCustomer(_BookingStep):
             idempotency_key=ctx.key(),
             upstream_ids={"externalId": key},
         )
-        await report(services.changes, NETSUITE, "customer", erp_id, "create")
+        await report(services.changes, services.erp.source, RecordKind.CUSTOMER, erp_id, "create")
         return {"customer_erp_id": erp_id, "customer_created": True}
 
     async def compensate(self, ctx: StepContext) -> None:
@@ -292,7 +292,9 @@ class UpsertCustomer(_BookingStep):
                 record_id=erp_id,
                 message="deleted the customer this booking created",
             )
-            await report(services.changes, NETSUITE, "customer", erp_id, "delete")
+            await report(
+                services.changes, services.erp.source, RecordKind.CUSTOMER, erp_id, "delete"
+            )
         state.update(customer_creating=False, customer_created=False)
         state.pop("customer_erp_id", None)
 
@@ -343,7 +345,7 @@ class CreateSalesOrder(_BookingStep):
             idempotency_key=ctx.key(),
             upstream_ids={"externalId": state["opportunity_id"]},
         )
-        await report(services.changes, NETSUITE, "salesorder", erp_id, "create")
+        await report(services.changes, services.erp.source, RecordKind.ORDER, erp_id, "create")
         return {
             "order_erp_id": erp_id,
             "order_number": created.number,
@@ -365,7 +367,13 @@ class CreateSalesOrder(_BookingStep):
                 record_id=erp_id,
                 message="deleted the order this booking created",
             )
-            await report(services_of(ctx).changes, NETSUITE, "salesorder", erp_id, "delete")
+            await report(
+                services_of(ctx).changes,
+                services_of(ctx).erp.source,
+                RecordKind.ORDER,
+                erp_id,
+                "delete",
+            )
         state.pop("order_erp_id", None)
 
 

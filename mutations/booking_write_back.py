@@ -17,7 +17,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from mutations.booking_records import customer_goes_with_booking, services_of
-from mutations.change_feed import SALESFORCE, report
+from mutations.change_feed import RecordKind, report
 from mutations.workflow import StepContext
 from sources.errors import SourceError
 
@@ -79,7 +79,13 @@ class WriteBack:
             idempotency_key=ctx.key(),
             upstream_ids={"order": state["order_erp_id"], "account": state["account_id"]},
         )
-        await report(services.changes, SALESFORCE, "Account", state["account_id"], "update")
+        await report(
+            services.changes,
+            services.crm.source,
+            RecordKind.CUSTOMER,
+            state["account_id"],
+            "update",
+        )
         return {"written_back": True}
 
     async def _remember_before(self, ctx: StepContext, status: str) -> None:
@@ -135,7 +141,13 @@ class WriteBack:
             after=crm_fields(undo),
             message="put back the CRM fields this booking wrote",
         )
-        await report(services.changes, SALESFORCE, "Account", state["account_id"], "update")
+        await report(
+            services.changes,
+            services.crm.source,
+            RecordKind.CUSTOMER,
+            state["account_id"],
+            "update",
+        )
 
     async def _undo(self, ctx: StepContext) -> tuple[WrittenBack, WrittenBack] | None:
         """The fields as they are now and the values that undo this booking's write-back, as

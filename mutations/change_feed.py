@@ -17,9 +17,9 @@ import logging
 from collections.abc import Awaitable, Callable, Mapping
 from typing import Any
 
-from events.normalize import NETSUITE, SALESFORCE, Change, ChangeType
+from events.normalize import Change, ChangeType, RecordKind
 
-__all__ = ["NETSUITE", "SALESFORCE", "ChangeFeed", "report"]
+__all__ = ["ChangeFeed", "RecordKind", "report"]
 
 logger = logging.getLogger("accord.mutations")
 
@@ -29,19 +29,19 @@ ChangeFeed = Callable[[Change], Awaitable[object]]
 async def report(
     feed: ChangeFeed | None,
     source: str,
-    record_type: str,
+    kind: RecordKind,
     record_id: str,
     change_type: ChangeType,
     previous: Mapping[str, Any] | None = None,
 ) -> None:
-    """Hand one changed record to the normaliser (``previous``: old values of the fields the
-    write changed, by the system's field names, as a webhook would carry them); a failure is
-    logged and left to the webhooks and pollers."""
+    """Hand one changed record to the normaliser (``source``: the adapter's name;
+    ``previous``: old values of the attributes the write changed, by canonical attribute, as a
+    notification may carry them); a failure is logged and left to the webhooks and pollers."""
     if feed is None:
         return
     change = Change(
         source,
-        record_type,
+        kind,
         record_id,
         change_type,
         dt.datetime.now(dt.UTC),
@@ -53,7 +53,7 @@ async def report(
         logger.warning(
             "the events of %s %s %s are left to the webhooks and pollers: %s",
             source,
-            record_type,
+            kind,
             record_id,
             exc,
         )

@@ -18,7 +18,7 @@ from decimal import Decimal
 
 from domain.caller import Caller
 from domain.ids import CustomerRef
-from mutations.change_feed import NETSUITE, report
+from mutations.change_feed import RecordKind, report
 from mutations.common import (
     Outcome,
     WriteServices,
@@ -149,7 +149,9 @@ async def record_payment(
             upstream_ids={"externalId": external_id},
             message=f"found the payment {found} posted" if found else None,
         )
-        await report(services.changes, NETSUITE, "customerpayment", payment.erp_id, "create")
+        await report(
+            services.changes, services.erp.source, RecordKind.PAYMENT, payment.erp_id, "create"
+        )
         return Outcome(
             PaymentResult(payment, CustomerResult(key=customer.erp_key, erp_id=customer.erp_id))
         )

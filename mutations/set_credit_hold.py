@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from domain.caller import Caller
 from domain.ids import CustomerRef
-from mutations.change_feed import NETSUITE, report
+from mutations.change_feed import RecordKind, report
 from mutations.common import (
     Outcome,
     WriteServices,
@@ -75,11 +75,11 @@ async def set_credit_hold(
         )
         await report(
             services.changes,
-            NETSUITE,
-            "customer",
+            services.erp.source,
+            RecordKind.CUSTOMER,
             customer.erp_id,
             "update",
-            previous={"creditHoldOverride": customer.credit_hold.value},
+            previous={"credit_hold": customer.credit_hold.value},
         )
         return Outcome(CustomerResult(key=customer.erp_key, erp_id=customer.erp_id))
 

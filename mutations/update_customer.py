@@ -18,7 +18,7 @@ from typing import Any
 from domain.caller import Caller
 from domain.ids import CustomerRef
 from domain.ownership import REGISTRY, System
-from mutations.change_feed import NETSUITE, SALESFORCE, report
+from mutations.change_feed import RecordKind, report
 from mutations.common import (
     Outcome,
     WriteServices,
@@ -175,7 +175,13 @@ async def _update(
                 before=_before(account, crm_part),
                 after=crm_part,
             )
-            await report(services.changes, SALESFORCE, "Account", account.salesforce_id, "update")
+            await report(
+                services.changes,
+                services.crm.source,
+                RecordKind.CUSTOMER,
+                account.salesforce_id,
+                "update",
+            )
         if erp_part and customer is not None:
             await services.erp.update_customer(
                 customer.erp_id, CustomerFields(**erp_part), idempotency_key=f"{upstream}:erp"
@@ -187,9 +193,14 @@ async def _update(
                 before=_before(customer, erp_part),
                 after=erp_part,
             )
-            limit = {"creditLimit": customer.credit_limit} if "credit_limit" in erp_part else {}
+            limit = {"credit_limit": customer.credit_limit} if "credit_limit" in erp_part else {}
             await report(
-                services.changes, NETSUITE, "customer", customer.erp_id, "update", previous=limit
+                services.changes,
+                services.erp.source,
+                RecordKind.CUSTOMER,
+                customer.erp_id,
+                "update",
+                previous=limit,
             )
     except SourceError as error:
         if written_crm and account is not None:
@@ -239,7 +250,13 @@ async def _restore_account(
                 AccountFields(**given, cleared=cleared),
                 idempotency_key=f"{upstream}:crm-restore",
             )
-            await report(services.changes, SALESFORCE, "Account", account.salesforce_id, "update")
+            await report(
+                services.changes,
+                services.crm.source,
+                RecordKind.CUSTOMER,
+                account.salesforce_id,
+                "update",
+            )
         outcome = "compensated"
     except SourceError:
         outcome = "failed"

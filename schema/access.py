@@ -15,8 +15,9 @@ keeps source records, never an answer shaped for one caller, and the answers kep
 persisted queries (`api.response_cache`) are keyed by the caller's row of `READ_RULES`, so
 only callers who see the same fields share one.
 
-Upstream query text (SOQL, SuiteQL), which a vendor's error message may quote, is shown to
-the ops role only (`UPSTREAM_TEXT_READERS`); for everyone else `redact_query_text` replaces it.
+Upstream query text (the systems' SQL-like queries), which a vendor's error message may
+quote, is shown to the ops role only (`UPSTREAM_TEXT_READERS`); for everyone else
+`redact_query_text` replaces it.
 """
 
 from __future__ import annotations
@@ -109,8 +110,8 @@ WITHHELD = "[query text withheld]"
 
 
 def redact_query_text(text: str) -> str:
-    """``text`` without the SOQL or SuiteQL statements (and Salesforce's caret line under
-    them) that a vendor's error message quotes."""
+    """``text`` without the query statements (and Salesforce's caret line under them) that a
+    vendor's error message quotes."""
     if "select" not in text.lower():
         return text
     return _CARET.sub("", _QUERY.sub(WITHHELD, text))

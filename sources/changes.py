@@ -40,6 +40,9 @@ __all__ = [
     "RecordChange",
     "RecordKind",
     "Watermark",
+    "checked_event_id",
+    "checked_object",
+    "checked_text",
     "newest_known",
     "version",
 ]
@@ -47,7 +50,7 @@ __all__ = [
 ChangeType = Literal["create", "update", "delete"]
 
 
-class RecordKind(enum.Enum):
+class RecordKind(enum.StrEnum):
     """The canonical kinds of record a change feed reports.
 
     An ERP reports customers, sales orders, invoices and payments; a CRM reports its accounts
@@ -98,6 +101,31 @@ class Notification:
 
 class MalformedNotification(ValueError):
     """The body is not a change notification of the shape the source sends."""
+
+
+MAX_EVENT_ID = 128
+
+
+def checked_object(value: Any, where: str) -> dict[str, Any]:
+    """``value`` when it is a JSON object; `MalformedNotification` naming ``where`` if not."""
+    if not isinstance(value, dict):
+        raise MalformedNotification(f"{where} must be a JSON object")
+    return value
+
+
+def checked_text(value: Any, where: str, *, limit: int = 255) -> str:
+    """``value`` when it is a non-empty string of at most ``limit`` characters."""
+    if not isinstance(value, str) or not value.strip() or len(value) > limit:
+        raise MalformedNotification(f"{where} must be a non-empty string")
+    return value
+
+
+def checked_event_id(value: Any, where: str) -> str:
+    """A sender's event id: printable ASCII, at most `MAX_EVENT_ID` characters."""
+    text = checked_text(value, where, limit=MAX_EVENT_ID)
+    if not text.isascii() or not text.isprintable():
+        raise MalformedNotification(f"{where} must be printable ASCII")
+    return text
 
 
 def version(moment: dt.datetime) -> str:

@@ -16,10 +16,12 @@ import asyncio
 import dataclasses
 import datetime as dt
 import time
-from collections.abc import Awaitable, Callable, Iterable, Sequence
+from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
 from decimal import Decimal, InvalidOperation
 from typing import Any, Literal
 
+from sources import erps, netsuite_feed
+from sources.changes import ChangeScan, Notification, RecordKind
 from sources.concurrency import ConcurrencyBudget
 from sources.errors import FieldProblem, SourceProtocolError, SourceValidationError
 from sources.netsuite_http import SOURCE, NetSuiteClient, NetSuiteConfig
@@ -162,6 +164,9 @@ class NetSuiteErp:
         {*_CUSTOMER_WRITES, "currency", "billing_address", "credit_limit"}
     )
     id_shape = "a NetSuite internal id is a number"
+    # the change feed (`sources.netsuite_feed`)
+    record_names: Mapping[RecordKind, str] = netsuite_feed.RECORD_NAMES
+    webhooks = True
 
     @staticmethod
     def accepts_id(value: str) -> bool:
@@ -183,13 +188,21 @@ class NetSuiteErp:
         date_order: DateOrder = "MDY",
         today: Callable[[], dt.date] | None = None,
         budget: ConcurrencyBudget | None = None,
+        timezone: dt.tzinfo = dt.UTC,
     ) -> None:
         self.client = client or NetSuiteClient(config, budget=budget)
         self.date_order = date_order
+        self.timezone = timezone  # the account's, in which SuiteQL renders date-times
         # "Overdue" is judged by NetSuite's date (from its answers), not this machine's.
         self.today = today or self.client.clock.today
         self._reference: dict[str, tuple[float, Any]] = {}
         self._reference_locks: dict[str, asyncio.Lock] = {}
+
+    def change_scans(self) -> Sequence[ChangeScan]:
+        return netsuite_feed.change_scans(self.client, timezone=self.timezone)
+
+    def parse_notification(self, headers: Mapping[str, str], body: bytes) -> Notification:
+        return netsuite_feed.parse_notification(headers, body)
 
     async def start(self) -> None:
         """Fetch a token and the reference data, so the first request does not wait."""
@@ -820,3 +833,10 @@ def _midnight(day: dt.date | None) -> dt.datetime | None:
 
 def _ref(internal_id: str) -> dict[str, str]:
     return {"id": internal_id}
+
+
+def _build(config: NetSuiteConfig, context: erps.ErpContext) -> NetSuiteErp:
+    return NetSuiteErp(config, today=context.today, budget=context.budget)
+
+
+erps.register(erps.ErpAdapter(SOURCE, "NetSuite", NetSuiteConfig, _build))

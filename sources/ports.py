@@ -130,7 +130,7 @@ class ChangeFeed(Protocol):
     def parse_notification(self, headers: Mapping[str, str], body: bytes) -> Notification: ...
 
 
-class CrmPort(SourceHealth, CustomerMapping, Protocol):
+class CrmPort(SourceHealth, CustomerMapping, ChangeFeed, Protocol):
     async def accounts_by_ids(self, ids: Sequence[str]) -> dict[str, CrmAccount]: ...
 
     async def accounts_by_erp_keys(self, keys: Sequence[str]) -> dict[str, CrmAccount]: ...
@@ -183,9 +183,8 @@ class CrmPort(SourceHealth, CustomerMapping, Protocol):
         given; None empties the field (how a compensation puts back what was there)."""
 
 
-class ErpPort(SourceHealth, CustomerMapping, Protocol):
-    """The ERP: reads, writes, its id format and its system name. Its change feed is the
-    `ChangeFeed` contract, which an ERP adapter fills as well (`ErpFeedPort`)."""
+class ErpPort(SourceHealth, CustomerMapping, ChangeFeed, Protocol):
+    """The ERP whole: reads, writes, the change feed, its id format and its system name."""
 
     id_shape: str  # what the ERP's ids look like, for error messages
 
@@ -271,5 +270,17 @@ class ErpPort(SourceHealth, CustomerMapping, Protocol):
     async def create_payment(self, payment: NewPayment, *, idempotency_key: str) -> str: ...
 
 
-class ErpFeedPort(ErpPort, ChangeFeed, Protocol):
-    """An ERP adapter whole: the port and its change feed."""
+ErpFeedPort = ErpPort
+"""The ERP port, which includes its change feed."""
+
+
+class Startable(Protocol):
+    async def start(self) -> None:
+        """Open what the adapter keeps (sessions, tokens, reference data)."""
+
+    async def close(self) -> None:
+        """Release it; the adapter is not used after."""
+
+
+class StartableErp(ErpPort, Startable, Protocol):
+    """An ERP adapter as the composition root holds it: the port, and its lifecycle."""

@@ -8,10 +8,11 @@ Accord makes (account changes, the booking write-back).
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any
 
-from sources import soql
+from sources import salesforce_feed, soql
+from sources.changes import ChangeScan, Notification, RecordKind
 from sources.errors import SourceValidationError
 from sources.ports import Page
 from sources.records import AccountFields, CrmAccount, CrmOpportunity, Line
@@ -38,6 +39,15 @@ class SalesforceCrm(SalesforceClient):
     customer_attributes = frozenset({*ACCOUNT_READS, "billing_address"})
     writable_attributes = frozenset({*ACCOUNT_WRITES, "billing_address"})
     sweep_page = 2000  # records a query answers at once: one call per page of a sweep
+    # the change feed (`sources.salesforce_feed`)
+    record_names: Mapping[RecordKind, str] = salesforce_feed.RECORD_NAMES
+    webhooks = True
+
+    def change_scans(self) -> Sequence[ChangeScan]:
+        return [salesforce_feed.SoqlScan(self, sobject) for sobject in salesforce_feed.OBJECT_KINDS]
+
+    def parse_notification(self, headers: Mapping[str, str], body: bytes) -> Notification:
+        return salesforce_feed.parse_notification(headers, body)
 
     # ------------------------------------------------------------------ canonical reads
 

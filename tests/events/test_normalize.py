@@ -14,9 +14,10 @@ import pytest
 
 from events.bus import BusUnavailable, MemoryBus
 from events.model import Event, EventType
-from events.normalize import Change, Normalizer, version
+from events.normalize import Change, Normalizer, RecordKind, version
 from sandbox.endpoints import Endpoints
 from sources.netsuite import NetSuiteErp
+from sources.netsuite_feed import RECORD_KINDS
 from sources.salesforce import SalesforceCrm
 from state.backend import StateBackend
 from state.memory_backend import MemoryBackend
@@ -53,7 +54,7 @@ def change(
     table = "customer" if record_type == "customer" else "transaction"
     return Change(
         "netsuite",
-        record_type,
+        RECORD_KINDS[record_type],
         record_id,
         kind,  # type: ignore[arg-type]
         modified(ns, table, record_id),
@@ -322,7 +323,7 @@ async def test_a_first_sight_hold_uses_the_old_values_the_notification_carried(
     customer = new_customer(ns)
     ns.patch(f"/customer/{customer}", {"creditHoldOverride": {"id": "ON"}})
 
-    with_old = change(ns, "customer", customer, "update", previous={"creditHoldOverride": "AUTO"})
+    with_old = change(ns, "customer", customer, "update", previous={"credit_hold": "AUTO"})
     events = by_type(await normalizer.normalize(with_old))
 
     credit = events[EventType.CREDIT_STATUS_CHANGED]
@@ -348,13 +349,19 @@ async def test_a_salesforce_account_created_then_updated(
     account = emulators.sf_create("Account", {"Name": f"Normalise {uuid.uuid4().hex[:6]} Ltd"})
     stamp = emulators.sf_get("Account", account)["SystemModstamp"]
     at = dt.datetime.fromisoformat(stamp.replace("+0000", "+00:00"))
-    created = await normalizer.normalize(Change("salesforce", "Account", account, "create", at))
+    created = await normalizer.normalize(
+        Change("salesforce", RecordKind.CUSTOMER, account, "create", at)
+    )
 
     emulators.sf_update("Account", account, {"Industry": "Energy", "Phone": "+1 555 0111"})
     stamp = emulators.sf_get("Account", account)["SystemModstamp"]
     at = dt.datetime.fromisoformat(stamp.replace("+0000", "+00:00"))
-    updated = await normalizer.normalize(Change("salesforce", "Account", account, "update", at))
-    repeated = await normalizer.normalize(Change("salesforce", "Account", account, "update", at))
+    updated = await normalizer.normalize(
+        Change("salesforce", RecordKind.CUSTOMER, account, "update", at)
+    )
+    repeated = await normalizer.normalize(
+        Change("salesforce", RecordKind.CUSTOMER, account, "update", at)
+    )
 
     assert [event.type for event in created] == [EventType.CUSTOMER_CREATED]
     assert created[0].subject == f"cus:sf:{account}"
@@ -391,9 +398,11 @@ async def test_records_it_does_not_follow_and_records_that_are_gone_yield_nothin
 ) -> None:
     now = dt.datetime.now(dt.UTC)
 
-    assert await normalizer.normalize(Change("salesforce", "Contact", "003", "update", now)) == []
-    assert await normalizer.normalize(Change("netsuite", "vendor", "1", "create", now)) == []
-    assert await normalizer.normalize(Change("netsuite", "invoice", "999999", "update", now)) == []
+    order = RecordKind.ORDER  # the CRM reports no orders
+    invoice = RecordKind.INVOICE
+    assert await normalizer.normalize(Change("salesforce", order, "003", "update", now)) == []
+    assert await normalizer.normalize(Change("another", invoice, "1", "create", now)) == []
+    assert await normalizer.normalize(Change("netsuite", invoice, "999999", "update", now)) == []
 
 
 class BusWithOutage:

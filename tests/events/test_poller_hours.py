@@ -14,7 +14,7 @@ import pytest
 
 from events.model import EventType
 from events.normalize import Normalizer
-from events.pollers import netsuite_poller, salesforce_poller
+from events.pollers import feed_poller
 from sandbox.emulator_client import EmulatorClient
 from sandbox.endpoints import Endpoints
 from sandbox.process import SandboxProcess
@@ -66,7 +66,7 @@ async def test_a_netsuite_change_made_after_the_start_is_delivered(sandbox_at: E
         backend = MemoryBackend()
         published = Published()
         normalizer = Normalizer(crm, erp, backend, publish=published, today=erp.today)
-        poller = netsuite_poller(erp.client, backend, normalizer.process, interval=0.5)
+        poller = feed_poller(erp, backend, normalizer.process, interval=0.5)
         assert await poller.poll_once() == 0
 
         # its watermarks are never later than NetSuite's own present
@@ -104,7 +104,7 @@ async def test_a_salesforce_change_made_after_the_start_is_delivered(
         backend = MemoryBackend()
         published = Published()
         normalizer = Normalizer(crm, erp, backend, publish=published, today=erp.today)
-        poller = salesforce_poller(crm, backend, normalizer.process)
+        poller = feed_poller(crm, backend, normalizer.process)
         assert await poller.poll_once() == 0
         present = crm.clock.now()
         assert present is not None

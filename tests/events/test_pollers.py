@@ -14,10 +14,10 @@ import pytest
 import redis.asyncio as aioredis
 from starlette.applications import Starlette
 
-from events.intake import intake_routes
+from api.webhooks import intake_routes
 from events.model import Event, EventType
-from events.normalize import NETSUITE, Change, Normalizer
-from events.pollers import Poller, Watermark, netsuite_poller, salesforce_poller
+from events.normalize import Change, Normalizer, RecordKind
+from events.pollers import Poller, Watermark, feed_poller
 from sandbox.endpoints import Endpoints
 from sandbox.intake import register_intake
 from sources.netsuite import NetSuiteErp
@@ -31,6 +31,7 @@ from tests.redis_keys import unique_prefix
 from tests.sandbox.test_netsuite_support import NetSuiteHttp, new_customer
 
 SECRET = "poller-test-intake-secret"
+NETSUITE = "netsuite"
 
 
 class Published:
@@ -66,7 +67,7 @@ async def test_with_webhooks_off_the_poller_delivers_every_change_exactly_once(
     backend = MemoryBackend()
     published = Published()
     normalizer = Normalizer(crm, erp, backend, publish=published, today=erp.today)
-    poller = netsuite_poller(erp.client, backend, normalizer.process, interval=0.5)
+    poller = feed_poller(erp, backend, normalizer.process, interval=0.5)
     assert await poller.poll_once() == 0  # the first round only sets the watermarks
 
     customer = new_customer(ns, creditLimit=500)
@@ -115,13 +116,12 @@ async def test_with_webhooks_and_poller_both_on_no_duplicates_reach_the_bus(
     backend = MemoryBackend()
     published = Published()
     normalizer = Normalizer(crm, erp, backend, publish=published, today=erp.today)
-    poller = netsuite_poller(erp.client, backend, normalizer.process, interval=0.2)
+    poller = feed_poller(erp, backend, normalizer.process, interval=0.2)
     await poller.poll_once()
     routes = intake_routes(
         backend=backend,
         process=normalizer.process,
-        salesforce_secret=SECRET,
-        netsuite_secret=SECRET,
+        feeds=[(crm, SECRET), (erp, SECRET)],
     )
 
     async def step(write: Callable[[], str], *expected: tuple[EventType, str]) -> str:
@@ -202,8 +202,8 @@ async def test_one_replica_polls_a_source_at_a_time(erp: NetSuiteErp) -> None:
     async def process(change: Change) -> None:
         seen.append(change)
 
-    first = netsuite_poller(erp.client, backend, process, owner="replica-a")
-    second = netsuite_poller(erp.client, backend, process, owner="replica-b")
+    first = feed_poller(erp, backend, process, owner="replica-a")
+    second = feed_poller(erp, backend, process, owner="replica-b")
 
     assert await first.poll_once() == 0
     assert await second.poll_once() is None  # replica-a holds the lease
@@ -224,7 +224,7 @@ async def test_a_failed_round_keeps_the_change_for_the_next(
             raise RuntimeError("the bus is down")
         seen.append(change)
 
-    poller = netsuite_poller(erp.client, backend, process)
+    poller = feed_poller(erp, backend, process)
     await poller.poll_once()
     customer = new_customer(ns)
 
@@ -233,7 +233,7 @@ async def test_a_failed_round_keeps_the_change_for_the_next(
     failing["on"] = False
     await poller.poll_once()
 
-    assert ("customer", customer) in [(c.record_type, c.record_id) for c in seen]
+    assert ("customer", customer) in [(c.kind, c.record_id) for c in seen]
 
 
 async def test_the_watermark_survives_a_restart_in_redis(
@@ -248,11 +248,11 @@ async def test_the_watermark_survives_a_restart_in_redis(
     before = RedisBackend(redis_url, prefix=prefix)
     after = RedisBackend(redis_url, prefix=prefix)
     try:
-        await netsuite_poller(erp.client, before, process, owner="pod-1").poll_once()
+        await feed_poller(erp, before, process, owner="pod-1").poll_once()
         await before.close()
         customer = new_customer(ns)  # written while no poller runs
 
-        restarted = netsuite_poller(erp.client, after, process, owner="pod-1")
+        restarted = feed_poller(erp, after, process, owner="pod-1")
         await restarted.poll_once()
     finally:
         await after.close()
@@ -262,7 +262,7 @@ async def test_the_watermark_survives_a_restart_in_redis(
             await client.delete(*stale)
         await client.aclose()
 
-    assert [(c.record_type, c.record_id, c.change_type) for c in seen] == [
+    assert [(c.kind, c.record_id, c.change_type) for c in seen] == [
         ("customer", customer, "create")
     ]
 
@@ -273,7 +273,7 @@ async def test_the_salesforce_poller_finds_accounts_created_and_updated(
     backend: StateBackend = MemoryBackend()
     published = Published()
     normalizer = Normalizer(crm, erp, backend, publish=published, today=erp.today)
-    poller: Poller = salesforce_poller(crm, backend, normalizer.process)
+    poller: Poller = feed_poller(crm, backend, normalizer.process)
     assert await poller.poll_once() == 0
 
     account = emulators.sf_create("Account", {"Name": f"Polled {uuid.uuid4().hex[:6]} Ltd"})
@@ -299,8 +299,8 @@ class FutureStampedScan:
     def __init__(self, present: dt.datetime) -> None:
         self.now = present
         self.rows = [
-            Change(NETSUITE, "customer", "1", "update", present - dt.timedelta(days=1)),
-            Change(NETSUITE, "customer", "2", "update", present + dt.timedelta(hours=9)),
+            Change(NETSUITE, RecordKind.CUSTOMER, "1", "update", present - dt.timedelta(days=1)),
+            Change(NETSUITE, RecordKind.CUSTOMER, "2", "update", present + dt.timedelta(hours=9)),
         ]
 
     def present(self) -> dt.datetime | None:
@@ -338,7 +338,9 @@ async def test_a_watermark_is_never_later_than_the_sources_present() -> None:
     # And a change made one second after the start is fed (again in the rounds that still see
     # its second, which the normaliser's snapshots discard), the history never
     scan.now = present + dt.timedelta(seconds=2)
-    scan.rows.append(Change(NETSUITE, "customer", "3", "create", present + dt.timedelta(seconds=1)))
+    scan.rows.append(
+        Change(NETSUITE, RecordKind.CUSTOMER, "3", "create", present + dt.timedelta(seconds=1))
+    )
     await poller.poll_once()
     assert [change.record_id for change in fed] == ["3"]
     await poller.poll_once()
@@ -367,7 +369,7 @@ async def test_a_stored_watermark_from_the_future_is_moved_back() -> None:
     )
 
     # When a record changes now and the poller runs
-    scan.rows.append(Change(NETSUITE, "customer", "4", "update", present))
+    scan.rows.append(Change(NETSUITE, RecordKind.CUSTOMER, "4", "update", present))
     await poller.poll_once()
 
     # Then the change is found, and the watermark no longer lies in the future

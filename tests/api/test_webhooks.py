@@ -17,10 +17,14 @@ import httpx
 import pytest
 from starlette.applications import Starlette
 
-from events.intake import intake_routes
-from events.normalize import Change
+from api.webhooks import intake_routes
+from events.normalize import Change, RecordKind
 from events.signing import EVENT_ID_HEADER, SIGNATURE_HEADER, signature_header
+from sandbox.endpoints import Endpoints
+from sources.netsuite import NetSuiteErp
+from sources.salesforce import SalesforceCrm
 from state.memory_backend import MemoryBackend
+from tests.adapters import make_crm, make_erp
 from tests.events.http_support import serve
 
 SF_SECRET = "sf-intake-secret"
@@ -51,13 +55,24 @@ class Recorder:
 
 
 @pytest.fixture(scope="module")
-def _served() -> Iterator[tuple[httpx.Client, Recorder]]:
+def feeds(sandbox: Endpoints) -> Iterator[tuple[SalesforceCrm, NetSuiteErp]]:
+    """The adapters, whose change feeds parse the notifications (nothing else is called)."""
+    crm, erp = make_crm(sandbox), make_erp(sandbox)
+    yield crm, erp
+    asyncio.run(crm.close())
+    asyncio.run(erp.close())
+
+
+@pytest.fixture(scope="module")
+def _served(
+    feeds: tuple[SalesforceCrm, NetSuiteErp],
+) -> Iterator[tuple[httpx.Client, Recorder]]:
     recorder = Recorder()
+    crm, erp = feeds
     routes = intake_routes(
         backend=MemoryBackend(prefix="test:"),
         process=recorder,
-        salesforce_secret=SF_SECRET,
-        netsuite_secret=["ns-new-secret", NS_SECRET],
+        feeds=[(crm, SF_SECRET), (erp, ["ns-new-secret", NS_SECRET])],
     )
     with serve(Starlette(routes=routes)) as url, httpx.Client(base_url=url, timeout=10) as client:
         yield client, recorder
@@ -153,7 +168,7 @@ def test_a_signed_change_event_is_accepted_and_processed(
     assert recorder.changes == [
         Change(
             "salesforce",
-            "Account",
+            RecordKind.CUSTOMER,
             ACCOUNT_ID,
             "update",
             dt.datetime(2026, 1, 5, 10, 11, 12, 345000, tzinfo=dt.UTC),
@@ -169,7 +184,7 @@ def test_a_signed_record_notification_is_accepted_with_either_rotating_secret(
     second = post(intake, "netsuite", ns_notice(), secret="ns-new-secret")
 
     assert (first.status_code, second.status_code) == (202, 202)
-    assert [change.record_type for change in recorder.changes] == ["customerpayment"] * 2
+    assert [change.kind for change in recorder.changes] == [RecordKind.PAYMENT] * 2
     change = recorder.changes[0]
     assert (change.record_id, change.change_type) == ("50812", "create")
     assert change.modified_at == dt.datetime(2026, 1, 5, 10, 11, 12, 345678, tzinfo=dt.UTC)
@@ -188,9 +203,9 @@ def test_old_values_of_a_netsuite_edit_reach_the_change(
     assert post(intake, "netsuite", notice, secret=NS_SECRET).status_code == 202
 
     change = recorder.changes[0]
-    assert (change.record_type, change.change_type) == ("customer", "update")
-    assert change.changed_fields == ("creditHoldOverride",)
-    assert change.previous == {"creditHoldOverride": "AUTO"}
+    assert (change.kind, change.change_type) == (RecordKind.CUSTOMER, "update")
+    assert change.changed_fields == ("creditHoldOverride",)  # as the sender named them
+    assert change.previous == {"credit_hold": "AUTO"}  # by canonical attribute
 
 
 @pytest.mark.parametrize(
@@ -383,12 +398,12 @@ def test_a_retry_while_the_first_delivery_is_processed_is_asked_to_come_back(
 
 @pytest.mark.parametrize("secret", ["", [], ["current", ""]])
 def test_an_empty_secret_is_refused_when_the_routes_are_built_not_per_request(
-    secret: str | list[str],
+    secret: str | list[str], feeds: tuple[SalesforceCrm, NetSuiteErp]
 ) -> None:
+    crm, erp = feeds
     with pytest.raises(ValueError, match="non-empty"):
         intake_routes(
             backend=MemoryBackend(),
             process=Recorder(),
-            salesforce_secret=None,
-            netsuite_secret=secret,
+            feeds=[(crm, None), (erp, secret)],
         )
