@@ -132,19 +132,25 @@ async def _outcome(work: Awaitable[T]) -> T | BaseException:
         return error
 
 
-def _prefetch_children(ctx: AccordContext, side: object, fields: set[str]) -> None:
+def _prefetch_children(
+    ctx: AccordContext, side: object, fields: set[str], started: list[Any] | None = None
+) -> None:
     """Start loading the customer's selected lists as soon as its record is known, so they
-    join the same batch as every other customer's instead of waiting for the other system."""
+    join the same batch as every other customer's instead of waiting for the other system;
+    their futures go to ``started`` when given."""
     loaders = ctx.loaders
+    futures: list[Any] = []
     if isinstance(side, ErpCustomer):
         if "orders" in fields:
-            loaders.orders_by_customer.prefetch(side.erp_id)
+            futures.append(loaders.orders_by_customer.prefetch(side.erp_id))
         if "invoices" in fields:
-            loaders.invoices_by_customer.prefetch(side.erp_id)
+            futures.append(loaders.invoices_by_customer.prefetch(side.erp_id))
         if "payments" in fields:
-            loaders.payments_by_customer.prefetch(side.erp_id)
+            futures.append(loaders.payments_by_customer.prefetch(side.erp_id))
     elif isinstance(side, CrmAccount) and "opportunities" in fields:
-        loaders.opportunities_by_account.prefetch(side.salesforce_id)
+        futures.append(loaders.opportunities_by_account.prefetch(side.salesforce_id))
+    if started is not None:
+        started.extend(futures)
 
 
 async def _side_of(ctx: AccordContext, load: Awaitable[T], fields: set[str]) -> T | BaseException:
@@ -204,12 +210,16 @@ async def load_customers(
         if isinstance(value, BaseException) and not isinstance(value, GraphQLError):
             raise value  # a bug or a cancellation, not a source's failure
     loaded = []
+    children: list[Any] = []
     for ref, (crm_at, erp_at) in zip(refs, plan, strict=True):
         account = found[crm_at] if crm_at is not None else UNLOADED
         erp = found[erp_at] if erp_at is not None else UNLOADED
-        _prefetch_children(ctx, account, fields)
-        _prefetch_children(ctx, erp, fields)
+        _prefetch_children(ctx, account, fields, children)
+        _prefetch_children(ctx, erp, fields, children)
         loaded.append(CustomerData(ref, account, erp))
+    # The page's lists are in before its fields resolve, so each list field answers at once
+    # (`BatchLoader.loaded`) instead of awaiting in a coroutine per customer.
+    await asyncio.gather(*children, return_exceptions=True)
     return loaded
 
 

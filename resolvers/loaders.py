@@ -57,6 +57,7 @@ class BatchLoader(Generic[K, V]):
         self._observe = observe
         self.batches = 0
         self._loader = DataLoader(self._batch)
+        self._prefetched: dict[K, asyncio.Future[V]] = {}
 
     async def _batch(self, keys: list[K]) -> list[Any]:
         self.batches += 1
@@ -94,13 +95,22 @@ class BatchLoader(Generic[K, V]):
             self._observe(value)
         self._loader.prime(key, value)
 
-    def prefetch(self, key: K) -> None:
+    def prefetch(self, key: K) -> asyncio.Future[V]:
         """Start loading ``key`` now, in this turn's batch, for a resolver that will ask later.
 
         The later ``load`` gets the same (cached) future; a failure is kept for it and not
-        reported as an exception nobody retrieved."""
-        future = self._loader.load(key)
+        reported as an exception nobody retrieved. The future is returned for a caller that
+        waits for many at once, and `loaded` finds it once it is done."""
+        future: asyncio.Future[V] = self._loader.load(key)
         future.add_done_callback(_retrieve)
+        self._prefetched[key] = future
+        return future
+
+    def loaded(self, key: K) -> asyncio.Future[V] | None:
+        """The done future of a key prefetched in this request, or None: a resolver with it
+        answers at once, without a coroutine (``result()`` raises what loading raised)."""
+        future = self._prefetched.get(key)
+        return future if future is not None and future.done() else None
 
 
 def _retrieve(future: asyncio.Future[Any]) -> None:
