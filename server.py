@@ -91,21 +91,33 @@ from state.preflight import RedisUnusable, check_redis
 
 logger = logging.getLogger("accord")
 
+# A sandbox Tryton posts every invoice itself (minutes for hundreds), so it seeds a world of
+# 60 customers, which holds every case the world has; a prepared one starts in seconds.
+TRYTON_SANDBOX_CUSTOMERS = 60
+TRYTON_SANDBOX_START = 900.0  # seconds a first start (no prepared database yet) may take
+
+
+def configs_of_crm(endpoints: Endpoints, policy: ResiliencePolicy) -> SalesforceConfig:
+    """The CRM's configuration for a running sandbox, with the client its endpoints file names."""
+    sf = endpoints.salesforce
+    return SalesforceConfig(
+        instance_url=sf.instance_url,
+        auth="client_credentials",
+        client_id=sf.client_id,
+        client_secret=sf.client_secret,
+        ca_file=sf.ca_file,
+        policy=policy,
+    )
+
 
 def configs_from_endpoints(
     endpoints: Endpoints, policy: ResiliencePolicy
 ) -> tuple[SalesforceConfig, NetSuiteConfig]:
-    """Source configurations for a running sandbox, with the clients its endpoints file names."""
-    sf, ns = endpoints.salesforce, endpoints.netsuite
+    """Source configurations for a running sandbox of NetSuite's emulator, with the clients
+    its endpoints file names."""
+    ns = endpoints.netsuite
     return (
-        SalesforceConfig(
-            instance_url=sf.instance_url,
-            auth="client_credentials",
-            client_id=sf.client_id,
-            client_secret=sf.client_secret,
-            ca_file=sf.ca_file,
-            policy=policy,
-        ),
+        configs_of_crm(endpoints, policy),
         NetSuiteConfig(
             account_id=ns.account_id,
             base_url=ns.base_url,
@@ -120,16 +132,26 @@ def configs_from_endpoints(
 
 def source_configs(settings: Settings, endpoints_file: Path | None) -> tuple[SalesforceConfig, Any]:
     """The CRM's and the ERP's configurations: from the settings (an ERP adapter that reads
-    its own variables: from them), or from a sandbox's endpoints."""
+    its own variables: from them), or from a sandbox's endpoints, whose ERP must be the one
+    selected (``ACCORD_ERP``, ``--erp``)."""
     erp_config = settings.erp_config if settings.erp_config is not None else settings.netsuite
     if settings.salesforce is not None and erp_config is not None:
         return settings.salesforce, erp_config
     if endpoints_file is None:
         raise SettingsError(["no sources configured and no sandbox to attach to"])
+    chosen = erps.adapter(settings.erp)
     try:
         endpoints = Endpoints.read(endpoints_file)
+        if endpoints.sandbox.erp != chosen.name:
+            raise ValueError(
+                f"this sandbox runs {endpoints.sandbox.erp} as its ERP, not {chosen.product} "
+                f"(start it with --erp {chosen.name}, or select {endpoints.sandbox.erp} with "
+                "ACCORD_ERP or --erp)"
+            )
+        if chosen.from_sandbox is not None:
+            salesforce = configs_of_crm(endpoints, settings.policy)
+            return salesforce, erp_config or chosen.from_sandbox(endpoints, settings.policy)
         salesforce, netsuite = configs_from_endpoints(endpoints, settings.policy)
-        # the sandbox's ERP is NetSuite's emulator; an ERP that reads its own variables keeps them
         return salesforce, erp_config if erp_config is not None else netsuite
     except (OSError, ValueError) as exc:
         raise SettingsError([f"--sandbox {endpoints_file}: {exc}"]) from None
@@ -680,11 +702,14 @@ def main(argv: list[str] | None = None) -> int:
         if settings.sandbox and endpoints_file is None:
             from sandbox.process import SandboxProcess
 
-            process = SandboxProcess(customers=settings.sandbox_customers)
-            print(
-                "Starting the embedded sandbox (Salesforce and NetSuite emulators)...", flush=True
+            on_tryton = settings.erp == "tryton"
+            process = SandboxProcess(
+                customers=TRYTON_SANDBOX_CUSTOMERS if on_tryton else settings.sandbox_customers,
+                erp=settings.erp,
             )
-            process.start()
+            erp = "a Tryton server" if on_tryton else "NetSuite emulators"
+            print(f"Starting the embedded sandbox (Salesforce and {erp})...", flush=True)
+            process.start(**({"timeout": TRYTON_SANDBOX_START} if on_tryton else {}))
             endpoints_file = process.endpoints_file
             if args.endpoints_file:
                 try:

@@ -29,6 +29,8 @@ from sources.netsuite import NetSuiteErp
 from sources.netsuite_http import NetSuiteConfig
 from sources.salesforce import SalesforceCrm
 from sources.salesforce_client import SalesforceConfig
+from sources.tryton.adapter import TrytonErp
+from sources.tryton.rpc import TrytonConfig
 from state.backend import open_backend
 from state.errors import StateError
 
@@ -62,9 +64,10 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
 
 
 async def reconcile_once(
-    salesforce: SalesforceConfig, netsuite: NetSuiteConfig, settings: Settings
+    salesforce: SalesforceConfig, erp_config: NetSuiteConfig | TrytonConfig, settings: Settings
 ) -> Report:
-    crm, erp = SalesforceCrm(salesforce), NetSuiteErp(netsuite)
+    crm = SalesforceCrm(salesforce)
+    erp = TrytonErp(erp_config) if isinstance(erp_config, TrytonConfig) else NetSuiteErp(erp_config)
     backend = open_backend(settings.redis_url, prefix=settings.redis_prefix)
     try:
         await crm.start()
@@ -126,8 +129,8 @@ def main(argv: list[str]) -> int:
             endpoints_file = process.endpoints_file
         from server import source_configs
 
-        salesforce, netsuite = source_configs(settings, endpoints_file)
-        report = asyncio.run(reconcile_once(salesforce, netsuite, settings))
+        salesforce, erp_config = source_configs(settings, endpoints_file)
+        report = asyncio.run(reconcile_once(salesforce, erp_config, settings))
     except SettingsError as exc:
         print(exc, file=sys.stderr)
         return 2

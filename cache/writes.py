@@ -188,6 +188,7 @@ class InvalidatingErp(_Invalidating):
         self.record_names = erp.record_names
         self.webhooks = erp.webhooks
         self.id_shape = erp.id_shape
+        self.capabilities = erp.capabilities
 
     def accepts_id(self, value: str) -> bool:
         return self.inner.accepts_id(value)

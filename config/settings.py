@@ -24,6 +24,15 @@ The ERP
                                          registered in `sources.erps` (each reads its own
                                          ACCORD_<NAME>_* variables); `server.py --erp` overrides
 
+Tryton (with ACCORD_ERP=tryton; read by `sources.tryton.configure`)
+    ACCORD_TRYTON_URL                    the server's root, https://erp.example.com
+    ACCORD_TRYTON_DATABASE               the database Accord works in
+    ACCORD_TRYTON_USER                   the integration user's login
+    ACCORD_TRYTON_PASSWORD               its password, or:
+    ACCORD_TRYTON_SESSION                a session opened elsewhere, "user_id:token"
+    ACCORD_TRYTON_CA_FILE                extra CA bundle (PEM), optional
+    ACCORD_TRYTON_MAX_CONNECTIONS        default 10
+
 NetSuite (the ERP by default)
     ACCORD_NETSUITE_ACCOUNT_ID           e.g. 1234567 or 1234567_SB1
     ACCORD_NETSUITE_CLIENT_ID            integration record's client id
@@ -227,10 +236,17 @@ class _Reader:
 
 
 _VARIABLE = re.compile(r"\bACCORD_[A-Z0-9_]+")
-_SOURCE_PREFIXES = ("ACCORD_SALESFORCE_", "ACCORD_NETSUITE_")
-# Variables under the source prefixes that configure Accord's intake, not a source: they are
-# read in the sandbox too, so they do not mean "real systems".
-_NOT_SOURCE = frozenset({"ACCORD_SALESFORCE_WEBHOOK_SECRETS", "ACCORD_NETSUITE_WEBHOOK_SECRETS"})
+_SOURCE_PREFIXES = ("ACCORD_SALESFORCE_", "ACCORD_NETSUITE_", "ACCORD_TRYTON_")
+# Variables under the source prefixes that configure Accord's intake or the sandbox, not a
+# source: they are read in the sandbox too, so they do not mean "real systems".
+_NOT_SOURCE = frozenset(
+    {
+        "ACCORD_SALESFORCE_WEBHOOK_SECRETS",
+        "ACCORD_NETSUITE_WEBHOOK_SECRETS",
+        "ACCORD_TRYTON_CACHE_DIR",
+        "ACCORD_TRYTON_DATABASE_URI",
+    }
+)
 _API_VERSION = re.compile(r"[0-9]{1,3}\.[0-9]")
 _DOMAIN = re.compile(r"[A-Za-z0-9](?:[A-Za-z0-9.-]{0,120}[A-Za-z0-9])?")
 _ACCOUNT_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9_-]{0,62}")
@@ -255,8 +271,19 @@ def load_settings(env: Mapping[str, str]) -> Settings:
     if chosen.configure is not None:
         try:
             erp_config = chosen.configure(env)
-        except ValueError as exc:
-            read.problems.append(str(exc))
+        except ValueError as exc:  # every mistake, when the adapter lists them
+            read.problems.extend(getattr(exc, "problems", None) or [str(exc)])
+    for other, product in (("netsuite", "NetSuite"), ("tryton", "Tryton")):
+        named = sorted(
+            name
+            for name in configured
+            if name.startswith(f"ACCORD_{other.upper()}_") and other != chosen.name
+        )
+        if named:
+            read.problems.append(
+                f"{', '.join(named)} configure {product}, but the ERP is {chosen.name}: "
+                f"set ACCORD_ERP={other} or leave them out"
+            )
     if configured:
         salesforce = _salesforce(read, policy)
         if chosen.configure is None:

@@ -8,6 +8,10 @@ ERP's state whatever the events' order or timing: an event handled late writes n
 and when an event between two others was lost, the next one still puts the mirror right. It
 is idempotent, keyed by the event's id (a redelivered event is handled once), and every
 write is recorded in the audit trail.
+
+What is mirrored follows the ownership registry: the ERP's standing (``CreditSummary.status``)
+goes to the CRM only while the registry gives it to the ERP; were it the CRM's own field, the
+CRM's value would count and nothing would be written over it.
 """
 
 from __future__ import annotations
@@ -15,7 +19,9 @@ from __future__ import annotations
 import asyncio
 import logging
 
+from domain import ownership
 from domain.audit import AuditEntry
+from domain.ownership import System
 from events.model import Event, EventType
 from sources.ports import CrmPort, ErpPort
 from sources.records import AccountFields, CreditStatus
@@ -29,6 +35,7 @@ MIRROR_VALUES = {
     CreditStatus.OVER_LIMIT: "Over Limit",
     CreditStatus.ON_HOLD: "On Hold",
 }
+MIRRORED = "CreditSummary.status"
 ACTOR = "accord:propagation"
 SCOPE = "propagateCreditStatus"
 
@@ -51,6 +58,8 @@ class CreditStatusPropagation:
     async def handle(self, event: Event) -> None:
         if event.type is not EventType.CREDIT_STATUS_CHANGED or not event.customer:
             return
+        if ownership.REGISTRY[MIRRORED].owner is not System.ERP:
+            return  # the CRM owns the standing: there is no copy to keep
         key = event.customer.removeprefix("cus:")
         if _status(event) is None or key.startswith(("sf:", "erp:")):
             return  # no standing to mirror, or no cross-reference to find the account by

@@ -42,13 +42,15 @@ from mutations.workflow import (
     StepRefused,
     Workflow,
 )
-from sources.errors import RecordNotFound
+from sources.errors import RecordNotFound, SourceWarning
+from sources.ports import ErpCapability
 from sources.records import (
     CreditHold,
     CustomerFields,
     ErpOrder,
     NewSalesOrder,
     OrderLineInput,
+    OrderStatus,
 )
 
 
@@ -302,7 +304,12 @@ class UpsertCustomer(_BookingStep):
 class CreateSalesOrder(_BookingStep):
     """Posts the sales order, its memo naming the workflow: an order with the opportunity's
     external id and this memo is this booking's (found after a crash or a lost answer, it is
-    adopted or undone); any other is someone else's booking."""
+    adopted or undone); any other is someone else's booking.
+
+    An ERP with a credit check of its own (Tryton's) may stop the order for a confirmation:
+    the workflow then waits in PENDING_APPROVAL with the ERP's message, the order kept
+    unconfirmed; once finance approves, the same order is confirmed (an approved booking
+    tells the ERP so), and a cancel undoes it."""
 
     name = "create_sales_order"
 
@@ -310,7 +317,12 @@ class CreateSalesOrder(_BookingStep):
         services = services_of(ctx)
         state = ctx.workflow.state
         existing = await _order_of(ctx)
-        if existing is not None:
+        waiting = (
+            existing is not None
+            and existing.status is OrderStatus.PENDING_APPROVAL
+            and ErpCapability.CREDIT_CHECK_APPROVAL in services.erp.capabilities
+        )
+        if existing is not None and not waiting:
             return {
                 "order_erp_id": existing.erp_id,
                 "order_number": existing.number,
@@ -333,8 +345,16 @@ class CreateSalesOrder(_BookingStep):
             memo=f"Booked by Accord from opportunity {state['opportunity_name']} "
             f"({ctx.workflow.id})",
             reference=state["opportunity_id"],
+            approved=_approval_covers(ctx.workflow, Decimal(state["total"])),
         )
-        erp_id = await services.erp.create_sales_order(order, idempotency_key=ctx.key())
+        try:
+            erp_id = await services.erp.create_sales_order(order, idempotency_key=ctx.key())
+        except SourceWarning as warning:
+            raise NeedsApproval(
+                "ERP_CREDIT_CHECK",
+                f"{warning.source}: {warning.message}",
+                {"order_total": Decimal(state["total"]), "currency": state["currency"]},
+            ) from warning
         created = (await services.erp.orders_by_ids([erp_id]))[erp_id]
         await ctx.audit_write(
             outcome="applied",

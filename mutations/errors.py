@@ -38,6 +38,7 @@ class ErrorCode(enum.StrEnum):
     SOURCE_BAD_RESPONSE = enum.auto()
     SOURCE_ERROR = enum.auto()
     NOT_FOUND = enum.auto()
+    NOT_SUPPORTED = enum.auto()
     # the customer
     CUSTOMER_NOT_FOUND = enum.auto()
     CUSTOMER_NOT_IN_CRM = enum.auto()
@@ -101,6 +102,7 @@ DESCRIPTIONS: dict[ErrorCode, str] = {
     ErrorCode.SOURCE_BAD_RESPONSE: "A source answered with something Accord cannot read.",
     ErrorCode.SOURCE_ERROR: "A source failed in another way; see the message.",
     ErrorCode.NOT_FOUND: "A source has no such record.",
+    ErrorCode.NOT_SUPPORTED: "The ERP cannot do this at all (docs/erps.md lists what each can).",
     ErrorCode.CUSTOMER_NOT_FOUND: "No system knows this customer.",
     ErrorCode.CUSTOMER_NOT_IN_CRM: "The customer has no CRM account.",
     ErrorCode.CUSTOMER_NOT_IN_ERP: "The customer is not in the ERP.",
@@ -157,6 +159,7 @@ COMMON: tuple[ErrorCode, ...] = (
     ErrorCode.SOURCE_BAD_RESPONSE,
     ErrorCode.SOURCE_ERROR,
     ErrorCode.NOT_FOUND,
+    ErrorCode.NOT_SUPPORTED,
 )
 CUSTOMER: tuple[ErrorCode, ...] = (
     ErrorCode.CUSTOMER_NOT_FOUND,

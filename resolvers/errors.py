@@ -21,6 +21,7 @@ _VERBS = {
     "SOURCE_AUTH": "refused Accord's credentials",
     "SOURCE_FORBIDDEN": "refused the operation",
     "SOURCE_BAD_RESPONSE": "answered something Accord cannot read",
+    "NOT_SUPPORTED": "cannot do this",
 }
 
 

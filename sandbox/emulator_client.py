@@ -14,7 +14,7 @@ from typing import Any
 
 import httpx
 
-from sandbox.endpoints import Endpoints
+from sandbox.endpoints import Endpoints, ErpNotInSandbox, NetSuiteEndpoint
 
 SOBJECTS = "/services/data/v59.0/sobjects"
 SOQL = "/services/data/v59.0/query/"
@@ -26,15 +26,29 @@ class EmulatorClient:
     """``sf`` and ``ns`` are the two authenticated httpx clients, for calls not wrapped here."""
 
     def __init__(self, endpoints: Endpoints) -> None:
-        sf, ns = endpoints.salesforce, endpoints.netsuite
+        sf = endpoints.salesforce
         self.sf = httpx.Client(
             base_url=sf.instance_url,
             verify=trust(sf.ca_file),
             timeout=30.0,
             headers={"Authorization": f"Bearer {sf.session_id}"},
         )
-        self.ns = httpx.Client(base_url=ns.base_url, verify=trust(ns.ca_file), timeout=30.0)
-        token = self.ns.post(
+        self._ns: httpx.Client | None = None
+        self._erp = endpoints
+        if isinstance(endpoints.erp, NetSuiteEndpoint):  # a Tryton sandbox has no emulator
+            self._ns = self._netsuite(endpoints.erp)
+
+    @property
+    def ns(self) -> httpx.Client:
+        """The NetSuite emulator's client; `ErpNotInSandbox` when the sandbox runs Tryton."""
+        if self._ns is None:
+            raise ErpNotInSandbox(f"this sandbox runs {self._erp.sandbox.erp}, not NetSuite")
+        return self._ns
+
+    @staticmethod
+    def _netsuite(ns: NetSuiteEndpoint) -> httpx.Client:
+        client = httpx.Client(base_url=ns.base_url, verify=trust(ns.ca_file), timeout=30.0)
+        token = client.post(
             ns.token_url,
             data={
                 "grant_type": "client_credentials",
@@ -43,7 +57,8 @@ class EmulatorClient:
             },
         )
         token.raise_for_status()
-        self.ns.headers["Authorization"] = f"Bearer {token.json()['access_token']}"
+        client.headers["Authorization"] = f"Bearer {token.json()['access_token']}"
+        return client
 
     # ------------------------------------------------------------------ Salesforce
 
@@ -113,7 +128,8 @@ class EmulatorClient:
 
     def close(self) -> None:
         self.sf.close()
-        self.ns.close()
+        if self._ns is not None:
+            self._ns.close()
 
 
 def trust(ca_file: str | None) -> ssl.SSLContext | bool:

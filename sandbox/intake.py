@@ -7,12 +7,12 @@ then posts its signed change notifications to ``<Accord>/events/<source>``.
 from __future__ import annotations
 
 import ssl
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from typing import Any
 
 import httpx
 
-from sandbox.endpoints import Endpoints
+from sandbox.endpoints import Endpoints, NetSuiteEndpoint
 
 
 async def register_intake(
@@ -28,10 +28,11 @@ async def register_intake(
     each emulator's answer, by source.
     """
     base = url.rstrip("/")
-    targets: Mapping[str, tuple[str, str | None]] = {
+    targets: dict[str, tuple[str, str | None]] = {
         "salesforce": (endpoints.salesforce.instance_url, endpoints.salesforce.ca_file),
-        "netsuite": (endpoints.netsuite.base_url, endpoints.netsuite.ca_file),
     }
+    if isinstance(endpoints.erp, NetSuiteEndpoint):  # Tryton sends no webhooks
+        targets["netsuite"] = (endpoints.erp.base_url, endpoints.erp.ca_file)
     answers: dict[str, Any] = {}
     for source, (emulator, ca_file) in targets.items():
         verify_tls: ssl.SSLContext | bool = (

@@ -95,7 +95,12 @@ class WorkflowFailure:
 
 @strawberry.type(description="Why a workflow waits for finance's approval.")
 class PendingApproval:
-    code: str = strawberry.field(description="CREDIT_LIMIT_EXCEEDED, CREDIT_HOLD, NO_CREDIT_LIMIT")
+    code: str = strawberry.field(
+        description=(
+            "CREDIT_LIMIT_EXCEEDED, CREDIT_HOLD, NO_CREDIT_LIMIT, or ERP_CREDIT_CHECK (the "
+            "ERP's own credit check asks for a confirmation; the message is the ERP's)"
+        )
+    )
     message: str = strawberry.field(description="Why approval is needed, in words.")
     details: JSON = strawberry.field(
         description="The figures behind it (limit, balance, order total...)."

@@ -7,7 +7,15 @@ adapter, calling `register` at the bottom of its module and naming the module he
 that is not installed is skipped, so the list may name adapters a build leaves out.
 
 The name is also the adapter's ``source``: how events, snapshots, watermarks and the audit
-trail name the system.
+trail name the system. An adapter module joins like this (at its end)::
+
+    def _build(config: TrytonConfig, context: erps.ErpContext) -> TrytonErp:
+        return TrytonErp(config, today=context.today)
+
+    erps.register(erps.ErpAdapter("tryton", "Tryton", TrytonConfig, _build, configure=read_env))
+
+where ``read_env(env)`` builds its configuration from its ``ACCORD_TRYTON_*`` variables (None
+when there are none) and raises `ValueError` naming the variable that is missing or wrong.
 """
 
 from __future__ import annotations
@@ -21,6 +29,7 @@ from typing import Any
 from sources.concurrency import ConcurrencyBudget
 from sources.netsuite_http import SOURCE as DEFAULT_ERP
 from sources.ports import StartableErp
+from sources.resilience import ResiliencePolicy
 
 __all__ = [
     "ADAPTER_MODULES",
@@ -52,8 +61,12 @@ class ErpAdapter:
     ``name`` selects it (and is its ``source``); ``product`` is how messages and docs name the
     system; ``factory`` builds the adapter from ``config`` (an instance of ``config_type``,
     e.g. `sources.netsuite_http.NetSuiteConfig`) and the shared `ErpContext`;
-    ``configure`` reads that configuration from the ``ACCORD_*`` environment (a `ValueError`
-    naming the bad variable when it cannot), None when `config.settings` reads it.
+    ``configure`` reads that configuration from the ``ACCORD_*`` environment (None when none
+    of its variables is set: the sandbox provides it; a `ValueError` naming the bad variable
+    when it cannot), itself None when `config.settings` reads it;
+    ``from_sandbox`` builds it from a sandbox's endpoints (`sandbox.endpoints.Endpoints`, whose
+    ``sandbox.erp`` is this name) and the resilience policy, None when the composition root
+    knows how (NetSuite's emulator).
     """
 
     name: str
@@ -61,6 +74,7 @@ class ErpAdapter:
     config_type: type
     factory: Callable[[Any, ErpContext], StartableErp]
     configure: Callable[[Mapping[str, str]], Any] | None = None
+    from_sandbox: Callable[[Any, ResiliencePolicy], Any] | None = None
 
 
 class UnknownErp(ValueError):

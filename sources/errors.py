@@ -18,6 +18,7 @@ Hierarchy (``code``; ``retryable``: whether repeating the same call soon may suc
     ├── SourceValidationError     SOURCE_VALIDATION    no          the source refused input
     │   └── SourceWarning         SOURCE_WARNING       no          goes on only once confirmed
     ├── SourceConflict            SOURCE_CONFLICT      no          several matches, key reuse
+    ├── SourceNotSupported        NOT_SUPPORTED        no          the system cannot do this
     └── SourceProtocolError       SOURCE_BAD_RESPONSE  no          unparseable/unexpected body
 
     * a spent daily allowance (Salesforce 403 REQUEST_LIMIT_EXCEEDED) is raised with
@@ -46,6 +47,7 @@ __all__ = [
     "SourceConflict",
     "SourceError",
     "SourceForbidden",
+    "SourceNotSupported",
     "SourceProtocolError",
     "SourceRateLimited",
     "SourceTimeout",
@@ -246,6 +248,18 @@ class SourceConflict(SourceError):
     id, or an idempotency key was reused for a different request."""
 
     code = "SOURCE_CONFLICT"
+
+
+class SourceNotSupported(SourceError):
+    """The system cannot do what was asked at all (an ERP capability it lacks, e.g. deleting
+    an order it has processed): nothing was written, and repeating will not help.
+    ``capability`` names what is missing (`sources.ports.ErpCapability`)."""
+
+    code = "NOT_SUPPORTED"
+
+    def __init__(self, source: str, message: str, *, capability: str = "") -> None:
+        super().__init__(source, message)
+        self.capability = capability
 
 
 class SourceProtocolError(SourceError):

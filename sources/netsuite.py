@@ -25,7 +25,7 @@ from sources.changes import ChangeScan, Notification, RecordKind
 from sources.concurrency import ConcurrencyBudget
 from sources.errors import FieldProblem, SourceProtocolError, SourceValidationError
 from sources.netsuite_http import SOURCE, NetSuiteClient, NetSuiteConfig
-from sources.ports import CustomerQuery, InvoiceQuery, Page
+from sources.ports import CustomerQuery, ErpCapability, InvoiceQuery, Page
 from sources.records import (
     Address,
     CreditHold,
@@ -164,6 +164,7 @@ class NetSuiteErp:
         {*_CUSTOMER_WRITES, "currency", "billing_address", "credit_limit"}
     )
     id_shape = "a NetSuite internal id is a number"
+    capabilities = frozenset({ErpCapability.DELETE_PROCESSED_ORDER, ErpCapability.CHANGE_WEBHOOKS})
     # the change feed (`sources.netsuite_feed`)
     record_names: Mapping[RecordKind, str] = netsuite_feed.RECORD_NAMES
     webhooks = True

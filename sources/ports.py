@@ -20,6 +20,7 @@ gives in one answer.
 from __future__ import annotations
 
 import datetime as dt
+import enum
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Generic, Protocol, TypeVar
@@ -66,6 +67,16 @@ class InvoiceQuery:
     due_after: dt.date | None = None
     after_id: str | None = None
     limit: int = 50
+
+
+class ErpCapability(enum.Enum):
+    """What one ERP can do and another cannot. An adapter lists those it has in
+    ``capabilities``; asked for one it lacks, it raises `sources.errors.SourceNotSupported`
+    (docs/erps.md has the table)."""
+
+    DELETE_PROCESSED_ORDER = "DELETE_PROCESSED_ORDER"  # undo an order the ERP has processed
+    CHANGE_WEBHOOKS = "CHANGE_WEBHOOKS"  # the ERP pushes its changes (else they are polled)
+    CREDIT_CHECK_APPROVAL = "CREDIT_CHECK_APPROVAL"  # an order over the limit waits for approval
 
 
 T = TypeVar("T")
@@ -187,6 +198,7 @@ class ErpPort(SourceHealth, CustomerMapping, ChangeFeed, Protocol):
     """The ERP whole: reads, writes, the change feed, its id format and its system name."""
 
     id_shape: str  # what the ERP's ids look like, for error messages
+    capabilities: frozenset[ErpCapability]
 
     def accepts_id(self, value: str) -> bool:
         """Whether ``value`` can be one of the ERP's ids (its ids are opaque elsewhere)."""

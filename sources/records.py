@@ -324,6 +324,9 @@ class NewSalesOrder:
     lines: tuple[OrderLineInput, ...]
     memo: str | None = None
     reference: str | None = None  # shown on the order as the customer's reference
+    # Finance approved the order in Accord: an ERP whose own credit check asks for a
+    # confirmation (`sources.ports.ErpCapability.CREDIT_CHECK_APPROVAL`) is given it.
+    approved: bool = False
 
 
 @dataclass(frozen=True, slots=True)

@@ -23,8 +23,10 @@ import uvicorn
 from api.auth import DEMO_KEYS
 from sandbox.emulator_client import EmulatorClient
 from sandbox.endpoints import Endpoints
-from server import AppOptions, configs_from_endpoints, create_app
+from server import AppOptions, configs_from_endpoints, configs_of_crm, create_app
+from sources import erps
 from sources.resilience import ResiliencePolicy
+from sources.salesforce_client import SalesforceConfig
 
 T = TypeVar("T")
 
@@ -45,12 +47,21 @@ class AccordServer:
     ) -> None:
         """``cache=False`` turns the read cache off, for tests that count the upstream calls
         of a cold read."""
-        salesforce, netsuite = configs_from_endpoints(endpoints, policy)
+        # the sandbox's ERP is the one Accord runs on, configured as its adapter says
+        chosen = erps.adapter(endpoints.sandbox.erp)
+        salesforce: SalesforceConfig
+        erp_config: Any
+        if chosen.from_sandbox is not None:
+            salesforce = configs_of_crm(endpoints, policy)
+            erp_config = chosen.from_sandbox(endpoints, policy)
+        else:
+            salesforce, erp_config = configs_from_endpoints(endpoints, policy)
         self._socket = socket.socket()
         self._socket.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
         self._socket.bind(("127.0.0.1", 0))
         self.url = f"http://127.0.0.1:{self._socket.getsockname()[1]}"
         options = options or AppOptions(api_keys=DEMO_KEYS)
+        options = dataclasses.replace(options, erp=chosen.name)
         if not cache:
             options = dataclasses.replace(
                 options, cache=dataclasses.replace(options.cache, enabled=False)
@@ -60,7 +71,7 @@ class AccordServer:
             options = dataclasses.replace(
                 options, events=dataclasses.replace(options.events, public_url=self.url)
             )
-        self.app = create_app(salesforce, netsuite, options)
+        self.app = create_app(salesforce, erp_config, options)
         self._loop: asyncio.AbstractEventLoop | None = None
         config = uvicorn.Config(self.app, log_level="warning", access_log=False, lifespan="on")
         self._server = uvicorn.Server(config)

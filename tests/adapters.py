@@ -10,6 +10,7 @@ from __future__ import annotations
 from sandbox.endpoints import Endpoints
 from server import configs_from_endpoints
 from sources.netsuite import NetSuiteErp
+from sources.netsuite_http import NetSuiteConfig
 from sources.resilience import ResiliencePolicy
 from sources.salesforce import SalesforceCrm
 
@@ -31,4 +32,5 @@ def make_crm(sandbox: Endpoints, policy: ResiliencePolicy = TEST_POLICY) -> Sale
 
 def make_erp(sandbox: Endpoints, policy: ResiliencePolicy = TEST_POLICY) -> NetSuiteErp:
     _, config = configs_from_endpoints(sandbox, policy)
+    assert isinstance(config, NetSuiteConfig), "a NetSuite sandbox"
     return NetSuiteErp(config)  # "today" is NetSuite's, from the Date of its answers

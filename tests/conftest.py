@@ -19,7 +19,7 @@ import pytest
 
 from sandbox.clock import parse_instant
 from sandbox.deals import Deals
-from sandbox.endpoints import Endpoints
+from sandbox.endpoints import Endpoints, TrytonEndpoint
 from sandbox.process import SandboxProcess
 from sandbox.world import World, build_world
 from sources.netsuite import NetSuiteErp
@@ -92,6 +92,24 @@ def tryton_sandbox() -> Iterator[Endpoints]:
     endpoints = process.start(timeout=900)
     yield endpoints
     process.stop()
+
+
+@pytest.fixture(scope="session")
+def writable_tryton_sandbox(tryton_sandbox: Endpoints) -> Iterator[Endpoints]:
+    """A second Tryton sandbox for tests that write (the contract suite, the adapter's tests,
+    Accord on Tryton): a copy of the session's prepared world, started in seconds, so the
+    Tryton the seed tests read stays as seeded. Tests write records of their own, or put
+    back what they change."""
+    info = tryton_sandbox.sandbox
+    process = SandboxProcess(seed=info.seed, customers=info.customers, erp="tryton")
+    yield process.start(timeout=900)
+    process.stop()
+
+
+@pytest.fixture(scope="session")
+def writable_tryton(writable_tryton_sandbox: Endpoints) -> TrytonEndpoint:
+    """The Tryton of `writable_tryton_sandbox`."""
+    return writable_tryton_sandbox.tryton
 
 
 @pytest.fixture(scope="session")

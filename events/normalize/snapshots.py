@@ -19,6 +19,7 @@ from typing import Any
 
 from events import outbox, transitions
 from events.model import Event
+from sources.changes import RecordChange
 from state.backend import StateBackend
 
 logger = logging.getLogger("accord.events.normalize")
@@ -71,10 +72,11 @@ class SnapshotStore:
         self.clock = clock
         self._next_sweep = 0.0
 
-    async def normalize(self, change: Any) -> list[Event]:
+    async def normalize(self, change: RecordChange) -> list[Event]:
+        """The events ``change`` means that no earlier processing has emitted."""
         raise NotImplementedError
 
-    async def process(self, change: Any) -> list[Event]:
+    async def process(self, change: RecordChange) -> list[Event]:
         """`normalize`, then publish each event in order (when a publisher was given).
 
         The events are kept in their snapshots' outbox until published: if publishing fails

@@ -57,6 +57,7 @@ SEED_SOURCES = (
     _ROOT / "world.py",
     _ROOT / "tax_ids.py",
     _ROOT / "tryton" / "identifiers.py",
+    _ROOT.parent / "sources" / "tryton" / "identifiers.py",
     _ROOT / "tryton" / "prepare.py",
     *sorted((_ROOT / "tryton" / "seed").glob("*.py")),
 )

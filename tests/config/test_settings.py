@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 
 from config.settings import SettingsError, load_settings
+from sources.tryton.rpc import TrytonConfig
 
 ROOT = Path(__file__).resolve().parent.parent.parent
 
@@ -172,11 +173,112 @@ def test_every_variable_read_is_documented_and_every_documented_one_is_read() ->
         if line.startswith("| `ACCORD_")
     ]
     documented = {name for row in table_rows for name in re.findall(r"`(ACCORD_[A-Z_]+)`", row)}
-    env = _Recording(PRODUCTION)
+    with_netsuite, with_tryton = _Recording(PRODUCTION), _Recording(PRODUCTION_TRYTON)
 
-    load_settings(env)
+    load_settings(with_netsuite)
+    load_settings(with_tryton)
 
-    assert env.asked == documented
+    assert with_netsuite.asked | with_tryton.asked == documented
+
+
+PRODUCTION_TRYTON = {
+    **{k: v for k, v in PRODUCTION.items() if not k.startswith("ACCORD_NETSUITE_")},
+    "ACCORD_ERP": "tryton",
+    "ACCORD_TRYTON_URL": "https://erp.acme.example",
+    "ACCORD_TRYTON_DATABASE": "acme",
+    "ACCORD_TRYTON_USER": "accord",
+    "ACCORD_TRYTON_PASSWORD": "secret",
+}
+
+
+def test_tryton_variables_make_tryton_the_erp(tmp_path: Path) -> None:
+    ca = tmp_path / "ca.pem"
+    ca.write_text("-----BEGIN CERTIFICATE-----\n")
+    settings = load_settings(
+        {
+            **PRODUCTION_TRYTON,
+            "ACCORD_TRYTON_CA_FILE": str(ca),
+            "ACCORD_TRYTON_MAX_CONNECTIONS": "4",
+            "ACCORD_SOURCE_TIMEOUT": "3",
+        }
+    )
+    assert not settings.sandbox
+    assert settings.netsuite is None
+    assert settings.erp == "tryton"
+    tryton = settings.erp_config
+    assert isinstance(tryton, TrytonConfig)
+    assert (tryton.url, tryton.database, tryton.user, tryton.password) == (
+        "https://erp.acme.example",
+        "acme",
+        "accord",
+        "secret",
+    )
+    assert (tryton.ca_file, tryton.max_connections, tryton.policy.timeout) == (str(ca), 4, 3.0)
+    session = load_settings(
+        {**PRODUCTION_TRYTON, "ACCORD_TRYTON_PASSWORD": "", "ACCORD_TRYTON_SESSION": "7:abc"}
+    )
+    assert session.erp_config is not None
+    assert (session.erp_config.session, session.erp_config.password) == ("7:abc", "")
+
+
+def test_the_sandbox_s_tryton_variables_do_not_leave_the_sandbox() -> None:
+    settings = load_settings(
+        {"ACCORD_TRYTON_CACHE_DIR": "/tmp/x", "ACCORD_TRYTON_DATABASE_URI": "postgresql://p/"}
+    )
+    assert settings.sandbox
+    assert settings.erp_config is None
+
+
+@pytest.mark.parametrize(
+    ("env", "fragments"),
+    [
+        (
+            {"ACCORD_TRYTON_URL": "erp.acme.example", "ACCORD_TRYTON_PASSWORD": ""},
+            [
+                "ACCORD_TRYTON_URL='erp.acme.example' is not an http(s) URL",
+                "Tryton needs ACCORD_TRYTON_PASSWORD or ACCORD_TRYTON_SESSION",
+            ],
+        ),
+        (
+            {"ACCORD_TRYTON_DATABASE": "", "ACCORD_TRYTON_USER": ""},
+            ["Tryton needs ACCORD_TRYTON_DATABASE, ACCORD_TRYTON_USER"],
+        ),
+        (
+            {"ACCORD_TRYTON_PASSWORD": "", "ACCORD_TRYTON_SESSION": "abc"},
+            ["ACCORD_TRYTON_SESSION='abc' is not a session 'user_id:token'"],
+        ),
+        (
+            {"ACCORD_TRYTON_CA_FILE": "/no/such/ca.pem"},
+            ["ACCORD_TRYTON_CA_FILE='/no/such/ca.pem': no such file"],
+        ),
+        (
+            {"ACCORD_TRYTON_MAX_CONNECTIONS": "0"},
+            ["ACCORD_TRYTON_MAX_CONNECTIONS='0' must be a whole number, 1 to 100"],
+        ),
+        (
+            {"ACCORD_NETSUITE_ACCOUNT_ID": "1234567"},
+            [
+                "ACCORD_NETSUITE_ACCOUNT_ID configure NetSuite, but the ERP is tryton: "
+                "set ACCORD_ERP=netsuite or leave them out"
+            ],
+        ),
+        (
+            {"ACCORD_ERP": ""},
+            [
+                "ACCORD_TRYTON_DATABASE, ACCORD_TRYTON_PASSWORD, ACCORD_TRYTON_URL, "
+                "ACCORD_TRYTON_USER configure Tryton, but the ERP is netsuite: "
+                "set ACCORD_ERP=tryton or leave them out",
+                "NetSuite needs",
+            ],
+        ),
+    ],
+)
+def test_tryton_mistakes_are_named_at_start(env: dict[str, str], fragments: list[str]) -> None:
+    with pytest.raises(SettingsError) as refused:
+        load_settings({**PRODUCTION_TRYTON, **env})
+    for fragment in fragments:
+        assert fragment in str(refused.value)
+    assert len(refused.value.problems) == len(fragments)  # each mistake told once
 
 
 def test_reconciliation_runs_hourly_unless_told_otherwise() -> None:
@@ -263,3 +365,48 @@ def test_a_missing_key_file_is_named_as_the_variable_that_holds_it() -> None:
     assert refused.value.problems == [
         "Salesforce auth 'jwt' needs ACCORD_SALESFORCE_PRIVATE_KEY_FILE"
     ]
+
+
+def test_the_server_composes_the_erp_the_settings_name() -> None:
+    from server import source_configs
+    from sources.netsuite_http import NetSuiteConfig
+    from sources.tryton.rpc import TrytonConfig
+
+    _, on_tryton = source_configs(load_settings(PRODUCTION_TRYTON), None)
+    _, on_netsuite = source_configs(load_settings(PRODUCTION), None)
+
+    assert isinstance(on_tryton, TrytonConfig)
+    assert on_tryton.url == "https://erp.acme.example"
+    assert isinstance(on_netsuite, NetSuiteConfig)
+
+
+def test_a_sandbox_runs_the_erp_accord_is_told_to_use(tmp_path: Path) -> None:
+    from sandbox.endpoints import Endpoints, SalesforceEndpoint, SandboxInfo, TrytonEndpoint
+    from server import source_configs
+
+    # given the endpoints file of a sandbox that runs Tryton
+    endpoints_file = tmp_path / "sandbox.json"
+    Endpoints(
+        SalesforceEndpoint("https://127.0.0.1:1", "u", "p", "t", "s", "c", "cs", None),
+        TrytonEndpoint(
+            "https://127.0.0.1:2",
+            "accord",
+            "accord",
+            "pw",
+            None,
+            "8.2.1",
+            "sqlite",
+            "reused",
+            0.1,
+            1,
+            "/tmp/x",
+        ),
+        SandboxInfo(pid=1, seed=42, customers=60, as_of="2026-12-05", now="", erp="tryton"),
+    ).write(endpoints_file)
+
+    # then Accord on Tryton attaches to it, and Accord on NetSuite says what to do
+    _, config = source_configs(load_settings({"ACCORD_ERP": "tryton"}), endpoints_file)
+    assert isinstance(config, TrytonConfig)
+    assert (config.url, config.database) == ("https://127.0.0.1:2", "accord")
+    with pytest.raises(SettingsError, match="select tryton with ACCORD_ERP"):
+        source_configs(load_settings({}), endpoints_file)

@@ -5,6 +5,7 @@ its own and looks only at events about them."""
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import uuid
 from collections.abc import Awaitable, Callable
@@ -38,8 +39,10 @@ async def everything_changed(
         customer, CustomerFields(credit_limit=Decimal("300.00")), idempotency_key=new_key()
     )
     await between()
+    # over the limit: approved, as finance would, for an ERP whose own check asks
+    over_limit = order_for(customer, harness, f"006FEED{uuid.uuid4().hex[:8]}")
     order = await harness.erp.create_sales_order(
-        order_for(customer, harness, f"006FEED{uuid.uuid4().hex[:8]}"), idempotency_key=new_key()
+        dataclasses.replace(over_limit, approved=True), idempotency_key=new_key()
     )
     await between()
     invoice = await harness.invoice_order(customer, order)
@@ -185,3 +188,38 @@ async def test_a_notification_is_parsed_by_the_adapter_or_declared_absent(
             erp.parse_notification({"content-type": "application/json"}, body)
     with pytest.raises(MalformedNotification):
         erp.parse_notification({}, b'{"id": ""}')
+
+
+async def test_each_kind_of_record_changed_is_notified_and_parsed_by_the_adapter(
+    erp_harness: ErpHarness,
+) -> None:
+    erp = erp_harness.erp
+    with erp_harness.notifications() as receiver:
+        if receiver is None:  # a system that pushes nothing says so
+            assert not erp.webhooks
+            return
+        assert erp.webhooks
+
+        # when a record of every kind is written
+        ids = await everything_changed(erp_harness)
+
+        # then the notifications the system sent are, parsed by the adapter, canonical
+        # changes naming each of them
+        def parsed() -> list[RecordChange]:
+            found: list[RecordChange] = []
+            for item in receiver.received:
+                found += erp.parse_notification(item.headers, item.body).changes
+            return found
+
+        def named(changes: list[RecordChange]) -> set[tuple[RecordKind, str]]:
+            return {(change.kind, change.record_id) for change in changes}
+
+        wanted = set(ids.items())
+        receiver.wait_for(lambda _: wanted <= named(parsed()), timeout=10)
+        changes = parsed()
+        assert wanted <= named(changes)
+        assert all(change.source == erp.source for change in changes)
+        assert all(change.modified_at.tzinfo is not None for change in changes)
+        creates = {(c.kind, c.record_id) for c in changes if c.change_type == "create"}
+        assert (RecordKind.ORDER, ids[RecordKind.ORDER]) in creates
+        assert (RecordKind.PAYMENT, ids[RecordKind.PAYMENT]) in creates

@@ -9,7 +9,13 @@ from decimal import Decimal
 
 import pytest
 
-from sources.errors import RecordNotFound, SourceError, SourceValidationError
+from sources.errors import (
+    RecordNotFound,
+    SourceError,
+    SourceNotSupported,
+    SourceValidationError,
+)
+from sources.ports import ErpCapability
 from sources.records import (
     Address,
     CreditHold,
@@ -144,9 +150,17 @@ async def test_a_sales_order_is_posted_once_per_external_id(erp_harness: ErpHarn
         (line.sku, line.quantity) for line in order.lines
     ]
 
-    # and deleting it (a compensation) removes it
-    await erp_harness.erp.delete_sales_order(first)
-    assert await erp_harness.erp.orders_by_ids([first]) == {}
+    # and deleting it (a compensation) removes it; an ERP that keeps an order once it has
+    # processed it says so with a typed refusal, and the order stays as it was
+    if ErpCapability.DELETE_PROCESSED_ORDER in erp_harness.erp.capabilities:
+        await erp_harness.erp.delete_sales_order(first)
+        assert await erp_harness.erp.orders_by_ids([first]) == {}
+    else:
+        with pytest.raises(SourceNotSupported) as refused:
+            await erp_harness.erp.delete_sales_order(first)
+        assert refused.value.code == "NOT_SUPPORTED"
+        assert refused.value.capability == ErpCapability.DELETE_PROCESSED_ORDER.value
+        assert set(await erp_harness.erp.orders_by_ids([first])) == {first}
 
 
 async def test_an_order_with_an_unknown_product_is_refused(erp_harness: ErpHarness) -> None:

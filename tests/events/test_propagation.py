@@ -8,8 +8,9 @@ import uuid
 
 import pytest
 
+from domain import ownership
 from events.model import Event, EventType, event_id
-from events.propagation import CreditStatusPropagation
+from events.propagation import MIRRORED, CreditStatusPropagation
 from sources.errors import SourceError
 from sources.netsuite import NetSuiteErp
 from sources.salesforce import SalesforceCrm
@@ -136,3 +137,24 @@ async def test_a_write_that_failed_is_applied_when_the_event_comes_again(
     # then the standing is mirrored: the first attempt did not count as applied
     assert emulators.sf_get("Account", account)["Credit_Status__c"] == "On Hold"
     assert sf_control.count(PATCH_ACCOUNT) == 1
+
+
+async def test_nothing_is_mirrored_while_the_registry_gives_the_standing_to_the_crm(
+    handler: CreditStatusPropagation,
+    emulators: Emulators,
+    sf_control: SandboxControl,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # given a customer on hold in the ERP, and a registry where the CRM owns the standing
+    key, account, _ = customer_in_both(emulators, "ON")
+    monkeypatch.setattr(
+        ownership, "REGISTRY", ownership.REGISTRY.with_owner(MIRRORED, ownership.System.CRM)
+    )
+    sf_control.reset()
+
+    # when its credit event is handled
+    await handler.handle(credit_event(key, "ON_HOLD", dt.datetime.now(dt.UTC)))
+
+    # then the CRM's own value is left alone
+    assert sf_control.count(PATCH_ACCOUNT) == 0
+    assert emulators.sf_get("Account", account).get("Credit_Status__c") in (None, "")

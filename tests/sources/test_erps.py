@@ -4,6 +4,8 @@ an unknown name is refused at start, naming the variable or option and the known
 from __future__ import annotations
 
 import datetime as dt
+import json
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -99,3 +101,36 @@ def test_an_adapter_that_reads_its_own_variables_names_the_bad_one(
     assert refusal.value.problems == ["ACCORD_ABACUS_URL must be an https:// URL"]
     settings = load_settings({"ACCORD_ERP": "abacus", "ACCORD_ABACUS_URL": "https://erp"})
     assert (settings.erp, settings.erp_config) == ("abacus", "https://erp")
+
+
+def test_a_sandbox_running_another_erp_than_the_one_selected_is_refused_by_name(
+    sandbox: Endpoints, tmp_path: Path
+) -> None:
+    # given the endpoints of a sandbox whose ERP is Tryton
+    data = sandbox.to_json()
+    data.pop("netsuite")
+    data["sandbox"]["erp"] = "tryton"
+    data["tryton"] = {
+        "url": "http://127.0.0.1:9",
+        "database": "accord",
+        "user": "admin",
+        "password": "admin",
+        "ca_file": None,
+        "version": "7.0",
+        "backend": "sqlite",
+        "prepared": "",
+        "prepare_seconds": 0.0,
+        "pid": 0,
+        "work_dir": str(tmp_path),
+    }
+    endpoints_file = tmp_path / "sandbox.json"
+    endpoints_file.write_text(json.dumps(data))
+
+    # when Accord attaches to it with the default ERP selected
+    started = refused("--sandbox", str(endpoints_file))
+
+    # then it stops, saying which ERP the sandbox runs and how to match them
+    assert started.returncode == 2
+    assert "this sandbox runs tryton as its ERP, not NetSuite" in started.stderr
+    assert "--erp netsuite" in started.stderr
+    assert "Traceback" not in started.stderr

@@ -26,6 +26,7 @@ from sources.errors import (
     SourceValidationError,
 )
 from sources.netsuite import NetSuiteErp
+from sources.netsuite_http import NetSuiteConfig
 from sources.ports import CustomerQuery, InvoiceQuery
 from sources.records import CreditHold, CreditStatus, ErpCustomer, InvoiceStatus, OrderStatus
 from sources.resilience import ResiliencePolicy
@@ -353,6 +354,7 @@ async def test_certificate_client_assertion_gets_a_token(sandbox: Endpoints) -> 
         serialization.NoEncryption(),
     ).decode()
     _, config = configs_from_endpoints(sandbox, ResiliencePolicy())
+    assert isinstance(config, NetSuiteConfig)
     config = dataclasses.replace(
         config, client_secret=None, certificate_id="accord-sandbox-ns-certificate", private_key=pem
     )
