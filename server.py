@@ -3,6 +3,7 @@
     python server.py                      # embedded default: starts the sandbox emulators
     python server.py --sandbox F          # attach to a sandbox already running (its endpoints file)
     python server.py --endpoints-file F   # also write the started sandbox's endpoints to F
+    python server.py --workers N          # N worker processes on one port (state in Redis)
     ACCORD_SALESFORCE_...=... ACCORD_NETSUITE_...=... python server.py   # real systems
 
 Settings come from ``ACCORD_*`` environment variables (see `config.settings`).
@@ -12,14 +13,19 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import atexit
 import contextlib
+import dataclasses
 import datetime as dt
+import functools
 import logging
 import os
 import secrets
 import shutil
 import signal
+import socket
 import sys
+import tempfile
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -42,11 +48,13 @@ from api.health import Readiness, healthz
 from api.identity import BearerAuthenticator, OidcOptions, TokenVerifier
 from api.listener import ListenError, address_of, listen
 from api.persisted import PersistedQueries, PersistedQueryOptions
+from api.response_cache import ResponseCache, ResponseCacheSettings
 from api.sdl import SchemaDocument
 from api.serving import serve
 from api.subscriptions import SubscriptionLimits, SubscriptionServer
 from api.telemetry import MetricsEndpoint, RequestTelemetry, caller_samples, registered_names
 from api.webhooks import intake_routes
+from api.workers import WorkerFailed, available_cores, run_workers
 from cache import CacheSettings, InvalidatingCrm, InvalidatingErp, ReadCache
 from config.settings import Settings, SettingsError, load_settings
 from domain.caller import Caller
@@ -171,6 +179,7 @@ class AppOptions:
     recover_workflows: bool = True
     today: Callable[[], dt.date] | None = None  # None: the ERP's own date (sources.clock)
     cache: CacheSettings = field(default_factory=CacheSettings)  # the read cache (docs/caching.md)
+    responses: ResponseCacheSettings = field(default_factory=ResponseCacheSettings)  # with it
     persisted_queries: PersistedQueryOptions = field(default_factory=PersistedQueryOptions)
     events: EventOptions = field(default_factory=lambda: EventOptions())
     subscriptions: SubscriptionLimits = field(default_factory=SubscriptionLimits)
@@ -231,6 +240,7 @@ def options_from(
             recover_every=settings.workflow_recovery,
             retry_for=settings.workflow_retry,
         ),
+        responses=ResponseCacheSettings(enabled=settings.response_cache),
         persisted_queries=settings.persisted_queries,
         cors=settings.cors,
         exposure=settings.exposure,
@@ -346,7 +356,12 @@ def create_app(
     persisted = PersistedQueries(options.persisted_queries, backend)
     exposure = options.exposure
     sdl_document = SchemaDocument(sdl_of(schema), authenticator, exposure.introspection)
-    pipeline = build_pipeline(schema, exposure, persisted, backend)
+    # Answers to persisted queries, dropped with the records they hold (api/response_cache.py)
+    responses = None
+    if cache is not None and options.responses.enabled:
+        responses = ResponseCache(options.responses, changed_since=cache.changed_since)
+        cache.on_invalidate(responses.invalidated)
+    pipeline = build_pipeline(schema, exposure, persisted, backend, responses)
     callers = CallerSlots(exposure.callers)
     metrics.watch(callers, caller_samples)
     metrics.OPERATION_NAMES.know(registered_names(options.persisted_queries.registered.values()))
@@ -368,6 +383,7 @@ def create_app(
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
         app.state.cache = cache  # for the event bus's invalidation, and for tests
+        app.state.responses = responses  # for tests
         app.state.pipeline = pipeline  # for tests
         app.state.services = services  # the write path, for tests that watch its workflows
         app.state.callers = callers  # the subscription slots held, for tests
@@ -573,7 +589,105 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument(
         "--erp", metavar="NAME", help="the ERP adapter (default: ACCORD_ERP, else netsuite)"
     )
+    parser.add_argument(
+        "--workers",
+        type=_workers,
+        help="worker processes serving the port (default: one per core with Redis configured, "
+        "1 with state in memory)",
+    )
     return parser.parse_args(argv)
+
+
+def _workers(text: str) -> int:
+    try:
+        workers = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a number of workers") from None
+    if not 1 <= workers <= 256:
+        raise argparse.ArgumentTypeError(f"{workers} workers: use 1 to 256")
+    return workers
+
+
+def worker_count(requested: int | None, settings: Settings) -> tuple[int, str]:
+    """How many worker processes to run, and why that many (a line to print).
+
+    Workers share nothing in memory, so with state in memory there can be one only: a second
+    would have idempotency records, workflows, caches and events of its own."""
+    if settings.redis_url is None:
+        if requested is not None and requested > 1:
+            raise SettingsError(
+                [
+                    f"--workers {requested}: state is in memory, which worker processes cannot "
+                    "share; set ACCORD_REDIS_URL to run more than one"
+                ]
+            )
+        return 1, "Accord runs 1 worker process: its state is in memory, which workers cannot share"
+    if requested is not None:
+        return requested, f"Accord runs {requested} worker process{'es' if requested > 1 else ''}"
+    cores = available_cores()
+    return cores, (
+        f"Accord runs {cores} worker process{'es' if cores > 1 else ''}: one per core, "
+        "state in Redis"
+    )
+
+
+@dataclass(frozen=True)
+class WorkerApp:
+    """What a worker process builds its application from (sent to it pickled)."""
+
+    salesforce: SalesforceConfig
+    erp_config: Any  # the chosen ERP adapter's configuration (a NetSuiteConfig...)
+    options: AppOptions
+    host: str
+    port: int
+    log_level: str
+    telemetry: TelemetryOptions
+
+
+def _observe(level: str, telemetry: TelemetryOptions) -> None:
+    """Every line, uvicorn's included, in one format with the request's ids; traces recorded
+    only when there is a collector (docs/operations.md)."""
+    configure_logging(level, telemetry.log_format)
+    if telemetry.otlp_endpoint:
+        tracing.configure(endpoint=telemetry.otlp_endpoint, service_name=telemetry.service_name)
+    logging.getLogger("httpx").setLevel(logging.WARNING)  # a line per upstream call is noise
+
+
+def shared_metrics(workers: int) -> None:
+    """Make the workers' metrics one set: each worker writes its instruments to a directory
+    they share (prometheus-client's multiprocess mode), and /metrics on any worker adds them
+    up. A directory given in ``PROMETHEUS_MULTIPROC_DIR`` is used as it is; otherwise a
+    temporary one, removed when the supervisor exits. Set before the workers start."""
+    if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
+        return
+    directory = tempfile.mkdtemp(prefix="accord-metrics-")
+    atexit.register(shutil.rmtree, directory, ignore_errors=True)
+    os.environ["PROMETHEUS_MULTIPROC_DIR"] = directory
+    print(f"{workers} workers share their metrics through {directory}", flush=True)
+
+
+def serve_worker(
+    spec: WorkerApp, sock: socket.socket, index: int, started: Callable[[], None]
+) -> None:
+    """One worker process: its own application on its socket (`api.workers`)."""
+    _observe(spec.log_level, spec.telemetry)
+    options = spec.options
+    if index > 0 and options.events.sandbox is not None:
+        # one worker points the sandbox's webhooks at the shared port (and stops them at the
+        # end); any worker may take each delivery
+        options = dataclasses.replace(
+            options, events=dataclasses.replace(options.events, sandbox=None)
+        )
+    app = create_app(spec.salesforce, spec.erp_config, options)
+    serve(
+        app,
+        host=spec.host,
+        port=spec.port,
+        log_level=spec.log_level,
+        sock=sock,
+        on_started=started,
+        log_config=None,  # uvicorn's lines go through the handler `_observe` set up
+    )
 
 
 def _port(text: str) -> int:
@@ -621,15 +735,14 @@ def main(argv: list[str] | None = None) -> int:
     except SettingsError as exc:
         print(exc, file=sys.stderr)
         return 2
-    # Every line, uvicorn's included, in one format with the request's ids (docs/operations.md).
-    configure_logging(settings.log_level, settings.telemetry.log_format)
-    if settings.telemetry.otlp_endpoint:  # traces are recorded only when there is a collector
-        tracing.configure(
-            endpoint=settings.telemetry.otlp_endpoint,
-            service_name=settings.telemetry.service_name,
-        )
+    _observe(settings.log_level, settings.telemetry)
+    if settings.telemetry.otlp_endpoint:
         logger.info("traces go to %s (OTLP/HTTP)", settings.telemetry.otlp_endpoint)
-    logging.getLogger("httpx").setLevel(logging.WARNING)  # a line per upstream call is noise
+    try:
+        workers, why = worker_count(args.workers, settings)
+    except SettingsError as exc:
+        print(exc, file=sys.stderr)
+        return 2
     if settings.redis_url:  # before anything starts: one line, not a traceback, if unusable
         try:
             for warning in check_redis(settings.redis_url, timeout=settings.redis_timeout):
@@ -675,26 +788,52 @@ def main(argv: list[str] | None = None) -> int:
             print(notice, flush=True)
         salesforce, erp_config = source_configs(settings, endpoints_file)
         endpoints = Endpoints.read(endpoints_file) if settings.sandbox and endpoints_file else None
-        sock = listen(args.host, args.port)
+        sock = listen(args.host, args.port, reuse_port=workers > 1)
         bound = address_of(sock)
         port = int(sock.getsockname()[1])
         shown_host = "127.0.0.1" if args.host in ("0.0.0.0", "::", "") else args.host
         options = options_from(
             settings, sandbox=endpoints, public_url=f"http://{shown_host}:{port}"
         )
-        app = create_app(salesforce, erp_config, options)
-        print(f"Accord serves GraphQL at http://{bound}/graphql", flush=True)
-        serve(
-            app,
-            host=args.host,
-            port=port,
-            log_level=settings.log_level,
-            sock=sock,
-            log_config=None,  # uvicorn's lines go through the handler set up above
-        )
+        print(why, flush=True)
+        if workers == 1:
+            app = create_app(salesforce, erp_config, options)
+            print(f"Accord serves GraphQL at http://{bound}/graphql", flush=True)
+            serve(
+                app,
+                host=args.host,
+                port=port,
+                log_level=settings.log_level,
+                sock=sock,
+                log_config=None,  # uvicorn's lines go through the handler `_observe` set up
+            )
+        else:
+            sockets = [sock] + [
+                listen(args.host, port, reuse_port=True) for _ in range(workers - 1)
+            ]
+            spec = WorkerApp(
+                salesforce,
+                erp_config,
+                options,
+                args.host,
+                port,
+                settings.log_level,
+                settings.telemetry,
+            )
+            shared_metrics(workers)
+
+            def started(pids: list[int]) -> None:
+                listed = " ".join(str(pid) for pid in pids)
+                print(f"Workers started: pids {listed}", flush=True)
+                print(f"Accord serves GraphQL at http://{bound}/graphql", flush=True)
+
+            run_workers(functools.partial(serve_worker, spec), sockets, on_started=started)
     except (SettingsError, ListenError) as exc:
         print(exc, file=sys.stderr)
         return 2
+    except WorkerFailed as exc:
+        print(f"Accord stopped: {exc}", file=sys.stderr)
+        return 1
     except (_Stop, KeyboardInterrupt):
         return 0
     finally:

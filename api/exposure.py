@@ -15,6 +15,7 @@ from api.budget import CostBudget
 from api.callers import CallerLimits
 from api.persisted import PersistedQueries
 from api.pipeline import Introspection, Limits, Pipeline
+from api.response_cache import ResponseCache
 from api.telemetry import ObservedPipeline
 from state.backend import StateBackend
 
@@ -33,9 +34,11 @@ def build_pipeline(
     exposure: Exposure,
     persisted: PersistedQueries,
     backend: StateBackend,
+    responses: ResponseCache | None = None,
 ) -> Pipeline:
     """The request pipeline of a strawberry ``schema``, with ``exposure``'s limits; budgets
-    are kept in ``backend`` (Redis when configured)."""
+    are kept in ``backend`` (Redis when configured); answers to persisted queries in
+    ``responses`` when given."""
     return ObservedPipeline(
         schema._schema,
         schema.as_str(),
@@ -44,4 +47,5 @@ def build_pipeline(
         budget=CostBudget(backend, exposure.budget_per_minute),
         introspection=exposure.introspection,
         executor_class=schema.execution_context_class,
+        responses=responses,
     )

@@ -128,9 +128,18 @@ class GraphQLHttp:
         result = outcome.result
         status = 400 if outcome.pre_execution and media == GRAPHQL_RESPONSE else 200
         clean = not result.errors and not (result.extensions and "stale" in result.extensions)
+        headers = outcome.charge.headers() if outcome.charge else {}
+        if request.method == "GET" and clean and outcome.cache_control:
+            headers["Cache-Control"] = outcome.cache_control
+        kept = outcome.answer
+        if kept is not None and media in kept.encoded:
+            # a kept answer is the same bytes for every caller it is shared with
+            return Response(kept.encoded[media], status, headers=headers, media_type=media), clean
         body = format_result(result, outcome.extensions, reader=caller.role)
-        budget = outcome.charge.headers() if outcome.charge else None
-        return JSONResponse(body, status, headers=budget, media_type=media), clean
+        response = JSONResponse(body, status, headers=headers, media_type=media)
+        if kept is not None and status == 200:
+            kept.encoded[media] = bytes(response.body)
+        return response, clean
 
 
 def _refused(error: RequestError, media: str) -> Response:

@@ -17,8 +17,11 @@ class ListenError(Exception):
     """The address cannot be listened on; the message is the one line to show."""
 
 
-def listen(host: str, port: int) -> socket.socket:
-    """A TCP socket bound to ``host``:``port`` (the first address the host resolves to)."""
+def listen(host: str, port: int, *, reuse_port: bool = False) -> socket.socket:
+    """A TCP socket bound to ``host``:``port`` (the first address the host resolves to).
+
+    ``reuse_port``: several such sockets may be bound to the same port (``SO_REUSEPORT``),
+    one per worker process, and the kernel spreads new connections across them."""
     try:
         found = socket.getaddrinfo(
             host or None, port, type=socket.SOCK_STREAM, flags=socket.AI_PASSIVE
@@ -28,6 +31,8 @@ def listen(host: str, port: int) -> socket.socket:
     family, kind, proto, _, address = found[0]
     sock = socket.socket(family, kind, proto)
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    if reuse_port:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT, 1)
     try:
         sock.bind(address)
     except OSError as exc:

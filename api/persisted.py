@@ -101,10 +101,15 @@ class PersistedQueryOptions:
 
 @dataclass(frozen=True)
 class Resolved:
-    """The document to run, and the hash to register it under once it validates (apq)."""
+    """The document to run, and the hash to register it under once it validates (apq).
+
+    ``digest`` is the document's SHA-256 when it is a persisted or registered operation (the
+    request named it by hash, or only registered operations run): the response cache keeps
+    answers to those only."""
 
     document: str
     register: str | None = None
+    digest: str | None = None
 
 
 class PersistedQueries:
@@ -132,10 +137,11 @@ class PersistedQueries:
             if not isinstance(query, str):
                 raise bad_extension("the request has no GraphQL query")
             if self.mode is Mode.REGISTERED:
-                document = self._registered.get(sha256(query))
+                digest = sha256(query)
+                document = self._registered.get(digest)
                 if document is None:
                     raise not_in_list("the document")
-                return Resolved(document)
+                return Resolved(document, digest=digest)
             return Resolved(query)
         if self.mode is Mode.OFF:
             raise not_supported()
@@ -146,16 +152,16 @@ class PersistedQueries:
             document = self._registered.get(digest)
             if document is None:
                 raise not_in_list(f"the persisted query {digest}")
-            return Resolved(document)
+            return Resolved(document, digest=digest)
         if query is not None:
-            return Resolved(query, None if digest in self._known else digest)
+            return Resolved(query, None if digest in self._known else digest, digest)
         document = self._known.get(digest)
         if document is None:
             document = await self._load(digest)
             if document is None:
                 raise not_found()
             self._known[digest] = document
-        return Resolved(document)
+        return Resolved(document, digest=digest)
 
     async def register(self, digest: str, document: str) -> None:
         """Keep ``document`` under ``digest`` (its SHA-256, checked by `resolve`)."""

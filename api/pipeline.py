@@ -60,7 +60,9 @@ from api import analysis, inputs
 from api.budget import Charge, CostBudget
 from api.cost import CostCalculator, Weights
 from api.persisted import PersistedQueries
+from api.response_cache import CachedAnswer, ResponseCache, ResponsePlan, plan_of
 from cache.bounded import SizedLRUCache
+from cache.reads import ReadLog
 from domain.caller import Caller
 from schema.scalars import DEFAULT_DATE_WINDOW, date_window
 
@@ -132,6 +134,7 @@ class Prepared:
     size: int = 0
     cost_inputs: dict[str | None, tuple[str, ...]] = field(default_factory=dict)
     costs: dict[tuple[str | None, str], int] = field(default_factory=dict)
+    plans: dict[str | None, ResponsePlan] = field(default_factory=dict)  # by operation name
 
     @classmethod
     def of(
@@ -166,6 +169,9 @@ class Outcome:
     name: str | None = None  # the operation's name, once one is chosen (None: unnamed)
     extensions: dict[str, Any] = field(default_factory=dict)
     charge: Charge | None = None  # what the caller's budget holds after this operation
+    answer: CachedAnswer | None = None  # the kept answer this result is (or was just kept as)
+    cached: bool = False  # served from the response cache
+    cache_control: str | None = None  # for GET: how long an HTTP cache may keep the answer
 
 
 SWITCH_INTERVAL = 0.001  # seconds a thread holds the GIL while another waits for it
@@ -184,8 +190,10 @@ class Pipeline:
         budget: CostBudget | None = None,
         introspection: Introspection = Introspection.ON,
         executor_class: Any = None,
+        responses: ResponseCache | None = None,
     ) -> None:
         self.schema = schema
+        self.responses = responses
         self.limits = limits
         self.persisted = persisted or PersistedQueries()
         self.budget = budget
@@ -312,6 +320,26 @@ class Pipeline:
         charge = await self._charge(caller, client, cost)
         extensions = {"cost": {"requested": cost, "limit": self.limits.max_cost}}
 
+        # A persisted or registered query's answer may be kept (api.response_cache); the checks
+        # above (limits, cost, budget) run for it all the same.
+        plan: ResponsePlan | None = None
+        key = None
+        if self.responses is not None and resolved.digest is not None and kind is _Q:
+            plan = self._plan(prepared, document, operation)
+            if plan.cacheable:
+                key = self.responses.key(resolved.digest, name, variables, caller.role)
+                hit = self.responses.get(key)
+                if hit is not None:
+                    return Outcome(
+                        hit.result,
+                        operation=kind,
+                        extensions=extensions,
+                        charge=charge,
+                        answer=hit,
+                        cached=True,
+                        cache_control=_cache_control(plan, hit.max_age(self.responses.now())),
+                    )
+
         context = context_for(caller)
         date_window.set(self.limits.date_window_days)  # read as variables are coerced
         arguments: dict[str, Any] = {
@@ -343,6 +371,15 @@ class Pipeline:
             and bool(result.errors)
             and all(error.path is None for error in result.errors or ())
         )
+        kept: CachedAnswer | None = None
+        cache_control = None
+        reads = getattr(context, "reads", None)
+        clean = not result.errors and not (result.extensions and "stale" in result.extensions)
+        if key is not None and plan is not None and clean and isinstance(reads, ReadLog):
+            assert self.responses is not None
+            kept = self.responses.put(key, result, plan, reads)
+            if not reads.untracked and reads.targets:
+                cache_control = _cache_control(plan, int(self.responses.lifetime(plan, reads)))
         return Outcome(
             result,
             pre_execution=pre_execution,
@@ -350,7 +387,18 @@ class Pipeline:
             name=chosen,
             extensions=extensions,
             charge=charge,
+            answer=kept,
+            cache_control=cache_control,
         )
+
+    def _plan(
+        self, prepared: Prepared, document: DocumentNode, operation: OperationDefinitionNode
+    ) -> ResponsePlan:
+        name = operation.name.value if operation.name else None
+        plan = prepared.plans.get(name)
+        if plan is None:
+            plan = prepared.plans[name] = plan_of(self.schema, document, operation)
+        return plan
 
     async def _cost(
         self,
@@ -383,6 +431,14 @@ class Pipeline:
         if self.budget is None:
             return None
         return await self.budget.charge(caller_key(caller, client), cost)
+
+
+def _cache_control(plan: ResponsePlan, max_age: int) -> str | None:
+    """``Cache-Control`` of a persisted query's clean answer: private unless every field it
+    selects is read alike by every caller."""
+    if max_age <= 0:
+        return None
+    return f"{'public' if plan.public else 'private'}, max-age={max_age}"
 
 
 def _values(variables: Mapping[str, Any], names: tuple[str, ...]) -> str:

@@ -19,6 +19,7 @@ from __future__ import annotations
 import gc
 import importlib.util
 import socket
+from collections.abc import Callable
 from typing import Any, Literal, TypedDict
 
 import uvicorn
@@ -60,13 +61,15 @@ def serve(
     port: int,
     log_level: str,
     sock: socket.socket | None = None,
+    on_started: Callable[[], None] | None = None,
     **config: Any,
 ) -> None:
-    """Serve ``app`` with uvicorn (one worker, no access log) until it is told to stop; on
-    ``sock`` when given (bound already), else on ``host``:``port``. Once told to stop, open
-    connections (an event stream never ends by itself) get `GRACE` seconds to finish."""
+    """Serve ``app`` with uvicorn (one process, no access log) until it is told to stop; on
+    ``sock`` when given (bound already), else on ``host``:``port``. ``on_started`` is called
+    once the application has started and the socket accepts connections. Once told to stop,
+    open connections (an event stream never ends by itself) get `GRACE` seconds to finish."""
     config.setdefault("timeout_graceful_shutdown", GRACE)
-    server = uvicorn.Server(
+    server = _Server(
         uvicorn.Config(
             app,
             host=host,
@@ -80,4 +83,14 @@ def serve(
     gc.collect()
     gc.freeze()
     # on the configured event loop: Server.serve under asyncio.run would not be
+    server.on_started = on_started
     server.run(sockets=[sock] if sock is not None else None)
+
+
+class _Server(uvicorn.Server):
+    on_started: Callable[[], None] | None = None
+
+    async def startup(self, sockets: list[socket.socket] | None = None) -> None:
+        await super().startup(sockets)
+        if self.started and self.on_started is not None:
+            self.on_started()

@@ -7,6 +7,9 @@
 Scenarios (docs/performance.md says what each figure means):
 
     --lightning  credit query on a warm cache: requests/s against a bare strawberry app
+    --persisted  the same query by its hash (answers kept whole): requests/s and p99
+    --workers    the same query on two worker processes against one (state in Redis)
+    --lists      300 customers with credit and invoices, warm: time against bare strawberry
     --portal     100 customers with their lists: upstream requests and latency against the plan
     --cold       credit query, nothing cached, 50 ms per upstream call: Accord's own time
     --freshness  payment posted in the ERP -> new balance served
@@ -29,12 +32,27 @@ import time
 import traceback
 from pathlib import Path
 
-from bench import cold, connections, events, freshness, healing, lightning, memory, portal, soak
+from bench import (
+    cold,
+    connections,
+    events,
+    freshness,
+    healing,
+    lightning,
+    lists,
+    memory,
+    portal,
+    soak,
+    workers,
+)
 from bench.harness import RESULTS, write_result
 from bench.suite import Bench, Outcome, Scenario, machine
 
 SCENARIOS: dict[str, Scenario] = {
     "lightning": lightning.run,
+    "persisted": lightning.run_persisted,
+    "workers": workers.run,
+    "lists": lists.run,
     "portal": portal.run,
     "cold": cold.run,
     "freshness": freshness.run,

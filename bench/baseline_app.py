@@ -3,9 +3,12 @@
 It has the shape of Accord's Lightning credit query, ``customer(salesforceId) { name credit
 { limit { amount currency } balance { amount } overdue { amount } available { amount }
 status } }``, with the same scalars (``Decimal`` as a string, ``CurrencyCode``) and enum, and
-answers every id with the same constant customer. It is strawberry's own ASGI app with its
-parser and validation caches on, served the way Accord is (`api.serving.serve`: uvicorn with
-the same loop and parser, one worker, the start-up heap frozen). The distance from it to
+answers every id with the same constant customer. For the lists scenario it also answers
+``customers(first) { nodes { name credit {...} invoices(first) { nodes { number status
+amountDue { amount } dueDate } } } }`` with that many constant customers of five invoices.
+It is strawberry's own ASGI app with its parser and validation caches on, served the way
+Accord is (`api.serving.serve`: uvicorn with the same loop and parser, one worker, the
+start-up heap frozen). The distance from it to
 Accord is then Accord's own work: its HTTP layer, context, resolvers and cache.
 
     python -m bench.baseline_app --port P
@@ -14,6 +17,7 @@ Accord is then Accord's own work: its HTTP layer, context, resolvers and cache.
 from __future__ import annotations
 
 import argparse
+import datetime as dt
 import decimal
 import enum
 from typing import NewType
@@ -49,10 +53,56 @@ class CreditSummary:
     status: CreditStatus
 
 
+@strawberry.enum
+class InvoiceStatus(enum.Enum):
+    OPEN = "OPEN"
+    PARTIALLY_PAID = "PARTIALLY_PAID"
+    PAID = "PAID"
+    OVERDUE = "OVERDUE"
+
+
+@strawberry.type
+class AmountDue:
+    amount: decimal.Decimal
+
+
+@strawberry.type
+class Invoice:
+    number: str
+    status: InvoiceStatus
+    amount_due: AmountDue
+    due_date: dt.date | None
+
+
+@strawberry.type
+class InvoiceConnection:
+    nodes: list[Invoice]
+
+
+INVOICES = [
+    Invoice(
+        number=f"INV-{n:05d}",
+        status=InvoiceStatus.OPEN,
+        amount_due=AmountDue(amount=decimal.Decimal("1250.00")),
+        due_date=dt.date(2026, 1, 31),
+    )
+    for n in range(5)
+]
+
+
 @strawberry.type
 class Customer:
     name: str
     credit: CreditSummary | None
+
+    @strawberry.field
+    def invoices(self, first: int | None = 50) -> InvoiceConnection | None:
+        return InvoiceConnection(nodes=INVOICES[: first or 0])
+
+
+@strawberry.type
+class CustomerConnection:
+    nodes: list[Customer]
 
 
 def _money(amount: str) -> Money:
@@ -71,11 +121,18 @@ CUSTOMER = Customer(
 )
 
 
+MANY = [Customer(name=f"Customer {n}", credit=CUSTOMER.credit) for n in range(500)]
+
+
 @strawberry.type
 class Query:
     @strawberry.field
     def customer(self, salesforce_id: strawberry.ID) -> Customer | None:
         return CUSTOMER
+
+    @strawberry.field
+    def customers(self, first: int | None = 50) -> CustomerConnection | None:
+        return CustomerConnection(nodes=MANY[: first or 0])
 
 
 schema = strawberry.Schema(

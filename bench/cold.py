@@ -9,7 +9,10 @@ not asked for before, on an Accord whose read cache is off, and the two are inte
 sample by sample so that both see the same machine.
 
 Figures: Accord's p50 minus the baseline's p50 (its own time on the critical path, target at
-most 2 ms), the same at p99, and Accord's p50 over the baseline's.
+most 2 ms), as the median of four runs of 25 samples, printed with the lowest and highest run;
+the same at p99 over all samples, and Accord's p50 over the baseline's. A run in which Accord
+answered sooner than the same calls made alone is impossible: it is flagged as noise and
+repeated.
 """
 
 from __future__ import annotations
@@ -21,7 +24,7 @@ import httpx
 
 from bench.harness import AccordProcess, cpu_seconds
 from bench.queries import credit
-from bench.suite import UNCACHED_ENV, Bench, Outcome, at_most, figure, ms
+from bench.suite import UNCACHED_ENV, Bench, Outcome, Spread, at_most, figure, ms, repeated
 
 LATENCY_MS = 50.0
 TARGET_MS = 2.0
@@ -35,10 +38,13 @@ def _quantile(values: list[float], q: float) -> float:
 
 def run(bench: Bench) -> Outcome:
     box = bench.sandbox()
-    samples = int(bench.pick(100, 15))
+    per_block = int(bench.pick(25, 5))
+    blocks = 4 if not bench.quick else 3
     ids = box.upstream.known_to_both(300)
     accord_times: list[float] = []
     direct_times: list[float] = []
+    counter = iter(range(10**6))
+    skipped = [0]  # accounts passed over, each after the baseline's two calls
     with (
         AccordProcess(box.endpoints_file, UNCACHED_ENV) as accord,
         httpx.Client(base_url=accord.url, timeout=30) as client,
@@ -48,28 +54,48 @@ def run(bench: Bench) -> Outcome:
         box.control.reset()
         box.control.fault(pattern="/services/*", latency_ms=LATENCY_MS)
         cpu_before = cpu_seconds(accord.pid)
-        try:
-            for sample in range(samples):
-                salesforce_id = ids[sample % (len(ids) - 1)]
-                direct_times.append(box.upstream.credit_critical_path(salesforce_id))
+
+        def block() -> tuple[float, list[float], list[float]]:
+            mine: list[float] = []
+            direct: list[float] = []
+            while len(mine) < per_block:
+                salesforce_id = ids[next(counter) % (len(ids) - 1)]
+                try:
+                    direct.append(box.upstream.credit_critical_path(salesforce_id))
+                except RuntimeError:  # an account whose ERP customer is missing (drift)
+                    skipped[0] += 1
+                    continue
                 started = time.perf_counter()
                 credit(client, salesforce_id)
-                accord_times.append(time.perf_counter() - started)
+                mine.append(time.perf_counter() - started)
+            return ms(statistics.median(mine) - statistics.median(direct)), mine, direct
+
+        try:
+            # Accord cannot answer sooner than the same calls made alone: such a run is noise
+            kept, noise = repeated(block, runs=blocks, plausible=lambda run: run[0] >= 0)
+            samples = per_block * (len(kept) + len(noise))
             upstream = box.control.total()
             accord_cpu = (cpu_seconds(accord.pid) - cpu_before) / samples
         finally:
             box.control.reset()
+    for _, mine, direct in kept:
+        accord_times.extend(mine)
+        direct_times.extend(direct)
+    spread = Spread.of(
+        [run[0] for run in kept], [run[0] for run in noise], suspect=any(r[0] < 0 for r in kept)
+    )
     accord_p50, direct_p50 = (
         ms(statistics.median(accord_times)),
         ms(statistics.median(direct_times)),
     )
     accord_p99, direct_p99 = ms(_quantile(accord_times, 0.99)), ms(_quantile(direct_times, 0.99))
-    over_p50, over_p99 = accord_p50 - direct_p50, accord_p99 - direct_p99
-    per_query = (upstream - CALLS * samples) / samples  # the baseline's own calls left out
+    over_p50, over_p99 = spread.median, accord_p99 - direct_p99
+    # the baseline's own calls left out, those of passed-over accounts too
+    per_query = (upstream - CALLS * (samples + skipped[0])) / samples
     return Outcome(
         scenario="cold",
         line=(
-            f"cold       Accord - bare upstream calls = {over_p50:.1f} ms at p50 (target <= "
+            f"cold       Accord - bare upstream calls = {spread.text(1, ' ms')} at p50 (target <= "
             f"{TARGET_MS:g}), {over_p99:.1f} ms at p99 - Accord p50 {accord_p50:.1f} / p99 "
             f"{accord_p99:.1f} ms, the {CALLS} calls alone p50 {direct_p50:.1f} / p99 "
             f"{direct_p99:.1f} ms, {LATENCY_MS:g} ms injected per call"
@@ -90,6 +116,7 @@ def run(bench: Bench) -> Outcome:
         },
         details={
             "samples": samples,
+            "overhead_p50_ms_runs": spread.json(),
             "injected_latency_ms": LATENCY_MS,
             "accord_p50_ms": round(accord_p50, 2),
             "accord_p99_ms": round(accord_p99, 2),

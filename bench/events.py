@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-import os
 import statistics
 import time
 import uuid
@@ -28,37 +27,13 @@ from typing import Any
 import websockets
 from websockets.typing import Subprotocol
 
-from bench.harness import AccordProcess
-from bench.suite import Bench, Outcome, at_least, at_most, figure, ms
+from bench.harness import AccordProcess, delete_keys, shared_redis
+from bench.suite import Bench, Outcome, Spread, at_least, at_most, figure, ms
 
 TARGET_MS = 1000.0
 PAYMENT = Decimal("1.00")
 CONNECTIONS, PER_CONNECTION = 50, 20
 SUBSCRIPTION = "subscription($c: ID) { paymentReceived(customerId: $c) { event { id subject } } }"
-
-
-def _redis_url() -> str | None:
-    url = os.environ.get("ACCORD_TEST_REDIS_URL", "redis://127.0.0.1:6379/0")
-    try:
-        import redis
-
-        redis.Redis.from_url(url, socket_connect_timeout=2).ping()
-    except Exception:
-        return None
-    return url
-
-
-def _delete_keys(url: str, prefix: str) -> None:
-    """Leave the Redis as the scenario found it: drop every key under ``prefix``."""
-    import redis
-
-    client = redis.Redis.from_url(url, socket_connect_timeout=2)
-    try:
-        keys = list(client.scan_iter(match=f"{prefix}*", count=1000))
-        for start in range(0, len(keys), 500):
-            client.delete(*keys[start : start + 500])
-    finally:
-        client.close()
 
 
 async def _connect(url: str, subscriptions: int, customer: str) -> Any:
@@ -133,7 +108,7 @@ async def _measure(
 
 
 def run(bench: Bench) -> Outcome:
-    redis_url = _redis_url()
+    redis_url = shared_redis()
     if redis_url is None:
         reason = "no Redis answers at ACCORD_TEST_REDIS_URL; two processes share their bus there"
         return Outcome(
@@ -188,7 +163,7 @@ def run(bench: Bench) -> Outcome:
                 )
             )
     finally:
-        _delete_keys(redis_url, prefix)
+        delete_keys(redis_url, prefix)
     subscribers = CONNECTIONS * PER_CONNECTION
     errors = (samples - len(single)) + (subscribers - delivered)
     if not single or not fanned:
@@ -204,7 +179,8 @@ def run(bench: Bench) -> Outcome:
     return Outcome(
         "events",
         (
-            f"events     payment -> subscriber on the other process: p50 {p50:.0f} ms, p99 "
+            f"events     payment -> subscriber on the other process: p50 "
+            f"{Spread.of([ms(t) for t in single]).text(0, ' ms')}, p99 "
             f"{p99:.0f} ms (target <= {TARGET_MS:.0f} ms); {subscribers} subscribers: "
             f"{delivered}/{subscribers} in {fan:.0f} ms = {ratio:.2f}x one subscriber"
         ),

@@ -105,10 +105,16 @@ class ServerProcess:
 
 
 class AccordProcess(ServerProcess):
+    """``python server.py --sandbox F --workers N``: one worker process unless told (more need
+    ``ACCORD_REDIS_URL`` in ``env``); ready once every worker serves."""
+
     name = "accord"
 
-    def __init__(self, endpoints_file: Path, env: dict[str, str] | None = None) -> None:
+    def __init__(
+        self, endpoints_file: Path, env: dict[str, str] | None = None, *, workers: int = 1
+    ) -> None:
         self.endpoints_file = endpoints_file
+        self.workers = workers
         super().__init__(
             ["server.py", "--sandbox", str(endpoints_file)],
             # Pollers off: the scenarios measure serving; webhooks keep Accord up to date. A
@@ -124,7 +130,18 @@ class AccordProcess(ServerProcess):
                 **(env or {}),
             },
         )
-        self.args += ["--port", str(self.port)]
+        self.args += ["--port", str(self.port), "--workers", str(workers)]
+
+    def _ready(self) -> bool:
+        # with several workers, the first to start answers before the others serve
+        return "Accord serves GraphQL at" in self.output() and super()._ready()
+
+    def worker_pids(self) -> list[int]:
+        """The worker processes' ids (the server's own with one worker)."""
+        for line in self.output().splitlines():
+            if line.startswith("Workers started: pids "):
+                return [int(pid) for pid in line.split("pids ", 1)[1].split()]
+        return [self.pid]
 
     def __enter__(self) -> AccordProcess:
         super().__enter__()
@@ -147,6 +164,32 @@ class BaselineProcess(ServerProcess):
     def __enter__(self) -> BaselineProcess:
         super().__enter__()
         return self
+
+
+def shared_redis() -> str | None:
+    """The Redis the multi-process scenarios share (``ACCORD_TEST_REDIS_URL``, default
+    redis://127.0.0.1:6379/0), or None when it does not answer."""
+    url = os.environ.get("ACCORD_TEST_REDIS_URL", "redis://127.0.0.1:6379/0")
+    try:
+        import redis
+
+        redis.Redis.from_url(url, socket_connect_timeout=2).ping()
+    except Exception:
+        return None
+    return url
+
+
+def delete_keys(url: str, prefix: str) -> None:
+    """Leave the Redis as a scenario found it: drop every key under ``prefix``."""
+    import redis
+
+    client = redis.Redis.from_url(url, socket_connect_timeout=2)
+    try:
+        keys = list(client.scan_iter(match=f"{prefix}*", count=1000))
+        for start in range(0, len(keys), 500):
+            client.delete(*keys[start : start + 500])
+    finally:
+        client.close()
 
 
 def peak_rss_kib(pid: int) -> int:

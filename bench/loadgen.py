@@ -74,10 +74,21 @@ class LoadResult:
         }
 
 
-def graphql_post(host: str, port: int, query: str, variables: dict[str, Any] | None) -> bytes:
+def graphql_post(
+    host: str,
+    port: int,
+    query: str | None,
+    variables: dict[str, Any] | None,
+    extensions: dict[str, Any] | None = None,
+) -> bytes:
     """One ``POST /graphql`` request as the benchmarks' caller (`bench.queries.KEY`), encoded
-    for the wire."""
-    body = json.dumps({"query": query, "variables": variables}).encode()
+    for the wire; ``query`` None with ``extensions`` naming a persisted query by its hash."""
+    fields: dict[str, Any] = {"variables": variables}
+    if query is not None:
+        fields["query"] = query
+    if extensions is not None:
+        fields["extensions"] = extensions
+    body = json.dumps(fields).encode()
     head = (
         f"POST /graphql HTTP/1.1\r\nHost: {host}:{port}\r\n"
         f"Content-Type: application/json\r\nAccept: application/json\r\n"

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 from typing import Any
 
 import httpx
@@ -50,9 +51,38 @@ def graphql(client: httpx.Client, query: str, variables: dict[str, Any] | None =
     return body["data"]
 
 
-def credit(client: httpx.Client, salesforce_id: str) -> dict[str, Any]:
-    """The credit query's customer, which must exist."""
-    customer = graphql(client, CREDIT_QUERY, {"id": salesforce_id})["customer"]
+def persisted_query(document: str) -> dict[str, Any]:
+    """The ``extensions`` naming ``document`` by its SHA-256 (automatic persisted queries)."""
+    digest = hashlib.sha256(document.encode("utf-8")).hexdigest()
+    return {"persistedQuery": {"version": 1, "sha256Hash": digest}}
+
+
+def register(client: httpx.Client, document: str) -> None:
+    """Send ``document`` with its hash once, so that Accord knows the hash from then on."""
+    response = client.post(
+        "/graphql",
+        json={"query": document, "extensions": persisted_query(document)},
+        headers=HEADERS,
+    )
+    if response.status_code != 200:
+        raise QueryFailed(f"HTTP {response.status_code}: {response.text[:500]}")
+
+
+def credit(client: httpx.Client, salesforce_id: str, *, persisted: bool = False) -> dict[str, Any]:
+    """The credit query's customer, which must exist; by its hash when ``persisted``."""
+    if persisted:
+        response = client.post(
+            "/graphql",
+            json={"variables": {"id": salesforce_id}, "extensions": persisted_query(CREDIT_QUERY)},
+            headers=HEADERS,
+        )
+        body = response.json()
+        if response.status_code != 200 or body.get("errors"):
+            raise QueryFailed(f"HTTP {response.status_code}: {response.text[:500]}")
+        data = body["data"]
+    else:
+        data = graphql(client, CREDIT_QUERY, {"id": salesforce_id})
+    customer = data["customer"]
     if not isinstance(customer, dict):
         raise QueryFailed(f"no customer with Salesforce id {salesforce_id}")
     return customer

@@ -38,8 +38,7 @@ import httpx
 import websockets
 from websockets.typing import Subprotocol
 
-from bench.events import _delete_keys, _redis_url
-from bench.harness import AccordProcess, rss_kib
+from bench.harness import AccordProcess, delete_keys, rss_kib, shared_redis
 from bench.queries import CREDIT_QUERY
 from bench.suite import Bench, Outcome, at_most, figure
 from sandbox.clock import parse_instant
@@ -278,7 +277,7 @@ def _customers(deals: Deals, count: int) -> list[Customer]:
 
 
 def run(bench: Bench) -> Outcome:
-    redis_url = _redis_url()
+    redis_url = shared_redis()
     if redis_url is None:
         reason = "no Redis answers at ACCORD_TEST_REDIS_URL; the two replicas share it"
         return Outcome(
@@ -320,7 +319,7 @@ def run(bench: Bench) -> Outcome:
             )
     finally:
         box.control.reset()
-        _delete_keys(redis_url, prefix)
+        delete_keys(redis_url, prefix)
     half = duration / 2
     slopes = {pid: _slope(samples, half) for pid, samples in seen.samples.items()}
     worst = max(slopes.values(), default=0.0)

@@ -14,10 +14,11 @@ import contextlib
 import datetime as dt
 import os
 import platform
+import statistics
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from bench.harness import Control
 from bench.upstream import Upstream
@@ -46,6 +47,93 @@ class Figure:
             "target": self.target,
             "met": self.met,
         }
+
+
+@dataclass(frozen=True)
+class Spread:
+    """A figure measured in several runs of the same scenario: the median, and the lowest and
+    highest run, so that a reader sees how far one run is from the next."""
+
+    values: tuple[float, ...]
+    noise: tuple[float, ...] = ()  # runs set aside as physically impossible, and repeated
+    suspect: bool = False  # the repeats ran out: some kept runs are impossible too
+
+    @classmethod
+    def of(
+        cls, values: list[float], noise: list[float] | None = None, *, suspect: bool = False
+    ) -> Spread:
+        if not values:
+            raise ValueError("no runs to summarise")
+        return cls(tuple(values), tuple(noise or ()), suspect)
+
+    @property
+    def median(self) -> float:
+        return statistics.median(self.values)
+
+    @property
+    def low(self) -> float:
+        return min(self.values)
+
+    @property
+    def high(self) -> float:
+        return max(self.values)
+
+    def text(self, digits: int = 2, unit: str = "") -> str:
+        """``1.62 (1.55-1.70 over 3 runs)``, and ``; 1 noisy run (0.91) repeated`` when runs
+        were set aside."""
+        noisy = ""
+        if self.noise:
+            shown = ", ".join(f"{value:.{digits}f}" for value in self.noise)
+            plural = "s" if len(self.noise) > 1 else ""
+            noisy = f"; {len(self.noise)} noisy run{plural} ({shown}) repeated"
+        if self.suspect:
+            noisy += "; NOISE: still impossible after the repeats, not a measurement"
+        return (
+            f"{self.median:.{digits}f}{unit} ({self.low:.{digits}f}-{self.high:.{digits}f}"
+            f"{unit} over {len(self.values)} runs{noisy})"
+        )
+
+    def json(self) -> dict[str, Any]:
+        return {
+            "median": round(self.median, 4),
+            "low": round(self.low, 4),
+            "high": round(self.high, 4),
+            "runs": [round(value, 4) for value in self.values],
+            "noise": [round(value, 4) for value in self.noise],
+            "suspect": self.suspect,
+        }
+
+
+T = TypeVar("T")
+
+
+def repeated(
+    measure: Callable[[], T],
+    *,
+    runs: int,
+    plausible: Callable[[T], bool],
+    extra: int | None = None,
+) -> tuple[list[T], list[T]]:
+    """``runs`` results of ``measure`` that are physically possible, and those that were not.
+
+    A run whose figure cannot be true of the system measured (added latency below the
+    critical path, Accord faster than the upstream calls it makes, two workers more than
+    twice one) says that something else on the machine moved the clock: it is kept aside as
+    noise and the run repeated, at most ``extra`` times (default: ``runs``). When the
+    repeats run out, further impossible runs are kept (a figure is still shown); the caller
+    marks its `Spread` ``suspect`` then."""
+    kept: list[T] = []
+    noise: list[T] = []
+    budget = runs if extra is None else extra
+    while len(kept) < runs:
+        result = measure()
+        if plausible(result):
+            kept.append(result)
+        elif len(noise) < budget:
+            noise.append(result)
+        else:
+            kept.append(result)
+    return kept, noise
 
 
 def at_most(value: float, limit: float) -> tuple[str, bool]:

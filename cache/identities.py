@@ -78,8 +78,12 @@ class Identities:
                 self.invoices_of[customer] = known | found
 
     def link_customer(self, erp_id: str, key: str) -> None:
-        self.key_of_customer[erp_id] = key
-        self.customer_of_key[key] = erp_id
+        # Every page read links its customers again: a link already known is only touched
+        # (kept recent), not stored and measured anew.
+        if self.key_of_customer.get(erp_id) != key:
+            self.key_of_customer[erp_id] = key
+        if self.customer_of_key.get(key) != erp_id:
+            self.customer_of_key[key] = erp_id
 
     # -- look-ups that never fail -----------------------------------------------------------
 

@@ -44,6 +44,7 @@ from cache.codec import CODEC_VERSION, CodecError, decode, decode_list, encode, 
 from cache.entities import Entity, entity_named
 from cache.identities import Identities
 from cache.invalidation import DEFAULT_SOURCES, Changes, Target, invalidation_for
+from cache.reads import ReadLog
 from cache.stale import StaleNotes, StaleValue
 from domain.ownership import System
 from events.model import Event
@@ -125,6 +126,7 @@ class _Outcome:
     error: BaseException | None = None
     stale: _Entry | None = None  # the copy served, when the source failed
     reason: str = ""  # the failure's code, when stale
+    at: float | None = None  # when the source gave the value (None: just now)
 
 
 _CacheKey = tuple[str, str, str]
@@ -176,6 +178,7 @@ class ReadCache:
         self._cleared = 0
         # key -> epoch of its last invalidation; reads in flight longer than this are rare
         self._invalidated: TTLCache[_CacheKey, int] = TTLCache(settings.max_entries, ttl=600.0)
+        self._listeners: list[Callable[[list[Target] | None], None]] = []
         for name in settings.ttl_overrides:
             entity_named(name)  # an unknown name is a configuration mistake
 
@@ -211,11 +214,17 @@ class ReadCache:
 
     # ------------------------------------------------------------------ reading
 
-    def fetcher(self, entity: Entity, fetch: Fetch, notes: StaleNotes | None = None) -> Fetch:
+    def fetcher(
+        self,
+        entity: Entity,
+        fetch: Fetch,
+        notes: StaleNotes | None = None,
+        reads: ReadLog | None = None,
+    ) -> Fetch:
         """``fetch`` read through the cache: the batch function of one request's loader."""
 
         async def cached(keys: Sequence[str]) -> Mapping[str, Any]:
-            return await self.load(entity, keys, fetch, notes)
+            return await self.load(entity, keys, fetch, notes, reads)
 
         return cached
 
@@ -225,10 +234,12 @@ class ReadCache:
         keys: Sequence[str],
         fetch: Fetch,
         notes: StaleNotes | None = None,
+        reads: ReadLog | None = None,
     ) -> dict[str, Any]:
         """The values of ``keys``: a record (or list of records) for each key that exists,
         nothing for a single record the source does not have, and the `SourceError` for a key
-        whose source failed with no stale copy to serve."""
+        whose source failed with no stale copy to serve. ``reads`` learns each key answered
+        and until when its value is fresh."""
         source = self.sources[entity.system]
         now = self._clock()
         found: dict[str, Any] = {}
@@ -239,6 +250,8 @@ class ReadCache:
             entry = self._level1.get(ck)
             if entry is not None and self._fresh(entity, entry, now):
                 self.stats.hits += 1
+                if reads is not None:
+                    reads.read(ck, entry.at + self._lifetime(entity, entry.value))
                 if not entry.missing:
                     found[key] = _give(entry.value)
                 continue
@@ -282,7 +295,13 @@ class ReadCache:
                     )
             elif outcome.value is not None:
                 found[key] = _give(outcome.value)
+            if reads is not None and outcome.error is None and outcome.stale is None:
+                at = outcome.at if outcome.at is not None else now
+                reads.read((source, entity.name, key), at + self._lifetime(entity, outcome.value))
         return found
+
+    def _lifetime(self, entity: Entity, value: Any) -> float:
+        return self.negative_ttl(entity) if value is None else self.ttl(entity)
 
     async def _fly(
         self,
@@ -331,7 +350,7 @@ class ReadCache:
                     self.stats.redis_hits += 1
                     self.identities.observe(entry.value)
                     self._remember(source, entity, key, entry, started)
-                    outcomes[key] = _Outcome(value=entry.value)
+                    outcomes[key] = _Outcome(value=entry.value, at=entry.at)
                 elif self._usable_stale(entry, now):
                     stale[key] = entry
         remaining = [key for key in keys if key not in outcomes]
@@ -353,7 +372,7 @@ class ReadCache:
                 value = tuple(value or ())
             self.identities.observe(value)
             entry = self._entry(entity, value, at)
-            outcomes[key] = _Outcome(value=value)
+            outcomes[key] = _Outcome(value=value, at=at)
             if self._remember(source, entity, key, entry, started) and self._level2 is not None:
                 written.append(key)
                 to_redis.append(
@@ -435,6 +454,31 @@ class ReadCache:
         """A collector of entries to drop, expanded through what this cache has learned."""
         return Changes(self.identities, self.sources)
 
+    def on_invalidate(self, listener: Callable[[list[Target] | None], None]) -> None:
+        """Call ``listener`` with the targets of every invalidation, or None when this
+        process's entries were all dropped (`forget_local`): what was built from them (the
+        response cache's answers) goes with them."""
+        self._listeners.append(listener)
+
+    @property
+    def epoch(self) -> int:
+        """A count of invalidations so far; see `changed_since`."""
+        return self._epoch
+
+    def changed_since(self, targets: Iterable[Target], epoch: int) -> bool:
+        """Whether any of ``targets`` was invalidated (or everything dropped) after ``epoch``:
+        an answer built from them while that happened may hold what was read before."""
+        if self._cleared > epoch:
+            return True
+        return any(self._invalidated.get(target, -1) > epoch for target in targets)
+
+    def _tell(self, targets: list[Target] | None) -> None:
+        for listener in self._listeners:
+            try:
+                listener(targets)
+            except Exception:
+                logger.exception("cache: an invalidation listener failed")
+
     def forget_local(self) -> None:
         """Drop every first-level entry of this process: when it may have missed invalidations
         (its event subscription fell behind), only Redis and the sources are to be trusted."""
@@ -442,6 +486,7 @@ class ReadCache:
         self._cleared = self._epoch  # reads already under way do not store what they find
         self._level1.clear()
         self._flights.clear()
+        self._tell(None)
 
     async def invalidate(self, source: str, entity: str, keys: Iterable[str]) -> None:
         """Drop entries of ``entity`` from both levels (an idempotent delete in Redis)."""
@@ -450,6 +495,8 @@ class ReadCache:
     async def invalidate_targets(self, targets: Iterable[Target]) -> None:
         self._epoch += 1
         redis_keys: list[str] = []
+        targets = list(targets)
+        self._tell(targets)
         for source, name, key in targets:
             entity = entity_named(name)
             ck = (source, name, key)

@@ -72,6 +72,8 @@ Everything
                                          directory of .graphql files)
     ACCORD_CACHE                         on (default) | off: the read cache (docs/caching.md)
     ACCORD_CACHE_SIZE                    entries kept in each process, default 100000
+    ACCORD_RESPONSE_CACHE                on (default, with the read cache) | off: answers to
+                                         persisted queries (docs/caching.md)
     ACCORD_CORS_ORIGINS                  web origins whose pages may call Accord, comma-separated:
                                          exact (https://portal.example.com), a pattern
                                          (https://*.lightning.force.com) or *; unset: none
@@ -137,6 +139,7 @@ class Settings:
         default_factory=PersistedQueryOptions
     )
     cache: bool = True
+    response_cache: bool = True
     cache_size: int = 100_000
     cache_memory_mb: int = 128
     salesforce_webhook_secrets: tuple[str, ...] = ()
@@ -311,6 +314,7 @@ def load_settings(env: Mapping[str, str]) -> Settings:
     concurrency = read.integer("ACCORD_NETSUITE_CONCURRENCY", 15, low=1, high=1000)
     persisted = _persisted_queries(read)
     cache = read.flag("ACCORD_CACHE", default=True)
+    response_cache = read.flag("ACCORD_RESPONSE_CACHE", default=True)
     cache_size = read.integer("ACCORD_CACHE_SIZE", 100_000, low=100, high=10_000_000)
     cache_memory = read.integer("ACCORD_CACHE_MEMORY_MB", 128, low=1, high=65_536)
     sf_secrets = _secrets(read, "ACCORD_SALESFORCE_WEBHOOK_SECRETS")
@@ -341,6 +345,7 @@ def load_settings(env: Mapping[str, str]) -> Settings:
         recovery,
         persisted,
         cache=cache,
+        response_cache=response_cache,
         cache_size=cache_size,
         cache_memory_mb=cache_memory,
         salesforce_webhook_secrets=sf_secrets,

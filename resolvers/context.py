@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from cache.read_cache import ReadCache
+from cache.reads import ReadLog
 from cache.stale import StaleNotes
 from domain.caller import ANONYMOUS, Caller
 from events.bus import Bus
@@ -49,6 +50,7 @@ class AccordContext:
     reconciler: Reconciler | None = None  # the reconciliation job, for ops
     today: dt.date = field(default_factory=utc_today)
     stale: StaleNotes = field(default_factory=StaleNotes)  # values served stale, for extensions
+    reads: ReadLog | None = None  # what the answer was read from (None: no read cache)
 
     @classmethod
     def for_request(cls, built: Services, caller: Caller = ANONYMOUS) -> AccordContext:
@@ -56,14 +58,16 @@ class AccordContext:
         through the process's read cache; nothing computed for a caller is."""
         stale = StaleNotes()
         sources = built.sources
+        reads = ReadLog(built.cache.epoch) if built.cache is not None else None
         return cls(
             sources=sources,
-            loaders=Loaders(sources.crm, sources.erp, built.cache, stale),
+            loaders=Loaders(sources.crm, sources.erp, built.cache, stale, reads),
             caller=caller,
             services=built.write,
             bus=built.bus,
             reconciler=built.reconciler,
             stale=stale,
+            reads=reads,
         )
 
     def response_extensions(self) -> dict[str, Any] | None:

@@ -14,7 +14,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Awaitable
 from dataclasses import dataclass
-from typing import TypeAlias, TypeVar
+from typing import Any, TypeAlias, TypeVar
 
 from graphql import GraphQLError
 
@@ -133,25 +133,29 @@ async def _outcome(work: Awaitable[T]) -> T | BaseException:
 
 
 def _prefetch_children(
-    ctx: AccordContext, side: CrmAccount | ErpCustomer | BaseException | None, fields: set[str]
+    ctx: AccordContext, side: object, fields: set[str], started: list[Any] | None = None
 ) -> None:
     """Start loading the customer's selected lists as soon as its record is known, so they
-    join the same batch as every other customer's instead of waiting for the other system."""
+    join the same batch as every other customer's instead of waiting for the other system;
+    their futures go to ``started`` when given."""
     loaders = ctx.loaders
+    futures: list[Any] = []
     if isinstance(side, ErpCustomer):
         if "orders" in fields:
-            loaders.orders_by_customer.prefetch(side.erp_id)
+            futures.append(loaders.orders_by_customer.prefetch(side.erp_id))
         if "invoices" in fields:
-            loaders.invoices_by_customer.prefetch(side.erp_id)
+            futures.append(loaders.invoices_by_customer.prefetch(side.erp_id))
         if "payments" in fields:
-            loaders.payments_by_customer.prefetch(side.erp_id)
+            futures.append(loaders.payments_by_customer.prefetch(side.erp_id))
     elif isinstance(side, CrmAccount) and "opportunities" in fields:
-        loaders.opportunities_by_account.prefetch(side.salesforce_id)
+        futures.append(loaders.opportunities_by_account.prefetch(side.salesforce_id))
+    if started is not None:
+        started.extend(futures)
 
 
 async def _side_of(ctx: AccordContext, load: Awaitable[T], fields: set[str]) -> T | BaseException:
     side = await _outcome(load)
-    _prefetch_children(ctx, side, fields)  # type: ignore[arg-type]
+    _prefetch_children(ctx, side, fields)
     return side
 
 
@@ -171,8 +175,52 @@ async def load_customer(
 async def load_customers(
     ctx: AccordContext, refs: list[CustomerRef], fields: set[str]
 ) -> list[CustomerData]:
-    """Many customers at once: one batched call per system for all of them."""
-    return list(await asyncio.gather(*(load_customer(ctx, ref, fields) for ref in refs)))
+    """Many customers at once: one batched call per system for all of them.
+
+    A page's customers are known by a key of each system's loader, so each side is the
+    loader's future for that key and the whole page waits on them together: no task per
+    customer. A side reached through the other system (two hops) runs as `load_customer`
+    does. The selected lists of all of them start loading in one batch once the sides are
+    known."""
+    loaders = ctx.loaders
+    waits: list[Awaitable[Any]] = []
+    plan: list[tuple[int | None, int | None]] = []
+    for ref in refs:
+        want_crm, want_erp = needs(fields, ref)
+        crm_at = erp_at = None
+        if want_crm:
+            crm_at = len(waits)
+            if ref.salesforce_id:
+                waits.append(loaders.account_by_id.future(ref.salesforce_id))
+            elif ref.key:
+                waits.append(loaders.account_by_key.future(ref.key))
+            else:
+                waits.append(asyncio.ensure_future(crm_account(ctx, ref)))
+        if want_erp:
+            erp_at = len(waits)
+            if ref.erp_id:
+                waits.append(loaders.erp_customer_by_id.future(ref.erp_id))
+            elif ref.key:
+                waits.append(loaders.erp_customer_by_key.future(ref.key))
+            else:
+                waits.append(asyncio.ensure_future(erp_customer(ctx, ref)))
+        plan.append((crm_at, erp_at))
+    found = await asyncio.gather(*waits, return_exceptions=True)
+    for value in found:
+        if isinstance(value, BaseException) and not isinstance(value, GraphQLError):
+            raise value  # a bug or a cancellation, not a source's failure
+    loaded = []
+    children: list[Any] = []
+    for ref, (crm_at, erp_at) in zip(refs, plan, strict=True):
+        account = found[crm_at] if crm_at is not None else UNLOADED
+        erp = found[erp_at] if erp_at is not None else UNLOADED
+        _prefetch_children(ctx, account, fields, children)
+        _prefetch_children(ctx, erp, fields, children)
+        loaded.append(CustomerData(ref, account, erp))
+    # The page's lists are in before its fields resolve, so each list field answers at once
+    # (`BatchLoader.loaded`) instead of awaiting in a coroutine per customer.
+    await asyncio.gather(*children, return_exceptions=True)
+    return loaded
 
 
 async def _unloaded() -> _Unloaded:

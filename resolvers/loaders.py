@@ -24,6 +24,7 @@ from aiodataloader import DataLoader
 from cache import entities as E
 from cache.entities import Entity
 from cache.read_cache import ReadCache
+from cache.reads import ReadLog
 from cache.stale import StaleNotes
 from resolvers.errors import SourceFieldError
 from sources.errors import SourceError
@@ -64,6 +65,7 @@ class BatchLoader(Generic[K, V]):
         self._observe = observe
         self.batches = 0
         self._loader = DataLoader(self._batch)
+        self._prefetched: dict[K, asyncio.Future[V]] = {}
 
     async def _batch(self, keys: list[K]) -> list[Any]:
         if not tracing.enabled():
@@ -93,6 +95,12 @@ class BatchLoader(Generic[K, V]):
         result: V = await self._loader.load(key)
         return result
 
+    def future(self, key: K) -> asyncio.Future[V]:
+        """The value of ``key`` as a future of this turn's batch: for a caller loading many
+        keys at once, which then waits on the futures together (no task per key)."""
+        future: asyncio.Future[V] = self._loader.load(key)
+        return future
+
     async def load_many(self, keys: Sequence[K]) -> list[V]:
         return list(await asyncio.gather(*(self.load(key) for key in keys)))
 
@@ -102,13 +110,22 @@ class BatchLoader(Generic[K, V]):
             self._observe(value)
         self._loader.prime(key, value)
 
-    def prefetch(self, key: K) -> None:
+    def prefetch(self, key: K) -> asyncio.Future[V]:
         """Start loading ``key`` now, in this turn's batch, for a resolver that will ask later.
 
         The later ``load`` gets the same (cached) future; a failure is kept for it and not
-        reported as an exception nobody retrieved."""
-        future = self._loader.load(key)
+        reported as an exception nobody retrieved. The future is returned for a caller that
+        waits for many at once, and `loaded` finds it once it is done."""
+        future: asyncio.Future[V] = self._loader.load(key)
         future.add_done_callback(_retrieve)
+        self._prefetched[key] = future
+        return future
+
+    def loaded(self, key: K) -> asyncio.Future[V] | None:
+        """The done future of a key prefetched in this request, or None: a resolver with it
+        answers at once, without a coroutine (``result()`` raises what loading raised)."""
+        future = self._prefetched.get(key)
+        return future if future is not None and future.done() else None
 
 
 def _retrieve(future: asyncio.Future[Any]) -> None:
@@ -211,8 +228,8 @@ class _Lazy(Generic[V]):
             return self
         fetch = self.fetch(loaders)
         if loaders.cache is not None:
-            fetch = loaders.cache.fetcher(self.entity, fetch, loaders.stale)
-        loader: BatchLoader[str, V] = BatchLoader(fetch, self.missing, loaders.observe)
+            fetch = loaders.cache.fetcher(self.entity, fetch, loaders.stale, loaders.reads)
+        loader: BatchLoader[str, V] = BatchLoader(fetch, self.missing, loaders.primed)
         loaders.__dict__[self.name] = loader
         return loader
 
@@ -221,7 +238,8 @@ class Loaders:
     """The loaders of one request. Names read ``<entity>_by_<key>``; each is built on first use.
 
     With a ``cache``, every loader reads through it as the `cache.entities` entity named
-    beside it, and stale answers are noted in ``stale``."""
+    beside it, stale answers are noted in ``stale``, and every key read in ``reads``; a value
+    given to a loader another way (`BatchLoader.prime`, a page) makes ``reads`` untracked."""
 
     def __init__(
         self,
@@ -229,12 +247,22 @@ class Loaders:
         erp: ErpPort,
         cache: ReadCache | None = None,
         stale: StaleNotes | None = None,
+        reads: ReadLog | None = None,
     ) -> None:
         self.crm = crm
         self.erp = erp
         self.cache = cache
         self.stale = stale
+        self.reads = reads
         self.observe = cache.observe if cache is not None else None
+
+    def primed(self, value: Any) -> None:
+        """A loader was given ``value`` read past the cache (a page): the cache learns its
+        cross-references, and the request's reads are no longer known in full."""
+        if self.reads is not None:
+            self.reads.read_untracked()
+        if self.observe is not None:
+            self.observe(value)
 
     # CRM
     account_by_id: _Lazy[CrmAccount | None] = _Lazy(
@@ -303,3 +331,5 @@ class Loaders:
         if live:
             self.cache = None
             self.observe = None
+            if self.reads is not None:
+                self.reads.read_untracked()

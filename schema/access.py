@@ -11,7 +11,9 @@ that classifies every canonical field.
 
 The rule is applied where a field is resolved (`guard_fields` wraps the resolvers of the fields
 some caller may not read), so it holds on every way in and after every cache: the read cache
-keeps source records, never an answer shaped for one caller, and no answer is cached.
+keeps source records, never an answer shaped for one caller, and the answers kept for
+persisted queries (`api.response_cache`) are keyed by the caller's row of `READ_RULES`, so
+only callers who see the same fields share one.
 
 Upstream query text (the systems' SQL-like queries), which a vendor's error message may
 quote, is shown to the ops role only (`UPSTREAM_TEXT_READERS`); for everyone else

@@ -8,9 +8,9 @@ per request); the types themselves only shape canonical records into GraphQL obj
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from decimal import Decimal
-from typing import Any, Generic, TypeVar
+from typing import Any, Generic, TypeVar, cast
 
 import strawberry
 from strawberry import Private
@@ -21,6 +21,7 @@ from resolvers import customers as customer_resolvers
 from resolvers import lookahead
 from resolvers.context import AccordContext
 from resolvers.errors import SourceFieldError
+from resolvers.loaders import BatchLoader
 from resolvers.paging import Slice, cursor_scope, slice_loaded
 from schema.bound import registry_fields
 from schema.directives import owned, resolves
@@ -267,8 +268,12 @@ class Customer:
         customer = self.data.erp_side()
         return CreditSummary.of(customer) if customer else None
 
+    # The three ERP lists answer at once when a page of customers has them loaded already
+    # (`BatchLoader.loaded`): no coroutine per customer and field. Otherwise the resolver's
+    # value is a coroutine that waits for the loader, which GraphQL execution awaits.
+
     @resolves("Customer.orders", "Sales orders posted in the ERP, newest first.")
-    async def orders(
+    def orders(
         self,
         info: Info,
         first: int | None = 50,
@@ -276,15 +281,17 @@ class Customer:
         status: OrderStatus | None = None,
     ) -> Connection[Order] | None:
         customer = self.data.erp_side()
-        found = (
-            await info.context.loaders.orders_by_customer.load(customer.erp_id) if customer else []
-        )
-        chosen = [Order.of(order) for order in found if status is None or order.status is status]
-        cursors = cursor_scope("Customer.orders", customer and customer.erp_id, status)
-        return connection_of_slice(slice_loaded(chosen, first, after, cursors))
+        erp_id = customer.erp_id if customer else None
+
+        def page(found: Sequence[records.ErpOrder]) -> Connection[Order]:
+            chosen = [Order.of(o) for o in found if status is None or o.status is status]
+            cursors = cursor_scope("Customer.orders", erp_id, status)
+            return connection_of_slice(slice_loaded(chosen, first, after, cursors))
+
+        return _list_field(info.context.loaders.orders_by_customer, erp_id, page)
 
     @resolves("Customer.invoices", "Invoices, newest first.")
-    async def invoices(
+    def invoices(
         self,
         info: Info,
         first: int | None = 50,
@@ -292,30 +299,28 @@ class Customer:
         status: InvoiceStatus | None = None,
     ) -> Connection[Invoice] | None:
         customer = self.data.erp_side()
-        found = (
-            await info.context.loaders.invoices_by_customer.load(customer.erp_id)
-            if customer
-            else []
-        )
-        chosen = [
-            Invoice.of(invoice) for invoice in found if status is None or invoice.status is status
-        ]
-        cursors = cursor_scope("Customer.invoices", customer and customer.erp_id, status)
-        return connection_of_slice(slice_loaded(chosen, first, after, cursors))
+        erp_id = customer.erp_id if customer else None
+
+        def page(found: Sequence[records.ErpInvoice]) -> Connection[Invoice]:
+            chosen = [Invoice.of(i) for i in found if status is None or i.status is status]
+            cursors = cursor_scope("Customer.invoices", erp_id, status)
+            return connection_of_slice(slice_loaded(chosen, first, after, cursors))
+
+        return _list_field(info.context.loaders.invoices_by_customer, erp_id, page)
 
     @resolves("Customer.payments", "Payments received, newest first.")
-    async def payments(
+    def payments(
         self, info: Info, first: int | None = 50, after: str | None = None
     ) -> Connection[Payment] | None:
         customer = self.data.erp_side()
-        found = (
-            await info.context.loaders.payments_by_customer.load(customer.erp_id)
-            if customer
-            else []
-        )
-        cursors = cursor_scope("Customer.payments", customer and customer.erp_id)
-        chosen = [Payment.of(payment) for payment in found]
-        return connection_of_slice(slice_loaded(chosen, first, after, cursors))
+        erp_id = customer.erp_id if customer else None
+
+        def page(found: Sequence[records.ErpPayment]) -> Connection[Payment]:
+            cursors = cursor_scope("Customer.payments", erp_id)
+            chosen = [Payment.of(payment) for payment in found]
+            return connection_of_slice(slice_loaded(chosen, first, after, cursors))
+
+        return _list_field(info.context.loaders.payments_by_customer, erp_id, page)
 
     @resolves("Customer.opportunities", "Sales opportunities, latest close date first.")
     async def opportunities(
@@ -334,6 +339,29 @@ class Customer:
         chosen = [Opportunity.of(opp) for opp in found if stage is None or opp.stage == stage]
         cursors = cursor_scope("Customer.opportunities", account and account.salesforce_id, stage)
         return connection_of_slice(slice_loaded(chosen, first, after, cursors))
+
+
+R = TypeVar("R")
+L = TypeVar("L")
+
+
+def _list_field(
+    loader: BatchLoader[str, list[L]],
+    key: str | None,
+    page: Callable[[Sequence[L]], R],
+) -> R:
+    """A list field of a customer: ``page`` of the list at once when it is loaded already,
+    else (typed as the answer, for the schema) a coroutine that loads it first."""
+    if key is None:
+        return page([])
+    done = loader.loaded(key)
+    if done is not None:
+        return page(done.result())
+
+    async def later() -> R:
+        return page(await loader.load(key))
+
+    return cast(R, later())
 
 
 async def load_customer(info: Info, ref: ids.CustomerRef) -> Customer:

@@ -8,6 +8,7 @@ or hash that is not registered. Replicas sharing Redis know each other's registe
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import hashlib
 import json
 import uuid
@@ -34,6 +35,7 @@ from server import AppOptions
 from state.redis_backend import RedisBackend
 from tests.accord import AccordServer
 from tests.redis_keys import unique_prefix
+from tests.workers import WorkersAccord
 
 COUNT = "query Count { customers(first: 1) { totalCount } }"
 FIRST = "query First($n: Int!) { customers(first: $n) { edges { node { name } } } }"
@@ -48,7 +50,7 @@ def persisted(text: str) -> dict[str, Any]:
     return {"persistedQuery": {"version": 1, "sha256Hash": sha(text)}}
 
 
-def post(server: AccordServer, body: dict[str, Any]) -> Any:
+def post(server: AccordServer | WorkersAccord, body: dict[str, Any]) -> Any:
     with server.client() as client:
         return client.post("/graphql", json=body)
 
@@ -180,23 +182,29 @@ def shared_prefix(redis_url: str) -> Iterator[str]:
     client.close()
 
 
+@pytest.mark.parametrize("replicas", ["servers", "workers"])
 def test_a_hash_registered_on_one_replica_runs_on_another(
-    sandbox: Endpoints, redis_url: str, shared_prefix: str
+    replicas: str, sandbox: Endpoints, redis_url: str, shared_prefix: str
 ) -> None:
     options = AppOptions(api_keys=DEMO_KEYS, redis_url=redis_url, state_prefix=shared_prefix)
     document = f"query Shared{uuid.uuid4().hex} {{ customers(first: 1) {{ totalCount }} }}"
-    with (
-        AccordServer(sandbox, options=options) as first,
-        AccordServer(sandbox, options=options) as second,
-    ):
+    with contextlib.ExitStack() as stack:
+        first: AccordServer | WorkersAccord
+        second: AccordServer | WorkersAccord
+        if replicas == "workers":  # two workers behind one port; a connection per request
+            first = second = stack.enter_context(WorkersAccord(sandbox, redis_url, shared_prefix))
+        else:
+            first = stack.enter_context(AccordServer(sandbox, options=options))
+            second = stack.enter_context(AccordServer(sandbox, options=options))
         unknown = post(second, {"extensions": persisted(document)})
         registered = post(first, {"query": document, "extensions": persisted(document)})
-        known = post(second, {"extensions": persisted(document)})
+        known = [post(second, {"extensions": persisted(document)}) for _ in range(4)]
 
     assert only_error(unknown)["extensions"]["code"] == "PERSISTED_QUERY_NOT_FOUND"
     assert registered.status_code == 200
-    assert known.status_code == 200
-    assert known.json() == registered.json()
+    for answer in known:
+        assert answer.status_code == 200
+        assert answer.json() == registered.json()
 
 
 @pytest.fixture

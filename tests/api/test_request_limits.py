@@ -5,6 +5,7 @@ caller, and connection and subscription slots per caller."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import subprocess
 import sys
@@ -29,6 +30,7 @@ from tests.accord import AccordServer
 from tests.api.ws_support import PROTOCOL, closed_with, connect, next_message, run
 from tests.conftest import SandboxControl
 from tests.redis_keys import unique_prefix
+from tests.workers import WorkersAccord
 
 EXPENSIVE = "{ customers(first: 500) { nodes { invoices(first: 500) { nodes { number } } } } }"
 PAYMENTS = "subscription { paymentReceived { event { id } } }"
@@ -253,7 +255,7 @@ def tight_budget(sandbox: Endpoints) -> Iterator[AccordServer]:
 HUNDRED = "{ customers(first: 50) { nodes { name } } }"  # costs 101
 
 
-def spend_until_refused(server: AccordServer, key: str) -> list[httpx.Response]:
+def spend_until_refused(server: AccordServer | WorkersAccord, key: str) -> list[httpx.Response]:
     """Requests costing 101 until one is refused (at most three: a minute may turn once)."""
     answers = []
     with server.client() as client:
@@ -297,17 +299,31 @@ async def test_a_spent_budget_refuses_websocket_operations_too(tight_budget: Acc
     assert refused[0]["payload"][0]["extensions"]["retryAfter"] >= 1
 
 
-def test_replicas_share_a_callers_budget_through_redis(sandbox: Endpoints, redis_url: str) -> None:
+@pytest.mark.parametrize("replicas", ["servers", "workers"])
+def test_replicas_share_a_callers_budget_through_redis(
+    replicas: str, sandbox: Endpoints, redis_url: str
+) -> None:
     options = AppOptions(
         api_keys=DEMO_KEYS,
         redis_url=redis_url,
         state_prefix=unique_prefix(),
         exposure=Exposure(budget_per_minute=150),
     )
-    with (
-        AccordServer(sandbox, options=options) as first,
-        AccordServer(sandbox, options=options) as second,
-    ):
+    with contextlib.ExitStack() as stack:
+        first: AccordServer | WorkersAccord
+        second: AccordServer | WorkersAccord
+        if replicas == "workers":  # two workers behind one port; a connection per request
+            first = second = stack.enter_context(
+                WorkersAccord(
+                    sandbox,
+                    redis_url,
+                    options.state_prefix,
+                    {"ACCORD_COST_BUDGET": "150", "ACCORD_MAX_COST": "150"},
+                )
+            )
+        else:
+            first = stack.enter_context(AccordServer(sandbox, options=options))
+            second = stack.enter_context(AccordServer(sandbox, options=options))
         with first.client() as client:
             spent = client.post(
                 "/graphql", json={"query": HUNDRED}, headers={"Authorization": "Bearer demo-ops"}

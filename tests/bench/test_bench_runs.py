@@ -22,6 +22,9 @@ pytestmark = pytest.mark.bench
 
 SCENARIOS = (
     "lightning",
+    "persisted",
+    "workers",
+    "lists",
     "portal",
     "cold",
     "freshness",
@@ -108,6 +111,52 @@ def test_the_lightning_scenario_measures_a_warm_cache(
     assert details["warm_cache"] is True
     assert details["accord"]["requests"] > 0
     assert details["baseline"]["requests"] > 0
+
+
+def test_the_persisted_scenario_serves_kept_answers_by_hash(
+    run: tuple[subprocess.CompletedProcess[str], Path],
+) -> None:
+    data = result(run, "persisted")
+    details = data["details"]
+
+    assert details["persisted"] is True
+    assert details["warm_cache"] is True
+    assert details["accord"]["requests"] > 0
+    assert len(details["p99_ratio"]["runs"]) >= 3
+    assert data["figures"]["p99_ratio"]["target"] == "<= 1"
+
+
+def test_the_lists_scenario_compares_the_same_shape_per_customer(
+    run: tuple[subprocess.CompletedProcess[str], Path],
+) -> None:
+    details = result(run, "lists")["details"]
+
+    assert details["customers"] > 250
+    assert len(details["latency_ratio"]["runs"]) >= 3
+    assert details["accord_ms_per_customer"] > 0
+    assert details["baseline_ms_per_customer"] > 0
+
+
+def test_the_workers_scenario_measures_rounds_of_both_servers(
+    run: tuple[subprocess.CompletedProcess[str], Path],
+) -> None:
+    data = result(run, "workers")
+    details = data["details"]
+
+    assert details["one_worker"]["requests"] > 0
+    assert details["two_workers"]["requests"] > 0
+    assert len(details["rps_ratio"]["runs"]) >= 3
+    assert (
+        details["rps_ratio"]["low"]
+        <= details["rps_ratio"]["median"]
+        <= details["rps_ratio"]["high"]
+    )
+    assert data["figures"]["rps_ratio"]["value"] == details["rps_ratio"]["median"]
+    # the kernel gave both workers connections: each worked under the load
+    spread = details["worker_cpu_seconds"]["two"]
+    assert len(spread) == 2
+    assert min(spread) > 0.2 * max(spread)
+    assert "over 3 runs" in data["line"]
 
 
 def test_the_portal_scenario_counts_the_upstream_plan(

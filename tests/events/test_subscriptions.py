@@ -9,6 +9,7 @@ server-sent events.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import time
 from collections.abc import Iterator
@@ -92,10 +93,17 @@ async def next_payload(socket: Any, wait: float = 15.0) -> dict[str, Any]:
         assert message["type"] in ("ping", "pong"), message
 
 
+@pytest.mark.parametrize("replicas", ["processes", "workers"])
 async def test_a_payment_reaches_a_subscriber_on_another_replica(
-    sandbox: Endpoints, redis_url: str, deals: Deals, emulators: Emulators, tmp_path: Path
+    replicas: str,
+    sandbox: Endpoints,
+    redis_url: str,
+    deals: Deals,
+    emulators: Emulators,
+    tmp_path: Path,
 ) -> None:
-    # given two Accord processes sharing one Redis, both on the sandbox's webhooks
+    # given two Accord processes sharing one Redis, both on the sandbox's webhooks (or one
+    # with two worker processes on one port, the webhook reaching either of them)
     endpoints_file = tmp_path / "sandbox.json"
     sandbox.write(endpoints_file)
     env = {
@@ -104,34 +112,50 @@ async def test_a_payment_reaches_a_subscriber_on_another_replica(
         "ACCORD_POLL_SECONDS": "0",
     }
     customer, erp_id, invoice = customer_with_invoice(deals)
-    with AccordProcess(endpoints_file, env) as first, AccordProcess(endpoints_file, env) as second:
-        socket = await ws_subscribe(second.url, PAYMENTS, {"customer": customer}, "demo-finance")
+    with contextlib.ExitStack() as stack:
+        if replicas == "workers":
+            first = second = stack.enter_context(AccordProcess(endpoints_file, env, workers=2))
+            assert len(first.worker_pids()) == 2
+            subscribers = 4  # on connections of their own: the kernel spreads them
+        else:
+            first = stack.enter_context(AccordProcess(endpoints_file, env))
+            second = stack.enter_context(AccordProcess(endpoints_file, env))
+            subscribers = 1
+        sockets = [
+            await ws_subscribe(second.url, PAYMENTS, {"customer": customer}, "demo-finance")
+            for _ in range(subscribers)
+        ]
         try:
             # when a payment of 400 is posted in the ERP, talking to neither process
             payment = pay(emulators, erp_id, invoice, 400)
 
-            # then the subscriber on the second process receives it, with the right payload
-            data = (await next_payload(socket))["data"]["paymentReceived"]
+            # then every subscriber receives it, with the right payload
+            received = [
+                (await next_payload(socket))["data"]["paymentReceived"] for socket in sockets
+            ]
         finally:
-            await socket.close()
-        assert data["event"]["type"] == "com.accord.payment.received"
-        assert data["event"]["subject"] == f"pay:{payment}"
-        assert data["event"]["customerId"] == customer
-        assert data["payment"]["amount"] == {"amount": "400.00", "currency": "EUR"}
-        assert data["payment"]["applications"][0]["amount"]["amount"] == "400.00"
-        assert data["customer"]["credit"]["balance"]["amount"] == "600.00"
+            for socket in sockets:
+                await socket.close()
+        for data in received:
+            assert data["event"]["type"] == "com.accord.payment.received"
+            assert data["event"]["subject"] == f"pay:{payment}"
+            assert data["event"]["customerId"] == customer
+            assert data["payment"]["amount"] == {"amount": "400.00", "currency": "EUR"}
+            assert data["payment"]["applications"][0]["amount"]["amount"] == "400.00"
+            assert data["customer"]["credit"]["balance"]["amount"] == "600.00"
         # and the balance read afterwards, from the first process, is the new one
         async with httpx.AsyncClient(timeout=30) as client:
-            reply = await client.post(
-                f"{first.url}/graphql",
-                json={
-                    "query": "query($id: ID) { customer(id: $id) { credit { balance { amount } } } }",
-                    "variables": {"id": customer},
-                },
-                headers={"Authorization": "Bearer demo-finance"},
-            )
-        read = reply.json()
-        assert read["data"]["customer"]["credit"]["balance"]["amount"] == "600.00"
+            for _ in range(subscribers):
+                reply = await client.post(
+                    f"{first.url}/graphql",
+                    json={
+                        "query": "query($id: ID) { customer(id: $id) { credit { balance { amount } } } }",
+                        "variables": {"id": customer},
+                    },
+                    headers={"Authorization": "Bearer demo-finance", "Connection": "close"},
+                )
+                read = reply.json()
+                assert read["data"]["customer"]["credit"]["balance"]["amount"] == "600.00"
 
 
 @pytest.fixture

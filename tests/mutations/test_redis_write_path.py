@@ -25,11 +25,19 @@ from tests.accord import AccordServer, Emulators
 from tests.conftest import SandboxControl
 from tests.mutations.conftest import BOOK, Deals, erp_orders_for, key
 from tests.redis_keys import unique_prefix
+from tests.workers import WorkersAccord
 
 
-@pytest.fixture
-def replicas(sandbox: Endpoints, redis_url: str) -> Iterator[tuple[AccordServer, AccordServer]]:
-    """Two Accord servers sharing one Redis (under a key prefix of this test's own)."""
+@pytest.fixture(params=["servers", "workers"])
+def replicas(
+    request: pytest.FixtureRequest, sandbox: Endpoints, redis_url: str
+) -> Iterator[tuple[AccordServer | WorkersAccord, AccordServer | WorkersAccord]]:
+    """Two Accord servers sharing one Redis (under a key prefix of this test's own), or one
+    ``server.py --workers 2`` whose two workers are the replicas behind one port."""
+    if request.param == "workers":
+        with WorkersAccord(sandbox, redis_url, unique_prefix()) as workers:
+            yield workers, workers
+        return
     options = AppOptions(
         redis_url=redis_url,
         state_prefix=unique_prefix(),
@@ -44,7 +52,9 @@ def replicas(sandbox: Endpoints, redis_url: str) -> Iterator[tuple[AccordServer,
 
 
 def test_duplicates_across_replicas_make_one_order_and_equal_answers(
-    replicas: tuple[AccordServer, AccordServer], deals: Deals, emulators: Emulators
+    replicas: tuple[AccordServer | WorkersAccord, AccordServer | WorkersAccord],
+    deals: Deals,
+    emulators: Emulators,
 ) -> None:
     one, two = replicas
     deal = deals.on_existing_customer()
