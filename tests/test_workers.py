@@ -113,3 +113,27 @@ def test_a_worker_that_dies_is_started_again_and_sigterm_stops_all(
     assert restarted
     for pid in [*pids, *restarted]:
         assert not alive(pid)
+
+
+def test_the_metrics_of_every_worker_add_up_on_any_of_them(
+    sandbox: Endpoints, redis_url: str
+) -> None:
+    """Without PROMETHEUS_MULTIPROC_DIR given, the supervisor makes one for its workers."""
+    requests = 30
+    with WorkersAccord(sandbox, redis_url, unique_prefix()) as accord:
+        for _ in range(requests):  # a connection each: the kernel spreads them over both
+            assert "errors" not in accord.graphql("query WorkersCount " + QUERY)
+        served: set[float] = set()
+        for _ in range(6):  # scrapes, on connections of their own too
+            with accord.client() as client:
+                scraped = client.get("/metrics", headers={"Authorization": "Bearer demo-ops"})
+            assert scraped.status_code == 200, scraped.text
+            served |= {
+                float(line.rsplit(" ", 1)[1])
+                for line in scraped.text.splitlines()
+                if line.startswith("accord_graphql_requests_total{")
+                and 'operation="WorkersCount"' in line
+            }
+        output = accord.process.output()
+    assert served == {float(requests)}
+    assert "workers share their metrics through" in output
