@@ -9,7 +9,6 @@ import datetime as dt
 import uuid
 from collections import Counter
 from collections.abc import Iterator
-from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
@@ -20,18 +19,8 @@ from sandbox.emulator_client import EmulatorClient
 from sandbox.endpoints import Endpoints
 from sandbox.world import Customer, World
 from sources.records import Address, CustomerFields, NewSalesOrder, OrderLineInput
-from sources.resilience import ResiliencePolicy
-from sources.tryton.adapter import TrytonErp
-from sources.tryton.rpc import TrytonConfig
 from tests.accord import AccordServer
-
-
-@dataclass
-class OnErp:
-    name: str
-    accord: AccordServer
-    world: World
-    endpoints: Endpoints
+from tests.erps import ERPS, OnErp, erp_sandbox, tryton_adapter, tryton_customer_with_invoice
 
 
 @pytest.fixture(scope="session")
@@ -41,24 +30,12 @@ def accord_on_tryton(writable_tryton_sandbox: Endpoints) -> Iterator[AccordServe
         yield server
 
 
-@pytest.fixture(
-    params=["netsuite", pytest.param("tryton", marks=pytest.mark.second_erp)],
-)
+@pytest.fixture(params=ERPS)
 def on_erp(request: pytest.FixtureRequest) -> OnErp:
     """Accord on each ERP (``ACCORD_ERP`` as a fixture parameter), with its world."""
-    if request.param == "tryton":
-        return OnErp(
-            "tryton",
-            request.getfixturevalue("accord_on_tryton"),
-            request.getfixturevalue("tryton_world"),
-            request.getfixturevalue("writable_tryton_sandbox"),
-        )
-    return OnErp(
-        "netsuite",
-        request.getfixturevalue("accord"),
-        request.getfixturevalue("world"),
-        request.getfixturevalue("sandbox"),
-    )
+    world, endpoints = erp_sandbox(request, request.param)
+    accord = request.getfixturevalue("accord_on_tryton" if request.param == "tryton" else "accord")
+    return OnErp(request.param, accord, world, endpoints)
 
 
 def linked(world: World) -> list[Customer]:
@@ -270,52 +247,9 @@ def test_a_deal_on_a_new_account_waits_for_finance_then_books_one_confirmed_orde
 
 
 async def _tryton_customer_with_invoice(endpoints: Endpoints, world: World, key: str) -> str:
-    """A new Tryton customer of the German entity with one posted invoice of 1000.00 EUR
-    (an order booked and invoiced through Accord's adapter); the invoice's ERP id."""
-    tryton = endpoints.tryton
-    erp = TrytonErp(
-        TrytonConfig(
-            url=tryton.url,
-            database=tryton.database,
-            user=tryton.user,
-            password=tryton.password,
-            ca_file=tryton.ca_file,
-            policy=ResiliencePolicy(timeout=60.0, max_attempts=1),
-        )
-    )
-    try:
-        entity = next(e for e in (await erp.legal_entities()).values() if e.country == "DE")
-        customer = await erp.upsert_customer(
-            key,
-            CustomerFields(
-                name=f"Paying {key} GmbH",
-                legal_entity_id=entity.erp_id,
-                currency="EUR",
-                credit_limit=Decimal("100000.00"),
-                billing_address=Address("1 Hauptstrasse", "Berlin", None, "10115", "DE"),
-            ),
-            idempotency_key=key,
-        )
-        order = await erp.create_sales_order(
-            NewSalesOrder(
-                customer_erp_id=customer,
-                external_id=f"006PAY{uuid.uuid4().hex[:8]}",
-                order_date=erp.today(),
-                currency="EUR",
-                lines=(OrderLineInput("SVC-TRAIN", Decimal(1), Decimal("1000.00")),),
-            ),
-            idempotency_key=key,
-        )
-        (sale,) = await erp.rpc.search_read(
-            "sale.sale", [["id", "=", int(order[1:])]], ["invoices", "company"]
-        )
-        (invoice,) = sale["invoices"]
-        await erp.rpc.call(
-            "account.invoice", "post", [invoice], context={"company": sale["company"]}
-        )
-        return f"I{invoice}"
-    finally:
-        await erp.close()
+    """A new Tryton customer with one posted invoice of 1000.00 EUR; the invoice's ERP id."""
+    _, invoice = await tryton_customer_with_invoice(endpoints, key)
+    return invoice
 
 
 RECORD = """mutation($input: RecordPaymentInput!) { recordPayment(input: $input) {
@@ -416,17 +350,7 @@ def test_trytons_own_credit_check_holds_a_booking_for_finance_then_confirms_the_
 async def _tryton_customer_with_open_sale(
     endpoints: Endpoints, key: str, limit: Decimal, open_sale: Decimal
 ) -> None:
-    tryton = endpoints.tryton
-    erp = TrytonErp(
-        TrytonConfig(
-            url=tryton.url,
-            database=tryton.database,
-            user=tryton.user,
-            password=tryton.password,
-            ca_file=tryton.ca_file,
-            policy=ResiliencePolicy(timeout=60.0, max_attempts=1),
-        )
-    )
+    erp = tryton_adapter(endpoints)
     try:
         entity = next(e for e in (await erp.legal_entities()).values() if e.country == "DE")
         customer = await erp.upsert_customer(
