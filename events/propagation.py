@@ -2,12 +2,13 @@
 
 The ERP owns a customer's credit standing; Salesforce keeps a copy on the account
 (``Credit_Status__c``) so that sales sees it where they work. A CREDIT_STATUS_CHANGED event
-says the standing moved; the handler then reads the standing the ERP holds now and the
-account's mirror, and writes the mirror only when they differ. So the mirror converges to the
-ERP's state whatever the events' order or timing: an event handled late writes nothing older,
-and when an event between two others was lost, the next one still puts the mirror right. It
-is idempotent, keyed by the event's id (a redelivered event is handled once), and every
-write is recorded in the audit trail.
+says the standing moved (an ERP CUSTOMER_UPDATED for a customer Accord had not seen before says
+it may have, its earlier standing unknown, for an account mirroring one already); the handler
+then reads the standing the ERP holds now and the account's mirror, and writes the mirror only
+when they differ. So the mirror converges to the ERP's state whatever the events' order or
+timing: an event handled late writes nothing older, and when an event between two others was
+lost, the next one still puts the mirror right. It is idempotent, keyed by the event's id (a
+redelivered event is handled once), and every write is recorded in the audit trail.
 
 What is mirrored follows the ownership registry: the ERP's standing (``CreditSummary.status``)
 goes to the CRM only while the registry gives it to the ERP; were it the CRM's own field, the
@@ -56,13 +57,17 @@ class CreditStatusPropagation:
         self.audit = audit
 
     async def handle(self, event: Event) -> None:
-        if event.type is not EventType.CREDIT_STATUS_CHANGED or not event.customer:
+        if not event.customer or not (
+            event.type is EventType.CREDIT_STATUS_CHANGED or self._first_sight(event)
+        ):
             return
         if ownership.REGISTRY[MIRRORED].owner is not System.ERP:
             return  # the CRM owns the standing: there is no copy to keep
         key = event.customer.removeprefix("cus:")
-        if _status(event) is None or key.startswith(("sf:", "erp:")):
-            return  # no standing to mirror, or no cross-reference to find the account by
+        if key.startswith(("sf:", "erp:")):
+            return  # no cross-reference to find the account by
+        if event.type is EventType.CREDIT_STATUS_CHANGED and _status(event) is None:
+            return  # no standing to mirror
         claim = await self.idempotency.begin(SCOPE, event.id, fingerprint(event.to_cloudevent()))
         if isinstance(claim, Stored | Mismatch):
             return  # already applied (a redelivery)
@@ -73,6 +78,17 @@ class CreditStatusPropagation:
             await self.idempotency.abandon(SCOPE, event.id, claim.token)
             raise
         await self.idempotency.complete(SCOPE, event.id, claim.token, outcome)
+
+    def _first_sight(self, event: Event) -> bool:
+        """An ERP customer changed that Accord had not seen before (found by a scan, say, after
+        a restart): whether its standing moved is not known, so no CREDIT_STATUS_CHANGED came,
+        and a mirror the account holds is compared with the ERP's standing all the same."""
+        return (
+            event.type is EventType.CUSTOMER_UPDATED
+            and event.source == self.erp.source
+            and "changedFields" in event.data
+            and event.data["changedFields"] is None
+        )
 
     async def _apply(self, event: Event, key: str) -> str:
         # the standing as the ERP holds it now, not as the event saw it: compare, then skip
@@ -88,6 +104,8 @@ class CreditStatusPropagation:
         value = MIRROR_VALUES[customer.credit_status]
         if account.credit_status_mirror == value:
             return "mirrored already"
+        if not account.credit_status_mirror and self._first_sight(event):
+            return "nothing mirrored yet"  # set by the standing's first event, not by a guess
         await self.crm.update_account(
             account.salesforce_id,
             AccountFields(credit_status_mirror=value),

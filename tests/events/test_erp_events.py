@@ -80,23 +80,34 @@ async def standing_seen(accord: AccordServer, source: str, erp_id: str) -> None:
         await asyncio.sleep(0.1)
 
 
-async def hold_in_the_erp(on_erp: OnErp, erp_id: str) -> None:
-    """Put the customer on credit hold in the ERP itself, as finance would there."""
+async def hold_in_the_erp(on_erp: OnErp, erp_id: str, *, on: bool = True) -> None:
+    """Put the customer on credit hold in the ERP itself, as finance would there (or, with
+    ``on`` False, take the hold away)."""
     if on_erp.name == "tryton":
         erp = tryton_adapter(on_erp.endpoints)
         try:
             holds = await erp.reference.hold_categories(create=True)
-            await erp.rpc.call(
-                "party.party", "write", [int(erp_id)], {"categories": [["add", [holds["ON"]]]]}
-            )
+            change = ["add" if on else "remove", [holds["ON"]]]
+            await erp.rpc.call("party.party", "write", [int(erp_id)], {"categories": [change]})
         finally:
             await erp.close()
         return
     emulators = EmulatorClient(on_erp.endpoints)
     try:
-        emulators.ns_update("customer", erp_id, {"creditHoldOverride": {"id": "ON"}})
+        hold = "ON" if on else "AUTO"
+        emulators.ns_update("customer", erp_id, {"creditHoldOverride": {"id": hold}})
     finally:
         emulators.close()
+
+
+async def erp_id_of(on_erp: OnErp, key: str) -> str:
+    if on_erp.name == "tryton":
+        erp = tryton_adapter(on_erp.endpoints)
+        try:
+            return (await erp.customers_by_keys([key]))[key].erp_id
+        finally:
+            await erp.close()
+    return str(next(c.ns_id for c in on_erp.world.customers if c.key == key))
 
 
 async def mirrored(on_erp: OnErp, account: str, value: str) -> str | None:
@@ -183,3 +194,35 @@ async def test_a_hold_set_in_the_erp_reaches_subscribers_and_the_salesforce_acco
     assert received["customer"]["credit"] == {"status": "ON_HOLD", "hold": "ON"}
     # and the Salesforce account linked to it mirrors the ERP's standing
     assert await mirrored(polling_on_erp, account, "On Hold") == "On Hold"
+
+
+async def test_a_hold_set_in_the_erp_on_a_customer_accord_never_saw_change_reaches_the_mirror(
+    polling_on_erp: OnErp,
+) -> None:
+    # given a seeded customer in good standing, linked to its account, that no change has
+    # brought to Accord's attention (its standing before the change is not known to Accord)
+    accord = polling_on_erp.accord
+    await polled_once(accord)
+    chosen = next(
+        c
+        for c in reversed(polling_on_erp.world.customers)
+        if c.key
+        and c.sf_account_id
+        and c.ns_id is not None
+        and not c.account_unlinked
+        and c.credit_hold == "AUTO"
+        and c.balance() <= c.credit_limit
+    )
+    key = chosen.key or ""
+    account = chosen.sf_account_id or ""
+    erp_id = await erp_id_of(polling_on_erp, key)
+    try:
+        # when finance puts it on hold in the ERP itself
+        await hold_in_the_erp(polling_on_erp, erp_id)
+
+        # then the poller's find reaches the Salesforce account
+        assert await mirrored(polling_on_erp, account, "On Hold") == "On Hold"
+    finally:
+        # and lifting the hold there puts the mirror back
+        await hold_in_the_erp(polling_on_erp, erp_id, on=False)
+    assert await mirrored(polling_on_erp, account, "Good Standing") == "Good Standing"
