@@ -55,6 +55,23 @@ def tryton_adapter(endpoints: Endpoints) -> TrytonErp:
     )
 
 
+async def new_german_customer(erp: TrytonErp, key: str, name: str, limit: Decimal) -> str:
+    """The party id of a new Tryton customer ``name`` of the German entity, credit limit
+    ``limit``, invoiced in EUR."""
+    entity = next(e for e in (await erp.legal_entities()).values() if e.country == "DE")
+    return await erp.upsert_customer(
+        key,
+        CustomerFields(
+            name=name,
+            legal_entity_id=entity.erp_id,
+            currency="EUR",
+            credit_limit=limit,
+            billing_address=Address("1 Hauptstrasse", "Berlin", None, "10115", "DE"),
+        ),
+        idempotency_key=key,
+    )
+
+
 async def tryton_customer_with_invoice(
     endpoints: Endpoints,
     key: str,
@@ -67,18 +84,7 @@ async def tryton_customer_with_invoice(
     its invoice posted)."""
     erp = tryton_adapter(endpoints)
     try:
-        entity = next(e for e in (await erp.legal_entities()).values() if e.country == "DE")
-        customer = await erp.upsert_customer(
-            key,
-            CustomerFields(
-                name=f"Paying {key} GmbH",
-                legal_entity_id=entity.erp_id,
-                currency="EUR",
-                credit_limit=limit,
-                billing_address=Address("1 Hauptstrasse", "Berlin", None, "10115", "DE"),
-            ),
-            idempotency_key=key,
-        )
+        customer = await new_german_customer(erp, key, f"Paying {key} GmbH", limit)
         order = await erp.create_sales_order(
             NewSalesOrder(
                 customer_erp_id=customer,

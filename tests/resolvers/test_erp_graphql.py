@@ -18,9 +18,16 @@ from sandbox.deals import Deals
 from sandbox.emulator_client import EmulatorClient
 from sandbox.endpoints import Endpoints
 from sandbox.world import Customer, World
-from sources.records import Address, CustomerFields, NewSalesOrder, OrderLineInput
+from sources.records import NewSalesOrder, OrderLineInput
 from tests.accord import AccordServer
-from tests.erps import ERPS, OnErp, erp_sandbox, tryton_adapter, tryton_customer_with_invoice
+from tests.erps import (
+    ERPS,
+    OnErp,
+    erp_sandbox,
+    new_german_customer,
+    tryton_adapter,
+    tryton_customer_with_invoice,
+)
 
 
 @pytest.fixture(scope="session")
@@ -352,18 +359,7 @@ async def _tryton_customer_with_open_sale(
 ) -> None:
     erp = tryton_adapter(endpoints)
     try:
-        entity = next(e for e in (await erp.legal_entities()).values() if e.country == "DE")
-        customer = await erp.upsert_customer(
-            key,
-            CustomerFields(
-                name=f"Checked {key} GmbH",
-                legal_entity_id=entity.erp_id,
-                currency="EUR",
-                credit_limit=limit,
-                billing_address=Address("1 Hauptstrasse", "Berlin", None, "10115", "DE"),
-            ),
-            idempotency_key=key,
-        )
+        customer = await new_german_customer(erp, key, f"Checked {key} GmbH", limit)
         await erp.create_sales_order(
             NewSalesOrder(
                 customer_erp_id=customer,
