@@ -1,7 +1,12 @@
 """The control API every emulator carries under ``/__sandbox__/``.
 
 - ``GET  /__sandbox__/stats``  -> ``{"total": N, "by_endpoint": {"GET /path/{id}": n, ...}}``
-- ``POST /__sandbox__/reset``  -> clears the stats, the faults and the traces (the data stays)
+- ``POST /__sandbox__/reset``  -> clears the stats, the faults, the traces and the timeline
+  (the data stays)
+- ``GET  /__sandbox__/requests`` -> ``{"requests": [{"endpoint", "started", "finished"}]}``:
+  the last 500 requests, in the order they arrived, each with the system's monotonic clock
+  (seconds) when it arrived and when its answer was sent, so a test can tell which requests
+  waited for another's answer and which ran beside it
 - ``GET  /__sandbox__/traces`` -> ``{"traceparents": [...]}``: the W3C ``traceparent`` headers
   of the last 500 requests that carried one, oldest first (to check that a caller's trace
   reaches the vendor)
@@ -23,6 +28,7 @@ import asyncio
 import fnmatch
 import json
 import random
+import time
 from collections import Counter, deque
 from collections.abc import Callable, MutableMapping
 from dataclasses import asdict, dataclass
@@ -84,6 +90,7 @@ class ControlState:
         self.counts: Counter[str] = Counter()
         self.faults: list[Fault] = []
         self.traceparents: deque[str] = deque(maxlen=500)
+        self.timeline: deque[dict[str, Any]] = deque(maxlen=500)
         self.rng = rng or random.Random(0)
         # more of an emulator's own figures in the stats (name -> what to show), each with
         # a way to start it afresh on reset
@@ -100,6 +107,7 @@ class ControlState:
         self.counts.clear()
         self.faults.clear()
         self.traceparents.clear()
+        self.timeline.clear()
         for _, restart in self.extra.values():
             restart()
 
@@ -125,6 +133,18 @@ class ControlMiddleware:
             await response(scope, receive, send)
             return
         self.state.record(scope["method"], path)
+        entry = {
+            "endpoint": f"{scope['method']} {self.state.normalize(path)}",
+            "started": time.monotonic(),
+            "finished": None,
+        }
+        self.state.timeline.append(entry)
+        try:
+            await self._serve(scope, receive, send, path)
+        finally:
+            entry["finished"] = time.monotonic()
+
+    async def _serve(self, scope: Scope, receive: Receive, send: Send, path: str) -> None:
         for name, value in scope["headers"]:
             if name == b"traceparent":
                 self.state.traceparents.append(value.decode("latin-1"))
@@ -157,6 +177,8 @@ class ControlMiddleware:
             return JSONResponse(self.state.stats())
         if action == "traces" and request.method == "GET":
             return JSONResponse({"traceparents": list(self.state.traceparents)})
+        if action == "requests" and request.method == "GET":
+            return JSONResponse({"requests": list(self.state.timeline)})
         if action == "reset" and request.method == "POST":
             self.state.reset()
             return JSONResponse({"reset": True})

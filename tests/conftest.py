@@ -73,6 +73,13 @@ class SandboxControl:
         response.raise_for_status()
         return list(response.json()["traceparents"])
 
+    def requests(self) -> list[dict[str, Any]]:
+        """The requests since the last reset, in the order they arrived, each with its
+        ``endpoint`` and the monotonic times it ``started`` and ``finished``."""
+        response = self._client.get("/__sandbox__/requests")
+        response.raise_for_status()
+        return list(response.json()["requests"])
+
     def fault(self, **fault: Any) -> None:
         self._client.post("/__sandbox__/faults", json=fault).raise_for_status()
 
