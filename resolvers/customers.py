@@ -24,7 +24,12 @@ from resolvers.context import AccordContext
 from resolvers.errors import BadInputError, SourceFieldError
 from resolvers.paging import cursor_scope, decode_cursor, encode_cursor, page_size
 from sources.errors import SourceError
-from sources.ports import CustomerQuery
+from sources.ports import (
+    CustomerDocuments,
+    CustomerDocumentsReader,
+    CustomerQuery,
+    DocumentKind,
+)
 from sources.records import CreditStatus, CrmAccount, ErpCustomer
 
 T = TypeVar("T")
@@ -180,11 +185,14 @@ async def load_customers(
     A page's customers are known by a key of each system's loader, so each side is the
     loader's future for that key and the whole page waits on them together: no task per
     customer. A side reached through the other system (two hops) runs as `load_customer`
-    does. The selected lists of all of them start loading in one batch once the sides are
-    known."""
+    does. The selected lists of a side the page already holds start loading at once, beside
+    the other side's read; those of the rest start in one batch once the sides are known.
+    ERP customers read by cross-reference key have their documents read by the same keys
+    beside them, when the ERP can (`_documents_by_keys`)."""
     loaders = ctx.loaders
     waits: list[Awaitable[Any]] = []
     plan: list[tuple[int | None, int | None]] = []
+    by_key: list[str] = []
     for ref in refs:
         want_crm, want_erp = needs(fields, ref)
         crm_at = erp_at = None
@@ -201,26 +209,115 @@ async def load_customers(
             if ref.erp_id:
                 waits.append(loaders.erp_customer_by_id.future(ref.erp_id))
             elif ref.key:
-                waits.append(loaders.erp_customer_by_key.future(ref.key))
+                future = loaders.erp_customer_by_key.future(ref.key)
+                if not future.done():
+                    by_key.append(ref.key)
+                waits.append(future)
             else:
                 waits.append(asyncio.ensure_future(erp_customer(ctx, ref)))
         plan.append((crm_at, erp_at))
+    documents = _documents_by_keys(ctx, by_key, fields)
+    children: list[Any] = []
+    known = {at for at, wait in enumerate(waits) if _done(wait)}
+    for at in sorted(known):
+        _prefetch_children(ctx, _result(waits[at]), fields, children)
     found = await asyncio.gather(*waits, return_exceptions=True)
     for value in found:
         if isinstance(value, BaseException) and not isinstance(value, GraphQLError):
             raise value  # a bug or a cancellation, not a source's failure
+    if documents is not None:
+        read, kinds = documents
+        customers = {
+            ref.key: found[erp_at]
+            for ref, (_, erp_at) in zip(refs, plan, strict=True)
+            if erp_at is not None and ref.key in by_key
+        }
+        _prime_documents(ctx, await read, kinds, customers)
     loaded = []
-    children: list[Any] = []
     for ref, (crm_at, erp_at) in zip(refs, plan, strict=True):
         account = found[crm_at] if crm_at is not None else UNLOADED
         erp = found[erp_at] if erp_at is not None else UNLOADED
-        _prefetch_children(ctx, account, fields, children)
-        _prefetch_children(ctx, erp, fields, children)
+        if crm_at not in known:
+            _prefetch_children(ctx, account, fields, children)
+        if erp_at not in known:
+            _prefetch_children(ctx, erp, fields, children)
         loaded.append(CustomerData(ref, account, erp))
     # The page's lists are in before its fields resolve, so each list field answers at once
     # (`BatchLoader.loaded`) instead of awaiting in a coroutine per customer.
     await asyncio.gather(*children, return_exceptions=True)
     return loaded
+
+
+def _done(wait: Awaitable[Any]) -> bool:
+    return isinstance(wait, asyncio.Future) and wait.done()
+
+
+def _result(wait: Awaitable[Any]) -> object:
+    """The record of a done future, or None when loading it failed."""
+    assert isinstance(wait, asyncio.Future)
+    if wait.cancelled() or wait.exception() is not None:
+        return None
+    return wait.result()
+
+
+_DOCUMENT_LOADERS: dict[DocumentKind, str] = {
+    "orders": "orders_by_customer",
+    "invoices": "invoices_by_customer",
+    "payments": "payments_by_customer",
+}
+
+_Documents: TypeAlias = "asyncio.Future[CustomerDocuments | SourceError]"
+
+
+def _documents_by_keys(
+    ctx: AccordContext, keys: list[str], fields: set[str]
+) -> tuple[_Documents, list[DocumentKind]] | None:
+    """The documents the selection has of the customers with these keys, read now, beside
+    the customers, when the ERP reads them by key (`CustomerDocumentsReader`), with the kinds
+    asked for; None otherwise, and the documents wait for the customers' ERP ids as usual.
+
+    With a read cache the lists are read through it, by ERP id (fresh ones cost nothing, and
+    a failed read is answered with the copies it keeps), so this read is for requests
+    without one."""
+    kinds: list[DocumentKind] = [kind for kind in _DOCUMENT_LOADERS if kind in fields]
+    erp = ctx.sources.erp
+    if not keys or not kinds or ctx.loaders.cache is not None:
+        return None
+    if not isinstance(erp, CustomerDocumentsReader):
+        return None
+
+    async def read() -> CustomerDocuments | SourceError:
+        try:
+            return await erp.documents_by_customer_keys(keys, kinds)
+        except SourceError as exc:
+            return exc
+
+    return asyncio.ensure_future(read()), kinds
+
+
+def _prime_documents(
+    ctx: AccordContext,
+    documents: CustomerDocuments | SourceError,
+    kinds: list[DocumentKind],
+    customers: dict[str, Any],
+) -> None:
+    """Give the document loaders (by ERP id) the lists of ``kinds`` read by key, for each
+    ERP customer found by its key in ``customers``: a field finds there what reading by ERP
+    id would have answered, and the same error when the read failed."""
+    error = (
+        SourceFieldError.from_source_error(documents)
+        if isinstance(documents, SourceError)
+        else None
+    )
+    for kind in kinds:
+        loader = getattr(ctx.loaders, _DOCUMENT_LOADERS[kind])
+        for key, side in customers.items():
+            if not isinstance(side, ErpCustomer):
+                continue
+            if isinstance(documents, CustomerDocuments):
+                loader.prime(side.erp_id, list(getattr(documents, kind).get(key, [])))
+            else:
+                loader.prime(side.erp_id, error)
 
 
 async def _unloaded() -> _Unloaded:

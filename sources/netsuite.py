@@ -564,12 +564,13 @@ class NetSuiteErp:
     # an invoice's main line gives its order, a payment's links the invoices it pays.
     _DOCUMENTS = (
         f"SELECT {TRANSACTION_COLUMNS}, t.recordtype, tl.createdfrom, "
-        "l.previousdoc AS applied_invoice, l.foreignamount AS applied_amount FROM transaction t "
+        "l.previousdoc AS applied_invoice, l.foreignamount AS applied_amount{columns} "
+        "FROM transaction t {join}"
         "LEFT JOIN transactionline tl ON tl.transaction = t.id AND tl.mainline = 'T' "
         "AND t.type = 'CustInvc' "
         "LEFT JOIN nexttransactionlink l ON l.nextdoc = t.id AND l.linktype = 'Payment' "
         "AND t.type = 'CustPymt' "
-        "WHERE t.type IN ({types}) AND t.entity IN ({{in_list}})"
+        "WHERE t.type IN ({types}) AND {customers}"
     )
     _DOCUMENT_TYPES: ClassVar[dict[DocumentKind, tuple[str, str]]] = {
         "orders": ("SalesOrd", "salesorder"),
@@ -577,20 +578,62 @@ class NetSuiteErp:
         "payments": ("CustPymt", "customerpayment"),
     }
 
+    def _documents_query(
+        self, kinds: Collection[DocumentKind], customers: str, *, by_key: bool = False
+    ) -> str | None:
+        """The documents query for ``kinds`` of the customers ``customers`` selects (a
+        condition with ``{in_list}``), newest first; None when no kind is asked for. With
+        ``by_key`` each transaction is joined to its customer (``c``), whose external id each
+        row carries as ``customer_key``."""
+        wanted = [kind for kind in self._DOCUMENT_TYPES if kind in kinds]
+        if not wanted:
+            return None
+        types = ", ".join(f"'{self._DOCUMENT_TYPES[kind][0]}'" for kind in wanted)
+        return (
+            self._DOCUMENTS.format(
+                types=types,
+                customers=customers,
+                columns=", c.externalid AS customer_key" if by_key else "",
+                join="INNER JOIN customer c ON c.id = t.entity " if by_key else "",
+            )
+            + self._NEWEST_FIRST
+        )
+
     async def documents_by_customer_ids(
         self, customer_erp_ids: Sequence[str], kinds: Collection[DocumentKind]
     ) -> CustomerDocuments:
         """The customers' documents of ``kinds``, in one SuiteQL query (one per 1,000
         customers)."""
-        wanted = [kind for kind in self._DOCUMENT_TYPES if kind in kinds]
-        types = ", ".join(f"'{self._DOCUMENT_TYPES[kind][0]}'" for kind in wanted)
-        rows = (
-            await self._ids_in(
-                self._DOCUMENTS.format(types=types) + self._NEWEST_FIRST, customer_erp_ids
-            )
-            if wanted
-            else []
+        query = self._documents_query(kinds, "t.entity IN ({in_list})")
+        rows = await self._ids_in(query, customer_erp_ids) if query else []
+        return await self._documents(rows, kinds)
+
+    async def documents_by_customer_keys(
+        self, keys: Sequence[str], kinds: Collection[DocumentKind]
+    ) -> CustomerDocuments:
+        """The documents of ``kinds`` of the customers with these external ids, grouped by
+        external id, in one SuiteQL query (one per 1,000 customers): the transactions joined
+        to their customer, so the customers' internal ids need not be known first."""
+        query = self._documents_query(kinds, "c.externalid IN ({in_list})", by_key=True)
+        rows = await self._rows_in(query, keys) if query else []
+        key_of = {str(row.get("entity", "")): str(row["customer_key"]) for row in rows}
+        found = await self._documents(rows, kinds)
+
+        def by_key(grouped: Mapping[str, list[Any]]) -> dict[str, list[Any]]:
+            return {key_of[erp_id]: items for erp_id, items in grouped.items()}
+
+        return CustomerDocuments(
+            orders=by_key(found.orders),
+            invoices=by_key(found.invoices),
+            payments=by_key(found.payments),
         )
+
+    async def _documents(
+        self, rows: list[dict[str, Any]], kinds: Collection[DocumentKind]
+    ) -> CustomerDocuments:
+        """Orders, invoices and payments of ``kinds`` from rows of the documents query,
+        grouped by customer internal id."""
+        wanted = [kind for kind in self._DOCUMENT_TYPES if kind in kinds]
         by_type: dict[str, list[dict[str, Any]]] = {
             self._DOCUMENT_TYPES[kind][1]: [] for kind in wanted
         }

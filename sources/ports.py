@@ -287,8 +287,9 @@ DocumentKind = Literal["orders", "invoices", "payments"]
 
 @dataclass(frozen=True, slots=True)
 class CustomerDocuments:
-    """Customers' orders, invoices and payments read together, grouped by customer ERP id
-    (newest first); a kind that was not asked for is empty."""
+    """Customers' orders, invoices and payments read together, grouped by customer ERP id or
+    cross-reference key, as they were asked for (newest first); a kind that was not asked for
+    is empty, and so is a customer with no documents of a kind."""
 
     orders: Mapping[str, list[ErpOrder]]
     invoices: Mapping[str, list[ErpInvoice]]
@@ -301,11 +302,21 @@ class CustomerDocumentsReader(Protocol):
 
     The read path uses it, when the ERP offers it, so that a page of customers with their
     orders, invoices and payments costs one ERP call for the three lists, not three; an ERP
-    without it is asked with ``orders_by_customer_ids`` and its siblings."""
+    without it is asked with ``orders_by_customer_ids`` and its siblings.
+
+    ``documents_by_customer_keys`` reads the same by the customers' cross-reference keys, so
+    that a page found in the CRM (which knows the keys, not the ERP ids) reads its customers'
+    documents beside the customers themselves instead of after them."""
 
     async def documents_by_customer_ids(
         self, customer_erp_ids: Sequence[str], kinds: Collection[DocumentKind]
     ) -> CustomerDocuments: ...
+
+    async def documents_by_customer_keys(
+        self, keys: Sequence[str], kinds: Collection[DocumentKind]
+    ) -> CustomerDocuments:
+        """The documents of the customers with these cross-reference keys, grouped by key; a
+        key no customer has is absent."""
 
 
 ErpFeedPort = ErpPort

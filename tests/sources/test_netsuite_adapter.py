@@ -27,7 +27,7 @@ from sources.errors import (
 )
 from sources.netsuite import NetSuiteErp
 from sources.netsuite_http import NetSuiteConfig
-from sources.ports import CustomerQuery, InvoiceQuery
+from sources.ports import CustomerQuery, DocumentKind, InvoiceQuery
 from sources.records import CreditHold, CreditStatus, ErpCustomer, InvoiceStatus, OrderStatus
 from sources.resilience import ResiliencePolicy
 from tests.accord import Emulators
@@ -171,6 +171,36 @@ async def test_documents_of_customers_in_one_call_equal_each_kind_read_alone(
     only = await erp.documents_by_customer_ids(ids, {"payments"})
     assert ns_control.count(SUITEQL) == 1
     assert (dict(only.orders), dict(only.invoices), dict(only.payments)) == ({}, {}, payments)
+
+
+async def test_documents_by_customer_keys_are_those_by_internal_id(
+    erp: NetSuiteErp, world: World, ns_control: SandboxControl
+) -> None:
+    # given customers with orders, invoices and payments (and one with none)
+    customers = [c for c in erp_customers(world) if c.key and c.invoices and c.payments][:40]
+    customers.append(next(c for c in erp_customers(world) if c.key and not c.sales_orders))
+    ids = [str(c.ns_id) for c in customers]
+    key_of = {str(c.ns_id): c.key for c in customers}
+    kinds: set[DocumentKind] = {"orders", "invoices", "payments"}
+    by_id = await erp.documents_by_customer_ids(ids, kinds)
+    ns_control.reset()
+
+    # when they are read by the customers' external ids
+    by_key = await erp.documents_by_customer_keys([c.key or "" for c in customers], kinds)
+
+    # then it is one SuiteQL call, and each kind is the same, under the customer's key
+    assert ns_control.count(SUITEQL) == 1
+    for kind in ("orders", "invoices", "payments"):
+        expected = {key_of[erp_id]: found for erp_id, found in getattr(by_id, kind).items()}
+        assert dict(getattr(by_key, kind)) == expected
+        assert expected
+    assert customers[-1].key not in by_key.orders
+    # and a key no customer has, or a subset of kinds, reads only what is asked for
+    only = await erp.documents_by_customer_keys(
+        [customers[0].key or "", "no-such-key"], {"payments"}
+    )
+    assert (dict(only.orders), dict(only.invoices)) == ({}, {})
+    assert set(only.payments) == {customers[0].key}
 
 
 async def test_lines_links_and_lookups(erp: NetSuiteErp, world: World) -> None:
