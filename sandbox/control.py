@@ -12,9 +12,11 @@
   reaches the vendor)
 - ``GET  /__sandbox__/faults`` -> the active faults
 - ``POST /__sandbox__/faults`` -> adds a fault ``{"pattern", "latency_ms", "error_rate",
-  "error_status", "outage", "garbage", "late_answer"}``, or removes them all with
-  ``{"clear": true}``; with ``late_answer`` the request is carried out at once and only its
-  answer waits ``latency_ms``, so a client that gives up first still has its write applied
+  "error_status", "outage", "garbage", "late_answer", "body_contains"}``, or removes them all
+  with ``{"clear": true}``; with ``late_answer`` the request is carried out at once and only
+  its answer waits ``latency_ms``, so a client that gives up first still has its write
+  applied; with ``body_contains`` the fault hits only the requests whose body holds that text
+  (one query among the others sent to the same path)
 
 Faults and stats live in an ASGI middleware in front of the emulator, so an injected failure
 looks to a client exactly like one from the vendor: the request is counted, delayed, and
@@ -58,6 +60,7 @@ class Fault:
     outage: bool = False
     garbage: bool = False
     late_answer: bool = False  # carry the request out, then hold its answer for latency_ms
+    body_contains: str = ""  # only requests whose body holds this text (e.g. one query)
 
     @classmethod
     def from_json(cls, body: Any) -> Fault:
@@ -76,6 +79,8 @@ class Fault:
             raise ValueError("latency_ms must not be negative")
         if not 400 <= int(fault.error_status) <= 599:
             raise ValueError("error_status must be an HTTP error status")
+        if not isinstance(fault.body_contains, str):
+            raise ValueError("body_contains must be a string")
         return fault
 
     def matches(self, path: str) -> bool:
@@ -149,6 +154,9 @@ class ControlMiddleware:
             if name == b"traceparent":
                 self.state.traceparents.append(value.decode("latin-1"))
         faults = self.state.active(path)
+        if any(fault.body_contains for fault in faults):
+            body, receive = await _buffered(receive)
+            faults = [f for f in faults if f.body_contains.encode() in body or not f.body_contains]
         late = sum(fault.latency_ms for fault in faults if fault.late_answer)
         latency = sum(fault.latency_ms for fault in faults if not fault.late_answer)
         if latency:
@@ -195,6 +203,29 @@ class ControlMiddleware:
                 return JSONResponse({"error": str(exc)}, status_code=400)
             return JSONResponse({"faults": [asdict(fault) for fault in self.state.faults]})
         return JSONResponse({"error": f"no control action {request.method} {action}"}, 404)
+
+
+async def _buffered(receive: Receive) -> tuple[bytes, Receive]:
+    """The whole request body, and a ``receive`` that hands it to the app as if unread."""
+    chunks: list[bytes] = []
+    while True:
+        message = await receive()
+        if message["type"] != "http.request":
+            break
+        chunks.append(message.get("body", b""))
+        if not message.get("more_body", False):
+            break
+    body = b"".join(chunks)
+    sent = False
+
+    async def replay() -> MutableMapping[str, Any]:
+        nonlocal sent
+        if not sent:
+            sent = True
+            return {"type": "http.request", "body": body, "more_body": False}
+        return await receive()
+
+    return body, replay
 
 
 def _held(send: Send, seconds: float) -> Send:

@@ -10,7 +10,7 @@ from decimal import Decimal
 import pytest
 
 from sandbox.world import Customer, World
-from sources.ports import CustomerQuery, InvoiceQuery
+from sources.ports import CustomerDocumentsReader, CustomerQuery, DocumentKind, InvoiceQuery
 from sources.records import (
     CreditHold,
     CreditStatus,
@@ -229,6 +229,45 @@ async def test_documents_by_id_by_parent_and_by_opportunity(erp_harness: ErpHarn
         assert await erp.orders_by_ids([absent]) == {}
         assert await erp.invoices_by_ids([absent]) == {}
         assert await erp.payments_by_ids([absent]) == {}
+
+
+async def test_documents_read_together_are_those_read_kind_by_kind(
+    erp_harness: ErpHarness,
+) -> None:
+    """An ERP that reads several kinds of documents in one call (`CustomerDocumentsReader`)
+    answers, by ERP id and by key, what its kind-by-kind reads answer; one that does not
+    claims neither of its methods, and the read path asks it kind by kind."""
+    erp = erp_harness.erp
+    if not isinstance(erp, CustomerDocumentsReader):
+        assert not hasattr(erp, "documents_by_customer_ids")
+        assert not hasattr(erp, "documents_by_customer_keys")
+        return
+    customers = [c for c in in_erp(erp_harness.world) if c.invoices and c.payments][:12]
+    customers.append(next(c for c in in_erp(erp_harness.world) if not c.sales_orders))
+    found = await by_key(erp_harness, customers)
+    key_of = {record.erp_id: key for key, record in found.items()}
+    ids = list(key_of)
+    orders, invoices, payments = await asyncio.gather(
+        erp.orders_by_customer_ids(ids),
+        erp.invoices_by_customer_ids(ids),
+        erp.payments_by_customer_ids(ids),
+    )
+    kinds: set[DocumentKind] = {"orders", "invoices", "payments"}
+
+    together = await erp.documents_by_customer_ids(ids, kinds)
+    keyed = await erp.documents_by_customer_keys([*key_of.values(), "no-such-key"], kinds)
+    only = await erp.documents_by_customer_keys(list(key_of.values()), {"invoices"})
+
+    assert all((orders, invoices, payments))
+    assert (dict(together.orders), dict(together.invoices), dict(together.payments)) == (
+        orders,
+        invoices,
+        payments,
+    )
+    for kind, expected in (("orders", orders), ("invoices", invoices), ("payments", payments)):
+        assert dict(getattr(keyed, kind)) == {key_of[i]: v for i, v in expected.items()}
+    assert (dict(only.orders), dict(only.payments)) == ({}, {})
+    assert dict(only.invoices) == {key_of[i]: v for i, v in invoices.items()}
 
 
 async def test_lines_of_orders_and_invoices_add_up(erp_harness: ErpHarness) -> None:

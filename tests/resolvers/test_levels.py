@@ -23,6 +23,7 @@ SUITEQL = "POST /services/rest/query/v1/suiteql"
 SOQL = "GET /services/data/v59.0/query"
 LATENCY_MS = 150  # far more than the time Accord takes between two calls of one level
 
+NODE = PORTAL_QUERY[PORTAL_QUERY.index("node {") + len("node {") : PORTAL_QUERY.rindex("} } } }")]
 BY_COUNTRY = PORTAL_QUERY.replace(
     "customers(first: 100)", 'customers(first: 40, filter: {country: "DE"})'
 )
@@ -93,3 +94,32 @@ def test_the_portal_page_by_country_reads_in_two_levels(
     # the accounts of the country; then the ERP customers beside their documents, both by
     # the accounts' cross-reference keys
     assert found == [[SOQL], [SUITEQL, SUITEQL]]
+
+
+def one_by_one(accord: AccordServer, nodes: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The same customers, each looked up by its id (twenty to a query, under the document
+    size limit): a single customer's documents are read by its ERP id once its ERP record is
+    in, as before."""
+    found: list[dict[str, Any]] = []
+    for start in range(0, len(nodes), 20):
+        chunk = nodes[start : start + 20]
+        lookups = " ".join(
+            f'c{at}: customer(id: "{node["id"]}") {{ {NODE} }}' for at, node in enumerate(chunk)
+        )
+        body = accord.graphql(f"{{ {lookups} }}")
+        assert "errors" not in body
+        found.extend(body["data"][f"c{at}"] for at in range(len(chunk)))
+    return found
+
+
+@pytest.mark.parametrize("query", [PORTAL_QUERY, BY_COUNTRY], ids=["erp-page", "by-country"])
+def test_the_page_answers_what_its_customers_answer_one_by_one(
+    accord: AccordServer, query: str
+) -> None:
+    body = accord.graphql(query)
+
+    assert "errors" not in body
+    nodes = [edge["node"] for edge in body["data"]["customers"]["edges"]]
+    assert sum(len(node["orders"]["nodes"]) for node in nodes) > 10
+    assert sum(len(node["payments"]["nodes"]) for node in nodes) > 10
+    assert nodes == one_by_one(accord, nodes)

@@ -222,3 +222,37 @@ def test_what_fails_below_a_record_read_earlier_is_its_sources_error(
         ("invoice.lines", "SOURCE_UNAVAILABLE", "netsuite"),
         ("invoice.customer.id", "SOURCE_UNAVAILABLE", "netsuite"),
     }
+
+
+@pytest.mark.parametrize(
+    "listing",
+    ['customers(first: 10, filter: {country: "DE"})', "customers(first: 10)"],
+    ids=["found-in-the-crm", "found-in-the-erp"],
+)
+def test_a_failed_read_of_a_pages_documents_nulls_its_lists_not_the_page(
+    sandbox: Endpoints, ns_control: SandboxControl, listing: str
+) -> None:
+    # Given the ERP failing every read of customers' documents, and only those (a page found
+    # in the CRM reads them by key beside the customers, one found in the ERP by ERP id after
+    # them)
+    ns_control.fault(pattern="/services/rest/query/*", body_contains="t.recordtype", outage=True)
+
+    with AccordServer(sandbox, cache=False) as accord:
+        body = accord.graphql(
+            f"""{{ {listing} {{ nodes {{
+              name credit {{ status }}
+              orders(first: 2) {{ totalCount }} invoices(first: 2) {{ totalCount }}
+              payments(first: 2) {{ totalCount }}
+            }} }} }}"""
+        )
+
+    # Then each customer's lists are null with the ERP's error, and the rest of it arrives
+    nodes = body["data"]["customers"]["nodes"]
+    assert len(nodes) == 10
+    assert all(node["name"] and node["credit"]["status"] for node in nodes)
+    assert all(node["orders"] is node["invoices"] is node["payments"] is None for node in nodes)
+    assert codes(body) == {
+        (f"customers.nodes.{at}.{name}", "SOURCE_UNAVAILABLE", "netsuite")
+        for at in range(10)
+        for name in ("orders", "invoices", "payments")
+    }
