@@ -126,3 +126,32 @@ def test_an_injected_429_looks_like_the_concurrency_limit(
 
     assert answer.status_code == 429
     assert error_detail(answer)["o:errorCode"] == "CONCURRENCY_LIMIT_EXCEEDED"
+
+
+def test_a_fault_can_hit_one_query_among_those_on_one_path(
+    ns: NetSuiteHttp, ns_control: SandboxControl
+) -> None:
+    ns_control.fault(pattern="/services/rest/query/*", body_contains="FROM currency", outage=True)
+
+    failed = ns.suiteql("SELECT id FROM currency")
+    fine = ns.suiteql("SELECT id FROM customer")
+
+    assert failed.status_code == 503
+    assert fine.status_code == 200
+    assert fine.json()["items"]
+
+
+def test_the_timeline_tells_requests_that_waited_from_those_beside_them(
+    ns: NetSuiteHttp, ns_control: SandboxControl
+) -> None:
+    ns.suiteql("SELECT id FROM currency")
+    ns.get("/customer/1001")
+
+    first, second = ns_control.requests()
+
+    assert first["endpoint"] == "POST /services/rest/query/v1/suiteql"
+    assert second["endpoint"] == f"GET {RECORD}/customer/{{id}}"
+    # one after the other: the second arrived after the first was answered
+    assert first["started"] <= first["finished"] <= second["started"] <= second["finished"]
+    ns_control.reset()
+    assert ns_control.requests() == []
