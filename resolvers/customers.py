@@ -6,7 +6,11 @@ through the request's DataLoaders, so a page of customers costs one call per sys
 
 Lists are driven by the system that owns the filter: with no CRM filter the ERP pages its
 customers by internal id; with a name or country filter the CRM pages its accounts by
-cross-reference key, and an ERP filter (credit status) is then applied to each batch.
+cross-reference key, and an ERP filter (credit status) is then applied to each batch. A
+page's orders, invoices and payments are read beside the other system's records, not after
+them: by ERP id as soon as the ERP's page is in; for a page found in the CRM, by
+cross-reference key beside the ERP customers when the ERP reads them so and the request has
+no read cache, else by ERP id once those customers are in (`load_customers`).
 """
 
 from __future__ import annotations
@@ -221,16 +225,22 @@ async def load_customers(
     known = {at for at, wait in enumerate(waits) if _done(wait)}
     for at in sorted(known):
         _prefetch_children(ctx, _result(waits[at]), fields, children)
-    found = await asyncio.gather(*waits, return_exceptions=True)
-    for value in found:
-        if isinstance(value, BaseException) and not isinstance(value, GraphQLError):
-            raise value  # a bug or a cancellation, not a source's failure
+    try:
+        found = await asyncio.gather(*waits, return_exceptions=True)
+        for value in found:
+            if isinstance(value, BaseException) and not isinstance(value, GraphQLError):
+                raise value  # a bug or a cancellation, not a source's failure
+    except BaseException:
+        if documents is not None:
+            documents[0].cancel()
+        raise
     if documents is not None:
         read, kinds = documents
+        keyed = set(by_key)
         customers = {
             ref.key: found[erp_at]
             for ref, (_, erp_at) in zip(refs, plan, strict=True)
-            if erp_at is not None and ref.key in by_key
+            if erp_at is not None and ref.key in keyed
         }
         _prime_documents(ctx, await read, kinds, customers)
     loaded = []
