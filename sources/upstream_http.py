@@ -377,6 +377,27 @@ async def _read(stream: Iterable[bytes] | AsyncIterable[bytes]) -> list[bytes]:
     return [bytes(part) for part in stream]
 
 
+class _NoCookies(httpx.Cookies):
+    """A cookie jar that keeps nothing."""
+
+    def extract_cookies(self, response: httpx.Response) -> None:
+        return None
+
+
+class UpstreamClient(httpx.AsyncClient):
+    """An `httpx.AsyncClient` that keeps no cookies: the upstream APIs authenticate every call
+    with a header, and a cookie that one of them sets must not ride along with later calls.
+    (It also spares each answer httpx's cookie extraction through `http.cookiejar`.)"""
+
+    @property
+    def cookies(self) -> httpx.Cookies:
+        return _NoCookies()
+
+    @cookies.setter
+    def cookies(self, cookies: Any) -> None:
+        raise TypeError("an upstream client keeps no cookies")
+
+
 def _environment_proxies() -> bool:
     from httpx._utils import get_environment_proxies
 
@@ -389,12 +410,12 @@ def upstream_client(
     limits: httpx.Limits | None = None,
     trust_env: bool = True,
     **options: Any,
-) -> httpx.AsyncClient:
-    """An `httpx.AsyncClient` for calls to an upstream system, on `UpstreamPool`; with
-    httpx's own transport instead when ``trust_env`` and the environment names a proxy."""
+) -> UpstreamClient:
+    """A client for calls to an upstream system, on `UpstreamPool`; with httpx's own
+    transport instead when ``trust_env`` and the environment names a proxy."""
     limits = limits or httpx.Limits(max_connections=100, max_keepalive_connections=20)
     if trust_env and _environment_proxies():
-        return httpx.AsyncClient(verify=verify, limits=limits, trust_env=True, **options)
+        return UpstreamClient(verify=verify, limits=limits, trust_env=True, **options)
     context = (
         verify
         if isinstance(verify, ssl.SSLContext)
@@ -406,4 +427,4 @@ def upstream_client(
         max_connections=limits.max_connections,
         max_keepalive=limits.max_keepalive_connections,
     )
-    return httpx.AsyncClient(transport=transport, trust_env=trust_env, **options)
+    return UpstreamClient(transport=transport, trust_env=trust_env, **options)

@@ -367,3 +367,20 @@ def test_a_proxy_in_the_environment_keeps_httpx_s_own_transport(
     direct = upstream_client(trust_env=False)
     assert isinstance(_pool(direct), UpstreamPool)
     assert not isinstance(_pool(direct), httpcore.AsyncConnectionPool)
+
+
+async def test_cookies_an_upstream_sets_are_not_sent_back(serve: Serve) -> None:
+    async def sets_cookie(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        while True:
+            await raw.request(reader)
+            writer.write(_answer(b"ok", "Set-Cookie: sid=secret; Path=/"))
+
+    raw, url = await serve(sets_cookie)
+    async with _client() as client:
+        await client.get(url)
+        await client.get(url)
+        assert len(raw.requests) == 2
+        assert b"cookie:" not in raw.requests[1].lower()
+        assert not client.cookies
+        with pytest.raises(TypeError):
+            client.cookies = {"sid": "x"}
