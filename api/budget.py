@@ -6,6 +6,15 @@ window: a caller may spend up to twice its budget across the turn of a minute, n
 An operation that would take the caller over its budget is refused, with the seconds until
 the next window as ``retry_after``, and costs nothing.
 
+When the backend is shared (Redis), a process does not ask it on every operation: it takes
+a lease of ``per_minute / 50`` units of a caller's budget at a time (or the operation's cost,
+if larger) and spends it locally, asking again when the lease runs short. Leases come out of
+the shared count, so the replicas together never spend more than the budget; what they may
+do is refuse an operation while another replica still holds unspent units (at most one
+lease each, 2 % of the budget), and lose a lease's rest when the minute turns. The
+embedded memory backend counts every operation, as before. A lease also makes the budget
+cost one Redis round trip per some thousands of operations instead of one per operation.
+
 When the backend cannot be reached the operation is served uncharged (and the fact logged):
 an outage of the shared store must not take reads down with it.
 """
@@ -18,6 +27,8 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from cachetools import LRUCache
+
 from state.backend import StateBackend
 from state.errors import StateError
 
@@ -25,6 +36,8 @@ logger = logging.getLogger("accord.budget")
 
 WINDOW = 60.0
 KEY_PREFIX = "budget:"
+LEASE_PARTS = 50  # a lease of a shared budget is this fraction of it
+LEASED_CALLERS = 10_000  # callers whose leases a process keeps (the least recent dropped)
 
 
 class BudgetExceeded(Exception):
@@ -53,6 +66,17 @@ class Charge:
         }
 
 
+class _Lease:
+    """Units of one caller's budget for one window, taken from the shared count."""
+
+    __slots__ = ("left", "seen", "window")
+
+    def __init__(self, window: int) -> None:
+        self.window = window
+        self.left = 0  # taken and not spent yet
+        self.seen = 0  # the shared count when last asked, at most the budget
+
+
 class CostBudget:
     def __init__(
         self,
@@ -65,6 +89,9 @@ class CostBudget:
         self.backend = backend
         self.per_minute = per_minute
         self.clock = clock
+        # a shared backend is asked for leases; the embedded one counts each operation
+        self.lease = per_minute // LEASE_PARTS if backend.name != "memory" else 0
+        self._leases: LRUCache[str, _Lease] = LRUCache(LEASED_CALLERS)
 
     @property
     def enabled(self) -> bool:
@@ -78,14 +105,28 @@ class CostBudget:
         now = self.clock()
         window = math.floor(now / WINDOW)
         resets_in = max(1, math.ceil((window + 1) * WINDOW - now))
-        key = f"{KEY_PREFIX}{caller}:{window}"
-        try:
-            spent = await self.backend.incr(key, cost, ttl=2 * WINDOW)
-            if spent > self.per_minute:
-                if cost:
-                    await self.backend.incr(key, -cost)  # a refused operation costs nothing
+        lease = self._leases.get(caller)
+        if lease is None or lease.window != window:
+            lease = self._leases[caller] = _Lease(window)
+        if lease.left < cost or not self.lease:
+            try:
+                await self._extend(lease, caller, cost)
+            except StateError as exc:
+                logger.warning("cost budget not charged (%s): %s", caller, exc)
+                return None
+            if lease.left < cost:
                 raise BudgetExceeded(resets_in, self.per_minute)
-        except StateError as exc:
-            logger.warning("cost budget not charged (%s): %s", caller, exc)
-            return None
-        return Charge(self.per_minute, self.per_minute - spent, resets_in)
+        lease.left -= cost
+        return Charge(self.per_minute, self.per_minute - lease.seen + lease.left, resets_in)
+
+    async def _extend(self, lease: _Lease, caller: str, cost: int) -> None:
+        """Take more units into ``lease``: enough for ``cost``, a whole lease when it fits,
+        never past the budget (units over it are given back at once)."""
+        want = max(cost - lease.left, self.lease)
+        key = f"{KEY_PREFIX}{caller}:{lease.window}"
+        total = await self.backend.incr(key, want, ttl=2 * WINDOW)
+        over = max(0, total - self.per_minute)
+        if over:
+            await self.backend.incr(key, -min(over, want))  # a refused operation costs nothing
+        lease.left += max(0, want - over)
+        lease.seen = max(lease.seen, min(total, self.per_minute))

@@ -40,6 +40,7 @@ from sources.errors import (
 )
 from sources.instruments import account_slot
 from sources.resilience import Resilience, ResiliencePolicy
+from sources.upstream_http import upstream_client
 from telemetry.tracing import outgoing_headers
 
 SOURCE = "netsuite"
@@ -189,7 +190,7 @@ class NetSuiteClient:
         # the account's concurrency limit, shared with the other replicas when configured so
         self.budget = budget
         timeout = httpx.Timeout(config.policy.timeout, connect=min(5.0, config.policy.timeout))
-        self._http = httpx.AsyncClient(
+        self._http = upstream_client(
             base_url=config.root,
             verify=ssl.create_default_context(cafile=config.ca_file) if config.ca_file else True,
             timeout=timeout,

@@ -48,6 +48,7 @@ from sources.errors import (
 from sources.instruments import allowance_samples
 from sources.resilience import Resilience, ResiliencePolicy, ResilienceSnapshot
 from sources.salesforce_records import normalise_id, strip_attributes
+from sources.upstream_http import upstream_client
 from telemetry import metrics
 from telemetry.tracing import outgoing_headers
 
@@ -197,7 +198,7 @@ class SalesforceClient:
     def __init__(self, config: SalesforceConfig, *, resilience: Resilience | None = None) -> None:
         self.config = config
         self.resilience = resilience or Resilience(SOURCE, config.policy)
-        self._http = httpx.AsyncClient(
+        self._http = upstream_client(
             timeout=config.policy.timeout,
             verify=ssl.create_default_context(cafile=config.ca_file) if config.ca_file else True,
             trust_env=False,

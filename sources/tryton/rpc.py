@@ -45,6 +45,7 @@ from sources.errors import (
 from sources.resilience import Resilience, ResiliencePolicy
 from sources.tryton import wire
 from sources.tryton.errors import SOURCE, error_from_answer, error_from_status
+from sources.upstream_http import upstream_client
 
 __all__ = ["READ_METHODS", "TrytonConfig", "TrytonRpc"]
 
@@ -96,7 +97,7 @@ class TrytonRpc:
         self.config = config
         self.resilience = resilience or Resilience(SOURCE, config.policy)
         timeout = httpx.Timeout(config.policy.timeout, connect=min(5.0, config.policy.timeout))
-        self._http = httpx.AsyncClient(
+        self._http = upstream_client(
             base_url=config.url.rstrip("/"),
             verify=ssl.create_default_context(cafile=config.ca_file) if config.ca_file else True,
             timeout=timeout,
