@@ -98,26 +98,99 @@ def graphql_post(
     return head.encode("ascii") + body
 
 
-class _BadAnswer(Exception):
-    pass
+class _Connection(asyncio.Protocol):
+    """One keep-alive connection of the closed loop, as an asyncio protocol: the answer is
+    parsed as its bytes arrive (status line, Content-Length, body), with no stream reader
+    between, so that the generator takes as little of the machine as it can."""
 
+    def __init__(
+        self, requests: Iterator[bytes], deadline: float, result: LoadResult, record: bool
+    ) -> None:
+        self.requests = requests
+        self.deadline = deadline
+        self.result = result
+        self.record = record
+        self.transport: asyncio.Transport | None = None
+        self.buffer = b""
+        self.length = -1  # the body's length once the head is read
+        self.head = 0  # where the body starts
+        self.status = 0
+        self.started = 0.0
+        self.closed = asyncio.get_running_loop().create_future()
+        self.ended = False  # closed by this side
 
-async def _read_answer(reader: asyncio.StreamReader) -> tuple[int, bytes]:
-    head = await reader.readuntil(b"\r\n\r\n")
-    status_line, _, headers = head.partition(b"\r\n")
-    parts = status_line.split(b" ", 2)
-    if len(parts) < 2 or not parts[0].startswith(b"HTTP/1."):
-        raise _BadAnswer(f"not an HTTP answer: {status_line[:80]!r}")
-    status = int(parts[1])
-    length = None
-    for line in headers.split(b"\r\n"):
-        name, _, value = line.partition(b":")
-        if name.strip().lower() == b"content-length":
-            length = int(value.strip())
-            break
-    if length is None:
-        raise _BadAnswer("an answer without Content-Length")
-    return status, await reader.readexactly(length)
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        self.transport = transport  # type: ignore[assignment]  # uvloop's own class
+        self._send()
+
+    def _send(self) -> None:
+        assert self.transport is not None
+        request = next(self.requests)
+        self.started = time.perf_counter()
+        self.transport.write(request)
+
+    def data_received(self, data: bytes) -> None:
+        self.buffer += data
+        while True:
+            if self.length < 0:
+                end = self.buffer.find(b"\r\n\r\n")
+                if end < 0:
+                    return
+                problem = self._head(self.buffer[:end])
+                if problem:
+                    self._broken(problem)
+                    return
+                self.head = end + 4
+            if len(self.buffer) < self.head + self.length:
+                return
+            body = self.buffer[self.head : self.head + self.length]
+            self.buffer = self.buffer[self.head + self.length :]
+            self.length = -1
+            self._answered(body)
+            if self.buffer:  # nothing was asked for: a broken server
+                self._broken(f"{len(self.buffer)} bytes after the answer")
+                return
+            if time.perf_counter() >= self.deadline:
+                self._close()
+                return
+            self._send()
+            return
+
+    def _head(self, head: bytes) -> str | None:
+        status_line, _, headers = head.partition(b"\r\n")
+        parts = status_line.split(b" ", 2)
+        if len(parts) < 2 or not parts[0].startswith(b"HTTP/1.") or not parts[1].isdigit():
+            return f"not an HTTP answer: {status_line[:80]!r}"
+        self.status = int(parts[1])
+        for line in headers.split(b"\r\n"):
+            name, _, value = line.partition(b":")
+            if name.strip().lower() == b"content-length" and value.strip().isdigit():
+                self.length = int(value.strip())
+                return None
+        return "an answer without Content-Length"
+
+    def _answered(self, body: bytes) -> None:
+        elapsed = time.perf_counter() - self.started
+        if self.status != 200 or b'"errors"' in body:
+            self.result.error(f"HTTP {self.status}: {body[:250].decode('utf-8', 'replace')}")
+        elif self.record:
+            self.result.requests += 1
+            self.result.latencies.append(elapsed)
+
+    def _broken(self, problem: str) -> None:
+        self.result.error(f"connection: {problem}")
+        self._close()
+
+    def _close(self) -> None:
+        self.ended = True
+        if self.transport is not None:
+            self.transport.close()
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        if not self.ended:  # the server closed it, or the network broke it
+            self.result.error(f"connection: closed by the server ({exc or 'EOF'})")
+        if not self.closed.done():
+            self.closed.set_result(None)
 
 
 async def _connection(
@@ -128,31 +201,19 @@ async def _connection(
     result: LoadResult,
     record: bool,
 ) -> None:
-    reader: asyncio.StreamReader | None = None
-    writer: asyncio.StreamWriter | None = None
-    try:
-        while time.perf_counter() < deadline:
-            if writer is None or reader is None:
-                reader, writer = await asyncio.open_connection(host, port)
-            request = next(requests)
-            started = time.perf_counter()
-            try:
-                writer.write(request)
-                status, body = await _read_answer(reader)
-            except (OSError, asyncio.IncompleteReadError, _BadAnswer, ValueError) as exc:
-                result.error(f"connection: {type(exc).__name__}: {exc}")
-                writer.close()
-                reader = writer = None
-                continue
-            elapsed = time.perf_counter() - started
-            if status != 200 or b'"errors"' in body:
-                result.error(f"HTTP {status}: {body[:250].decode('utf-8', 'replace')}")
-            elif record:
-                result.requests += 1
-                result.latencies.append(elapsed)
-    finally:
-        if writer is not None:
-            writer.close()
+    """One connection's share of the load until ``deadline``; a broken connection counts as
+    one error and is opened again."""
+    loop = asyncio.get_running_loop()
+    while time.perf_counter() < deadline:
+        try:
+            _, connection = await loop.create_connection(
+                lambda: _Connection(requests, deadline, result, record), host, port
+            )
+        except OSError as exc:
+            result.error(f"connection: {type(exc).__name__}: {exc}")
+            await asyncio.sleep(0.05)
+            continue
+        await connection.closed
 
 
 async def run_load(
