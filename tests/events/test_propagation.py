@@ -82,6 +82,30 @@ async def test_a_credit_change_is_mirrored_once_and_a_late_event_writes_nothing_
     ]
 
 
+async def test_a_first_sight_fills_in_a_blank_mirror(
+    handler: CreditStatusPropagation, emulators: Emulators
+) -> None:
+    # given a customer on hold in the ERP whose account mirrors nothing, seen for the first
+    # time (its CUSTOMER_UPDATED knows no earlier fields, and no credit event came of it)
+    key, account, erp_id = customer_in_both(emulators, "ON")
+    now = dt.datetime.now(dt.UTC)
+    first_sight = Event(
+        id=event_id("netsuite", "customer", erp_id, "updated", now.isoformat()),
+        type=EventType.CUSTOMER_UPDATED,
+        source="netsuite",
+        subject=f"cus:{key}",
+        time=now,
+        data={"fields": {}, "recordId": erp_id, "changedFields": None, "sourceFields": []},
+        customer=f"cus:{key}",
+    )
+
+    # when propagation handles it
+    await handler.handle(first_sight)
+
+    # then the account shows the ERP's standing, as after any credit event
+    assert emulators.sf_get("Account", account)["Credit_Status__c"] == "On Hold"
+
+
 async def test_the_mirror_converges_to_the_erp_when_an_event_was_lost(
     handler: CreditStatusPropagation, emulators: Emulators
 ) -> None:
