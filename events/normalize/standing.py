@@ -156,8 +156,8 @@ class Standing(SnapshotStore):
         """The standing the CRM mirrors on the customer's account; None when it mirrors none
         (a blank, a value that is no standing, no account, or the CRM owns the standing), and
         when the CRM cannot be read: the ERP's change is not held up by the other system's
-        outage, and the standing is recorded without an event (propagation still compares the
-        mirror with it)."""
+        outage, and the standing is recorded without an event (propagation still compares a
+        mirror the account holds with it)."""
         if not customer.erp_key or ownership.REGISTRY[MIRRORED].owner is not System.ERP:
             return None
         try:
