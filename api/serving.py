@@ -18,11 +18,14 @@ from __future__ import annotations
 
 import gc
 import importlib.util
+import logging
 import socket
 from collections.abc import Awaitable, Callable
 from typing import Any, Literal, TypedDict
 
 import uvicorn
+
+logger = logging.getLogger("accord")
 
 LoopName = Literal["uvloop", "asyncio"]
 HttpName = Literal["httptools", "h11"]
@@ -109,5 +112,8 @@ class _Server(uvicorn.Server):
                 server.close()
             for sock in sockets or []:
                 sock.close()
-            await self.on_stopping()
+            try:
+                await self.on_stopping()
+            except Exception:  # stopping goes on: uvicorn then closes what is still open
+                logger.exception("stopping: ending the open streams failed")
         await super().shutdown(sockets)
