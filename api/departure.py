@@ -89,7 +89,7 @@ class Departure:
             for pending in (step, stop):
                 if pending is not None and not pending.done():
                     pending.cancel()
-                    with contextlib.suppress(BaseException):
+                    with contextlib.suppress(asyncio.CancelledError, Exception):
                         await pending
 
 
