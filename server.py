@@ -40,6 +40,7 @@ from api.auth import DEMO_KEYS, ApiKeyAuthenticator
 from api.callers import CallerSlots
 from api.console import console_assets, console_page
 from api.cors import CorsMiddleware, CorsPolicy
+from api.departure import Departure
 from api.event_stream import EventStream
 from api.exposure import Exposure, build_pipeline
 from api.graphiql import graphiql_assets
@@ -375,10 +376,12 @@ def create_app(
         connection_context,
         graphiql=False,
     )
+    # announced when the server stops: it ends the event streams and WebSockets still open
+    departure = Departure()
     subscriptions = SubscriptionServer(
-        pipeline, authenticator, connection_context, options.subscriptions, callers
+        pipeline, authenticator, connection_context, options.subscriptions, callers, departure
     )
-    stream = EventStream(pipeline, authenticator, connection_context, callers)
+    stream = EventStream(pipeline, authenticator, connection_context, callers, departure)
 
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
@@ -452,7 +455,7 @@ def create_app(
         if bus is not None
         else []
     )
-    return Starlette(
+    app = Starlette(
         routes=[
             *intake,
             Route("/graphql/stream", stream.handle, methods=["GET", "POST"]),
@@ -486,6 +489,8 @@ def create_app(
             *([Middleware(CorsMiddleware, policy=options.cors)] if options.cors else []),
         ],
     )
+    app.state.departure = departure  # what `serve` announces when the server stops
+    return app
 
 
 SHUTDOWN_STEP = 5.0
@@ -686,6 +691,7 @@ def serve_worker(
         log_level=spec.log_level,
         sock=sock,
         on_started=started,
+        on_stopping=app.state.departure.announce,
         log_config=None,  # uvicorn's lines go through the handler `_observe` set up
     )
 
@@ -805,6 +811,7 @@ def main(argv: list[str] | None = None) -> int:
                 port=port,
                 log_level=settings.log_level,
                 sock=sock,
+                on_stopping=app.state.departure.announce,
                 log_config=None,  # uvicorn's lines go through the handler `_observe` set up
             )
         else:

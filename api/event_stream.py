@@ -12,6 +12,12 @@ a body over a megabyte, 415 for a POST that is not JSON, 400 for unusable parame
 a mutation over GET, 429 (with ``Retry-After``) for a spent budget or too many subscriptions;
 a document that fails before execution is streamed as one ``next`` with its errors, then
 ``complete``.
+
+When the server stops (`api.departure`), a subscription's stream ends with the `GOING_AWAY`
+comment and no ``complete``: the operation is not over, so clients subscribe again, through
+the load balancer, to a replica that stays. An ``EventSource`` reconnects by itself on a
+stream that ends; the graphql-sse client retries a stream that ends without ``complete``. (A
+``retry:`` field is not sent: the graphql-sse client refuses it as an unexpected message.)
 """
 
 from __future__ import annotations
@@ -27,6 +33,7 @@ from starlette.responses import JSONResponse, Response, StreamingResponse
 from api.auth import AuthenticationFailed, Authenticator
 from api.budget import BudgetExceeded
 from api.callers import CallerSlots, TooMany
+from api.departure import Departure
 from api.http_body import BodyTooLarge, decode_json, read_body
 from api.persisted import PersistedQueryError
 from api.pipeline import (
@@ -39,6 +46,10 @@ from api.pipeline import (
 )
 from api.responses import format_result, refusal
 from domain.ownership import Role
+
+GOING_AWAY = ": going away: the server stops; subscribe again\n\n"
+"""The last message of a subscription's stream when the server stops (an SSE comment, which
+every client skips)."""
 
 
 class UnsupportedMediaType(Exception):
@@ -54,11 +65,13 @@ class EventStream:
         authenticator: Authenticator,
         context_for: ContextFor,
         callers: CallerSlots,
+        departure: Departure | None = None,
     ) -> None:
         self.pipeline = pipeline
         self.authenticator = authenticator
         self.context_for = context_for
         self.callers = callers
+        self.departure = departure or Departure()
 
     async def handle(self, request: Request) -> Response:
         client = request.client.host if request.client else None
@@ -109,10 +122,13 @@ class EventStream:
                 assert outcome.result is not None
                 yield _message("next", _result(outcome.result, outcome, reader))
             else:
-                async for result in stream:
+                async for result in self.departure.until_announced(stream):
                     yield _message("next", _result(result, outcome, reader))
                     if await request.is_disconnected():
                         break
+                if self.departure.announced:
+                    yield GOING_AWAY
+                    return
             yield _message("complete", "")
         finally:
             if stream is not None:

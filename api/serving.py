@@ -18,11 +18,14 @@ from __future__ import annotations
 
 import gc
 import importlib.util
+import logging
 import socket
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from typing import Any, Literal, TypedDict
 
 import uvicorn
+
+logger = logging.getLogger("accord")
 
 LoopName = Literal["uvloop", "asyncio"]
 HttpName = Literal["httptools", "h11"]
@@ -62,12 +65,16 @@ def serve(
     log_level: str,
     sock: socket.socket | None = None,
     on_started: Callable[[], None] | None = None,
+    on_stopping: Callable[[], Awaitable[None]] | None = None,
     **config: Any,
 ) -> None:
     """Serve ``app`` with uvicorn (one process, no access log) until it is told to stop; on
     ``sock`` when given (bound already), else on ``host``:``port``. ``on_started`` is called
-    once the application has started and the socket accepts connections. Once told to stop,
-    open connections (an event stream never ends by itself) get `GRACE` seconds to finish."""
+    once the application has started and the socket accepts connections.
+
+    Once told to stop, the server stops accepting connections and awaits ``on_stopping``
+    (where the application ends its event streams and WebSockets, `api.departure`); then
+    the requests still open get `GRACE` seconds to finish before they are cut off."""
     config.setdefault("timeout_graceful_shutdown", GRACE)
     server = _Server(
         uvicorn.Config(
@@ -84,13 +91,29 @@ def serve(
     gc.freeze()
     # on the configured event loop: Server.serve under asyncio.run would not be
     server.on_started = on_started
+    server.on_stopping = on_stopping
     server.run(sockets=[sock] if sock is not None else None)
 
 
 class _Server(uvicorn.Server):
     on_started: Callable[[], None] | None = None
+    on_stopping: Callable[[], Awaitable[None]] | None = None
 
     async def startup(self, sockets: list[socket.socket] | None = None) -> None:
         await super().startup(sockets)
         if self.started and self.on_started is not None:
             self.on_started()
+
+    async def shutdown(self, sockets: list[socket.socket] | None = None) -> None:
+        # uvicorn closes every WebSocket at once (1012) and waits for the other connections;
+        # first, with no new connection coming in, the application ends its streams itself
+        if self.on_stopping is not None and not self.force_exit:
+            for server in self.servers:
+                server.close()
+            for sock in sockets or []:
+                sock.close()
+            try:
+                await self.on_stopping()
+            except Exception:  # stopping goes on: uvicorn then closes what is still open
+                logger.exception("stopping: ending the open streams failed")
+        await super().shutdown(sockets)

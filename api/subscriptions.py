@@ -16,6 +16,10 @@ most `SubscriptionLimits.max_subscriptions` operations at once on one connection
 closed with 4429), and a connection with no operation for ``idle_timeout`` seconds is closed
 (4408). A frame that is not a JSON object with a ``type``, or is binary, or over
 `MAX_MESSAGE_BYTES`, closes the connection with the protocol's 4400 and the reason.
+
+When the server stops (`api.departure`), every connection is closed with 1001 (going away),
+its operations not completed: graphql-ws clients connect again, through the load balancer,
+to a replica that stays, and subscribe again.
 """
 
 from __future__ import annotations
@@ -35,6 +39,7 @@ from starlette.websockets import WebSocket, WebSocketDisconnect, WebSocketState
 from api.auth import AuthenticationFailed, Authenticator
 from api.budget import BudgetExceeded
 from api.callers import CallerSlots, TooMany
+from api.departure import Departure
 from api.persisted import PersistedQueryError
 from api.pipeline import ContextFor, Outcome, Pipeline, Transport, caller_key
 from api.responses import format_error, format_result
@@ -74,12 +79,14 @@ class SubscriptionServer:
         context_for: ContextFor,
         limits: SubscriptionLimits = SubscriptionLimits(),
         callers: CallerSlots | None = None,
+        departure: Departure | None = None,
     ) -> None:
         self.pipeline = pipeline
         self.authenticator = authenticator
         self.context_for = context_for
         self.limits = limits
         self.callers = callers or CallerSlots()
+        self.departure = departure or Departure()
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         websocket = WebSocket(scope, receive, send)
@@ -88,7 +95,8 @@ class SubscriptionServer:
             await websocket.close(4406, "Subprotocol not acceptable")
             return
         await websocket.accept(subprotocol=PROTOCOL)
-        await _Connection(self, websocket).serve()
+        with self.departure.holding():
+            await _Connection(self, websocket).serve()
 
 
 class _Connection:
@@ -110,6 +118,7 @@ class _Connection:
             asyncio.create_task(self._watch_init()),
             asyncio.create_task(self._keep_alive()),
             asyncio.create_task(self._watch_idle()),
+            asyncio.create_task(self._watch_departure()),
         ]
         try:
             await self._read()
@@ -306,6 +315,10 @@ class _Connection:
             elif time.monotonic() - self.last_activity >= self.limits.idle_timeout:
                 await self._close(4408, "Idle connection closed")
                 return
+
+    async def _watch_departure(self) -> None:
+        await self.server.departure.wait()
+        await self._close(1001, "Server going away")
 
     # ------------------------------------------------------------------ writing
 

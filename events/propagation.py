@@ -2,13 +2,17 @@
 
 The ERP owns a customer's credit standing; Salesforce keeps a copy on the account
 (``Credit_Status__c``) so that sales sees it where they work. A CREDIT_STATUS_CHANGED event
-says the standing moved (an ERP CUSTOMER_UPDATED for a customer Accord had not seen before says
-it may have, its earlier standing unknown, for an account mirroring one already); the handler
-then reads the standing the ERP holds now and the account's mirror, and writes the mirror only
-when they differ. So the mirror converges to the ERP's state whatever the events' order or
-timing: an event handled late writes nothing older, and when an event between two others was
-lost, the next one still puts the mirror right. It is idempotent, keyed by the event's id (a
-redelivered event is handled once), and every write is recorded in the audit trail.
+says the standing moved. For a customer Accord had not seen before, the normaliser reports a
+standing that differs from the account's mirror as such a change; its ERP CUSTOMER_UPDATED
+(``changedFields`` None) is handled too, for an account that mirrors a standing already, so
+that a mirror the normaliser could not compare (the CRM was down) is put right all the same.
+The handler reads the standing the ERP holds now and the account's mirror, and writes the
+mirror only when they differ. So the mirror converges to the ERP's state whatever the events'
+order or timing: an event handled late writes nothing older, and when an event between two
+others was lost, the next one still puts the mirror right. It is idempotent, keyed by the
+event's id (a redelivered event is handled once), and every write is recorded in the audit
+trail. A blank mirror is filled in by the first change of the standing, not on a first sight
+(a standing unchanged writes nothing; reconciliation reports blank mirrors).
 
 What is mirrored follows the ownership registry: the ERP's standing (``CreditSummary.status``)
 goes to the CRM only while the registry gives it to the ERP; were it the CRM's own field, the

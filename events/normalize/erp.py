@@ -21,14 +21,11 @@ from events.normalize.standing import (
     status_decision,
 )
 from sources.changes import RecordKind, version
-from sources.ports import CrmPort
 from sources.records import CreditHold, CreditStatus, ErpCustomer, ErpInvoice, ErpOrder, ErpPayment
 
 
 class ErpRecords(Standing):
     """The events of the ERP's records, and the customer fields both systems' records share."""
-
-    crm: CrmPort
 
     async def _customer_of(self, erp_id: str) -> ErpCustomer | None:
         return (await self.erp.customers_by_ids([erp_id])).get(erp_id) if erp_id else None

@@ -37,7 +37,8 @@ this module (the dispatch, and the CRM's accounts).
 
 An object seen for the first time has no snapshot: its creation is an event, and a payment
 or invoice posted derives the state before it (an invoice paid by 200 had 200 less paid) so
-that the first payment on an invoice still reports the invoice's status change; otherwise the
+that the first payment on an invoice still reports the invoice's status change; a customer's
+credit standing is compared with the standing the CRM mirrors (`standing`); otherwise the
 first sight only records the state (a *baseline*). Baselines and derived transitions are
 written only by the processing that moved the changed record's own snapshot, so a duplicate
 delivery racing the first one cannot hide a transition.

@@ -5,6 +5,13 @@ record, and an invoice's status with the payments applied to it; each has its ow
 (``credit``, and the invoice's), moved by whichever change touched it. When there is no
 snapshot yet, the state before the change is derived where it can be (an invoice paid by 200
 had 200 less paid), so that the first such change still reports its transition.
+
+A customer whose standing Accord has not seen before (a scan finds its first change, after a
+restart on state in memory, or on an ERP without webhooks) is compared with the standing the
+CRM mirrors on its account, which is what the commercial side believed until now: a mirror
+that differs makes a CREDIT_STATUS_CHANGED from the mirrored standing, while a blank mirror,
+or one that agrees, makes none. So a first sight reports the real disagreements and no more,
+and a restart does not replay every customer's standing to subscribers.
 """
 
 from __future__ import annotations
@@ -13,18 +20,30 @@ import dataclasses
 import datetime as dt
 import hashlib
 import json
+import logging
 from collections.abc import Callable
 from decimal import Decimal
 from typing import Any
 
+from domain import ownership
 from domain.ids import customer_id, erp_object_id
+from domain.ownership import System
 from events.model import Event, EventType, event_id
 from events.normalize.snapshots import KEEP, Decision, SnapshotStore
+from events.propagation import MIRROR_VALUES, MIRRORED
 from sources.changes import RecordChange, RecordKind, version
-from sources.ports import ErpPort
+from sources.errors import SourceError
+from sources.ports import CrmPort, ErpPort
 from sources.records import CreditStatus, ErpCustomer, ErpInvoice, InvoiceStatus, to_currency
 
+logger = logging.getLogger("accord.events.normalize")
+
 Change = RecordChange
+
+MIRRORED_STANDINGS = {value: status for status, value in MIRROR_VALUES.items()}
+"""The CRM mirror's values, back to the standings they copy."""
+
+_UNREAD = object()  # the CRM's mirror, not read yet
 
 
 def money(amount: Decimal | None, currency: str | None) -> str | None:
@@ -65,6 +84,7 @@ def status_decision(
 class Standing(SnapshotStore):
     """Credit standing and invoice status transitions, over the ERP's records."""
 
+    crm: CrmPort
     erp: ErpPort
     today: Callable[[], dt.date]
 
@@ -88,8 +108,9 @@ class Standing(SnapshotStore):
     ) -> list[Event]:
         """CREDIT_STATUS_CHANGED when the customer's standing differs from the last one seen.
 
-        ``before`` is the standing before this change when it can be derived; it is used only
-        when there is no snapshot, and only by the ``owner`` of the change.
+        With no standing seen yet, only the ``owner`` of the change decides: from ``before``,
+        the standing before this change when it can be derived and differs, else from the
+        standing the CRM mirrors (read then, once: `_mirrored`).
         """
         status = customer.credit_status
         now = {
@@ -98,47 +119,95 @@ class Standing(SnapshotStore):
             "limit": money(customer.credit_limit, customer.currency),
         }
         subject = erp_customer_ref(customer, customer.erp_id)
+        unseen = False
 
-        def decide(current: Any | None) -> Decision:
-            if current is None:
-                if not owner:
+        def deciding(mirrored: object) -> Callable[[Any | None], Decision]:
+            def decide(current: Any | None) -> Decision:
+                nonlocal unseen
+                unseen = False
+                if current is not None:
+                    previous = str(current.get("status"))
+                elif not owner:
                     return KEEP, []
-                previous = before.value if before is not None else status.value
-            else:
-                previous = str(current.get("status"))
-            if previous == status.value:
-                return now, []
-            event = Event(
-                id=event_id(
-                    self.erp.source,
-                    self._erp_name(RecordKind.CUSTOMER),
-                    customer.erp_id,
-                    EventType.CREDIT_STATUS_CHANGED.value,
-                    version(change.modified_at),
-                    status.value,
-                ),
-                type=EventType.CREDIT_STATUS_CHANGED,
-                source=self.erp.source,
-                subject=subject,
-                time=change.modified_at,
-                customer=subject,
-                data={
-                    "from": previous,
-                    "to": status.value,
-                    "balance": now["balance"],
-                    "limit": now["limit"],
-                    "overdue": money(customer.overdue_balance, customer.currency),
-                    "currency": customer.currency,
-                    "creditHold": customer.credit_hold.value,
-                    "erpId": customer.erp_id,
-                },
-            )
-            return now, [event]
+                elif before is not None and before is not status:
+                    previous = before.value
+                elif mirrored is _UNREAD:
+                    unseen = True  # the mirror is read, then this is decided again
+                    return KEEP, []
+                elif isinstance(mirrored, CreditStatus):
+                    previous = mirrored.value
+                else:
+                    previous = status.value
+                if previous == status.value:
+                    return now, []
+                return now, [self._credit_event(customer, change, subject, previous, now)]
 
-        _, _, events = await self._swap(
-            self._key(self.erp.source, "credit", customer.erp_id), decide
-        )
+            return decide
+
+        key = self._key(self.erp.source, "credit", customer.erp_id)
+        _, _, events = await self._swap(key, deciding(_UNREAD))
+        if unseen:
+            mirrored = await self._mirrored(customer)
+            _, _, more = await self._swap(key, deciding(mirrored))
+            events = events + more
         return events
+
+    async def _mirrored(self, customer: ErpCustomer) -> CreditStatus | None:
+        """The standing the CRM mirrors on the customer's account; None when it mirrors none
+        (a blank, a value that is no standing, no account, or the CRM owns the standing), and
+        when the CRM cannot be read: the ERP's change is not held up by the other system's
+        outage, and the standing is recorded without an event (propagation still compares a
+        mirror the account holds with it)."""
+        if not customer.erp_key or ownership.REGISTRY[MIRRORED].owner is not System.ERP:
+            return None
+        try:
+            accounts = await self.crm.accounts_by_erp_keys([customer.erp_key])
+        except SourceError as exc:
+            logger.warning(
+                "the standing of customer %s, seen for the first time, is recorded without "
+                "comparing it with the CRM's mirror: %s",
+                customer.erp_id,
+                exc,
+            )
+            return None
+        account = accounts.get(customer.erp_key)
+        mirror = account.credit_status_mirror if account is not None else None
+        return MIRRORED_STANDINGS.get(mirror or "")
+
+    def _credit_event(
+        self,
+        customer: ErpCustomer,
+        change: Change,
+        subject: str,
+        previous: str,
+        now: dict[str, Any],
+    ) -> Event:
+        status = customer.credit_status
+        return Event(
+            id=event_id(
+                self.erp.source,
+                self._erp_name(RecordKind.CUSTOMER),
+                customer.erp_id,
+                EventType.CREDIT_STATUS_CHANGED.value,
+                version(change.modified_at),
+                status.value,
+            ),
+            type=EventType.CREDIT_STATUS_CHANGED,
+            source=self.erp.source,
+            subject=subject,
+            time=change.modified_at,
+            customer=subject,
+            data={
+                "from": previous,
+                "to": status.value,
+                "balance": now["balance"],
+                "limit": now["limit"],
+                "overdue": money(customer.overdue_balance, customer.currency),
+                "currency": customer.currency,
+                "creditHold": customer.credit_hold.value,
+                "erpId": customer.erp_id,
+            },
+        )
 
     def _standing_with_balance(self, customer: ErpCustomer, balance: Decimal) -> CreditStatus:
         return dataclasses.replace(customer, balance=balance).credit_status

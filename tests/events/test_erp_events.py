@@ -133,6 +133,33 @@ async def erp_id_of(on_erp: OnErp, key: str) -> str:
     return str(next(c.ns_id for c in on_erp.world.customers if c.key == key))
 
 
+async def unseen_customer(on_erp: OnErp, index: int) -> tuple[str, str, str]:
+    """(key, account id, ERP id) of a seeded customer in good standing, linked to its account:
+    the ``index``-th from the end, so that each test takes one no other test has changed, and
+    Accord has not seen (its pollers start after the seeded history)."""
+    chosen = [
+        c
+        for c in reversed(on_erp.world.customers)
+        if c.key
+        and c.sf_account_id
+        and c.ns_id is not None
+        and not c.account_unlinked
+        and c.credit_hold == "AUTO"
+        and c.balance() <= c.credit_limit
+    ][index]
+    key = chosen.key or ""
+    return key, chosen.sf_account_id or "", await erp_id_of(on_erp, key)
+
+
+def set_mirror(on_erp: OnErp, account: str, value: str) -> None:
+    """Write the account's Credit_Status__c in Salesforce itself."""
+    emulators = EmulatorClient(on_erp.endpoints)
+    try:
+        emulators.sf_update("Account", account, {"Credit_Status__c": value})
+    finally:
+        emulators.close()
+
+
 async def mirrored(on_erp: OnErp, account: str, value: str) -> str | None:
     """The account's Credit_Status__c once it is ``value``, or as it is after 30 s."""
     emulators = EmulatorClient(on_erp.endpoints)
@@ -229,19 +256,7 @@ async def test_a_hold_set_in_the_erp_on_a_customer_accord_never_saw_change_reach
     # brought to Accord's attention (its standing before the change is not known to Accord)
     accord = polling_on_erp.accord
     await polled_once(accord)
-    chosen = next(
-        c
-        for c in reversed(polling_on_erp.world.customers)
-        if c.key
-        and c.sf_account_id
-        and c.ns_id is not None
-        and not c.account_unlinked
-        and c.credit_hold == "AUTO"
-        and c.balance() <= c.credit_limit
-    )
-    key = chosen.key or ""
-    account = chosen.sf_account_id or ""
-    erp_id = await erp_id_of(polling_on_erp, key)
+    _, account, erp_id = await unseen_customer(polling_on_erp, 0)
     try:
         # when finance puts it on hold in the ERP itself
         await hold_in_the_erp(polling_on_erp, erp_id)
@@ -251,4 +266,58 @@ async def test_a_hold_set_in_the_erp_on_a_customer_accord_never_saw_change_reach
     finally:
         # and lifting the hold there puts the mirror back
         await hold_in_the_erp(polling_on_erp, erp_id, on=False)
+    assert await mirrored(polling_on_erp, account, "Good Standing") == "Good Standing"
+
+
+async def test_a_customer_first_seen_off_its_mirror_reaches_subscribers_as_a_change_from_it(
+    polling_on_erp: OnErp,
+) -> None:
+    # given a customer in good standing that Accord never saw, whose account still shows
+    # "Over Limit" (what the commercial side believed)
+    accord = polling_on_erp.accord
+    await polled_once(accord)
+    key, account, erp_id = await unseen_customer(polling_on_erp, 1)
+    set_mirror(polling_on_erp, account, "Over Limit")
+    subscribers = subscribers_now(accord)
+    socket = await ws_subscribe(accord.url, CREDIT, {"customer": f"cus:{key}"}, "demo-ops")
+    await subscribed(accord, subscribers + 1)
+    try:
+        # when finance puts it on hold in the ERP, and the poller finds it for the first time
+        await hold_in_the_erp(polling_on_erp, erp_id)
+
+        # then subscribers get a change from the mirrored standing to the ERP's
+        received = (await next_payload(socket, wait=20))["data"]["creditStatusChanged"]
+        assert (received["previousStatus"], received["status"]) == ("OVER_LIMIT", "ON_HOLD")
+        assert received["event"]["source"] == polling_on_erp.name
+        # and the account mirrors the ERP's standing
+        assert await mirrored(polling_on_erp, account, "On Hold") == "On Hold"
+    finally:
+        await socket.close()
+        await hold_in_the_erp(polling_on_erp, erp_id, on=False)
+    assert await mirrored(polling_on_erp, account, "Good Standing") == "Good Standing"
+
+
+async def test_a_customer_first_seen_as_its_mirror_says_is_no_event(
+    polling_on_erp: OnErp,
+) -> None:
+    # given a customer Accord never saw, whose account shows "On Hold"
+    accord = polling_on_erp.accord
+    await polled_once(accord)
+    key, account, erp_id = await unseen_customer(polling_on_erp, 2)
+    set_mirror(polling_on_erp, account, "On Hold")
+    subscribers = subscribers_now(accord)
+    socket = await ws_subscribe(accord.url, CREDIT, {"customer": f"cus:{key}"}, "demo-ops")
+    await subscribed(accord, subscribers + 1)
+    try:
+        # when it is put on hold in the ERP, as the account said, and the poller finds it
+        await hold_in_the_erp(polling_on_erp, erp_id)
+        await standing_seen(accord, polling_on_erp.name, erp_id)
+        # and the hold is lifted afterwards
+        await hold_in_the_erp(polling_on_erp, erp_id, on=False)
+
+        # then the first event subscribers get is the lifting: the first sight made none
+        received = (await next_payload(socket, wait=20))["data"]["creditStatusChanged"]
+    finally:
+        await socket.close()
+    assert (received["previousStatus"], received["status"]) == ("ON_HOLD", "GOOD_STANDING")
     assert await mirrored(polling_on_erp, account, "Good Standing") == "Good Standing"

@@ -23,6 +23,7 @@ from state.backend import StateBackend
 from state.memory_backend import MemoryBackend
 from state.redis_backend import RedisBackend
 from tests.accord import Emulators
+from tests.conftest import SandboxControl
 from tests.redis_keys import unique_prefix
 from tests.sandbox.test_netsuite_support import NetSuiteHttp, new_customer
 
@@ -329,6 +330,84 @@ async def test_a_first_sight_hold_uses_the_old_values_the_notification_carried(
     credit = events[EventType.CREDIT_STATUS_CHANGED]
     assert (credit.data["from"], credit.data["to"]) == ("GOOD_STANDING", "ON_HOLD")
     assert events[EventType.CUSTOMER_UPDATED].data["changedFields"] is None  # first sight
+
+
+def linked_customer(ns: NetSuiteHttp, emulators: Emulators, mirror: str | None) -> str:
+    """A new ERP customer whose Salesforce account mirrors ``mirror`` as its credit status."""
+    key = f"CUST-M{uuid.uuid4().hex[:8].upper()}"
+    customer = new_customer(ns, externalId=key)
+    emulators.sf_create(
+        "Account",
+        {"Name": f"Mirror {key} Inc.", "ERP_Customer_Id__c": key, "Credit_Status__c": mirror},
+    )
+    return customer
+
+
+async def test_a_first_sight_that_differs_from_the_mirror_is_a_change_from_the_mirrored_standing(
+    ns: NetSuiteHttp, emulators: Emulators, normalizer: Normalizer
+) -> None:
+    # given a customer Accord never saw, its account mirroring "Good Standing"
+    customer = linked_customer(ns, emulators, "Good Standing")
+    # when it is put on hold in the ERP and the change carries no old values (a scan's find)
+    ns.patch(f"/customer/{customer}", {"creditHoldOverride": {"id": "ON"}})
+    events = by_type(await normalizer.normalize(change(ns, "customer", customer, "update")))
+
+    # then its standing moved from what the commercial side believed
+    assert events[EventType.CUSTOMER_UPDATED].data["changedFields"] is None  # first sight
+    credit = events[EventType.CREDIT_STATUS_CHANGED]
+    assert (credit.data["from"], credit.data["to"]) == ("GOOD_STANDING", "ON_HOLD")
+
+
+async def test_a_stale_mirror_is_the_previous_standing_even_when_the_change_moved_nothing(
+    ns: NetSuiteHttp, emulators: Emulators, normalizer: Normalizer
+) -> None:
+    # given a customer in good standing whose account still mirrors "Over Limit"
+    customer = linked_customer(ns, emulators, "Over Limit")
+    # when an edit of it is first seen
+    ns.patch(f"/customer/{customer}", {"phone": "+1 555 0123"})
+    events = by_type(await normalizer.normalize(change(ns, "customer", customer, "update")))
+
+    credit = events[EventType.CREDIT_STATUS_CHANGED]
+    assert (credit.data["from"], credit.data["to"]) == ("OVER_LIMIT", "GOOD_STANDING")
+
+
+@pytest.mark.parametrize("mirror", ["Good Standing", None])
+async def test_a_first_sight_that_agrees_with_the_mirror_or_finds_none_is_no_credit_event(
+    ns: NetSuiteHttp, emulators: Emulators, normalizer: Normalizer, mirror: str | None
+) -> None:
+    # given a customer in good standing whose account mirrors the same, or nothing
+    customer = linked_customer(ns, emulators, mirror)
+    ns.patch(f"/customer/{customer}", {"phone": "+1 555 0124"})
+
+    events = await normalizer.normalize(change(ns, "customer", customer, "update"))
+
+    assert [event.type for event in events] == [EventType.CUSTOMER_UPDATED]
+    # and the standing is recorded: the next move is a change from it
+    ns.patch(f"/customer/{customer}", {"creditHoldOverride": {"id": "ON"}})
+    held = by_type(await normalizer.normalize(change(ns, "customer", customer, "update")))
+    credit = held[EventType.CREDIT_STATUS_CHANGED]
+    assert (credit.data["from"], credit.data["to"]) == ("GOOD_STANDING", "ON_HOLD")
+
+
+async def test_a_first_sight_while_salesforce_is_down_is_recorded_without_an_event(
+    ns: NetSuiteHttp,
+    emulators: Emulators,
+    normalizer: Normalizer,
+    sf_control: SandboxControl,
+) -> None:
+    # given a customer on hold whose account mirrors "Good Standing", and Salesforce down
+    customer = linked_customer(ns, emulators, "Good Standing")
+    ns.patch(f"/customer/{customer}", {"creditHoldOverride": {"id": "ON"}})
+    sf_control.fault(pattern="/services/data/*", outage=True)
+    try:
+        # when the ERP change is first seen, it is not held up by the other system
+        events = await normalizer.normalize(change(ns, "customer", customer, "update"))
+    finally:
+        sf_control.fault(clear=True)
+
+    # then the standing is recorded with no event (propagation still compares the mirror)
+    assert [event.type for event in events] == [EventType.CUSTOMER_UPDATED]
+    assert sf_control.count("GET /services/data/v59.0/query") > 0  # it was asked
 
 
 async def test_an_edit_that_changes_nothing_canonical_is_no_event(

@@ -82,6 +82,40 @@ async def test_a_credit_change_is_mirrored_once_and_a_late_event_writes_nothing_
     ]
 
 
+def first_sight(key: str, erp_id: str, at: dt.datetime) -> Event:
+    """The ERP CUSTOMER_UPDATED of a customer Accord had not seen before."""
+    return Event(
+        id=event_id("netsuite", "customer", erp_id, "updated", at.isoformat()),
+        type=EventType.CUSTOMER_UPDATED,
+        source="netsuite",
+        subject=f"cus:{key}",
+        time=at,
+        data={"fields": {}, "recordId": erp_id, "changedFields": None, "sourceFields": []},
+        customer=f"cus:{key}",
+    )
+
+
+async def test_a_first_sight_corrects_a_mirror_but_leaves_a_blank_one_to_the_first_change(
+    handler: CreditStatusPropagation, emulators: Emulators, sf_control: SandboxControl
+) -> None:
+    # given two customers on hold in the ERP: one account mirroring "Good Standing", the
+    # other mirroring nothing
+    key, account, erp_id = customer_in_both(emulators, "ON")
+    emulators.sf_update("Account", account, {"Credit_Status__c": "Good Standing"})
+    blank_key, blank_account, blank_erp_id = customer_in_both(emulators, "ON")
+    now = dt.datetime.now(dt.UTC)
+    sf_control.reset()
+
+    # when Accord sees each for the first time
+    await handler.handle(first_sight(key, erp_id, now))
+    await handler.handle(first_sight(blank_key, blank_erp_id, now))
+
+    # then the stale mirror is put right, and the blank one is left as it is
+    assert emulators.sf_get("Account", account)["Credit_Status__c"] == "On Hold"
+    assert not emulators.sf_get("Account", blank_account).get("Credit_Status__c")
+    assert sf_control.count(PATCH_ACCOUNT) == 1
+
+
 async def test_the_mirror_converges_to_the_erp_when_an_event_was_lost(
     handler: CreditStatusPropagation, emulators: Emulators
 ) -> None:
