@@ -194,14 +194,22 @@ def _of_customer(wanted: frozenset[str] | None) -> Callable[[Event], bool]:
     return lambda event: wanted is None or event.customer in wanted
 
 
-async def _events(
+def _events(
     info: Info, types: set[EventType], accept: Callable[[Event], bool]
 ) -> AsyncGenerator[Event, None]:
+    """The bus's events of ``types`` that ``accept`` takes, each read against the systems as
+    they are then. Only the operation's context is kept, not ``info``: a subscription
+    resolver drops its ``info`` once it has this, since the resolve info holds the executor
+    that started the operation (each event is executed anew, `api.pipeline`)."""
     bus = info.context.bus
     if bus is None:
         raise BadInputError("subscriptions need the event bus, which is not running")
-    context = info.context
-    subscription = bus.subscribe()
+    return _bus_events(info.context, bus.subscribe(), types, accept)
+
+
+async def _bus_events(
+    context: Any, subscription: Any, types: set[EventType], accept: Callable[[Event], bool]
+) -> AsyncGenerator[Event, None]:
     try:
         async for event in subscription:
             if event.type in types and accept(event):
@@ -234,7 +242,9 @@ class Subscription:
         authorize("subscribe", info.context.caller)
         wanted = await _customer_filter(info, customer_id)
         types = {EventType.INVOICE_STATUS_CHANGED, EventType.INVOICE_POSTED}
-        async for event in _events(info, types, _of_customer(wanted)):
+        events = _events(info, types, _of_customer(wanted))
+        del info  # kept no longer than needed: see _events
+        async for event in events:
             previous, current = _status(event)
             yield InvoiceStatusEvent(
                 event=EventInfo.of(event), previous_status=previous, status=current
@@ -246,7 +256,9 @@ class Subscription:
     ) -> AsyncGenerator[PaymentEvent, None]:
         authorize("subscribe", info.context.caller)
         wanted = await _customer_filter(info, customer_id)
-        async for event in _events(info, {EventType.PAYMENT_RECEIVED}, _of_customer(wanted)):
+        events = _events(info, {EventType.PAYMENT_RECEIVED}, _of_customer(wanted))
+        del info  # kept no longer than needed: see _events
+        async for event in events:
             yield PaymentEvent(event=EventInfo.of(event))
 
     @strawberry.subscription(description="Orders booked or whose status changed.")  # type: ignore[untyped-decorator]
@@ -256,7 +268,9 @@ class Subscription:
         authorize("subscribe", info.context.caller)
         wanted = await _customer_filter(info, customer_id)
         types = {EventType.ORDER_BOOKED, EventType.ORDER_STATUS_CHANGED}
-        async for event in _events(info, types, _of_customer(wanted)):
+        events = _events(info, types, _of_customer(wanted))
+        del info  # kept no longer than needed: see _events
+        async for event in events:
             previous, current = _status(event)
             yield OrderStatusEvent(
                 event=EventInfo.of(event), previous_status=previous, status=current
@@ -268,7 +282,9 @@ class Subscription:
     ) -> AsyncGenerator[CreditStatusEvent, None]:
         authorize("subscribe", info.context.caller)
         wanted = await _customer_filter(info, customer_id)
-        async for event in _events(info, {EventType.CREDIT_STATUS_CHANGED}, _of_customer(wanted)):
+        events = _events(info, {EventType.CREDIT_STATUS_CHANGED}, _of_customer(wanted))
+        del info  # kept no longer than needed: see _events
+        async for event in events:
             previous, current = _status(event)
             yield CreditStatusEvent(
                 event=EventInfo.of(event), previous_status=previous, status=current
@@ -279,7 +295,7 @@ class Subscription:
         self, info: Info, id: strawberry.ID | None = None
     ) -> AsyncGenerator[WorkflowEvent, None]:
         authorize("readWorkflows", info.context.caller)
-        async for event in _events(
-            info, {EventType.WORKFLOW_CHANGED}, lambda e: id in (None, e.subject)
-        ):
+        events = _events(info, {EventType.WORKFLOW_CHANGED}, lambda e: id in (None, e.subject))
+        del info  # kept no longer than needed: see _events
+        async for event in events:
             yield WorkflowEvent(event=EventInfo.of(event))
