@@ -357,7 +357,7 @@ class Pipeline:
                 )
             return Outcome(
                 stream=_responses(
-                    source, self._event_answer(document, context, variables, name), operation
+                    source, self.schema, document, operation, context, variables, self._execution
                 ),
                 operation=kind,
                 name=chosen,
@@ -404,8 +404,8 @@ class Pipeline:
         the errors that kept it from starting.
 
         The executor built here is dropped once the resolver has returned: each event is
-        answered by an executor of its own (`_event_answer`), so that an open subscription
-        holds its context, its variables and its resolver's iterator, not an executor."""
+        executed by an executor of its own (`_responses`), so that an open subscription holds
+        its context, its variables and its resolver's iterator, not an executor."""
         executor_class = self._execution.get("executor_class", ExecutorThrowingOnIncremental)
         executor = executor_class.build(
             self.schema,
@@ -419,23 +419,6 @@ class Pipeline:
         source = create_source_event_stream(executor)
         del executor
         return await source if inspect.isawaitable(source) else source
-
-    def _event_answer(
-        self,
-        document: DocumentNode,
-        context: Any,
-        variables: dict[str, Any] | None,
-        name: str | None,
-    ) -> Callable[[Any], Any]:
-        """What answers one event of a subscription: the operation executed with the event as
-        its root value (the subscription's root field resolves to the event), as graphql-core
-        does for each event."""
-        schema, execution = self.schema, self._execution
-
-        def answer(event: Any) -> Any:
-            return execute(schema, document, event, context, variables, name, **execution)
-
-        return answer
 
     def _plan(
         self, prepared: Prepared, document: DocumentNode, operation: OperationDefinitionNode
@@ -498,15 +481,24 @@ def caller_key(caller: Caller, client: str | None) -> str:
 
 
 async def _responses(
-    source: AsyncIterable[Any], answer: Callable[[Any], Any], operation: OperationDefinitionNode
+    source: AsyncIterable[Any],
+    schema: GraphQLSchema,
+    document: DocumentNode,
+    operation: OperationDefinitionNode,
+    context: Any,
+    variables: dict[str, Any] | None,
+    execution: dict[str, Any],
 ) -> AsyncIterator[ExecutionResult]:
-    """One result per event of ``source``, as ``answer`` gives it. A failure of ``source``
+    """A subscription's results: for each event of ``source``, its operation executed with the
+    event as root value (the root field resolves to the event), as graphql-core does for each
+    event, by an executor made for the event and dropped with it. A failure of ``source``
     (graphql-core lets a subscription resolver's exception out of the iteration) ends the
     stream with one last result carrying the error; a bug is logged and shown as "Internal
     server error" only."""
+    name = operation.name.value if operation.name else None
     try:
         async for event in source:
-            result = answer(event)
+            result = execute(schema, document, event, context, variables, name, **execution)
             yield await result if inspect.isawaitable(result) else result
     except GraphQLError as error:
         # At the root field's path, as an error of that field: ``data`` is null.

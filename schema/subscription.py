@@ -160,7 +160,7 @@ def _erp_id(type_name: str, subject: str) -> str | None:
         return None
 
 
-async def _customer_filter(info: Info, customer_id: strawberry.ID | None) -> frozenset[str] | None:
+async def _customer_filter(info: Info, customer_id: strawberry.ID | None) -> tuple[str, ...] | None:
     """The canonical ids events may carry for the customer a client named, in any of its forms.
 
     Events name a customer by its cross-reference key when it has one, so a customer named by
@@ -174,7 +174,7 @@ async def _customer_filter(info: Info, customer_id: strawberry.ID | None) -> fro
     except ids.InvalidId as exc:
         raise BadInputError(str(exc), argument="customerId") from None
     if ref.key:
-        return frozenset({ids.customer_id(ref.key, None, None)})
+        return (ids.customer_id(ref.key, None, None),)
     data = await customer_resolvers.load_customer(info.context, ref, {"id"})
     forms = {ids.customer_id(None, ref.salesforce_id, ref.erp_id)}
     for side in (data.account, data.erp):
@@ -187,15 +187,15 @@ async def _customer_filter(info: Info, customer_id: strawberry.ID | None) -> fro
             forms.add(ids.customer_id(None, None, side.erp_id))
     if data.key:
         forms.add(ids.customer_id(data.key, None, None))
-    return frozenset(forms)
+    return tuple(forms)  # a few forms at most: a tuple holds them in less than a set
 
 
-def _of_customer(wanted: frozenset[str] | None) -> Callable[[Event], bool]:
+def _of_customer(wanted: tuple[str, ...] | None) -> Callable[[Event], bool]:
     return lambda event: wanted is None or event.customer in wanted
 
 
 def _events(
-    info: Info, types: set[EventType], accept: Callable[[Event], bool]
+    info: Info, types: frozenset[EventType], accept: Callable[[Event], bool]
 ) -> AsyncGenerator[Event, None]:
     """The bus's events of ``types`` that ``accept`` takes, each read against the systems as
     they are then. Only the operation's context is kept, not ``info``: a subscription
@@ -208,7 +208,7 @@ def _events(
 
 
 async def _bus_events(
-    context: Any, subscription: Any, types: set[EventType], accept: Callable[[Event], bool]
+    context: Any, subscription: Any, types: frozenset[EventType], accept: Callable[[Event], bool]
 ) -> AsyncGenerator[Event, None]:
     try:
         async for event in subscription:
@@ -233,6 +233,14 @@ def _status(event: Event) -> tuple[str | None, str | None]:
     )
 
 
+# The event types each subscription takes, shared by all its subscribers.
+_INVOICE_TYPES = frozenset({EventType.INVOICE_STATUS_CHANGED, EventType.INVOICE_POSTED})
+_PAYMENT_TYPES = frozenset({EventType.PAYMENT_RECEIVED})
+_ORDER_TYPES = frozenset({EventType.ORDER_BOOKED, EventType.ORDER_STATUS_CHANGED})
+_CREDIT_TYPES = frozenset({EventType.CREDIT_STATUS_CHANGED})
+_WORKFLOW_TYPES = frozenset({EventType.WORKFLOW_CHANGED})
+
+
 @strawberry.type(description="Status changes as they happen.")
 class Subscription:
     @strawberry.subscription(description="Invoices whose status changed, for one customer or all.")  # type: ignore[untyped-decorator]
@@ -241,8 +249,7 @@ class Subscription:
     ) -> AsyncGenerator[InvoiceStatusEvent, None]:
         authorize("subscribe", info.context.caller)
         wanted = await _customer_filter(info, customer_id)
-        types = {EventType.INVOICE_STATUS_CHANGED, EventType.INVOICE_POSTED}
-        events = _events(info, types, _of_customer(wanted))
+        events = _events(info, _INVOICE_TYPES, _of_customer(wanted))
         del info  # kept no longer than needed: see _events
         async for event in events:
             previous, current = _status(event)
@@ -256,7 +263,7 @@ class Subscription:
     ) -> AsyncGenerator[PaymentEvent, None]:
         authorize("subscribe", info.context.caller)
         wanted = await _customer_filter(info, customer_id)
-        events = _events(info, {EventType.PAYMENT_RECEIVED}, _of_customer(wanted))
+        events = _events(info, _PAYMENT_TYPES, _of_customer(wanted))
         del info  # kept no longer than needed: see _events
         async for event in events:
             yield PaymentEvent(event=EventInfo.of(event))
@@ -267,8 +274,7 @@ class Subscription:
     ) -> AsyncGenerator[OrderStatusEvent, None]:
         authorize("subscribe", info.context.caller)
         wanted = await _customer_filter(info, customer_id)
-        types = {EventType.ORDER_BOOKED, EventType.ORDER_STATUS_CHANGED}
-        events = _events(info, types, _of_customer(wanted))
+        events = _events(info, _ORDER_TYPES, _of_customer(wanted))
         del info  # kept no longer than needed: see _events
         async for event in events:
             previous, current = _status(event)
@@ -282,7 +288,7 @@ class Subscription:
     ) -> AsyncGenerator[CreditStatusEvent, None]:
         authorize("subscribe", info.context.caller)
         wanted = await _customer_filter(info, customer_id)
-        events = _events(info, {EventType.CREDIT_STATUS_CHANGED}, _of_customer(wanted))
+        events = _events(info, _CREDIT_TYPES, _of_customer(wanted))
         del info  # kept no longer than needed: see _events
         async for event in events:
             previous, current = _status(event)
@@ -295,7 +301,7 @@ class Subscription:
         self, info: Info, id: strawberry.ID | None = None
     ) -> AsyncGenerator[WorkflowEvent, None]:
         authorize("readWorkflows", info.context.caller)
-        events = _events(info, {EventType.WORKFLOW_CHANGED}, lambda e: id in (None, e.subject))
+        events = _events(info, _WORKFLOW_TYPES, lambda e: id in (None, e.subject))
         del info  # kept no longer than needed: see _events
         async for event in events:
             yield WorkflowEvent(event=EventInfo.of(event))
