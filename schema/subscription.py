@@ -17,9 +17,11 @@ from graphql import GraphQLError
 from strawberry.scalars import JSON
 
 from domain import ids
+from events.bus import Bus
 from events.model import Event, EventType
 from mutations.common import authorize
 from resolvers import customers as customer_resolvers
+from resolvers.context import AccordContext
 from resolvers.errors import BadInputError
 from schema.types import Customer, Info, Invoice, Order, Payment
 from schema.workflows import Workflow
@@ -204,12 +206,13 @@ def _events(
     bus = info.context.bus
     if bus is None:
         raise BadInputError("subscriptions need the event bus, which is not running")
-    return _bus_events(info.context, bus.subscribe(), types, accept)
+    return _bus_events(info.context, bus, types, accept)
 
 
 async def _bus_events(
-    context: Any, subscription: Any, types: frozenset[EventType], accept: Callable[[Event], bool]
+    context: AccordContext, bus: Bus, types: frozenset[EventType], accept: Callable[[Event], bool]
 ) -> AsyncGenerator[Event, None]:
+    subscription = bus.subscribe()
     try:
         async for event in subscription:
             if event.type in types and accept(event):
