@@ -35,7 +35,7 @@ import inspect
 import json
 import logging
 import sys
-from collections.abc import AsyncIterator, Callable, Mapping, Sequence
+from collections.abc import AsyncIterable, AsyncIterator, Callable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any
@@ -51,9 +51,10 @@ from graphql import (
     execute,
     parse,
     specified_rules,
-    subscribe,
     validate,
 )
+from graphql.execution import create_source_event_stream
+from graphql.execution.executor_throwing_on_incremental import ExecutorThrowingOnIncremental
 from graphql.validation import NoSchemaIntrospectionCustomRule
 
 from api import analysis, inputs
@@ -349,14 +350,15 @@ class Pipeline:
             **self._execution,
         }
         if kind is OperationType.SUBSCRIPTION:
-            source = subscribe(self.schema, document, **arguments)
-            source = await source if inspect.isawaitable(source) else source
+            source = await self._event_stream(document, context, variables, name)
             if isinstance(source, ExecutionResult):
                 return Outcome(
                     source, operation=kind, name=chosen, extensions=extensions, charge=charge
                 )
             return Outcome(
-                stream=_ending_in_errors(source, operation),
+                stream=_responses(
+                    source, self.schema, document, operation, context, variables, self._execution
+                ),
                 operation=kind,
                 name=chosen,
                 extensions=extensions,
@@ -390,6 +392,33 @@ class Pipeline:
             answer=kept,
             cache_control=cache_control,
         )
+
+    async def _event_stream(
+        self,
+        document: DocumentNode,
+        context: Any,
+        variables: dict[str, Any] | None,
+        name: str | None,
+    ) -> AsyncIterable[Any] | ExecutionResult:
+        """The source events of a subscription (what its root field's resolver returns), or
+        the errors that kept it from starting.
+
+        The executor built here is dropped once the resolver has returned: each event is
+        executed by an executor of its own (`_responses`), so that an open subscription holds
+        its context, its variables and its resolver's iterator, not an executor."""
+        executor_class = self._execution.get("executor_class", ExecutorThrowingOnIncremental)
+        executor = executor_class.build(
+            self.schema,
+            document,
+            context_value=context,
+            raw_variable_values=variables,
+            operation_name=name,
+        )
+        if isinstance(executor, list):
+            return ExecutionResult(None, executor)
+        source = create_source_event_stream(executor)
+        del executor
+        return await source if inspect.isawaitable(source) else source
 
     def _plan(
         self, prepared: Prepared, document: DocumentNode, operation: OperationDefinitionNode
@@ -451,15 +480,26 @@ def caller_key(caller: Caller, client: str | None) -> str:
     return f"{caller.name}@{client or 'unknown'}" if caller.anonymous else caller.name
 
 
-async def _ending_in_errors(
-    source: AsyncIterator[ExecutionResult], operation: OperationDefinitionNode
+async def _responses(
+    source: AsyncIterable[Any],
+    schema: GraphQLSchema,
+    document: DocumentNode,
+    operation: OperationDefinitionNode,
+    context: Any,
+    variables: dict[str, Any] | None,
+    execution: dict[str, Any],
 ) -> AsyncIterator[ExecutionResult]:
-    """``source``, whose failure (graphql-core lets a subscription resolver's exception out of
-    the iteration) ends it with one last result carrying the error; a bug is logged and shown
-    as "Internal server error" only."""
+    """A subscription's results: for each event of ``source``, its operation executed with the
+    event as root value (the root field resolves to the event), as graphql-core does for each
+    event, by an executor made for the event and dropped with it. A failure of ``source``
+    (graphql-core lets a subscription resolver's exception out of the iteration) ends the
+    stream with one last result carrying the error; a bug is logged and shown as "Internal
+    server error" only."""
+    name = operation.name.value if operation.name else None
     try:
-        async for result in source:
-            yield result
+        async for event in source:
+            result = execute(schema, document, event, context, variables, name, **execution)
+            yield await result if inspect.isawaitable(result) else result
     except GraphQLError as error:
         # At the root field's path, as an error of that field: ``data`` is null.
         located = GraphQLError(

@@ -29,6 +29,7 @@ import contextlib
 import json
 import logging
 import time
+from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from typing import Any
 
@@ -41,7 +42,7 @@ from api.budget import BudgetExceeded
 from api.callers import CallerSlots, TooMany
 from api.departure import Departure
 from api.persisted import PersistedQueryError
-from api.pipeline import ContextFor, Outcome, Pipeline, Transport, caller_key
+from api.pipeline import ContextFor, Pipeline, Transport, caller_key
 from api.responses import format_error, format_result
 from domain.caller import Caller
 from domain.ownership import Role
@@ -229,15 +230,20 @@ class _Connection:
                 self.server.context_for,
                 client=self.client,
             )
+            # An open subscription keeps only what it needs for its events: not the message
+            # that started it, nor the rest of the outcome.
+            del payload
             if outcome.stream is not None:
-                await self._stream(operation, outcome)
+                stream, extensions = outcome.stream, outcome.extensions
+                del outcome
+                await self._stream(operation, stream, extensions)
             elif outcome.pre_execution:
                 assert outcome.result is not None
                 await self._error(operation, *(outcome.result.errors or ()))
                 return
             else:
                 assert outcome.result is not None
-                await self._next(operation, outcome.result, outcome)
+                await self._next(operation, outcome.result, outcome.extensions)
             await self._send({"id": operation, "type": "complete"})
         except PersistedQueryError as exc:
             await self._error(operation, GraphQLError(exc.message, extensions={"code": exc.code}))
@@ -262,9 +268,10 @@ class _Connection:
             self.operations.pop(operation, None)
             self.last_activity = time.monotonic()
 
-    async def _stream(self, operation: str, outcome: Outcome) -> None:
-        stream, key = outcome.stream, self.key
-        assert stream is not None
+    async def _stream(
+        self, operation: str, stream: AsyncIterator[ExecutionResult], extensions: dict[str, Any]
+    ) -> None:
+        key = self.key
         assert key is not None
         try:
             self.server.callers.subscribe(key)
@@ -273,13 +280,15 @@ class _Connection:
             raise
         try:
             async for result in stream:
-                await self._next(operation, result, outcome)
+                await self._next(operation, result, extensions)
         finally:
             self.server.callers.unsubscribe(key)
             await _close_stream(stream)
 
-    async def _next(self, operation: str, result: ExecutionResult, outcome: Outcome) -> None:
-        payload = format_result(result, outcome.extensions, reader=self._role())
+    async def _next(
+        self, operation: str, result: ExecutionResult, extensions: dict[str, Any]
+    ) -> None:
+        payload = format_result(result, extensions, reader=self._role())
         await self._send({"id": operation, "type": "next", "payload": payload})
 
     async def _error(self, operation: str, *errors: GraphQLError) -> None:

@@ -11,24 +11,35 @@ it with the log's targets and lets it live no longer than its least fresh value.
 
 from __future__ import annotations
 
+from collections.abc import Set as AbstractSet
+
 from cache.invalidation import Target
 
 __all__ = ["ReadLog"]
 
 
+_NOTHING: frozenset[Target] = frozenset()
+
+
 class ReadLog:
     """The targets one request read through the cache, and the earliest end of freshness."""
 
-    __slots__ = ("epoch", "fresh_until", "targets", "untracked")
+    __slots__ = ("_targets", "epoch", "fresh_until", "untracked")
 
     def __init__(self, epoch: int = 0) -> None:
-        self.targets: set[Target] = set()
+        self._targets: set[Target] | None = None  # made at the first read: most hold none
         self.fresh_until = float("inf")
         self.untracked = False
         self.epoch = epoch  # the cache's invalidation count when the request began
 
+    @property
+    def targets(self) -> AbstractSet[Target]:
+        return _NOTHING if self._targets is None else self._targets
+
     def read(self, target: Target, fresh_until: float) -> None:
-        self.targets.add(target)
+        if self._targets is None:
+            self._targets = set()
+        self._targets.add(target)
         if fresh_until < self.fresh_until:
             self.fresh_until = fresh_until
 

@@ -7,6 +7,10 @@ keyed by the identity of a list built anew for every event, so it never hits, an
 an entry per event for as long as the subscription lives: a Lightning page left open on an
 account for a day holds every event's fields. Each event's executor gets a memo of its own
 here, dropped with the event.
+
+Accord's request pipeline (`api.pipeline`) does not keep a subscription's executor at all: it
+builds one for each event. This class covers subscriptions run by strawberry's own
+``Schema.subscribe``.
 """
 
 from __future__ import annotations

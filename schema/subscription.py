@@ -17,9 +17,11 @@ from graphql import GraphQLError
 from strawberry.scalars import JSON
 
 from domain import ids
+from events.bus import Bus
 from events.model import Event, EventType
 from mutations.common import authorize
 from resolvers import customers as customer_resolvers
+from resolvers.context import AccordContext
 from resolvers.errors import BadInputError
 from schema.types import Customer, Info, Invoice, Order, Payment
 from schema.workflows import Workflow
@@ -160,7 +162,7 @@ def _erp_id(type_name: str, subject: str) -> str | None:
         return None
 
 
-async def _customer_filter(info: Info, customer_id: strawberry.ID | None) -> frozenset[str] | None:
+async def _customer_filter(info: Info, customer_id: strawberry.ID | None) -> tuple[str, ...] | None:
     """The canonical ids events may carry for the customer a client named, in any of its forms.
 
     Events name a customer by its cross-reference key when it has one, so a customer named by
@@ -174,7 +176,7 @@ async def _customer_filter(info: Info, customer_id: strawberry.ID | None) -> fro
     except ids.InvalidId as exc:
         raise BadInputError(str(exc), argument="customerId") from None
     if ref.key:
-        return frozenset({ids.customer_id(ref.key, None, None)})
+        return (ids.customer_id(ref.key, None, None),)
     data = await customer_resolvers.load_customer(info.context, ref, {"id"})
     forms = {ids.customer_id(None, ref.salesforce_id, ref.erp_id)}
     for side in (data.account, data.erp):
@@ -187,20 +189,29 @@ async def _customer_filter(info: Info, customer_id: strawberry.ID | None) -> fro
             forms.add(ids.customer_id(None, None, side.erp_id))
     if data.key:
         forms.add(ids.customer_id(data.key, None, None))
-    return frozenset(forms)
+    return tuple(forms)  # a few forms at most: a tuple holds them in less than a set
 
 
-def _of_customer(wanted: frozenset[str] | None) -> Callable[[Event], bool]:
+def _of_customer(wanted: tuple[str, ...] | None) -> Callable[[Event], bool]:
     return lambda event: wanted is None or event.customer in wanted
 
 
-async def _events(
-    info: Info, types: set[EventType], accept: Callable[[Event], bool]
+def _events(
+    info: Info, types: frozenset[EventType], accept: Callable[[Event], bool]
 ) -> AsyncGenerator[Event, None]:
+    """The bus's events of ``types`` that ``accept`` takes, each read against the systems as
+    they are then. Only the operation's context is kept, not ``info``: a subscription
+    resolver drops its ``info`` once it has this, since the resolve info holds the executor
+    that started the operation (each event is executed anew, `api.pipeline`)."""
     bus = info.context.bus
     if bus is None:
         raise BadInputError("subscriptions need the event bus, which is not running")
-    context = info.context
+    return _bus_events(info.context, bus, types, accept)
+
+
+async def _bus_events(
+    context: AccordContext, bus: Bus, types: frozenset[EventType], accept: Callable[[Event], bool]
+) -> AsyncGenerator[Event, None]:
     subscription = bus.subscribe()
     try:
         async for event in subscription:
@@ -225,6 +236,14 @@ def _status(event: Event) -> tuple[str | None, str | None]:
     )
 
 
+# The event types each subscription takes, shared by all its subscribers.
+_INVOICE_TYPES = frozenset({EventType.INVOICE_STATUS_CHANGED, EventType.INVOICE_POSTED})
+_PAYMENT_TYPES = frozenset({EventType.PAYMENT_RECEIVED})
+_ORDER_TYPES = frozenset({EventType.ORDER_BOOKED, EventType.ORDER_STATUS_CHANGED})
+_CREDIT_TYPES = frozenset({EventType.CREDIT_STATUS_CHANGED})
+_WORKFLOW_TYPES = frozenset({EventType.WORKFLOW_CHANGED})
+
+
 @strawberry.type(description="Status changes as they happen.")
 class Subscription:
     @strawberry.subscription(description="Invoices whose status changed, for one customer or all.")  # type: ignore[untyped-decorator]
@@ -233,8 +252,9 @@ class Subscription:
     ) -> AsyncGenerator[InvoiceStatusEvent, None]:
         authorize("subscribe", info.context.caller)
         wanted = await _customer_filter(info, customer_id)
-        types = {EventType.INVOICE_STATUS_CHANGED, EventType.INVOICE_POSTED}
-        async for event in _events(info, types, _of_customer(wanted)):
+        events = _events(info, _INVOICE_TYPES, _of_customer(wanted))
+        del info  # kept no longer than needed: see _events
+        async for event in events:
             previous, current = _status(event)
             yield InvoiceStatusEvent(
                 event=EventInfo.of(event), previous_status=previous, status=current
@@ -246,7 +266,9 @@ class Subscription:
     ) -> AsyncGenerator[PaymentEvent, None]:
         authorize("subscribe", info.context.caller)
         wanted = await _customer_filter(info, customer_id)
-        async for event in _events(info, {EventType.PAYMENT_RECEIVED}, _of_customer(wanted)):
+        events = _events(info, _PAYMENT_TYPES, _of_customer(wanted))
+        del info  # kept no longer than needed: see _events
+        async for event in events:
             yield PaymentEvent(event=EventInfo.of(event))
 
     @strawberry.subscription(description="Orders booked or whose status changed.")  # type: ignore[untyped-decorator]
@@ -255,8 +277,9 @@ class Subscription:
     ) -> AsyncGenerator[OrderStatusEvent, None]:
         authorize("subscribe", info.context.caller)
         wanted = await _customer_filter(info, customer_id)
-        types = {EventType.ORDER_BOOKED, EventType.ORDER_STATUS_CHANGED}
-        async for event in _events(info, types, _of_customer(wanted)):
+        events = _events(info, _ORDER_TYPES, _of_customer(wanted))
+        del info  # kept no longer than needed: see _events
+        async for event in events:
             previous, current = _status(event)
             yield OrderStatusEvent(
                 event=EventInfo.of(event), previous_status=previous, status=current
@@ -268,7 +291,9 @@ class Subscription:
     ) -> AsyncGenerator[CreditStatusEvent, None]:
         authorize("subscribe", info.context.caller)
         wanted = await _customer_filter(info, customer_id)
-        async for event in _events(info, {EventType.CREDIT_STATUS_CHANGED}, _of_customer(wanted)):
+        events = _events(info, _CREDIT_TYPES, _of_customer(wanted))
+        del info  # kept no longer than needed: see _events
+        async for event in events:
             previous, current = _status(event)
             yield CreditStatusEvent(
                 event=EventInfo.of(event), previous_status=previous, status=current
@@ -279,7 +304,7 @@ class Subscription:
         self, info: Info, id: strawberry.ID | None = None
     ) -> AsyncGenerator[WorkflowEvent, None]:
         authorize("readWorkflows", info.context.caller)
-        async for event in _events(
-            info, {EventType.WORKFLOW_CHANGED}, lambda e: id in (None, e.subject)
-        ):
+        events = _events(info, _WORKFLOW_TYPES, lambda e: id in (None, e.subject))
+        del info  # kept no longer than needed: see _events
+        async for event in events:
             yield WorkflowEvent(event=EventInfo.of(event))

@@ -5,6 +5,10 @@ connections, each with many subscriptions, are opened and closed again, several 
 each round the server holds what it held before: no bus subscriber (mailbox), no operation
 task, no per-caller slot, no async generator the event loop tracks, and no connection,
 mailbox or subscription object left alive.
+
+While they are open, each subscription holds one task, its resolver's iterators and its
+context, and nothing of the execution that started it: no graphql-core executor and no
+resolve info (each event is executed by an executor of its own, `api.pipeline`).
 """
 
 from __future__ import annotations
@@ -18,6 +22,8 @@ from typing import Any
 
 import pytest
 import websockets
+from graphql import GraphQLResolveInfo
+from graphql.execution import Executor
 from websockets.typing import Subprotocol
 
 from api.auth import DEMO_KEYS
@@ -33,6 +39,9 @@ from tests.accord import AccordServer
 CONNECTIONS, PER_CONNECTION = 10, 30
 PAYMENTS = "subscription($c: ID) { paymentReceived(customerId: $c) { event { id } } }"
 HELD = ("Mailbox", "Subscription", "_Connection")  # objects a subscription keeps alive
+# the async generators of one subscription: its resolver's, the bus events' it reads, and the
+# stream of results the pipeline makes of them
+ASYNC_GENERATORS = 3
 
 
 @pytest.fixture(scope="module")
@@ -63,11 +72,15 @@ def held(accord: AccordServer) -> dict[str, int]:
 
     async def count() -> dict[str, int]:
         gc.collect()
-        alive: dict[str, int] = dict.fromkeys(HELD, 0)
+        alive: dict[str, int] = dict.fromkeys((*HELD, "executors", "resolve infos"), 0)
         for thing in gc.get_objects():
             name = type(thing).__name__
             if name in alive and type(thing).__module__.startswith(("api.", "events.")):
                 alive[name] += 1
+            elif isinstance(thing, Executor):
+                alive["executors"] += 1
+            elif isinstance(thing, GraphQLResolveInfo):
+                alive["resolve infos"] += 1
         loop = asyncio.get_running_loop()
         return {
             "bus subscribers": bus.subscribers,
@@ -148,6 +161,12 @@ async def test_closing_connections_frees_every_subscription_they_held(
         assert opened["caller subscriptions"] == subscriptions
         assert opened["Mailbox"] >= before["Mailbox"] + subscriptions
         assert opened["_Connection"] == before["_Connection"] + CONNECTIONS
+        # and nothing of the execution that started it
+        assert opened["executors"] == before["executors"], round_
+        assert opened["resolve infos"] == before["resolve infos"]
+        assert opened["async generators"] <= (
+            before["async generators"] + ASYNC_GENERATORS * subscriptions
+        )
 
         # and when half close properly and half just vanish
         for number, socket in enumerate(sockets):
