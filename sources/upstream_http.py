@@ -36,7 +36,7 @@ import httptools
 import httpx
 
 MAX_RESPONSE_BYTES = 64 * 1024 * 1024
-"""The largest answer body an upstream may send (a SuiteQL page of 1,000 wide rows is a few
+"""The largest answer body an upstream may send (an ERP query page of 1,000 wide rows is a few
 MB); beyond it the connection is dropped and the call fails as a protocol error."""
 
 Origin = tuple[bytes, bytes, int]  # scheme, host, port
