@@ -1,9 +1,8 @@
 """OpenTelemetry traces: off unless configured, and then a span per request, per GraphQL
 operation, per DataLoader batch and per upstream call, exported with OTLP. The upstream
-call's span has the HTTP requests to NetSuite (OpenTelemetry's httpx instrumentation) and
-Redis commands (its redis instrumentation) beneath it; both are installed only while tracing
-is on. Requests to Salesforce go through simple-salesforce's ``requests`` session, which
-carries the trace headers itself (`sources.salesforce_client`). The request span is Accord's
+call's span has the HTTP requests to the upstream systems (OpenTelemetry's httpx
+instrumentation) and Redis commands (its redis instrumentation) beneath it; both are
+installed only while tracing is on. The request span is Accord's
 own ASGI middleware (`api.telemetry`), which also gives log lines their ids, so the starlette
 instrumentation is not used.
 
@@ -11,28 +10,27 @@ Off (the default) nothing here creates a span: `span` yields None after one chec
 module flag, and `outgoing_headers` still continues the caller's trace to the upstream
 systems with a ``traceparent`` built from `telemetry.context` (so their logs correlate
 with Accord's even without a collector). On, the SDK's tracer provider is Accord's own
-(not the process-global one), so configuring it twice, as tests do, is harmless.
+(not the process-global one), so configuring it twice, as tests do, is harmless. The SDK
+is imported when tracing is configured, not before: a process that does not trace does not
+hold it.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from opentelemetry import context as otel_context
 from opentelemetry import trace
-from opentelemetry.sdk.resources import Resource
-from opentelemetry.sdk.trace import TracerProvider
-from opentelemetry.sdk.trace.export import (
-    BatchSpanProcessor,
-    SimpleSpanProcessor,
-    SpanExporter,
-)
 from opentelemetry.trace import Span, SpanKind, Status, StatusCode
 from opentelemetry.trace.propagation.tracecontext import TraceContextTextMapPropagator
 
 from telemetry.context import CURRENT, traceparent_of
+
+if TYPE_CHECKING:
+    from opentelemetry.sdk.trace import TracerProvider
+    from opentelemetry.sdk.trace.export import SpanExporter
 
 __all__ = [
     "SpanKind",
@@ -64,6 +62,10 @@ def configure(
 ) -> TracerProvider:
     """Start recording spans into ``exporter`` (by default OTLP over HTTP to ``endpoint``, or
     where the standard ``OTEL_EXPORTER_OTLP_*`` variables say)."""
+    from opentelemetry.sdk.resources import Resource
+    from opentelemetry.sdk.trace import TracerProvider
+    from opentelemetry.sdk.trace.export import BatchSpanProcessor, SimpleSpanProcessor
+
     global _provider, _tracer
     shutdown()
     if exporter is None:
