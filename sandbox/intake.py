@@ -10,9 +10,8 @@ import ssl
 from collections.abc import Sequence
 from typing import Any
 
-import httpx
-
 from sandbox.endpoints import Endpoints, NetSuiteEndpoint
+from sources.upstream_http import upstream_client
 
 
 async def register_intake(
@@ -41,7 +40,7 @@ async def register_intake(
         body: dict[str, Any] = {"url": f"{base}/events/{source}", "enabled": enabled}
         if enabled:
             body["secret"] = secret if isinstance(secret, str) else list(secret)
-        async with httpx.AsyncClient(verify=verify_tls, timeout=10.0) as client:
+        async with upstream_client(verify=verify_tls, trust_env=False, timeout=10.0) as client:
             response = await client.post(f"{emulator}/__sandbox__/webhooks", json=body)
             response.raise_for_status()
             answers[source] = response.json()
