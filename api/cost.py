@@ -9,8 +9,10 @@ specification (static analysis, as Apollo Router and Hive Gateway apply it).
   document, the variables, or the argument's default), applied to the sized fields
   (``edges``, ``nodes``) when the field returns a connection; else its ``assumedSize``.
 
-The weights and sizes are read from the schema's printed SDL (`schema.cost` puts them
-there), once, when the pipeline starts.
+The weights and sizes are the schema's ``@cost`` and ``@listSize`` directives (`schema.cost`
+puts them on the fields; the printed SDL shows the same directive objects), read once when
+the pipeline starts: from the fields' directives (`Weights.from_schema`), or from SDL text
+(`Weights.from_sdl`, for a schema described only by its text).
 
 Like `api.analysis`, the computation is linear in the document: each fragment's cost is
 computed once (in dependency order, without recursing through spreads) as a fixed part plus,
@@ -48,8 +50,10 @@ from graphql import (
     is_composite_type,
     parse,
 )
+from strawberry import UNSET
 
 from api.analysis import dependency_order
+from schema.cost import Cost, ListSize
 
 OPERATION_BASE = {OperationType.QUERY: 0, OperationType.MUTATION: 10, OperationType.SUBSCRIPTION: 0}
 DEFAULT_LIST_SIZE = 10  # a list with no @listSize at all (the schema gives every list one)
@@ -72,6 +76,29 @@ class Weights:
     sizes: Mapping[tuple[str, str], Sizing]
 
     @classmethod
+    def from_schema(cls, schema: GraphQLSchema) -> Weights:
+        """The directives a strawberry-built ``schema`` carries on its fields (the objects
+        its SDL is printed from); reading them costs no parse of the printed text."""
+        weights: dict[tuple[str, str], int] = {}
+        sizes: dict[tuple[str, str], Sizing] = {}
+        for graphql_type in schema.type_map.values():
+            if not isinstance(graphql_type, GraphQLObjectType):
+                continue
+            for name, graphql_field in graphql_type.fields.items():
+                definition = (graphql_field.extensions or {}).get("strawberry-definition")
+                for directive in getattr(definition, "directives", ()):
+                    key = (graphql_type.name, name)
+                    if isinstance(directive, Cost):
+                        weights[key] = int(float(directive.weight))
+                    elif isinstance(directive, ListSize):
+                        sizes[key] = Sizing(
+                            assumed=_given(directive.assumed_size),
+                            slicing=tuple(_given(directive.slicing_arguments) or ()),
+                            sized_fields=tuple(_given(directive.sized_fields) or ()),
+                        )
+        return cls(weights, sizes)
+
+    @classmethod
     def from_sdl(cls, sdl: str) -> Weights:
         weights: dict[tuple[str, str], int] = {}
         sizes: dict[tuple[str, str], Sizing] = {}
@@ -92,6 +119,11 @@ class Weights:
                             sized_fields=tuple(arguments.get("sizedFields") or ()),
                         )
         return cls(weights, sizes)
+
+
+def _given(value: Any) -> Any:
+    """A directive's argument, None where it was left unset."""
+    return None if value is UNSET else value
 
 
 def _arguments(directive: DirectiveNode) -> dict[str, Any]:

@@ -41,7 +41,6 @@ def build_pipeline(
     ``responses`` when given."""
     return ObservedPipeline(
         schema._schema,
-        schema.as_str(),
         limits=exposure.limits,
         persisted=persisted,
         budget=CostBudget(backend, exposure.budget_per_minute),

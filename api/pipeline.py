@@ -184,7 +184,6 @@ class Pipeline:
     def __init__(
         self,
         schema: GraphQLSchema,
-        sdl: str,
         *,
         limits: Limits = Limits(),
         persisted: PersistedQueries | None = None,
@@ -199,7 +198,7 @@ class Pipeline:
         self.persisted = persisted or PersistedQueries()
         self.budget = budget
         self.introspection = introspection
-        self.costs = CostCalculator(schema, Weights.from_sdl(sdl))
+        self.costs = CostCalculator(schema, Weights.from_schema(schema))
         self._shape = analysis.ShapeLimits(limits.max_depth, limits.max_aliases, limits.max_repeats)
         self._execution = {"executor_class": executor_class} if executor_class else {}
         self._documents: SizedLRUCache[tuple[str, bool], Prepared] = SizedLRUCache(

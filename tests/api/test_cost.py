@@ -1,5 +1,6 @@
 """Operation costs on the IBM GraphQL Cost Directives: weights from the ownership registry,
-list sizes from ``first``, read back from the printed SDL, computed in one pass."""
+list sizes from ``first``, the same in the built schema as in its printed SDL, computed in
+one pass."""
 
 from __future__ import annotations
 
@@ -10,8 +11,9 @@ from graphql import GraphQLObjectType, OperationDefinitionNode, parse
 
 from api.cost import CostCalculator, Weights
 from domain.ownership import REGISTRY, System
-from schema.__main__ import SDL_FILE
+from schema.__main__ import SDL_FILE, SUBGRAPH_FILE
 from schema.build import build_schema
+from schema.federation import build_subgraph_schema
 
 
 @pytest.fixture(scope="module")
@@ -115,3 +117,16 @@ def test_a_cost_names_the_variables_it_depends_on(calculator: CostCalculator) ->
     fixed = parse("{ customers(first: 3) { nodes { name } } }")
     root = next(d for d in fixed.definitions if isinstance(d, OperationDefinitionNode))
     assert calculator.cost_and_inputs(fixed, root, {}) == (7, ())
+
+
+def test_the_weights_enforced_are_the_ones_the_published_sdl_shows() -> None:
+    # the pipeline reads the directives off the built schemas' fields; tools read the SDL
+    for built, published in (
+        (build_schema(), SDL_FILE.read_text()),
+        (build_subgraph_schema(), SUBGRAPH_FILE.read_text()),
+    ):
+        from_fields = Weights.from_schema(built._schema)
+        from_text = Weights.from_sdl(published)
+        assert from_fields.weights == from_text.weights
+        assert from_fields.sizes == from_text.sizes
+        assert from_fields.weights  # not two empty readings

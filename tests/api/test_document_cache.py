@@ -20,7 +20,7 @@ SCHEMA = build_schema()
 
 def pipeline(cache_bytes: int) -> Pipeline:
     limits = Limits(document_cache_size=1_000, document_cache_bytes=cache_bytes)
-    return Pipeline(SCHEMA._schema, SCHEMA.as_str(), limits=limits)
+    return Pipeline(SCHEMA._schema, limits=limits)
 
 
 def padded(n: int, size: int) -> str:
