@@ -9,8 +9,9 @@ or the ERP) holds: a field read from a source costs more than one Accord derives
 Lists are sized as the specification says: a paged list (a field with a ``first`` argument
 that returns a connection) takes its size from ``first``, applied to the connection's
 ``edges`` and ``nodes``; every other list has an ``assumedSize``. The printed SDL carries both
-directives (committed in schema/schema.graphql), and the cost analysis (`api.cost`) reads
-them back from it, so what tools see is what Accord enforces.
+directives (committed in schema/schema.graphql), and the cost analysis (`api.cost`) reads the
+same directive objects off the fields (a test holds them equal to the published SDL), so
+what tools see is what Accord enforces.
 """
 
 from __future__ import annotations
