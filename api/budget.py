@@ -21,6 +21,7 @@ an outage of the shared store must not take reads down with it.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import math
 import time
@@ -69,10 +70,11 @@ class Charge:
 class _Lease:
     """Units of one caller's budget for one window, taken from the shared count."""
 
-    __slots__ = ("left", "seen", "window")
+    __slots__ = ("asking", "left", "seen", "window")
 
     def __init__(self, window: int) -> None:
         self.window = window
+        self.asking: asyncio.Future[None] | None = None  # a request for more, under way
         self.left = 0  # taken and not spent yet
         self.seen = 0  # the shared count when last asked, at most the budget
 
@@ -108,9 +110,9 @@ class CostBudget:
         lease = self._leases.get(caller)
         if lease is None or lease.window != window:
             lease = self._leases[caller] = _Lease(window)
-        if lease.left < cost or not self.lease:
+        if lease.left < cost:
             try:
-                await self._extend(lease, caller, cost)
+                await self._ensure(lease, caller, cost)
             except StateError as exc:
                 logger.warning("cost budget not charged (%s): %s", caller, exc)
                 return None
@@ -118,6 +120,24 @@ class CostBudget:
                 raise BudgetExceeded(resets_in, self.per_minute)
         lease.left -= cost
         return Charge(self.per_minute, self.per_minute - lease.seen + lease.left, resets_in)
+
+    async def _ensure(self, lease: _Lease, caller: str, cost: int) -> None:
+        """Ask the backend for more units until ``cost`` fits or the budget says no, one
+        request per lease at a time: operations short while another asks (a burst of them at
+        once) wait for its answer and ask themselves only if still short, so that a burst
+        does not lease a whole minute's budget to one replica."""
+        while lease.left < cost:
+            asking = lease.asking
+            if asking is not None:
+                await asyncio.shield(asking)
+                continue
+            asking = lease.asking = asyncio.ensure_future(self._extend(lease, caller, cost))
+            try:
+                await asyncio.shield(asking)
+            finally:
+                if lease.asking is asking:
+                    lease.asking = None
+            return  # its own answer: the cost fits now, or the budget is spent
 
     async def _extend(self, lease: _Lease, caller: str, cost: int) -> None:
         """Take more units into ``lease``: enough for ``cost``, a whole lease when it fits,

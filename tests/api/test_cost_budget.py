@@ -4,6 +4,7 @@ than the budget across replicas."""
 
 from __future__ import annotations
 
+import asyncio
 import random
 from collections.abc import AsyncIterator
 
@@ -105,3 +106,24 @@ async def test_the_embedded_backend_counts_every_operation() -> None:
     for _ in range(3):
         await budget.charge("portal", 12)
     assert await shared_count(backend, "portal") == 36
+
+
+async def test_a_burst_of_operations_takes_one_lease_not_the_whole_budget(
+    redis: StateBackend,
+) -> None:
+    first, second = CostBudget(redis, 5000, clock=clock), CostBudget(redis, 5000, clock=clock)
+
+    charges = await asyncio.gather(*(first.charge("portal", 1) for _ in range(60)))
+    other = await second.charge("portal", 12)
+
+    assert all(charge is not None for charge in charges)
+    assert await shared_count(redis, "portal") == 2 * (5000 // LEASE_PARTS)
+    assert other is not None
+
+
+async def test_an_unreachable_backend_serves_the_burst_uncharged() -> None:
+    backend = open_backend("redis://127.0.0.1:1/0", prefix=unique_prefix(), timeout=0.5)
+    budget = CostBudget(backend, 5000, clock=clock)
+    charges = await asyncio.gather(*(budget.charge("portal", 12) for _ in range(5)))
+    await backend.close()
+    assert charges == [None] * 5
