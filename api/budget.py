@@ -126,27 +126,29 @@ class CostBudget:
         request per lease at a time: operations short while another asks (a burst of them at
         once) wait for its answer and ask themselves only if still short, so that a burst
         does not lease a whole minute's budget to one replica."""
+        if not self.lease:  # the embedded backend: each operation counted, in one step
+            await self._extend(lease, caller, cost)
+            return
         while lease.left < cost:
             asking = lease.asking
-            if asking is not None:
+            if asking is not None and not asking.done():
                 await asyncio.shield(asking)
                 continue
             asking = lease.asking = asyncio.ensure_future(self._extend(lease, caller, cost))
-            try:
-                await asyncio.shield(asking)
-            finally:
-                if lease.asking is asking:
-                    lease.asking = None
+            await asyncio.shield(asking)
             return  # its own answer: the cost fits now, or the budget is spent
 
     async def _extend(self, lease: _Lease, caller: str, cost: int) -> None:
         """Take more units into ``lease``: enough for ``cost``, a whole lease when it fits,
         never past the budget (units over it are given back at once)."""
-        want = max(cost - lease.left, self.lease)
-        key = f"{KEY_PREFIX}{caller}:{lease.window}"
-        total = await self.backend.incr(key, want, ttl=2 * WINDOW)
-        over = max(0, total - self.per_minute)
-        if over:
-            await self.backend.incr(key, -min(over, want))  # a refused operation costs nothing
-        lease.left += max(0, want - over)
-        lease.seen = max(lease.seen, min(total, self.per_minute))
+        try:
+            want = max(cost - lease.left, self.lease)
+            key = f"{KEY_PREFIX}{caller}:{lease.window}"
+            total = await self.backend.incr(key, want, ttl=2 * WINDOW)
+            over = max(0, total - self.per_minute)
+            if over:
+                await self.backend.incr(key, -min(over, want))  # a refused one costs nothing
+            lease.left += max(0, want - over)
+            lease.seen = max(lease.seen, min(total, self.per_minute))
+        finally:
+            lease.asking = None  # before the waiters wake: the next one short asks anew

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import random
+import threading
 from collections.abc import AsyncIterator
 
 import pytest
@@ -127,3 +128,33 @@ async def test_an_unreachable_backend_serves_the_burst_uncharged() -> None:
     charges = await asyncio.gather(*(budget.charge("portal", 12) for _ in range(5)))
     await backend.close()
     assert charges == [None] * 5
+
+
+@pytest.mark.parametrize("shared", [True, False])
+def test_operations_arriving_while_a_lease_is_asked_for_all_complete(
+    shared: bool, redis_url: str
+) -> None:
+    # run on a thread of its own: an event loop that spun instead of waiting would never
+    # let a timeout on itself fire
+    charges: list[object] = []
+
+    async def burst() -> None:
+        backend = open_backend(redis_url if shared else None, prefix=unique_prefix())
+        budget = CostBudget(backend, 5000, clock=clock)
+
+        async def later(turns: int) -> object:
+            for _ in range(turns):
+                await asyncio.sleep(0)
+            return await budget.charge("portal", 12)
+
+        try:
+            charges.extend(await asyncio.gather(*(later(n % 7) for n in range(300))))
+        finally:
+            await backend.close()
+
+    thread = threading.Thread(target=asyncio.run, args=(burst(),), daemon=True)
+    thread.start()
+    thread.join(30)
+    assert not thread.is_alive(), "the charges never completed"
+    assert len(charges) == 300
+    assert all(charge is not None for charge in charges)
