@@ -26,7 +26,9 @@ normaliser's `Normalizer.process`), awaited before answering 202 ``{"accepted": 
 fails (a source is down, or the state backend), the event id is forgotten again and the
 answer is 503 ``PROCESSING_FAILED`` (``STATE_UNAVAILABLE`` for the state backend) with
 ``Retry-After``, so the sender retries later, and a crash mid-way loses nothing the sender
-will not resend. It costs the sender the time of the normaliser's reads (a few upstream round
+will not resend. The wait asked for is when the retry can get through: while the source's
+circuit is open, the seconds to its next trial; when the source asked Accord to wait, that
+wait; else one second. It costs the sender the time of the normaliser's reads (a few upstream round
 trips, tens of milliseconds), well inside a second, which is the latency the events promise;
 ``process`` may enqueue instead when a deployment wants an immediate 202.
 
@@ -45,6 +47,7 @@ from __future__ import annotations
 
 import contextlib
 import logging
+import math
 import uuid
 from collections.abc import Awaitable, Callable, Sequence
 
@@ -181,7 +184,8 @@ class IntakeEndpoint:
             with contextlib.suppress(StateError):  # if it stays, it expires with its TTL
                 if await self.backend.get(seen) == claim:
                     await self.backend.delete(seen)
-            return _retry_later(code, "the change could not be processed; retry")
+            after = getattr(exc, "retry_after", None)  # an open circuit, a rate limit
+            return _retry_later(code, "the change could not be processed; retry", after)
         self._outage.succeeded()
         try:
             await self.backend.set(seen, SEEN, ttl=self.replay_ttl)
@@ -190,10 +194,13 @@ class IntakeEndpoint:
         return JSONResponse({"accepted": identifier, "changes": len(changes)}, status_code=202)
 
 
-def _retry_later(code: str, message: str) -> JSONResponse:
-    """503 with ``Retry-After``: a condition the sender's retry gets past."""
+def _retry_later(code: str, message: str, after: float | None = None) -> JSONResponse:
+    """503 with ``Retry-After``: a condition the sender's retry gets past; ``after`` is when
+    it should (a source's open circuit until its next trial, or the wait a source asked
+    for), else `RETRY_AFTER`."""
     refusal = _refuse(503, code, message)
-    refusal.headers["Retry-After"] = str(RETRY_AFTER)
+    wait = RETRY_AFTER if after is None else max(RETRY_AFTER, math.ceil(after))
+    refusal.headers["Retry-After"] = str(wait)
     return refusal
 
 

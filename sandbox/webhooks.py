@@ -6,9 +6,11 @@ their stores report every committed write to a listener (`sandbox.salesforce.web
 `sandbox.netsuite.webhooks`), which shapes the vendor's notification and hands it to
 `Webhooks.emit`. Delivery never holds up the write: each target has a bounded queue and a
 background task that POSTs the body, signed as `events.signing` describes, and retries with
-exponential backoff on a network error, 408, 425, 429 or 5xx. A 2xx or 409 (the receiver had
-it already) counts as delivered; another 4xx is a refusal and is not retried; a body still
-undelivered after the last attempt, or arriving at a full queue, is dropped with a log line.
+exponential backoff on a network error, 408, 425, 429 or 5xx, waiting at least what the
+receiver's ``Retry-After`` asks (in seconds, up to ``retry_after_max``), as senders do. A
+2xx or 409 (the receiver had it already) counts as delivered; another 4xx is a refusal and
+is not retried; a body still undelivered after the last attempt, or arriving at a full
+queue, is dropped with a log line.
 
 Targets are managed through the control API, served in front of the emulator's own:
 
@@ -53,6 +55,7 @@ class WebhookSettings:
     attempts: int = 5
     backoff: float = 0.2  # seconds before the first retry, doubling up to backoff_max
     backoff_max: float = 5.0
+    retry_after_max: float = 30.0  # the longest Retry-After waited out
     timeout: float = 5.0
 
 
@@ -152,11 +155,13 @@ class Webhooks:
                 SIGNATURE_HEADER: signature_header(target.secrets, body),
                 EVENT_ID_HEADER: event_id,
             }
+            asked = 0.0  # the receiver's Retry-After, in seconds
             try:
                 response = await client.post(target.url, content=body, headers=headers)
             except httpx.HTTPError as exc:
                 target.last_error = f"{type(exc).__name__}: {exc}"[:300]
             else:
+                asked = _seconds(response.headers.get("Retry-After"), settings.retry_after_max)
                 status = response.status_code
                 if 200 <= status < 300 or status == 409:
                     target.delivered += 1
@@ -174,9 +179,8 @@ class Webhooks:
                     return
             if attempt < settings.attempts:
                 target.retried += 1
-                await asyncio.sleep(
-                    min(settings.backoff * 2 ** (attempt - 1), settings.backoff_max)
-                )
+                backoff = min(settings.backoff * 2 ** (attempt - 1), settings.backoff_max)
+                await asyncio.sleep(max(backoff, asked))
         target.dropped += 1
         logger.warning(
             "%s webhook %s to %s dropped after %d attempts: %s",
@@ -291,3 +295,10 @@ class WebhookControl:
             await response(scope, receive, send)
             return
         await self.app(scope, receive, send)
+
+
+def _seconds(retry_after: str | None, most: float) -> float:
+    """A ``Retry-After`` of delta-seconds, at most ``most``; 0 when absent or not seconds."""
+    if retry_after is None or not retry_after.strip().isdigit():
+        return 0.0
+    return min(float(retry_after.strip()), most)

@@ -21,6 +21,7 @@ from api.webhooks import intake_routes
 from events.normalize import Change, RecordKind
 from events.signing import EVENT_ID_HEADER, SIGNATURE_HEADER, signature_header
 from sandbox.endpoints import Endpoints
+from sources.errors import CircuitOpen, SourceUnavailable
 from sources.netsuite import NetSuiteErp
 from sources.salesforce import SalesforceCrm
 from state.memory_backend import MemoryBackend
@@ -39,6 +40,7 @@ class Recorder:
     def __init__(self) -> None:
         self.changes: list[Change] = []
         self.failing = False
+        self.failure: Exception = RuntimeError("the ERP is down")
         self.holding = False
         self.entered = threading.Event()
         self.released = threading.Event()
@@ -49,7 +51,7 @@ class Recorder:
             self.entered.set()
             await asyncio.to_thread(self.released.wait, 10)
         if self.failing:
-            raise RuntimeError("the ERP is down")
+            raise self.failure
         with self.lock:
             self.changes.append(change)
 
@@ -85,6 +87,7 @@ def recorder(_served: tuple[httpx.Client, Recorder]) -> Recorder:
     with recorder.lock:
         recorder.changes.clear()
     recorder.failing = False
+    recorder.failure = RuntimeError("the ERP is down")
     recorder.holding = False
     recorder.entered.clear()
     recorder.released.clear()
@@ -350,6 +353,22 @@ def test_a_failure_to_process_answers_503_and_the_retry_is_accepted(
     assert failed.status_code == 503
     assert retried.status_code == 202
     assert len(recorder.changes) == 1
+
+
+def test_a_source_whose_circuit_is_open_asks_the_sender_to_wait_for_its_next_trial(
+    intake: httpx.Client, recorder: Recorder
+) -> None:
+    notice = ns_notice()
+    recorder.failing = True
+    recorder.failure = CircuitOpen("netsuite", "circuit open", retry_after=4.2)
+    open_circuit = post(intake, "netsuite", notice, secret=NS_SECRET)
+    recorder.failure = SourceUnavailable("netsuite", "HTTP 503")
+    down = post(intake, "netsuite", notice, secret=NS_SECRET)
+
+    assert open_circuit.status_code == down.status_code == 503
+    assert open_circuit.headers["Retry-After"] == "5"  # the trial, not a second from now
+    assert down.headers["Retry-After"] == "1"
+    assert recorder.changes == []
 
 
 def test_a_gap_overflow_is_accepted_with_no_change_to_process(

@@ -88,14 +88,19 @@ class Received:
     headers: dict[str, str]
     body: bytes
     status: int  # what the receiver answered
+    at: float = 0.0  # time.monotonic() when it arrived
 
 
 class Receiver:
-    """Records each POST to ``/hook``; answers ``fail_status`` to the first ``fail_first``."""
+    """Records each POST to ``/hook``; answers ``fail_status`` to the first ``fail_first``
+    (with ``Retry-After: retry_after`` when given)."""
 
-    def __init__(self, fail_first: int = 0, fail_status: int = 503) -> None:
+    def __init__(
+        self, fail_first: int = 0, fail_status: int = 503, retry_after: str | None = None
+    ) -> None:
         self.fail_first = fail_first
         self.fail_status = fail_status
+        self.retry_after = retry_after
         self.received: list[Received] = []
         self._lock = threading.Lock()
         self.app = Starlette(routes=[Route("/hook", self._hook, methods=["POST"])])
@@ -104,8 +109,9 @@ class Receiver:
         body = await request.body()
         with self._lock:
             status = self.fail_status if len(self.received) < self.fail_first else 200
-            self.received.append(Received(dict(request.headers), body, status))
-        return JSONResponse({"status": status}, status_code=status)
+            self.received.append(Received(dict(request.headers), body, status, time.monotonic()))
+        headers = {"Retry-After": self.retry_after} if self.retry_after and status != 200 else {}
+        return JSONResponse({"status": status}, status_code=status, headers=headers)
 
     def wait_for(
         self, accept: Callable[[Received], bool], *, count: int = 1, timeout: float = WAIT

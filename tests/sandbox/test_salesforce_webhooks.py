@@ -112,6 +112,20 @@ def test_a_failing_receiver_gets_the_same_event_again_until_it_takes_it(
     assert stats["delivered"] >= 1
 
 
+def test_a_retry_waits_what_the_receiver_asks(
+    emulators: Emulators, targets: WebhookTargets
+) -> None:
+    busy = Receiver(fail_first=1, fail_status=503, retry_after="2")
+    with serve(busy.app) as base:
+        targets.add(f"{base}/hook", SECRET)
+        account = new_account(emulators)
+        first, second = busy.wait_for(about(account), count=2)
+
+    assert (first.status, second.status) == (503, 200)
+    # the first backoff is 0.2 s; the receiver asked for 2
+    assert second.at - first.at >= 1.9
+
+
 def test_a_refusal_is_not_retried(emulators: Emulators, targets: WebhookTargets) -> None:
     refusing = Receiver(fail_first=1_000, fail_status=401)
     with serve(refusing.app) as base:
