@@ -45,7 +45,7 @@ Origin = tuple[bytes, bytes, int]  # scheme, host, port
 class _Answer:
     """What the parser has read of one response."""
 
-    __slots__ = ("body", "complete", "framed", "headers", "keep_alive", "reason", "size", "status")
+    __slots__ = ("body", "framed", "headers", "keep_alive", "reason", "size", "status")
 
     def __init__(self) -> None:
         self.status = 0
@@ -54,17 +54,13 @@ class _Answer:
         self.body: list[bytes] = []
         self.size = 0
         self.framed = False  # a Content-Length or chunked body, not one read until close
-        self.complete = False
         self.keep_alive = False  # as the parser says at the end of the answer
 
 
 class _Connection(asyncio.Protocol):
     """One keep-alive connection to an origin; one request at a time."""
 
-    def __init__(
-        self, origin: Origin, max_response_bytes: int, lost: Callable[[_Connection], None]
-    ) -> None:
-        self.origin = origin
+    def __init__(self, max_response_bytes: int, lost: Callable[[_Connection], None]) -> None:
         self._lost = lost
         self.max_response_bytes = max_response_bytes
         self.transport: asyncio.Transport | None = None
@@ -100,8 +96,7 @@ class _Connection(asyncio.Protocol):
         answer = self._answer
         if self._done is not None and not self._done.done():
             if answer.status and not answer.framed and not self._head_only:
-                answer.complete = True  # a body delimited by the end of the connection
-                self._done.set_result(None)
+                self._done.set_result(None)  # a body delimited by the end of the connection
             else:
                 self._done.set_exception(
                     httpcore.RemoteProtocolError(
@@ -161,7 +156,6 @@ class _Connection(asyncio.Protocol):
     # ------------------------------------------------------------------ requests
 
     def _finish(self) -> None:
-        self._answer.complete = True
         self._answer.keep_alive = self._parser.should_keep_alive()
         if self._done is not None and not self._done.done():
             self._done.set_result(None)
@@ -341,7 +335,7 @@ class UpstreamPool:
         try:
             async with asyncio.timeout(timeouts.get("connect")):
                 _, connection = await loop.create_connection(
-                    lambda: _Connection(origin, self.max_response_bytes, self._forget),
+                    lambda: _Connection(self.max_response_bytes, self._forget),
                     hostname,
                     port,
                     ssl=self.ssl_context if scheme == b"https" else None,
