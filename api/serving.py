@@ -10,17 +10,25 @@ is frozen out of the garbage collector's reach (`gc.freeze`): none of it is ever
 without this every full collection walks all of it, a pause of tens of milliseconds every
 second or so under load.
 
+An answer leaves in one piece: uvicorn writes a response's head and its body to the socket
+separately, and each write to a TCP socket is a system call that wakes the client, which then
+reads the head alone and waits for the body. `coalescing` gives uvicorn's protocol a
+transport that gathers the writes made in one turn of the event loop and sends them as one
+(at the end of that turn, or before the connection closes): the head and body of a small
+answer go out as one segment, and a stream's events written together go out together.
+
 The benchmark's baseline app is served by the same `serve`, so a comparison between the two
 is of the applications alone.
 """
 
 from __future__ import annotations
 
+import asyncio
 import gc
 import importlib.util
 import logging
 import socket
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Iterable
 from typing import Any, Literal, TypedDict
 
 import uvicorn
@@ -43,14 +51,85 @@ def http_parser() -> HttpName:
     return "httptools" if _installed("httptools") else "h11"
 
 
+class CoalescingTransport:
+    """A stream transport whose writes within one turn of the event loop reach the socket as
+    one write; everything else is the wrapped transport's."""
+
+    def __init__(self, transport: asyncio.Transport) -> None:
+        self._transport = transport
+        self._pending: list[bytes] = []
+
+    def write(self, data: bytes | bytearray | memoryview) -> None:
+        if not data:
+            return
+        if not self._pending:
+            asyncio.get_running_loop().call_soon(self._flush)
+        self._pending.append(bytes(data))
+
+    def writelines(self, chunks: Iterable[bytes | bytearray | memoryview]) -> None:
+        for chunk in chunks:
+            self.write(chunk)
+
+    def _flush(self) -> None:
+        if self._pending:
+            data = b"".join(self._pending) if len(self._pending) > 1 else self._pending[0]
+            self._pending = []
+            if not self._transport.is_closing():
+                self._transport.write(data)
+
+    def get_write_buffer_size(self) -> int:
+        return self._transport.get_write_buffer_size() + sum(map(len, self._pending))
+
+    def write_eof(self) -> None:
+        self._flush()
+        self._transport.write_eof()
+
+    def close(self) -> None:
+        self._flush()  # what was written before closing still goes out
+        self._transport.close()
+
+    def abort(self) -> None:
+        self._pending = []
+        self._transport.abort()
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._transport, name)
+
+
+def coalescing(protocol: type[asyncio.Protocol]) -> type[asyncio.Protocol]:
+    """``protocol`` (one of uvicorn's HTTP protocols) writing through a `CoalescingTransport`;
+    a WebSocket upgraded from it inherits the same transport."""
+
+    class Coalescing(protocol):  # type: ignore[valid-type, misc]
+        def connection_made(self, transport: asyncio.BaseTransport) -> None:
+            super().connection_made(CoalescingTransport(transport))  # type: ignore[arg-type]
+
+    Coalescing.__name__ = Coalescing.__qualname__ = f"Coalescing{protocol.__name__}"
+    return Coalescing
+
+
+def http_protocol() -> type[asyncio.Protocol]:
+    """uvicorn's protocol class for `http_parser`'s parser, answering in one write."""
+    if http_parser() == "httptools":
+        from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
+
+        return _COALESCING.setdefault("httptools", coalescing(HttpToolsProtocol))
+    from uvicorn.protocols.http.h11_impl import H11Protocol
+
+    return _COALESCING.setdefault("h11", coalescing(H11Protocol))
+
+
+_COALESCING: dict[str, type[asyncio.Protocol]] = {}
+
+
 class UvicornOptions(TypedDict):
     loop: LoopName
-    http: HttpName
+    http: type[asyncio.Protocol]
 
 
 def uvicorn_options() -> UvicornOptions:
     """The ``loop`` and ``http`` keyword arguments for ``uvicorn.Config``."""
-    return {"loop": event_loop(), "http": http_parser()}
+    return {"loop": event_loop(), "http": http_protocol()}
 
 
 GRACE = 10.0

@@ -21,6 +21,7 @@ import httpx
 import uvicorn
 
 from api.auth import DEMO_KEYS
+from api.serving import http_protocol
 from sandbox.emulator_client import EmulatorClient
 from sandbox.endpoints import Endpoints
 from server import AppOptions, configs_from_endpoints, configs_of_crm, create_app
@@ -73,7 +74,10 @@ class AccordServer:
             )
         self.app = create_app(salesforce, erp_config, options)
         self._loop: asyncio.AbstractEventLoop | None = None
-        config = uvicorn.Config(self.app, log_level="warning", access_log=False, lifespan="on")
+        # uvicorn's protocol as `api.serving` serves it (answers written in one piece)
+        config = uvicorn.Config(
+            self.app, log_level="warning", access_log=False, lifespan="on", http=http_protocol()
+        )
         self._server = uvicorn.Server(config)
         self._thread = threading.Thread(target=self._run, name="accord-test-server", daemon=True)
 
