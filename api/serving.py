@@ -29,7 +29,7 @@ import importlib.util
 import logging
 import socket
 from collections.abc import Awaitable, Callable, Iterable
-from typing import Any, Literal, TypedDict
+from typing import Any, Literal, TypedDict, TypeVar
 
 import uvicorn
 
@@ -96,7 +96,10 @@ class CoalescingTransport:
         return getattr(self._transport, name)
 
 
-def coalescing(protocol: type[asyncio.Protocol]) -> type[asyncio.Protocol]:
+P = TypeVar("P", bound=asyncio.Protocol)
+
+
+def coalescing(protocol: type[P]) -> type[P]:
     """``protocol`` (one of uvicorn's HTTP protocols) writing through a `CoalescingTransport`;
     a WebSocket upgraded from it inherits the same transport."""
 

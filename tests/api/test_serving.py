@@ -118,7 +118,7 @@ async def test_the_protocol_hands_its_connection_the_coalescing_transport() -> N
 
     protocol.connection_made(socket)
 
-    assert isinstance(protocol.transport, CoalescingTransport)  # type: ignore[attr-defined]
+    assert isinstance(protocol.transport, CoalescingTransport)
     protocol.connection_lost(None)
 
 
