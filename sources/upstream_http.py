@@ -26,10 +26,12 @@ from __future__ import annotations
 
 import asyncio
 import collections
+import json as _json
 import ssl
 from collections.abc import AsyncIterable, Callable, Iterable
 from types import TracebackType
-from typing import Any
+from typing import Any, NamedTuple
+from urllib.parse import urlencode, urlsplit
 
 import httpcore
 import httptools
@@ -250,17 +252,39 @@ class UpstreamPool:
         self._idle.clear()
 
     async def handle_async_request(self, request: httpcore.Request) -> httpcore.Response:
-        if self._closed:
-            raise RuntimeError("the upstream connection pool is closed")
         url = request.url
         scheme = url.scheme.lower()
         if scheme not in (b"http", b"https"):
             raise httpcore.UnsupportedProtocol(f"unsupported URL scheme {scheme!r}")
         port = url.port or (443 if scheme == b"https" else 80)
-        origin: Origin = (scheme, url.host, port)
-        timeouts: dict[str, float | None] = request.extensions.get("timeout", {})
         head, body = await _encode(request)
-        head_only = request.method.upper() == b"HEAD"
+        answer = await self.exchange(
+            (scheme, url.host, port),
+            head,
+            body,
+            request.extensions.get("timeout", {}),
+            head_only=request.method.upper() == b"HEAD",
+        )
+        return httpcore.Response(
+            answer.status,
+            headers=answer.headers,
+            content=b"".join(answer.body),
+            extensions={"http_version": b"HTTP/1.1", "reason_phrase": answer.reason},
+        )
+
+    async def exchange(
+        self,
+        origin: Origin,
+        head: bytes,
+        body: list[bytes],
+        timeouts: dict[str, float | None],
+        *,
+        head_only: bool = False,
+    ) -> _Answer:
+        """One request, its head and body as they go on the wire, on a connection to
+        ``origin``: its answer, read whole. Failures are httpcore's exceptions."""
+        if self._closed:
+            raise RuntimeError("the upstream connection pool is closed")
         await self._acquire(timeouts.get("pool"))
         try:
             connection = self._idle_for(origin) or await self._connect(origin, timeouts)
@@ -271,12 +295,7 @@ class UpstreamPool:
             self._idle[connection] = origin
         else:
             connection.close()
-        return httpcore.Response(
-            answer.status,
-            headers=answer.headers,
-            content=b"".join(answer.body),
-            extensions={"http_version": b"HTTP/1.1", "reason_phrase": answer.reason},
-        )
+        return answer
 
     # ------------------------------------------------------------------ connections
 
@@ -378,10 +397,63 @@ class _NoCookies(httpx.Cookies):
         return None
 
 
+_TRANSPORT_ERRORS: dict[type[Exception], type[httpx.TransportError]] = {
+    httpcore.ConnectTimeout: httpx.ConnectTimeout,
+    httpcore.ReadTimeout: httpx.ReadTimeout,
+    httpcore.WriteTimeout: httpx.WriteTimeout,
+    httpcore.PoolTimeout: httpx.PoolTimeout,
+    httpcore.ConnectError: httpx.ConnectError,
+    httpcore.ReadError: httpx.ReadError,
+    httpcore.WriteError: httpx.WriteError,
+    httpcore.RemoteProtocolError: httpx.RemoteProtocolError,
+    httpcore.LocalProtocolError: httpx.LocalProtocolError,
+    httpcore.UnsupportedProtocol: httpx.UnsupportedProtocol,
+}
+"""httpcore's failures as httpx raises them (`httpx.AsyncHTTPTransport` maps them the same)."""
+
+_BODY_METHODS = frozenset(("POST", "PUT", "PATCH"))
+
+
+class _Direct(NamedTuple):
+    """A request as `UpstreamClient` sends it past httpx's layers."""
+
+    method: str
+    url: str
+    origin: Origin
+    head: bytes
+    body: bytes
+
+
+class _Response(httpx.Response):
+    """An answer read by `UpstreamClient` on its direct way: its `request` is built only if
+    someone asks for it."""
+
+    _asked: tuple[str, str] = ("GET", "")
+
+    @property
+    def request(self) -> httpx.Request:
+        if self._request is None:
+            self._request = httpx.Request(*self._asked)
+        return self._request
+
+    @request.setter
+    def request(self, value: httpx.Request) -> None:
+        self._request = value
+
+
 class UpstreamClient(httpx.AsyncClient):
     """An `httpx.AsyncClient` that keeps no cookies: the upstream APIs authenticate every call
     with a header, and a cookie that one of them sets must not ride along with later calls.
-    (It also spares each answer httpx's cookie extraction through `http.cookiejar`.)"""
+    (It also spares each answer httpx's cookie extraction through `http.cookiejar`.)
+
+    On `UpstreamPool`, a plain request (a URL as text, headers, a query of text parameters, a
+    body of bytes, text or JSON; no per-call options) goes straight to the pool: its head is
+    written here and its answer becomes an `httpx.Response`, without httpx's request model,
+    auth, redirect and transport layers, which cost as much CPU as the exchange itself. Any
+    other request, and every request while something wraps httpx's transport (OpenTelemetry's
+    instrumentation, when tracing is on), takes httpx's own way."""
+
+    _pool: UpstreamPool | None = None  # set by `upstream_client` when its pool serves
 
     @property
     def cookies(self) -> httpx.Cookies:
@@ -390,6 +462,124 @@ class UpstreamClient(httpx.AsyncClient):
     @cookies.setter
     def cookies(self, cookies: Any) -> None:
         raise TypeError("an upstream client keeps no cookies")
+
+    async def request(
+        self,
+        method: str,
+        url: httpx.URL | str,
+        *,
+        params: Any = None,
+        content: Any = None,
+        json: Any = None,
+        headers: Any = None,
+        **options: Any,
+    ) -> httpx.Response:
+        pool = self._pool
+        direct = (
+            None
+            if options or pool is None
+            else self._direct(method.upper(), url, params, content, json, headers)
+        )
+        if pool is None or direct is None:
+            return await super().request(
+                method, url, params=params, content=content, json=json, headers=headers, **options
+            )
+        try:
+            answer = await pool.exchange(
+                direct.origin,
+                direct.head,
+                [direct.body] if direct.body else [],
+                self.timeout.as_dict(),
+                head_only=direct.method == "HEAD",
+            )
+        except tuple(_TRANSPORT_ERRORS) as exc:
+            raise next(
+                theirs for ours, theirs in _TRANSPORT_ERRORS.items() if isinstance(exc, ours)
+            )(str(exc)) from exc
+        response = _Response(
+            answer.status,
+            headers=answer.headers,
+            content=b"".join(answer.body),
+            extensions={"http_version": b"HTTP/1.1", "reason_phrase": answer.reason},
+            default_encoding=self._default_encoding,
+        )
+        response._asked = (direct.method, direct.url)
+        return response
+
+    def _direct(
+        self, method: str, url: Any, params: Any, content: Any, json: Any, headers: Any
+    ) -> _Direct | None:
+        """The request as it goes on the wire, or None when it needs httpx's own way."""
+        if (
+            not isinstance(url, str)
+            or self._auth is not None
+            or self.params
+            or any(self._event_hooks.values())
+            or _transport_wrapped()
+        ):
+            return None
+        if "://" not in url:
+            base = str(self.base_url)
+            if not base:
+                return None
+            url = base.rstrip("/") + "/" + url.lstrip("/")  # a base URL ends in "/" (httpx)
+        if not url.isascii() or any(c in url for c in " #@\\"):
+            return None  # needs escaping or carries credentials: httpx knows how
+        parts = urlsplit(url)
+        scheme = parts.scheme.lower()
+        if scheme not in ("http", "https") or not parts.hostname:
+            return None
+        target = parts.path or "/"
+        if params:
+            if parts.query or not isinstance(params, dict):
+                return None
+            if not all(isinstance(v, str) for v in params.values()):
+                return None
+            target += "?" + urlencode(params)
+        elif parts.query:
+            target += "?" + parts.query
+        if json is not None:
+            if content is not None:
+                return None
+            body = _json.dumps(
+                json, ensure_ascii=False, separators=(",", ":"), allow_nan=False
+            ).encode()
+        elif content is None:
+            body = b""
+        elif isinstance(content, bytes):
+            body = content
+        elif isinstance(content, str):
+            body = content.encode()
+        else:
+            return None  # a stream or an iterator
+        fields: dict[str, tuple[str, str]] = {}
+        for name, value in self.headers.multi_items():
+            fields[name] = (name, value)
+        if headers:
+            if not isinstance(headers, dict):
+                return None
+            for name, value in headers.items():
+                fields[name.lower()] = (name, value)
+        if json is not None:
+            fields.setdefault("content-type", ("Content-Type", "application/json"))
+        if body or method in _BODY_METHODS:
+            fields["content-length"] = ("Content-Length", str(len(body)))
+        fields.pop("host", None)
+        lines = [f"{method} {target} HTTP/1.1", f"Host: {parts.netloc}"]
+        lines.extend(f"{name}: {value}" for name, value in fields.values())
+        try:
+            head = ("\r\n".join(lines) + "\r\n\r\n").encode("ascii")
+        except UnicodeEncodeError:
+            return None  # a header value beyond ASCII: httpx's own encoding
+        port = parts.port or (443 if scheme == "https" else 80)
+        origin: Origin = (scheme.encode(), parts.hostname.encode(), port)
+        return _Direct(method, url, origin, head, body)
+
+
+def _transport_wrapped() -> bool:
+    """Whether something (OpenTelemetry's httpx instrumentation) wraps httpx's transport,
+    and so must see every request."""
+    return hasattr(httpx.AsyncHTTPTransport.handle_async_request, "__wrapped__")
 
 
 def _environment_proxies() -> bool:
@@ -421,4 +611,6 @@ def upstream_client(
         max_connections=limits.max_connections,
         max_keepalive=limits.max_keepalive_connections,
     )
-    return UpstreamClient(transport=transport, trust_env=trust_env, **options)
+    client = UpstreamClient(transport=transport, trust_env=trust_env, **options)
+    client._pool = transport._pool  # type: ignore[assignment]
+    return client

@@ -7,6 +7,7 @@ Every test runs on asyncio's own loop and on uvloop (conftest.py)."""
 from __future__ import annotations
 
 import asyncio
+import functools
 import gzip
 import ssl
 from collections.abc import AsyncIterator, Awaitable, Callable
@@ -384,3 +385,83 @@ async def test_cookies_an_upstream_sets_are_not_sent_back(serve: Serve) -> None:
         assert not client.cookies
         with pytest.raises(TypeError):
             client.cookies = {"sid": "x"}
+
+
+# ---------------------------------------------------------------------- the direct way
+
+
+def _wire(request: bytes) -> tuple[bytes, list[tuple[bytes, bytes]], bytes]:
+    """A request as a server reads it: its request line, its header fields (names lowered,
+    sorted) and its body."""
+    head, body = request.split(b"\r\n\r\n", 1)
+    line, *fields = head.split(b"\r\n")
+    pairs = [tuple(part.strip() for part in field.split(b":", 1)) for field in fields]
+    return line, sorted((name.lower(), value) for name, value in pairs), body
+
+
+async def test_a_plain_request_goes_on_the_wire_as_httpx_s_own_way_sends_it(serve: Serve) -> None:
+    async def echo(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        while True:
+            await raw.request(reader)
+            writer.write(_answer(b'{"ok": true}', "Content-Type: application/json"))
+
+    raw, url = await serve(echo)
+    soql = "SELECT Id FROM Account WHERE Name LIKE '%ab%' AND Owner = 'Zoë + Co & Sons='"
+    requests: list[tuple[str, str, dict[str, object]]] = [
+        ("GET", "query/", {"params": {"q": soql}}),
+        ("GET", "/services/data/v60.0/sobjects/Account/001", {}),
+        ("GET", url + "/absolute/path?already=there", {}),
+        ("POST", "composite", {"json": {"name": "Zoë", "amount": 12.5, "none": None}}),
+        ("PUT", "record/1", {"content": "text body", "headers": {"Accept": "text/plain"}}),
+        ("POST", "empty", {"headers": {"Authorization": "Bearer t", "X-Trace": "1"}}),
+        ("DELETE", "record/2", {}),
+    ]
+    base = url + "/services/data/v60.0/"
+    async with (
+        upstream_client(trust_env=False, base_url=base, headers={"X-Client": "accord"}) as ours,
+        httpx.AsyncClient(base_url=base, headers={"X-Client": "accord"}) as httpx_own,
+    ):
+        for method, target, options in requests:
+            direct = await ours.request(method, target, **options)
+            assert type(direct).__name__ == "_Response", (method, target)  # the direct way
+            assert direct.json() == {"ok": True}
+            assert direct.request.method == method
+            assert str(direct.request.url).startswith(url)
+            await httpx_own.request(method, target, **options)  # type: ignore[arg-type]
+            sent_directly, sent_by_httpx = raw.requests[-2], raw.requests[-1]
+            assert _wire(sent_directly) == _wire(sent_by_httpx), (method, target)
+
+
+async def test_a_request_with_options_or_beyond_ascii_or_a_wrapped_transport_takes_httpx_s_way(
+    serve: Serve, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    async def echo(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        while True:
+            request = await raw.request(reader)
+            writer.write(_answer(request.split(b"\r\n", 1)[0]))
+
+    raw, url = await serve(echo)
+    async with _client() as client:
+        with_option = await client.get(url + "/a", timeout=3)
+        beyond_ascii = await client.get(url + "/zoë")
+        assert (with_option.text, beyond_ascii.text) == (
+            "GET /a HTTP/1.1",
+            "GET /zo%C3%AB HTTP/1.1",
+        )
+        assert type(with_option).__name__ == type(beyond_ascii).__name__ == "Response"
+
+        # something wrapping httpx's transport (as OpenTelemetry's instrumentation does) sees
+        # every request
+        original = httpx.AsyncHTTPTransport.handle_async_request
+        seen: list[str] = []
+
+        @functools.wraps(original)
+        async def observed(
+            self: httpx.AsyncHTTPTransport, request: httpx.Request
+        ) -> httpx.Response:
+            seen.append(str(request.url))
+            return await original(self, request)
+
+        monkeypatch.setattr(httpx.AsyncHTTPTransport, "handle_async_request", observed)
+        assert (await client.get(url + "/b")).text == "GET /b HTTP/1.1"
+        assert seen == [url + "/b"]
