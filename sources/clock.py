@@ -30,18 +30,25 @@ class SourceClock:
     def __init__(self, *, wall: Callable[[], float] = time.time) -> None:
         self._wall = wall
         self._offset: float | None = None  # source time minus local time, in seconds
+        # the last header read and its instant: answers within one second carry the same
+        self._last: tuple[str, float] = ("", 0.0)
 
     def observe(self, date_header: str | None) -> None:
         """Take the source's time from a ``Date`` header value (ignored when unreadable)."""
         if not date_header:
             return
-        try:
-            stamp = parsedate_to_datetime(date_header)
-        except (TypeError, ValueError, IndexError):
-            return
-        if stamp.tzinfo is None:  # "-0000": UTC with no claim about the local zone
-            stamp = stamp.replace(tzinfo=dt.UTC)
-        offset = stamp.timestamp() - self._wall()
+        if date_header == self._last[0]:
+            instant = self._last[1]
+        else:
+            try:
+                stamp = parsedate_to_datetime(date_header)
+            except (TypeError, ValueError, IndexError):
+                return
+            if stamp.tzinfo is None:  # "-0000": UTC with no claim about the local zone
+                stamp = stamp.replace(tzinfo=dt.UTC)
+            instant = stamp.timestamp()
+            self._last = (date_header, instant)
+        offset = instant - self._wall()
         if self._offset is None or offset > self._offset or offset < self._offset - STEP_BACK:
             self._offset = offset
 

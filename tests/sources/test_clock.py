@@ -55,3 +55,12 @@ def test_an_unreadable_date_is_ignored() -> None:
     for value in (None, "", "yesterday", "Sat, 99 Foo 2026 25:61:00 GMT"):
         clock.observe(value)
     assert clock.now() is None
+
+
+def test_the_same_date_read_again_much_later_is_a_clock_that_stopped() -> None:
+    wall = Wall(1_000_000.0)
+    clock = SourceClock(wall=wall)
+    clock.observe("Sat, 05 Dec 2026 00:30:00 GMT")
+    wall.at += STEP_BACK + 30  # the source still says the same second
+    clock.observe("Sat, 05 Dec 2026 00:30:00 GMT")
+    assert clock.now() == dt.datetime(2026, 12, 5, 0, 30, tzinfo=dt.UTC)
