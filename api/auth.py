@@ -46,22 +46,30 @@ def bearer_token(authorization: str) -> str:
 class ApiKeyAuthenticator:
     def __init__(self, keys: Mapping[str, Role], *, anonymous: bool = True) -> None:
         """``anonymous``: whether a request without credentials is served (as `ANONYMOUS`)."""
-        self._keys = [(key.encode(), role) for key, role in keys.items()]
+        # A digest names the key in the audit trail and idempotency records without showing it,
+        # and two keys never share a name.
+        self._keys = [
+            (
+                key.encode(),
+                Caller(
+                    name=f"api-key:{hashlib.sha256(key.encode()).hexdigest()[:12]}:{role.value}",
+                    role=role,
+                ),
+            )
+            for key, role in keys.items()
+        ]
         self.anonymous = anonymous
 
     def caller_for_key(self, key: str) -> Caller:
         presented = key.encode()
-        found: Role | None = None
-        for known, role in self._keys:
+        found: Caller | None = None
+        for known, caller in self._keys:
             # Compare with every key, so the time taken does not tell which one matched.
             if hmac.compare_digest(known, presented):
-                found = role
+                found = caller
         if found is None:
             raise AuthenticationFailed("unknown API key")
-        # A digest names the key in the audit trail and idempotency records without showing it,
-        # and two keys never share a name.
-        digest = hashlib.sha256(presented).hexdigest()[:12]
-        return Caller(name=f"api-key:{digest}:{found.value}", role=found)
+        return found
 
     async def caller(self, authorization: str | None) -> Caller:
         if authorization is None:
