@@ -387,6 +387,15 @@ class SalesforceClient:
             await self._login(generation)
         raise AssertionError("unreachable")
 
+    async def _answer(
+        self, method: str, path: str, params: dict[str, str] | None, body: Any
+    ) -> httpx.Response:
+        """`_send`, with an answer that is not a success raised as its `SourceError`."""
+        response = await self._send(method, path, params, body)
+        if response.status_code >= 300:
+            raise error_for(response)
+        return response
+
     async def call(
         self,
         name: str,
@@ -400,14 +409,9 @@ class SalesforceClient:
         """One REST call (``path`` under ``/services/data/v<version>/``, or an absolute path
         such as a query's ``nextRecordsUrl``) through the resilience layer: the answer of a
         success, a `SourceError` otherwise."""
-
-        async def run() -> httpx.Response:
-            response = await self._send(method, path, params, body)
-            if response.status_code >= 300:
-                raise error_for(response)
-            return response
-
-        return await self.resilience.call(run, name=name, idempotent=idempotent)
+        return await self.resilience.call(
+            lambda: self._answer(method, path, params, body), name=name, idempotent=idempotent
+        )
 
     async def call_json(
         self,
@@ -420,12 +424,11 @@ class SalesforceClient:
         body: Any = None,
     ) -> Any:
         """`call`, and its answer's JSON body (numbers with a fraction as `Decimal`: money
-        must not pass through a binary float); None for an empty answer."""
+        must not pass through a binary float); None for an empty answer. An answer that is
+        not JSON fails inside the resilience layer, like any other broken answer."""
 
         async def run() -> Any:
-            response = await self._send(method, path, params, body)
-            if response.status_code >= 300:
-                raise error_for(response)
+            response = await self._answer(method, path, params, body)
             if not response.content:
                 return None
             try:
