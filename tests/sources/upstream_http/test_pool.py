@@ -9,8 +9,10 @@ from __future__ import annotations
 import asyncio
 import functools
 import gzip
+import inspect
 import ssl
 from collections.abc import AsyncIterator, Awaitable, Callable
+from typing import cast
 
 import httpcore
 import httpx
@@ -91,12 +93,14 @@ async def test_a_certificate_the_client_does_not_trust_fails_to_connect(
 # ---------------------------------------------------------------------- raw servers
 
 Handler = Callable[[asyncio.StreamReader, asyncio.StreamWriter], Awaitable[None]]
+Reply = Callable[[bytes], bytes]
 
 
 class RawServer:
-    """A loopback server whose every connection runs ``handler``; counts connections."""
+    """A loopback server whose every connection runs ``handler`` (or, given a function of a
+    request, answers every request with what it returns); counts connections."""
 
-    def __init__(self, handler: Handler) -> None:
+    def __init__(self, handler: Handler | Reply) -> None:
         self.handler = handler
         self.connections = 0
         self.requests: list[bytes] = []
@@ -104,7 +108,12 @@ class RawServer:
     async def _serve(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         self.connections += 1
         try:
-            await self.handler(reader, writer)
+            if inspect.iscoroutinefunction(self.handler):
+                await self.handler(reader, writer)
+            else:
+                reply = cast(Reply, self.handler)
+                while True:
+                    writer.write(reply(await self.request(reader)))
         except (ConnectionError, asyncio.IncompleteReadError):
             pass
         finally:
@@ -129,14 +138,14 @@ class RawServer:
         return head + body
 
 
-Serve = Callable[[Handler], Awaitable[tuple[RawServer, str]]]
+Serve = Callable[[Handler | Reply], Awaitable[tuple[RawServer, str]]]
 
 
 @pytest.fixture
 async def serve() -> AsyncIterator[Serve]:
     servers: list[asyncio.Server] = []
 
-    async def start(handler: Handler) -> tuple[RawServer, str]:
+    async def start(handler: Handler | Reply) -> tuple[RawServer, str]:
         raw = RawServer(handler)
         server = await asyncio.start_server(raw._serve, "127.0.0.1", 0)
         servers.append(server)
@@ -158,12 +167,7 @@ def _answer(body: bytes, *headers: str, status: str = "200 OK") -> bytes:
 
 
 async def test_keep_alive_and_request_bodies_as_sent(serve: Serve) -> None:
-    async def echo(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-        while True:
-            request = await raw.request(reader)
-            writer.write(_answer(request.split(b"\r\n\r\n", 1)[1]))
-
-    raw, url = await serve(echo)
+    raw, url = await serve(lambda request: _answer(request.split(b"\r\n\r\n", 1)[1]))
     async with _client() as client:
         first = await client.post(url + "/a", content=b"hello")
         second = await client.post(url + "/b", json={"n": 1})
@@ -371,12 +375,7 @@ def test_a_proxy_in_the_environment_keeps_httpx_s_own_transport(
 
 
 async def test_cookies_an_upstream_sets_are_not_sent_back(serve: Serve) -> None:
-    async def sets_cookie(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-        while True:
-            await raw.request(reader)
-            writer.write(_answer(b"ok", "Set-Cookie: sid=secret; Path=/"))
-
-    raw, url = await serve(sets_cookie)
+    raw, url = await serve(lambda _: _answer(b"ok", "Set-Cookie: sid=secret; Path=/"))
     async with _client() as client:
         await client.get(url)
         await client.get(url)
@@ -400,12 +399,7 @@ def _wire(request: bytes) -> tuple[bytes, list[tuple[bytes, bytes]], bytes]:
 
 
 async def test_a_plain_request_goes_on_the_wire_as_httpx_s_own_way_sends_it(serve: Serve) -> None:
-    async def echo(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-        while True:
-            await raw.request(reader)
-            writer.write(_answer(b'{"ok": true}', "Content-Type: application/json"))
-
-    raw, url = await serve(echo)
+    raw, url = await serve(lambda _: _answer(b'{"ok": true}', "Content-Type: application/json"))
     soql = "SELECT Id FROM Account WHERE Name LIKE '%ab%' AND Owner = 'Zoë + Co & Sons='"
     requests: list[tuple[str, str, dict[str, object]]] = [
         ("GET", "query/", {"params": {"q": soql}}),
@@ -435,12 +429,7 @@ async def test_a_plain_request_goes_on_the_wire_as_httpx_s_own_way_sends_it(serv
 async def test_a_request_with_options_or_beyond_ascii_or_a_wrapped_transport_takes_httpx_s_way(
     serve: Serve, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    async def echo(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-        while True:
-            request = await raw.request(reader)
-            writer.write(_answer(request.split(b"\r\n", 1)[0]))
-
-    raw, url = await serve(echo)
+    _, url = await serve(lambda request: _answer(request.split(b"\r\n", 1)[0]))
     async with _client() as client:
         with_option = await client.get(url + "/a", timeout=3)
         beyond_ascii = await client.get(url + "/zoë")
