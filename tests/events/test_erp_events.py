@@ -5,11 +5,13 @@ through the poller scanning its records). Accord runs with webhooks off and a fa
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import datetime as dt
 import time
 import uuid
-from collections.abc import Iterator
+from collections.abc import AsyncIterator, Iterator
 from decimal import Decimal
+from typing import Any
 
 import pytest
 
@@ -160,6 +162,25 @@ def set_mirror(on_erp: OnErp, account: str, value: str) -> None:
         emulators.close()
 
 
+@contextlib.asynccontextmanager
+async def watching_unseen(
+    on_erp: OnErp, index: int, mirror: str
+) -> AsyncIterator[tuple[str, str, Any]]:
+    """An `unseen_customer` whose account shows ``mirror``, and a subscriber to its credit
+    status changes: (account id, ERP id, the subscriber's socket, closed at the end)."""
+    accord = on_erp.accord
+    await polled_once(accord)
+    key, account, erp_id = await unseen_customer(on_erp, index)
+    set_mirror(on_erp, account, mirror)
+    subscribers = subscribers_now(accord)
+    socket = await ws_subscribe(accord.url, CREDIT, {"customer": f"cus:{key}"}, "demo-ops")
+    try:
+        await subscribed(accord, subscribers + 1)
+        yield account, erp_id, socket
+    finally:
+        await socket.close()
+
+
 async def mirrored(on_erp: OnErp, account: str, value: str) -> str | None:
     """The account's Credit_Status__c once it is ``value``, or as it is after 30 s."""
     emulators = EmulatorClient(on_erp.endpoints)
@@ -273,51 +294,35 @@ async def test_a_customer_first_seen_off_its_mirror_reaches_subscribers_as_a_cha
     polling_on_erp: OnErp,
 ) -> None:
     # given a customer in good standing that Accord never saw, whose account still shows
-    # "Over Limit" (what the commercial side believed)
-    accord = polling_on_erp.accord
-    await polled_once(accord)
-    key, account, erp_id = await unseen_customer(polling_on_erp, 1)
-    set_mirror(polling_on_erp, account, "Over Limit")
-    subscribers = subscribers_now(accord)
-    socket = await ws_subscribe(accord.url, CREDIT, {"customer": f"cus:{key}"}, "demo-ops")
-    await subscribed(accord, subscribers + 1)
-    try:
-        # when finance puts it on hold in the ERP, and the poller finds it for the first time
-        await hold_in_the_erp(polling_on_erp, erp_id)
+    # "Over Limit" (what the commercial side believed), and a subscriber to its changes
+    async with watching_unseen(polling_on_erp, 1, "Over Limit") as (account, erp_id, socket):
+        try:
+            # when finance puts it on hold in the ERP, and the poller finds it for the first time
+            await hold_in_the_erp(polling_on_erp, erp_id)
 
-        # then subscribers get a change from the mirrored standing to the ERP's
-        received = (await next_payload(socket, wait=20))["data"]["creditStatusChanged"]
-        assert (received["previousStatus"], received["status"]) == ("OVER_LIMIT", "ON_HOLD")
-        assert received["event"]["source"] == polling_on_erp.name
-        # and the account mirrors the ERP's standing
-        assert await mirrored(polling_on_erp, account, "On Hold") == "On Hold"
-    finally:
-        await socket.close()
-        await hold_in_the_erp(polling_on_erp, erp_id, on=False)
+            # then subscribers get a change from the mirrored standing to the ERP's
+            received = (await next_payload(socket, wait=20))["data"]["creditStatusChanged"]
+            assert (received["previousStatus"], received["status"]) == ("OVER_LIMIT", "ON_HOLD")
+            assert received["event"]["source"] == polling_on_erp.name
+            # and the account mirrors the ERP's standing
+            assert await mirrored(polling_on_erp, account, "On Hold") == "On Hold"
+        finally:
+            await hold_in_the_erp(polling_on_erp, erp_id, on=False)
     assert await mirrored(polling_on_erp, account, "Good Standing") == "Good Standing"
 
 
 async def test_a_customer_first_seen_as_its_mirror_says_is_no_event(
     polling_on_erp: OnErp,
 ) -> None:
-    # given a customer Accord never saw, whose account shows "On Hold"
-    accord = polling_on_erp.accord
-    await polled_once(accord)
-    key, account, erp_id = await unseen_customer(polling_on_erp, 2)
-    set_mirror(polling_on_erp, account, "On Hold")
-    subscribers = subscribers_now(accord)
-    socket = await ws_subscribe(accord.url, CREDIT, {"customer": f"cus:{key}"}, "demo-ops")
-    await subscribed(accord, subscribers + 1)
-    try:
+    # given a customer Accord never saw, whose account shows "On Hold", and a subscriber
+    async with watching_unseen(polling_on_erp, 2, "On Hold") as (account, erp_id, socket):
         # when it is put on hold in the ERP, as the account said, and the poller finds it
         await hold_in_the_erp(polling_on_erp, erp_id)
-        await standing_seen(accord, polling_on_erp.name, erp_id)
+        await standing_seen(polling_on_erp.accord, polling_on_erp.name, erp_id)
         # and the hold is lifted afterwards
         await hold_in_the_erp(polling_on_erp, erp_id, on=False)
 
         # then the first event subscribers get is the lifting: the first sight made none
         received = (await next_payload(socket, wait=20))["data"]["creditStatusChanged"]
-    finally:
-        await socket.close()
     assert (received["previousStatus"], received["status"]) == ("ON_HOLD", "GOOD_STANDING")
     assert await mirrored(polling_on_erp, account, "Good Standing") == "Good Standing"
