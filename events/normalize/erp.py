@@ -143,21 +143,20 @@ class ErpRecords(Standing):
         }
         if previous is None:
             kind = EventType.ORDER_BOOKED
-            parts: list[object] = []
+            versions: tuple[object, ...] = ()
         else:
             kind = EventType.ORDER_STATUS_CHANGED
-            parts = [version(change.modified_at), order.status.value]
+            versions = (version(change.modified_at), order.status.value)
             data.update({"from": previous, "to": order.status.value})
-        return Event(
-            id=event_id(
-                self.erp.source, self._erp_name(RecordKind.ORDER), order.erp_id, kind.value, *parts
-            ),
-            type=kind,
-            source=self.erp.source,
+        return self._erp_event(
+            RecordKind.ORDER,
+            order.erp_id,
+            kind,
+            change,
             subject=erp_object_id("Order", order.erp_id),
-            time=change.modified_at,
             customer=customer,
             data=data,
+            versions=versions,
         )
 
     async def _invoice(self, change: Change) -> list[Event]:
@@ -202,17 +201,12 @@ class ErpRecords(Standing):
         return leftovers + await self._credit(customer, change, owner=True, before=before)
 
     def _posted_event(self, invoice: ErpInvoice, change: Change, customer: str) -> Event:
-        return Event(
-            id=event_id(
-                self.erp.source,
-                self._erp_name(RecordKind.INVOICE),
-                invoice.erp_id,
-                EventType.INVOICE_POSTED.value,
-            ),
-            type=EventType.INVOICE_POSTED,
-            source=self.erp.source,
+        return self._erp_event(
+            RecordKind.INVOICE,
+            invoice.erp_id,
+            EventType.INVOICE_POSTED,
+            change,
             subject=erp_object_id("Invoice", invoice.erp_id),
-            time=change.modified_at,
             customer=customer,
             data={
                 "status": invoice.status.value,
@@ -289,17 +283,12 @@ class ErpRecords(Standing):
         self, payment: ErpPayment, change: Change, ref: str, customer: ErpCustomer | None
     ) -> Event:
         currency = payment.currency
-        return Event(
-            id=event_id(
-                self.erp.source,
-                self._erp_name(RecordKind.PAYMENT),
-                payment.erp_id,
-                EventType.PAYMENT_RECEIVED.value,
-            ),
-            type=EventType.PAYMENT_RECEIVED,
-            source=self.erp.source,
+        return self._erp_event(
+            RecordKind.PAYMENT,
+            payment.erp_id,
+            EventType.PAYMENT_RECEIVED,
+            change,
             subject=erp_object_id("Payment", payment.erp_id),
-            time=change.modified_at,
             customer=ref,
             data={
                 "number": payment.number,

@@ -92,6 +92,31 @@ class Standing(SnapshotStore):
         """The ERP's name for records of ``kind`` in event ids and snapshot keys."""
         return self.erp.record_names[kind]
 
+    def _erp_event(
+        self,
+        kind: RecordKind,
+        erp_id: str,
+        type: EventType,
+        change: Change,
+        *,
+        subject: str,
+        customer: str,
+        data: dict[str, Any],
+        versions: tuple[object, ...] = (),
+    ) -> Event:
+        """An event about the ERP's record ``erp_id`` of ``kind``, at the change's time; its id
+        names the record, the event type and ``versions`` (what makes a later transition of
+        the same type another event)."""
+        return Event(
+            id=event_id(self.erp.source, self._erp_name(kind), erp_id, type.value, *versions),
+            type=type,
+            source=self.erp.source,
+            subject=subject,
+            time=change.modified_at,
+            customer=customer,
+            data=data,
+        )
+
     def _erp_key(self, kind: RecordKind, erp_id: str) -> str:
         return self._key(self.erp.source, self._erp_name(kind), erp_id)
 
@@ -183,20 +208,14 @@ class Standing(SnapshotStore):
         now: dict[str, Any],
     ) -> Event:
         status = customer.credit_status
-        return Event(
-            id=event_id(
-                self.erp.source,
-                self._erp_name(RecordKind.CUSTOMER),
-                customer.erp_id,
-                EventType.CREDIT_STATUS_CHANGED.value,
-                version(change.modified_at),
-                status.value,
-            ),
-            type=EventType.CREDIT_STATUS_CHANGED,
-            source=self.erp.source,
+        return self._erp_event(
+            RecordKind.CUSTOMER,
+            customer.erp_id,
+            EventType.CREDIT_STATUS_CHANGED,
+            change,
             subject=subject,
-            time=change.modified_at,
             customer=subject,
+            versions=(version(change.modified_at), status.value),
             data={
                 "from": previous,
                 "to": status.value,
@@ -234,21 +253,14 @@ class Standing(SnapshotStore):
     def _invoice_status_event(
         self, invoice: ErpInvoice, change: Change, previous: str, customer: str
     ) -> Event:
-        subject = erp_object_id("Invoice", invoice.erp_id)
-        return Event(
-            id=event_id(
-                self.erp.source,
-                self._erp_name(RecordKind.INVOICE),
-                invoice.erp_id,
-                EventType.INVOICE_STATUS_CHANGED.value,
-                version(change.modified_at),
-                invoice.status.value,
-            ),
-            type=EventType.INVOICE_STATUS_CHANGED,
-            source=self.erp.source,
-            subject=subject,
-            time=change.modified_at,
+        return self._erp_event(
+            RecordKind.INVOICE,
+            invoice.erp_id,
+            EventType.INVOICE_STATUS_CHANGED,
+            change,
+            subject=erp_object_id("Invoice", invoice.erp_id),
             customer=customer,
+            versions=(version(change.modified_at), invoice.status.value),
             data={
                 "from": previous,
                 "to": invoice.status.value,
