@@ -496,14 +496,16 @@ class UpstreamClient(httpx.AsyncClient):
             raise next(
                 theirs for ours, theirs in _TRANSPORT_ERRORS.items() if isinstance(exc, ours)
             )(str(exc)) from exc
+        # as a transport hands its answer to httpx: the body read (and decoded) from a stream
         response = _Response(
             answer.status,
             headers=answer.headers,
-            content=b"".join(answer.body),
+            stream=httpx.ByteStream(b"".join(answer.body)),
             extensions={"http_version": b"HTTP/1.1", "reason_phrase": answer.reason},
             default_encoding=self._default_encoding,
         )
         response._asked = (direct.method, direct.url)
+        response.read()
         return response
 
     def _direct(
