@@ -134,13 +134,6 @@ def needs(fields: set[str], ref: CustomerRef) -> tuple[bool, bool]:
     return crm, erp
 
 
-async def _outcome(work: Awaitable[T]) -> T | BaseException:
-    try:
-        return await work
-    except GraphQLError as error:
-        return error
-
-
 def _prefetch_children(
     ctx: AccordContext, side: object, fields: set[str], started: list[Any] | None = None
 ) -> None:
@@ -162,23 +155,52 @@ def _prefetch_children(
         started.extend(futures)
 
 
-async def _side_of(ctx: AccordContext, load: Awaitable[T], fields: set[str]) -> T | BaseException:
-    side = await _outcome(load)
-    _prefetch_children(ctx, side, fields)
-    return side
+def _crm_side(ctx: AccordContext, ref: CustomerRef) -> asyncio.Future[CrmAccount | None]:
+    """The customer's account as a future: the loader's own for a key it is read by, else a
+    task that reaches it through the ERP (two hops)."""
+    loaders = ctx.loaders
+    if ref.salesforce_id:
+        return loaders.account_by_id.future(ref.salesforce_id)
+    if ref.key:
+        return loaders.account_by_key.future(ref.key)
+    return asyncio.ensure_future(crm_account(ctx, ref))
+
+
+def _erp_side(ctx: AccordContext, ref: CustomerRef) -> asyncio.Future[ErpCustomer | None]:
+    """The customer's ERP record as a future, as `_crm_side` gives the account."""
+    loaders = ctx.loaders
+    if ref.erp_id:
+        return loaders.erp_customer_by_id.future(ref.erp_id)
+    if ref.key:
+        return loaders.erp_customer_by_key.future(ref.key)
+    return asyncio.ensure_future(erp_customer(ctx, ref))
 
 
 async def load_customer(
     ctx: AccordContext, ref: CustomerRef, fields: set[str], *, both: bool = False
 ) -> CustomerData:
-    """``ref`` with the sides ``fields`` need loaded, concurrently and through the loaders;
-    the selected lists of each side start loading as soon as that side is known."""
+    """``ref`` with the sides ``fields`` need loaded, concurrently and through the loaders
+    (no task for a side a loader reads by the key given); the selected lists of each side
+    start loading as soon as that side is known."""
     want_crm, want_erp = (True, True) if both else needs(fields, ref)
-    account, erp = await asyncio.gather(
-        _side_of(ctx, crm_account(ctx, ref), fields) if want_crm else _unloaded(),
-        _side_of(ctx, erp_customer(ctx, ref), fields) if want_erp else _unloaded(),
-    )
+    sides = [
+        _crm_side(ctx, ref) if want_crm else None,
+        _erp_side(ctx, ref) if want_erp else None,
+    ]
+    waits = [side for side in sides if side is not None]
+    for wait in waits:
+        wait.add_done_callback(lambda done: _prefetch_children(ctx, _result(done), fields))
+    found = iter(await asyncio.gather(*waits, return_exceptions=True))
+    account, erp = (_loaded(next(found)) if side is not None else UNLOADED for side in sides)
     return CustomerData(ref, account, erp)
+
+
+def _loaded(value: Any) -> Any:
+    """A side as loaded: its record, None, or the `GraphQLError` its source failed with
+    (anything else raised is a bug or a cancellation, and goes on)."""
+    if isinstance(value, BaseException) and not isinstance(value, GraphQLError):
+        raise value
+    return value
 
 
 async def load_customers(
@@ -193,7 +215,6 @@ async def load_customers(
     the other side's read; those of the rest start in one batch once the sides are known.
     ERP customers read by cross-reference key have their documents read by the same keys
     beside them, when the ERP can (`_documents_by_keys`)."""
-    loaders = ctx.loaders
     waits: list[Awaitable[Any]] = []
     plan: list[tuple[int | None, int | None]] = []
     by_key: list[str] = []
@@ -202,23 +223,13 @@ async def load_customers(
         crm_at = erp_at = None
         if want_crm:
             crm_at = len(waits)
-            if ref.salesforce_id:
-                waits.append(loaders.account_by_id.future(ref.salesforce_id))
-            elif ref.key:
-                waits.append(loaders.account_by_key.future(ref.key))
-            else:
-                waits.append(asyncio.ensure_future(crm_account(ctx, ref)))
+            waits.append(_crm_side(ctx, ref))
         if want_erp:
             erp_at = len(waits)
-            if ref.erp_id:
-                waits.append(loaders.erp_customer_by_id.future(ref.erp_id))
-            elif ref.key:
-                future = loaders.erp_customer_by_key.future(ref.key)
-                if not future.done():
-                    by_key.append(ref.key)
-                waits.append(future)
-            else:
-                waits.append(asyncio.ensure_future(erp_customer(ctx, ref)))
+            future = _erp_side(ctx, ref)
+            if ref.key and not ref.erp_id and not future.done():
+                by_key.append(ref.key)
+            waits.append(future)
         plan.append((crm_at, erp_at))
     documents = _documents_by_keys(ctx, by_key, fields)
     children: list[Any] = []
@@ -226,10 +237,7 @@ async def load_customers(
     for at in sorted(known):
         _prefetch_children(ctx, _result(waits[at]), fields, children)
     try:
-        found = await asyncio.gather(*waits, return_exceptions=True)
-        for value in found:
-            if isinstance(value, BaseException) and not isinstance(value, GraphQLError):
-                raise value  # a bug or a cancellation, not a source's failure
+        found = [_loaded(value) for value in await asyncio.gather(*waits, return_exceptions=True)]
     except BaseException:
         if documents is not None:
             documents[0].cancel()
@@ -328,10 +336,6 @@ def _prime_documents(
                 loader.prime(side.erp_id, list(getattr(documents, kind).get(key, [])))
             else:
                 loader.prime(side.erp_id, error)
-
-
-async def _unloaded() -> _Unloaded:
-    return UNLOADED
 
 
 async def resolve_root(
