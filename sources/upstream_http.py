@@ -496,16 +496,22 @@ class UpstreamClient(httpx.AsyncClient):
             raise next(
                 theirs for ours, theirs in _TRANSPORT_ERRORS.items() if isinstance(exc, ours)
             )(str(exc)) from exc
-        # as a transport hands its answer to httpx: the body read (and decoded) from a stream
+        # as a transport hands its answer to httpx, read: a body sent as it is becomes the
+        # content at once, an encoded one goes through httpx's decoders
+        body = b"".join(answer.body)
         response = _Response(
             answer.status,
             headers=answer.headers,
-            stream=httpx.ByteStream(b"".join(answer.body)),
+            stream=httpx.ByteStream(body),
             extensions={"http_version": b"HTTP/1.1", "reason_phrase": answer.reason},
             default_encoding=self._default_encoding,
         )
         response._asked = (direct.method, direct.url)
-        response.read()
+        if any(name.lower() == b"content-encoding" for name, _ in answer.headers):
+            response.read()
+        else:
+            response._content = body
+            response.is_stream_consumed = response.is_closed = True
         return response
 
     def _direct(

@@ -419,6 +419,7 @@ async def test_a_plain_request_goes_on_the_wire_as_httpx_s_own_way_sends_it(serv
             direct = await ours.request(method, target, **options)
             assert type(direct).__name__ == "_Response", (method, target)  # the direct way
             assert direct.json() == {"ok": True}
+            assert direct.is_closed and await direct.aread() == direct.content  # read whole
             assert direct.request.method == method
             assert str(direct.request.url).startswith(url)
             await httpx_own.request(method, target, **options)  # type: ignore[arg-type]
