@@ -6,8 +6,10 @@ import tracemalloc
 from collections.abc import AsyncGenerator
 
 import strawberry
+from graphql import GraphQLObjectType
 
-from schema.execution import ExecutionContext
+from schema.build import build_schema
+from schema.execution import ExecutionContext, read_attributes
 
 EVENTS = 3000
 
@@ -69,3 +71,60 @@ async def test_graphql_cores_own_context_grows_with_every_event() -> None:
     schema = strawberry.Schema(query=Query, subscription=Subscription)
 
     assert await grown_while_subscribed(schema) > 100_000
+
+
+@strawberry.type
+class Item:
+    name: str
+    renamed: int = strawberry.field(name="count")
+
+    @strawberry.field
+    def shout(self) -> str:
+        return self.name.upper()
+
+
+@strawberry.type
+class Catalogue:
+    @strawberry.field
+    def items(self) -> list[Item]:
+        return [Item(name="a", renamed=1), Item(name="b", renamed=2)]
+
+
+def test_plain_fields_read_their_attribute_and_the_rest_keep_their_resolvers() -> None:
+    # given a schema with plain fields (one renamed) and a field with a resolver
+    schema = strawberry.Schema(query=Catalogue)
+    before = schema.execute_sync("{ items { name count shout } }")
+
+    # when the plain fields get resolvers of their own
+    changed = read_attributes(schema._schema)
+
+    # then those fields (and only those) changed, and every answer is the same
+    assert sorted(changed) == ["Item.count", "Item.name"]
+    item = schema._schema.type_map["Item"]
+    assert isinstance(item, GraphQLObjectType)
+    assert item.fields["name"].resolve is not None
+    assert item.fields["name"].resolve(Item(name="x", renamed=0), None) == "x"
+    assert item.fields["count"].resolve(Item(name="x", renamed=7), None) == 7
+    after = schema.execute_sync("{ items { name count shout } }")
+    assert (
+        after.data
+        == before.data
+        == {
+            "items": [
+                {"name": "a", "count": 1, "shout": "A"},
+                {"name": "b", "count": 2, "shout": "B"},
+            ]
+        }
+    )
+    assert after.errors is None
+
+
+def test_accord_s_schema_reads_plain_fields_directly_under_its_access_rules() -> None:
+    schema = build_schema()._schema
+    money = schema.type_map["Money"]
+    credit = schema.type_map["CreditSummary"]
+    assert isinstance(money, GraphQLObjectType)
+    assert isinstance(credit, GraphQLObjectType)
+    assert "read_attribute" in money.fields["amount"].resolve.__qualname__
+    # a confidential field is guarded around the direct read, not instead of it
+    assert "guard" in credit.fields["limit"].resolve.__qualname__
