@@ -18,7 +18,7 @@ from schema.cost import Cost, ListSize, mark_costs
 from schema.descriptions import describe, describe_directive
 from schema.directives import Owner
 from schema.error_log import LoggingSchema, is_bug
-from schema.execution import ExecutionContext, read_attributes
+from schema.execution import ExecutionContext, direct_resolvers
 from schema.mutations import Mutation as WriteMutation
 from schema.mutations import WorkflowQueries
 from schema.query import Query as ReadQuery
@@ -53,7 +53,7 @@ def build_schema() -> strawberry.Schema:
         converted = schema.schema_converter.from_schema_directive(directive)
         describe_directive(converted)
         schema._schema_graphql_directives.setdefault(directive, converted)
-    read_attributes(schema._schema)
+    direct_resolvers(schema)
     guard_fields(schema._schema)  # who reads what, from the registry's classifications
     return schema
 

@@ -13,9 +13,12 @@ builds one for each event. This class covers subscriptions run by strawberry's o
 ``Schema.subscribe``.
 
 Strawberry resolves a field without a resolver of its own (an amount, a currency, a status)
-through four calls that end in ``getattr(source, name)``; every field of every object of an
-answer pays them, a list page thousands of times. `read_attributes` gives such fields a
-resolver that reads the attribute in one.
+through four calls that end in ``getattr(source, name)``, and a field with a resolver through
+a dozen more, which build its `Info` and convert each argument's name and value every time;
+every field of every object of an answer pays them, a list page thousands of times.
+`direct_resolvers` gives a field that needs none of that (no extension, arguments that are
+scalars or enums, which strawberry passes on unchanged) a resolver that reads the attribute
+or calls the resolver function itself, with the same arguments strawberry would give it.
 """
 
 from __future__ import annotations
@@ -23,12 +26,21 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from graphql import GraphQLObjectType, GraphQLSchema
+import strawberry
+from graphql import (
+    GraphQLField,
+    GraphQLObjectType,
+    GraphQLResolveInfo,
+    get_nullable_type,
+    is_leaf_type,
+)
+from strawberry.relay.types import GlobalID
 from strawberry.schema.schema import StrawberryGraphQLCoreExecutionContext
 from strawberry.schema.schema_converter import GraphQLCoreConverter
+from strawberry.types.base import StrawberryMaybe, StrawberryOptional
 from strawberry.types.field import StrawberryField
 
-__all__ = ["ExecutionContext", "read_attributes"]
+__all__ = ["ExecutionContext", "direct_resolvers"]
 
 
 class ExecutionContext(StrawberryGraphQLCoreExecutionContext):
@@ -39,28 +51,76 @@ class ExecutionContext(StrawberryGraphQLCoreExecutionContext):
         return executor
 
 
-def read_attributes(schema: GraphQLSchema) -> list[str]:
-    """Give each field of ``schema`` that strawberry resolves by reading an attribute of its
-    source (no resolver, no extension, the default ``getattr``) a resolver that only reads
-    it; the paths of those fields. Run before anything wraps the resolvers."""
+def direct_resolvers(schema: strawberry.Schema) -> list[str]:
+    """Give the fields of ``schema`` that strawberry resolves without conversions (see the
+    module's text) resolvers of their own; the paths of those fields. Run before anything
+    wraps the resolvers; a schema with exception handlers keeps strawberry's throughout."""
+    if getattr(schema.schema_converter, "_exception_handler_specs", None):
+        return []
     changed = []
-    for graphql_type in schema.type_map.values():
+    roots = {schema._schema.subscription_type}
+    for graphql_type in schema._schema.type_map.values():
         if not isinstance(graphql_type, GraphQLObjectType) or graphql_type.name.startswith("__"):
+            continue
+        if graphql_type in roots:
             continue
         for name, graphql_field in graphql_type.fields.items():
             definition = (graphql_field.extensions or {}).get(
                 GraphQLCoreConverter.DEFINITION_BACKREF
             )
-            if (
-                isinstance(definition, StrawberryField)
-                and getattr(graphql_field.resolve, "_is_default", False)  # strawberry's basic
-                and definition.is_basic_field
-                and definition.default_resolver is getattr
-                and definition.python_name
-            ):
-                graphql_field.resolve = _attribute(definition.python_name)
+            if not isinstance(definition, StrawberryField) or definition.extensions:
+                continue
+            direct = _direct(schema, definition, graphql_field)
+            if direct is not None:
+                graphql_field.resolve = direct
                 changed.append(f"{graphql_type.name}.{name}")
     return changed
+
+
+def _direct(
+    schema: strawberry.Schema, field: StrawberryField, graphql_field: GraphQLField
+) -> Callable[..., Any] | None:
+    resolver = field.base_resolver
+    if resolver is None:
+        if field.default_resolver is getattr and field.python_name:
+            return _attribute(field.python_name)
+        return None
+    names: list[tuple[str, str]] = []  # (GraphQL name, Python name) of each argument
+    for argument in field.arguments:
+        graphql_name = schema.config.name_converter.from_argument(argument)
+        graphql_argument = graphql_field.args.get(graphql_name)
+        if (
+            graphql_argument is None
+            or not argument.python_name
+            or not is_leaf_type(get_nullable_type(graphql_argument.type))
+            or isinstance(argument.type, StrawberryMaybe)
+            or argument.type is GlobalID
+            or (isinstance(argument.type, StrawberryOptional) and argument.type.of_type is GlobalID)
+        ):
+            return None  # a list, an input object or a special type: strawberry converts it
+        names.append((graphql_name, argument.python_name))
+    function = resolver.wrapped_func
+    if not callable(function):
+        return None
+    with_self = resolver.self_parameter is not None
+    sources = [
+        parameter.name
+        for parameter in (resolver.root_parameter, resolver.parent_parameter)
+        if parameter is not None
+    ]
+    info_name = resolver.info_parameter.name if resolver.info_parameter else None
+    info_class = schema.config.info_class
+
+    def resolve(source: Any, info: GraphQLResolveInfo[Any], **given: Any) -> Any:
+        kwargs = {python: given[name] for name, python in names if name in given}
+        for parameter in sources:
+            kwargs[parameter] = source
+        if info_name is not None:
+            kwargs[info_name] = info_class(_raw_info=info, _field=field)
+        return function(source, **kwargs) if with_self else function(**kwargs)
+
+    resolve.__qualname__ = f"direct[{field.python_name}]"
+    return resolve
 
 
 def _attribute(name: str) -> Callable[..., Any]:

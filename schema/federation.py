@@ -41,7 +41,7 @@ from schema.build import Mutation, Query, options
 from schema.catalogue import AccordInfo, FieldInfo, SystemInfo
 from schema.cost import mark_costs
 from schema.descriptions import describe
-from schema.execution import read_attributes
+from schema.execution import direct_resolvers
 from schema.query import customer_ref, erp_id_of
 from schema.types import Customer, Info, Invoice, Money, Order, PageInfo, Payment
 
@@ -220,7 +220,7 @@ def build_subgraph_schema() -> SubgraphSchema:
             raise RuntimeError(f"the subgraph's {definition.name} is not the annotated type")
     describe(schema._schema)
     mark_costs(schema)
-    read_attributes(schema._schema)
+    direct_resolvers(schema)
     guard_fields(schema._schema)  # the same field rules behind a gateway as on /graphql
     # In a supergraph the roots belong to every subgraph: a description of Accord's would
     # describe them all (and differ from the others', which composition reports).

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import enum
 import tracemalloc
 from collections.abc import AsyncGenerator
 
@@ -9,7 +10,7 @@ import strawberry
 from graphql import GraphQLObjectType
 
 from schema.build import build_schema
-from schema.execution import ExecutionContext, read_attributes
+from schema.execution import ExecutionContext, direct_resolvers
 
 EVENTS = 3000
 
@@ -73,50 +74,92 @@ async def test_graphql_cores_own_context_grows_with_every_event() -> None:
     assert await grown_while_subscribed(schema) > 100_000
 
 
+class Size(enum.Enum):
+    SMALL = "small"
+    LARGE = "large"
+
+
+@strawberry.input
+class Filter:
+    prefix: str
+
+
 @strawberry.type
 class Item:
     name: str
     renamed: int = strawberry.field(name="count")
 
     @strawberry.field
-    def shout(self) -> str:
-        return self.name.upper()
+    def shout(self, times: int = 1, size: Size | None = None, as_of: str | None = None) -> str:
+        loud = self.name.upper() * times
+        return f"{loud} {size.value if size else '-'} {as_of or '-'}"
+
+    @strawberry.field
+    def asked(self, info: strawberry.Info) -> str:
+        return f"{info.field_name} under {info.path.prev.key if info.path.prev else '-'}"
+
+    @strawberry.field
+    async def later(self, root: Item) -> str:
+        return f"{root.name} later"
 
 
 @strawberry.type
 class Catalogue:
     @strawberry.field
-    def items(self) -> list[Item]:
-        return [Item(name="a", renamed=1), Item(name="b", renamed=2)]
+    def items(self, first: int = 10) -> list[Item]:
+        return [Item(name="a", renamed=1), Item(name="b", renamed=2)][:first]
+
+    @strawberry.field
+    def matching(self, where: Filter, names: list[str] | None = None) -> list[str]:
+        return [n for n in names or ["apple", "berry"] if n.startswith(where.prefix)]
 
 
-def test_plain_fields_read_their_attribute_and_the_rest_keep_their_resolvers() -> None:
-    # given a schema with plain fields (one renamed) and a field with a resolver
+QUERY = """{
+  items(first: 2) {
+    name count shout(times: 2, size: LARGE, asOf: "today") plain: shout asked later
+  }
+  matching(where: {prefix: "a"})
+}"""
+
+
+async def test_fields_strawberry_would_not_convert_resolve_directly_with_the_same_answers() -> None:
+    # given a schema with plain fields (one renamed), resolvers taking scalars, an enum,
+    # the info and the root, and a field taking an input object and a list
     schema = strawberry.Schema(query=Catalogue)
-    before = schema.execute_sync("{ items { name count shout } }")
+    before = await schema.execute(QUERY)
 
-    # when the plain fields get resolvers of their own
-    changed = read_attributes(schema._schema)
+    # when the fields strawberry passes through unchanged get resolvers of their own
+    changed = direct_resolvers(schema)
 
-    # then those fields (and only those) changed, and every answer is the same
-    assert sorted(changed) == ["Item.count", "Item.name"]
-    item = schema._schema.type_map["Item"]
-    assert isinstance(item, GraphQLObjectType)
-    assert item.fields["name"].resolve is not None
-    assert item.fields["name"].resolve(Item(name="x", renamed=0), None) == "x"
-    assert item.fields["count"].resolve(Item(name="x", renamed=7), None) == 7
-    after = schema.execute_sync("{ items { name count shout } }")
+    # then those fields (and not the one with an input object) changed, and answer the same
+    assert sorted(changed) == [
+        "Catalogue.items",
+        "Item.asked",
+        "Item.count",
+        "Item.later",
+        "Item.name",
+        "Item.shout",
+    ]
+    after = await schema.execute(QUERY)
+    assert after.errors is None
     assert (
         after.data
         == before.data
         == {
             "items": [
-                {"name": "a", "count": 1, "shout": "A"},
-                {"name": "b", "count": 2, "shout": "B"},
-            ]
+                {
+                    "name": name,
+                    "count": count,
+                    "shout": f"{name.upper() * 2} large today",
+                    "plain": f"{name.upper()} - -",
+                    "asked": f"asked under {index}",
+                    "later": f"{name} later",
+                }
+                for index, (name, count) in enumerate([("a", 1), ("b", 2)])
+            ],
+            "matching": ["apple"],
         }
     )
-    assert after.errors is None
 
 
 def test_accord_s_schema_reads_plain_fields_directly_under_its_access_rules() -> None:
@@ -126,5 +169,6 @@ def test_accord_s_schema_reads_plain_fields_directly_under_its_access_rules() ->
     assert isinstance(money, GraphQLObjectType)
     assert isinstance(credit, GraphQLObjectType)
     assert "read_attribute" in money.fields["amount"].resolve.__qualname__
+    assert "direct" in schema.query_type.fields["customer"].resolve.__qualname__  # type: ignore[union-attr]
     # a confidential field is guarded around the direct read, not instead of it
     assert "guard" in credit.fields["limit"].resolve.__qualname__
