@@ -457,6 +457,9 @@ def create_app(
     )
     app = Starlette(
         routes=[
+            # the endpoint nearly every request is for, matched first
+            Route("/graphql", graphql.handle, methods=["GET", "POST"]),
+            WebSocketRoute("/graphql", subscriptions),
             *intake,
             Route("/graphql/stream", stream.handle, methods=["GET", "POST"]),
             Route("/graphql/schema.graphql", sdl_document.handle, methods=["GET"]),
@@ -466,8 +469,6 @@ def create_app(
                 methods=["GET"],
             ),
             Route("/graphql/federation", federation.handle, methods=["GET", "POST"]),
-            WebSocketRoute("/graphql", subscriptions),
-            Route("/graphql", graphql.handle, methods=["GET", "POST"]),
             graphiql_assets(),
             Route("/console", console_page, methods=["GET"]),
             console_assets(),

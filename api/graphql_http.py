@@ -27,6 +27,7 @@ stale), so that no HTTP cache keeps a refusal or an outage.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable
 from typing import Any
 from urllib.parse import parse_qsl
@@ -149,7 +150,13 @@ def _refused(error: RequestError, media: str) -> Response:
 
 def _negotiate(accept: str) -> str:
     """The response media type for an Accept header: the acceptable type of highest quality,
-    a named type before a wildcard of the same quality; ``q=0`` means not acceptable."""
+    a named type before a wildcard of the same quality; ``q=0`` means not acceptable. A
+    client sends the same header with every request: the answers for short ones are kept."""
+    return _ranked(accept) if len(accept) <= 200 else _ranked.__wrapped__(accept)
+
+
+@functools.lru_cache(maxsize=128)
+def _ranked(accept: str) -> str:
     ranked: list[tuple[float, int, int, str]] = []
     for position, part in enumerate(accept.split(",")):
         media, _, params = part.strip().partition(";")
