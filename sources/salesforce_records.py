@@ -111,7 +111,7 @@ def _datetime(value: Any) -> dt.datetime | None:
 def _path(record: Mapping[str, Any], dotted: str) -> Any:
     value: Any = record
     for part in dotted.split("."):
-        if not isinstance(value, Mapping):
+        if not isinstance(value, dict):  # a record decoded from JSON
             return None
         value = value.get(part)
     return value
@@ -167,7 +167,7 @@ def to_line(number: int, record: Mapping[str, Any]) -> Line:
 
 def strip_attributes(record: Mapping[str, Any]) -> dict[str, Any]:
     return {
-        key: strip_attributes(value) if isinstance(value, Mapping) else value
+        key: strip_attributes(value) if isinstance(value, dict) else value
         for key, value in record.items()
         if key != "attributes"
     }
