@@ -27,6 +27,7 @@ from __future__ import annotations
 import asyncio
 import collections
 import json as _json
+import re
 import ssl
 from collections.abc import AsyncIterable, Callable, Iterable
 from types import TracebackType
@@ -372,6 +373,8 @@ async def _encode(request: httpcore.Request) -> tuple[bytes, list[bytes]]:
     chunked = False
     lines = [b"%s %s HTTP/1.1" % (request.method, request.url.target)]
     for name, value in request.headers:
+        if _BREAKS.search(name) or _BREAKS.search(value) or b":" in name:
+            raise httpcore.LocalProtocolError(f"the request header {name!r} cannot be sent")
         if name.lower() == b"transfer-encoding" and b"chunked" in value.lower():
             chunked = True
         lines.append(b"%s: %s" % (name, value))
@@ -412,6 +415,8 @@ _TRANSPORT_ERRORS: dict[type[Exception], type[httpx.TransportError]] = {
 """httpcore's failures as httpx raises them (`httpx.AsyncHTTPTransport` maps them the same)."""
 
 _BODY_METHODS = frozenset(("POST", "PUT", "PATCH"))
+_LINE_BREAKS = re.compile(r"[\r\n\0]")  # in a header, they would end it or the head early
+_BREAKS = re.compile(rb"[\r\n\0]")
 
 
 class _Direct(NamedTuple):
@@ -531,7 +536,7 @@ class UpstreamClient(httpx.AsyncClient):
             if not base:
                 return None
             url = base.rstrip("/") + "/" + url.lstrip("/")  # a base URL ends in "/" (httpx)
-        if not url.isascii() or any(c in url for c in " #@\\"):
+        if not url.isascii() or not url.isprintable() or any(c in url for c in " #@\\"):
             return None  # needs escaping or carries credentials: httpx knows how
         parts = urlsplit(url)
         scheme = parts.scheme.lower()
@@ -567,7 +572,11 @@ class UpstreamClient(httpx.AsyncClient):
             if not isinstance(headers, dict):
                 return None
             for name, value in headers.items():
+                if not isinstance(name, str) or not isinstance(value, str):
+                    return None
                 fields[name.lower()] = (name, value)
+        if any(_LINE_BREAKS.search(f"{n}{v}") or ":" in n for n, v in fields.values()):
+            return None  # httpx's way refuses it
         if json is not None:
             fields.setdefault("content-type", ("Content-Type", "application/json"))
         if body or method in _BODY_METHODS:

@@ -419,7 +419,8 @@ async def test_a_plain_request_goes_on_the_wire_as_httpx_s_own_way_sends_it(serv
             direct = await ours.request(method, target, **options)
             assert type(direct).__name__ == "_Response", (method, target)  # the direct way
             assert direct.json() == {"ok": True}
-            assert direct.is_closed and await direct.aread() == direct.content  # read whole
+            assert direct.is_closed  # read whole
+            assert await direct.aread() == direct.content
             assert direct.request.method == method
             assert str(direct.request.url).startswith(url)
             await httpx_own.request(method, target, **options)  # type: ignore[arg-type]
@@ -455,3 +456,20 @@ async def test_a_request_with_options_or_beyond_ascii_or_a_wrapped_transport_tak
         monkeypatch.setattr(httpx.AsyncHTTPTransport, "handle_async_request", observed)
         assert (await client.get(url + "/b")).text == "GET /b HTTP/1.1"
         assert seen == [url + "/b"]
+
+
+async def test_a_header_that_would_end_the_head_early_is_refused_before_anything_is_sent(
+    serve: Serve,
+) -> None:
+    raw, url = await serve(lambda _: _answer(b"ok"))
+    async with _client() as client:
+        for headers in (
+            {"X-Trace": "1\r\nX-Injected: yes"},
+            {"X-Trace": "1\nX-Injected: yes"},
+            {"X-Bad:Name": "1"},
+        ):
+            with pytest.raises(httpx.LocalProtocolError, match="cannot be sent"):
+                await client.get(url + "/a", headers=headers)
+        assert (await client.get(url + "/a", headers={"X-Trace": "1"})).text == "ok"
+    assert len(raw.requests) == 1
+    assert b"x-injected" not in raw.requests[0].lower()
