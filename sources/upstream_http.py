@@ -370,19 +370,26 @@ class UpstreamPool:
 
 async def _encode(request: httpcore.Request) -> tuple[bytes, list[bytes]]:
     """The request's head, and its body as it goes on the wire."""
-    chunked = False
-    lines = [b"%s %s HTTP/1.1" % (request.method, request.url.target)]
-    for name, value in request.headers:
-        if _BREAKS.search(name) or _BREAKS.search(value) or b":" in name:
-            raise httpcore.LocalProtocolError(f"the request header {name!r} cannot be sent")
-        if name.lower() == b"transfer-encoding" and b"chunked" in value.lower():
-            chunked = True
-        lines.append(b"%s: %s" % (name, value))
-    head = b"\r\n".join(lines) + b"\r\n\r\n"
+    chunked = any(
+        name.lower() == b"transfer-encoding" and b"chunked" in value.lower()
+        for name, value in request.headers
+    )
+    head = _head(b"%s %s HTTP/1.1" % (request.method, request.url.target), request.headers)
     parts = await _read(request.stream)
     if chunked:
         parts = [b"%x\r\n%s\r\n" % (len(part), part) for part in parts if part] + [b"0\r\n\r\n"]
     return head, parts
+
+
+def _head(request_line: bytes, fields: Iterable[tuple[bytes, bytes]]) -> bytes:
+    """A request's head: its request line and header fields; a field that would end its line
+    or the head early (a line break, a colon in its name) is refused before anything is sent."""
+    lines = [request_line]
+    for name, value in fields:
+        if _BREAKS.search(name) or _BREAKS.search(value) or b":" in name:
+            raise httpcore.LocalProtocolError(f"the request header {name!r} cannot be sent")
+        lines.append(b"%s: %s" % (name, value))
+    return b"\r\n".join(lines) + b"\r\n\r\n"
 
 
 async def _read(stream: Iterable[bytes] | AsyncIterable[bytes]) -> list[bytes]:
@@ -415,8 +422,7 @@ _TRANSPORT_ERRORS: dict[type[Exception], type[httpx.TransportError]] = {
 """httpcore's failures as httpx raises them (`httpx.AsyncHTTPTransport` maps them the same)."""
 
 _BODY_METHODS = frozenset(("POST", "PUT", "PATCH"))
-_LINE_BREAKS = re.compile(r"[\r\n\0]")  # in a header, they would end it or the head early
-_BREAKS = re.compile(rb"[\r\n\0]")
+_BREAKS = re.compile(rb"[\r\n\0]")  # in a header field, they would end it or the head early
 
 
 class _Direct(NamedTuple):
@@ -575,19 +581,18 @@ class UpstreamClient(httpx.AsyncClient):
                 if not isinstance(name, str) or not isinstance(value, str):
                     return None
                 fields[name.lower()] = (name, value)
-        if any(_LINE_BREAKS.search(f"{n}{v}") or ":" in n for n, v in fields.values()):
-            return None  # httpx's way refuses it
         if json is not None:
             fields.setdefault("content-type", ("Content-Type", "application/json"))
         if body or method in _BODY_METHODS:
             fields["content-length"] = ("Content-Length", str(len(body)))
-        fields.pop("host", None)
-        lines = [f"{method} {target} HTTP/1.1", f"Host: {parts.netloc}"]
-        lines.extend(f"{name}: {value}" for name, value in fields.values())
+        sent = [("Host", parts.netloc), *(f for key, f in fields.items() if key != "host")]
         try:
-            head = ("\r\n".join(lines) + "\r\n\r\n").encode("ascii")
-        except UnicodeEncodeError:
-            return None  # a header value beyond ASCII: httpx's own encoding
+            head = _head(
+                f"{method} {target} HTTP/1.1".encode("ascii"),
+                [(n.encode("ascii"), v.encode("ascii")) for n, v in sent],
+            )
+        except (UnicodeEncodeError, httpcore.LocalProtocolError):
+            return None  # beyond ASCII, or a field to refuse: httpx's way encodes or refuses it
         port = parts.port or (443 if scheme == "https" else 80)
         origin: Origin = (scheme.encode(), parts.hostname.encode(), port)
         return _Direct(method, url, origin, head, body)
