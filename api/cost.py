@@ -54,6 +54,7 @@ from strawberry import UNSET
 
 from api.analysis import dependency_order
 from schema.cost import Cost, ListSize
+from schema.walk import definition_of, object_fields
 
 OPERATION_BASE = {OperationType.QUERY: 0, OperationType.MUTATION: 10, OperationType.SUBSCRIPTION: 0}
 DEFAULT_LIST_SIZE = 10  # a list with no @listSize at all (the schema gives every list one)
@@ -81,21 +82,18 @@ class Weights:
         its SDL is printed from); reading them costs no parse of the printed text."""
         weights: dict[tuple[str, str], int] = {}
         sizes: dict[tuple[str, str], Sizing] = {}
-        for graphql_type in schema.type_map.values():
-            if not isinstance(graphql_type, GraphQLObjectType):
-                continue
-            for name, graphql_field in graphql_type.fields.items():
-                definition = (graphql_field.extensions or {}).get("strawberry-definition")
-                for directive in getattr(definition, "directives", ()):
-                    key = (graphql_type.name, name)
-                    if isinstance(directive, Cost):
-                        weights[key] = int(float(directive.weight))
-                    elif isinstance(directive, ListSize):
-                        sizes[key] = Sizing(
-                            assumed=_given(directive.assumed_size),
-                            slicing=tuple(_given(directive.slicing_arguments) or ()),
-                            sized_fields=tuple(_given(directive.sized_fields) or ()),
-                        )
+        for graphql_type, name, graphql_field in object_fields(schema):
+            definition = definition_of(graphql_field)
+            for directive in definition.directives if definition else ():
+                key = (graphql_type.name, name)
+                if isinstance(directive, Cost):
+                    weights[key] = int(float(directive.weight))
+                elif isinstance(directive, ListSize):
+                    sizes[key] = Sizing(
+                        assumed=_given(directive.assumed_size),
+                        slicing=tuple(_given(directive.slicing_arguments) or ()),
+                        sized_fields=tuple(_given(directive.sized_fields) or ()),
+                    )
         return cls(weights, sizes)
 
     @classmethod

@@ -24,6 +24,7 @@ is of the applications alone.
 from __future__ import annotations
 
 import asyncio
+import functools
 import gc
 import importlib.util
 import logging
@@ -111,18 +112,16 @@ def coalescing(protocol: type[P]) -> type[P]:
     return Coalescing
 
 
+@functools.cache  # one class, whoever asks
 def http_protocol() -> type[asyncio.Protocol]:
     """uvicorn's protocol class for `http_parser`'s parser, answering in one write."""
     if http_parser() == "httptools":
         from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
 
-        return _COALESCING.setdefault("httptools", coalescing(HttpToolsProtocol))
+        return coalescing(HttpToolsProtocol)
     from uvicorn.protocols.http.h11_impl import H11Protocol
 
-    return _COALESCING.setdefault("h11", coalescing(H11Protocol))
-
-
-_COALESCING: dict[str, type[asyncio.Protocol]] = {}
+    return coalescing(H11Protocol)
 
 
 class UvicornOptions(TypedDict):

@@ -30,7 +30,6 @@ from typing import Any
 
 from graphql import (
     GraphQLError,
-    GraphQLObjectType,
     GraphQLResolveInfo,
     GraphQLSchema,
     default_field_resolver,
@@ -38,6 +37,7 @@ from graphql import (
 )
 
 from domain.ownership import REGISTRY, Classification, Role
+from schema.walk import object_fields
 
 
 class Access(enum.Enum):
@@ -186,20 +186,17 @@ def guard_fields(
     """Wrap the resolvers of ``schema``'s fields that some caller may not read as they are,
     and of the fields that may quote upstream text; the paths of the fields guarded."""
     guarded = []
-    for graphql_type in schema.type_map.values():
-        if not isinstance(graphql_type, GraphQLObjectType) or graphql_type.name.startswith("__"):
-            continue
-        for name, graphql_field in graphql_type.fields.items():
-            path = f"{graphql_type.name}.{name}"
-            resolve = graphql_field.resolve or default_field_resolver
-            classification = classification_of(path)
-            if classification is not None and any(
-                access is not Access.ALLOW for access in rules[classification].values()
-            ):
-                text = getattr(get_named_type(graphql_field.type), "name", "") == "String"
-                graphql_field.resolve = _guard(path, classification, text, resolve)
-                guarded.append(path)
-            elif quotes_upstream(path):
-                graphql_field.resolve = _redacting(resolve)
-                guarded.append(path)
+    for graphql_type, name, graphql_field in object_fields(schema):
+        path = f"{graphql_type.name}.{name}"
+        resolve = graphql_field.resolve or default_field_resolver
+        classification = classification_of(path)
+        if classification is not None and any(
+            access is not Access.ALLOW for access in rules[classification].values()
+        ):
+            text = getattr(get_named_type(graphql_field.type), "name", "") == "String"
+            graphql_field.resolve = _guard(path, classification, text, resolve)
+            guarded.append(path)
+        elif quotes_upstream(path):
+            graphql_field.resolve = _redacting(resolve)
+            guarded.append(path)
     return guarded

@@ -29,16 +29,16 @@ from typing import Any
 import strawberry
 from graphql import (
     GraphQLField,
-    GraphQLObjectType,
     GraphQLResolveInfo,
     get_nullable_type,
     is_leaf_type,
 )
 from strawberry.relay.types import GlobalID
 from strawberry.schema.schema import StrawberryGraphQLCoreExecutionContext
-from strawberry.schema.schema_converter import GraphQLCoreConverter
 from strawberry.types.base import StrawberryMaybe, StrawberryOptional
 from strawberry.types.field import StrawberryField
+
+from schema.walk import definition_of, object_fields
 
 __all__ = ["ExecutionContext", "direct_resolvers"]
 
@@ -58,22 +58,18 @@ def direct_resolvers(schema: strawberry.Schema) -> list[str]:
     if getattr(schema.schema_converter, "_exception_handler_specs", None):
         return []
     changed = []
-    roots = {schema._schema.subscription_type}
-    for graphql_type in schema._schema.type_map.values():
-        if not isinstance(graphql_type, GraphQLObjectType) or graphql_type.name.startswith("__"):
+    for graphql_type, name, graphql_field in object_fields(schema._schema):
+        definition = definition_of(graphql_field)
+        if (
+            definition is None
+            or definition.extensions
+            or graphql_type is schema._schema.subscription_type
+        ):
             continue
-        if graphql_type in roots:
-            continue
-        for name, graphql_field in graphql_type.fields.items():
-            definition = (graphql_field.extensions or {}).get(
-                GraphQLCoreConverter.DEFINITION_BACKREF
-            )
-            if not isinstance(definition, StrawberryField) or definition.extensions:
-                continue
-            direct = _direct(schema, definition, graphql_field)
-            if direct is not None:
-                graphql_field.resolve = direct
-                changed.append(f"{graphql_type.name}.{name}")
+        direct = _direct(schema, definition, graphql_field)
+        if direct is not None:
+            graphql_field.resolve = direct
+            changed.append(f"{graphql_type.name}.{name}")
     return changed
 
 
